@@ -7,9 +7,14 @@ Every function has a `lambda_function.py`, so they cannot all sit on sys.path at
 
 import importlib
 import sys
+import urllib.parse
 from pathlib import Path
 
 import pytest
+
+# The moto fixtures are defined once for the repo; re-exporting them here makes them reachable from
+# the function folders' tests, which sit outside tests/ and so do not see its conftest.
+from tests.conftest import aws_env, moto_endpoint  # noqa: F401
 
 
 def _function_dir(test_path: Path) -> Path:
@@ -30,3 +35,41 @@ def lambda_module(request):
         for name, module in list(sys.modules.items()):
             if str(getattr(module, "__file__", "") or "").startswith(str(function_dir)):
                 del sys.modules[name]
+
+
+def _http_api_event(method: str, path: str, body: str | None = None, query: dict | None = None) -> dict:
+    """An API Gateway HTTP API (payload format 2.0) event, shaped like the AWS documentation's example."""
+    query = query or {}
+    return {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": urllib.parse.urlencode(query),
+        "headers": {"content-type": "application/json", "host": "api.example.com"},
+        **({"queryStringParameters": query} if query else {}),
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "api-id",
+            "domainName": "api.example.com",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "192.0.2.1",
+                "userAgent": "agent",
+            },
+            "requestId": "id",
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "12/Mar/2020:19:03:58 +0000",
+            "timeEpoch": 1583348638390,
+        },
+        **({"body": body} if body is not None else {}),
+        "isBase64Encoded": False,
+    }
+
+
+@pytest.fixture
+def http_event():
+    """Builds HTTP API events: `http_event("POST", "/predict", body='{"features": []}')`."""
+    return _http_api_event
