@@ -8,13 +8,18 @@ Every function has a `lambda_function.py`, so they cannot all sit on sys.path at
 import importlib
 import sys
 import urllib.parse
+import uuid
 from pathlib import Path
 
+import boto3
 import pytest
 
 # The moto fixtures are defined once for the repo; re-exporting them here makes them reachable from
 # the function folders' tests, which sit outside tests/ and so do not see its conftest.
-from tests.conftest import aws_env, moto_endpoint  # noqa: F401
+from tests import conftest as repo_fixtures
+
+aws_env = repo_fixtures.aws_env
+moto_endpoint = repo_fixtures.moto_endpoint
 
 
 def _function_dir(test_path: Path) -> Path:
@@ -73,3 +78,32 @@ def _http_api_event(method: str, path: str, body: str | None = None, query: dict
 def http_event():
     """Builds HTTP API events: `http_event("POST", "/predict", body='{"features": []}')`."""
     return _http_api_event
+
+
+@pytest.fixture
+def new_table(aws_env):
+    """Creates a DynamoDB table with the examples' key schema (`id`, string) and returns its unique name."""
+
+    def create(prefix: str) -> str:
+        name = f"{prefix}-{uuid.uuid4()}"
+        boto3.client("dynamodb").create_table(
+            TableName=name,
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        return name
+
+    return create
+
+
+@pytest.fixture
+def new_bucket(aws_env):
+    """Creates an S3 bucket with a unique name and returns that name."""
+
+    def create(prefix: str) -> str:
+        name = f"{prefix}-{uuid.uuid4()}"
+        boto3.client("s3").create_bucket(Bucket=name)
+        return name
+
+    return create

@@ -1,7 +1,6 @@
 """The predict handler against documented HTTP API and direct events, with S3 and DynamoDB on moto."""
 
 import json
-import uuid
 from pathlib import Path
 
 import boto3
@@ -13,18 +12,10 @@ VIRGINICA = [6.3, 3.3, 6.0, 2.5]
 
 
 @pytest.fixture
-def resources(aws_env, monkeypatch, tmp_path) -> dict:
+def resources(new_bucket, new_table, monkeypatch, tmp_path) -> dict:
     """A models bucket holding the committed model and an empty predictions table."""
-    bucket, table = f"models-{uuid.uuid4()}", f"predictions-{uuid.uuid4()}"
-    s3 = boto3.client("s3")
-    s3.create_bucket(Bucket=bucket)
-    s3.upload_file(str(MODEL), bucket, "iris.npz")
-    boto3.client("dynamodb").create_table(
-        TableName=table,
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    bucket, table = new_bucket("models"), new_table("predictions")
+    boto3.client("s3").upload_file(str(MODEL), bucket, "iris.npz")
     monkeypatch.setenv("BUCKET_MODELS", bucket)
     monkeypatch.setenv("TABLE_PREDICTIONS", table)
     monkeypatch.setenv("MODEL_KEY", "iris.npz")
