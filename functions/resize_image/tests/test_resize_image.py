@@ -123,17 +123,22 @@ def test_events_from_the_thumbnails_bucket_never_loop(lambda_module, buckets, ca
     ] == ["a.jpg"]
 
 
-def test_uploads_over_the_size_limit_are_skipped(lambda_module, buckets, caplog, monkeypatch):
-    event = _upload(buckets["uploads"], "huge.jpg", _image_bytes("RGB", (800, 600), "JPEG"))
-    monkeypatch.setattr(lambda_module, "MAX_UPLOAD_BYTES", 100)
+@pytest.mark.parametrize(
+    ("limit", "value", "message"),
+    [
+        ("MAX_UPLOAD_BYTES", 100, "big.png: larger than 100 bytes"),
+        (
+            "MAX_PIXELS",
+            1_999_999,
+            "big.png: not an image this function can read (2000x1000 is over 1999999 pixels)",
+        ),
+    ],
+)
+def test_images_over_a_limit_are_skipped_before_decoding(
+    lambda_module, buckets, caplog, monkeypatch, limit, value, message
+):
+    event = _upload(buckets["uploads"], "big.png", _image_bytes("L", (2000, 1000), "PNG"))
+    monkeypatch.setattr(lambda_module, limit, value)
     with caplog.at_level(logging.WARNING):
         _no_thumbnail(lambda_module, event, buckets["thumbnails"])
-    assert "larger than 100 bytes" in caplog.text
-
-
-def test_images_with_too_many_pixels_are_not_decoded(lambda_module, buckets, caplog, monkeypatch):
-    event = _upload(buckets["uploads"], "bomb.png", _image_bytes("L", (2000, 1000), "PNG"))
-    monkeypatch.setattr(lambda_module, "MAX_PIXELS", 1_999_999)
-    with caplog.at_level(logging.WARNING):
-        _no_thumbnail(lambda_module, event, buckets["thumbnails"])
-    assert "bomb.png: not an image this function can read (2000x1000 is over 1999999 pixels)" in caplog.text
+    assert message in caplog.text
