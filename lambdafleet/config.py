@@ -70,9 +70,7 @@ class FunctionConfig:
     logging_format: str = "Text"
     package_type: str = "zip"
     routes: tuple[str, ...] = ()
-    destinations: dict[str, str | None] = field(
-        default_factory=lambda: dict.fromkeys(DESTINATION_KEYS)
-    )
+    destinations: dict[str, str | None] = field(default_factory=lambda: dict.fromkeys(DESTINATION_KEYS))
     permissions: tuple[dict[str, str], ...] = ()
     exclude: tuple[str, ...] = ()
 

@@ -31,8 +31,7 @@ def _pin_label(lock: Lock, name: str) -> str:
 
 def _no_wheel(lock: Lock, target: Target, name: str, why: str) -> UserError:
     return UserError(
-        f"{lock.label}: {_pin_label(lock, name)} has no wheel for {target} "
-        f"(tags tried: {target.describe_tags()}){why}"
+        f"{lock.label}: {_pin_label(lock, name)} has no wheel for {target} (tags tried: {target.describe_tags()}){why}"
     )
 
 
@@ -51,7 +50,9 @@ def _explain_failure(lock: Lock, target: Target, output: str) -> Exception:
 
 def _check_wheel_tags(dest: Path, lock: Lock, target: Target) -> None:
     for wheel_file in sorted(dest.glob("*.dist-info/WHEEL")):
-        tags = {line.split(":", 1)[1].strip() for line in wheel_file.read_text().splitlines() if line.startswith("Tag:")}
+        tags = {
+            line.split(":", 1)[1].strip() for line in wheel_file.read_text().splitlines() if line.startswith("Tag:")
+        }
         if tags and not tags & target.supported_tags:
             name = wheel_file.parent.name.split("-")[0]
             built = ", ".join(sorted(tags))

@@ -63,9 +63,7 @@ def function_dirs(root: Path) -> list[Path]:
     base = root / FUNCTIONS_DIR
     if not base.is_dir():
         raise UserError(f"{FUNCTIONS_DIR}/: folder missing (run build.py from the repository root)")
-    return sorted(
-        p for p in base.iterdir() if p.is_dir() and not p.name.startswith((".", "__"))
-    )
+    return sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith((".", "__")))
 
 
 def _check_unique_names(dirs: list[Path]) -> None:
@@ -98,8 +96,7 @@ def _check_routes(functions: dict[str, FunctionConfig]) -> None:
             owner = owners.setdefault(route, config.name)
             if owner != config.name:
                 raise UserError(
-                    f"{FUNCTIONS_DIR}/{config.name}/function.toml: key 'routes': {route!r} is already "
-                    f"served by {owner}"
+                    f"{FUNCTIONS_DIR}/{config.name}/function.toml: key 'routes': {route!r} is already served by {owner}"
                 )
 
 

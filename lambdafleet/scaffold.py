@@ -14,23 +14,23 @@ import json
 def lambda_handler(event, context):
     return {{"statusCode": 200, "body": json.dumps({{"function": "{name}", "received": event}})}}
 ''',
-    "function.toml": '''# Every key is optional; the values below are the defaults. See README.md for all keys.
+    "function.toml": """# Every key is optional; the values below are the defaults. See README.md for all keys.
 description = "{name}"
 runtime = "python3.12"
 architecture = "x86_64"
 memory_size = 128
 timeout = 3
-''',
+""",
     "requirements.in": """# Direct dependencies, one per line; then run: python build.py lock {name}
 """,
-    "tests/test_handler.py": '''import json
+    "tests/test_handler.py": """import json
 
 
 def test_returns_the_event(lambda_module):
     response = lambda_module.lambda_handler({{"hello": "world"}}, None)
     assert response["statusCode"] == 200
     assert json.loads(response["body"]) == {{"function": "{name}", "received": {{"hello": "world"}}}}
-''',
+""",
 }
 
 

@@ -95,9 +95,7 @@ class Cached:
         return [outcomes[plan.name] for plan in plans]
 
 
-def make_strategy(
-    builder: FunctionBuilder, jobs: int, previous: dict[str, dict[str, Any]], force: bool
-) -> Strategy:
+def make_strategy(builder: FunctionBuilder, jobs: int, previous: dict[str, dict[str, Any]], force: bool) -> Strategy:
     """The strategy stack for a build: cached unless forced, parallel when jobs > 1."""
     strategy: Strategy = Parallel(builder, jobs)
     return strategy if force else Cached(strategy, builder, previous)
