@@ -80,16 +80,12 @@ def _get(item_id: str) -> tuple[int, dict]:
 
 def _put(item_id: str, item: dict) -> tuple[int, dict]:
     item = {"id": item_id, **item}
-    old = boto3.client("dynamodb").put_item(
-        TableName=_table(), Item=_to_dynamodb(item), ReturnValues="ALL_OLD"
-    )
+    old = boto3.client("dynamodb").put_item(TableName=_table(), Item=_to_dynamodb(item), ReturnValues="ALL_OLD")
     return (200 if "Attributes" in old else 201), item
 
 
 def _delete(item_id: str) -> tuple[int, None]:
-    old = boto3.client("dynamodb").delete_item(
-        TableName=_table(), Key={"id": {"S": item_id}}, ReturnValues="ALL_OLD"
-    )
+    old = boto3.client("dynamodb").delete_item(TableName=_table(), Key={"id": {"S": item_id}}, ReturnValues="ALL_OLD")
     if "Attributes" not in old:
         raise HttpError(404, f"item {item_id} not found")
     return 204, None
@@ -138,9 +134,7 @@ def _valid_item(body: object) -> dict:
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
         raise HttpError(400, "quantity must be a whole number >= 0")
     if not isinstance(tags, list) or len(tags) > MAX_TAGS or not all(_valid_tag(t) for t in tags):
-        raise HttpError(
-            400, f"tags must be a list of at most {MAX_TAGS} strings of 1 to {MAX_TAG} characters"
-        )
+        raise HttpError(400, f"tags must be a list of at most {MAX_TAGS} strings of 1 to {MAX_TAG} characters")
     return {"name": name, "quantity": quantity, "tags": tags}
 
 

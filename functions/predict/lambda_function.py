@@ -74,9 +74,7 @@ def predict(request: object) -> dict:
     prediction = {
         "id": str(uuid.uuid4()),
         "prediction": str(model["classes"][best]),
-        "probabilities": {
-            str(name): float(p) for name, p in zip(model["classes"], probabilities, strict=True)
-        },
+        "probabilities": {str(name): float(p) for name, p in zip(model["classes"], probabilities, strict=True)},
         "model": _model_key(),
     }
     _store(prediction, features)

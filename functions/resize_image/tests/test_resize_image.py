@@ -118,9 +118,7 @@ def test_events_from_the_thumbnails_bucket_never_loop(lambda_module, buckets, ca
         result = lambda_module.lambda_handler(_event(buckets["thumbnails"], "a.jpg", len(data)), None)
     assert result == {"thumbnails": []}
     assert "refusing to loop" in caplog.text
-    assert [
-        o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=buckets["thumbnails"])["Contents"]
-    ] == ["a.jpg"]
+    assert [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=buckets["thumbnails"])["Contents"]] == ["a.jpg"]
 
 
 @pytest.mark.parametrize(
