@@ -1,6 +1,7 @@
 """`package_type = "image"`: build/<name>.image/ is deterministic, complete, and recorded in the manifest."""
 
 import os
+import shutil
 import stat
 from pathlib import Path
 
@@ -126,10 +127,14 @@ def test_runtime_architecture_and_handler_shape_the_dockerfile(workspace):
     assert entry["image"]["platform"] == "linux/arm64"
 
 
-def test_progress_names_the_context(workspace):
+def test_unchanged_contexts_are_cached_and_missing_ones_rebuilt(workspace):
     _image_function(workspace)
-    result = workspace.run("all")
-    assert "img" in result.stderr and "build/img.image/ (image)" in result.stderr
+    first = workspace.run("all")
+    assert "built   img" in first.stderr and "build/img.image/ (image)" in first.stderr
+    assert "cached  img" in workspace.run("all").stderr
+    shutil.rmtree(workspace.root / "build/img.image")
+    assert "built   img" in workspace.run("all").stderr
+    assert (workspace.root / "build/img.image/Dockerfile").is_file()
 
 
 def test_upload_sends_zips_and_skips_image_functions(workspace, aws_env):
