@@ -123,6 +123,8 @@ def check_lock(function_dir: Path, target: Target, folder_label: str) -> Lock | 
     if lock.target is not None and lock.target != str(target):
         raise UserError(f"{lock_label}: locked for {lock.target} but function.toml targets {target}; {fix}")
     for requirement in wanted:
+        if requirement.marker and not requirement.marker.evaluate(target.marker_environment()):
+            continue  # not needed on Lambda's platform, so rightly absent from the lock
         pin = lock.pins.get(canonicalize_name(requirement.name))
         if pin is None or not requirement.specifier.contains(pin.version, prereleases=True):
             raise UserError(f"{lock_label}: out of date with {INPUT_FILE} ({requirement} is not locked); {fix}")

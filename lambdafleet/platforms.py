@@ -60,6 +60,19 @@ class Target:
         newest, oldest = self.platforms[0], self.platforms[-1]
         return f"{self.abi}-{{{self.abi},abi3,none}}-{{{newest} .. {oldest}}}, py3-none-any"
 
+    def marker_environment(self) -> dict[str, str]:
+        """PEP 508 marker values as Lambda's interpreter reports them, for evaluating `; markers`."""
+        return {
+            "implementation_name": "cpython",
+            "os_name": "posix",
+            "platform_machine": self.machine,
+            "platform_python_implementation": "CPython",
+            "platform_system": "Linux",
+            "python_full_version": f"{self.python_version}.0",
+            "python_version": self.python_version,
+            "sys_platform": "linux",
+        }
+
     def pip_arguments(self) -> list[str]:
         """pip options that make it pick this target's wheels instead of the host's."""
         args = ["--implementation", "cp", "--python-version", self.python_version, "--abi", self.abi]

@@ -81,8 +81,10 @@ class Workspace:
         self.cache_dir = cache_dir
         root.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO_ROOT / "build.py", root / "build.py")
+        shutil.copy2(REPO_ROOT / "pyproject.toml", root / "pyproject.toml")
         shutil.copytree(REPO_ROOT / "lambdafleet", root / "lambdafleet", ignore=shutil.ignore_patterns("__pycache__"))
         (root / "functions").mkdir(exist_ok=True)
+        shutil.copy2(REPO_ROOT / "functions" / "conftest.py", root / "functions" / "conftest.py")
 
     def add_function(self, name: str, config: str | None = None, files: dict[str, str] | None = None) -> Path:
         """Write functions/<name>/ with a trivial handler unless `files` provides one."""
@@ -102,16 +104,17 @@ class Workspace:
         shutil.copy(FIXTURES / fixture, folder / "requirements.txt")
         return folder
 
-    def run(self, *args: str, env: dict[str, str] | None = None, cwd: Path | None = None):
+    def run(self, *args: str, env: dict[str, str] | None = None, umask: int = 0o022):
         """Run `python build.py ARGS` in a child process; returns the CompletedProcess."""
         full_env = {**os.environ, "LAMBDAFLEET_CACHE_DIR": str(self.cache_dir), **(env or {})}
         return subprocess.run(
             [sys.executable, str(self.root / "build.py"), *args],
-            cwd=cwd or self.root,
+            cwd=self.root,
             env=full_env,
             capture_output=True,
             text=True,
             timeout=600,
+            preexec_fn=lambda: os.umask(umask),
         )
 
     def manifest(self) -> dict:
@@ -131,3 +134,9 @@ def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def workspace(tmp_path: Path, shared_cache: Path) -> Workspace:
     return Workspace(tmp_path / "repo", shared_cache)
+
+
+@pytest.fixture
+def make_workspace():
+    """Factory for extra, independent workspaces: make_workspace(root, cache_dir)."""
+    return Workspace
