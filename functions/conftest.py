@@ -14,13 +14,6 @@ from pathlib import Path
 import boto3
 import pytest
 
-# The moto fixtures are defined once for the repo; re-exporting them here makes them reachable from
-# the function folders' tests, which sit outside tests/ and so do not see its conftest.
-from tests import conftest as repo_fixtures
-
-aws_env = repo_fixtures.aws_env
-moto_endpoint = repo_fixtures.moto_endpoint
-
 
 def _function_dir(test_path: Path) -> Path:
     for parent in test_path.parents:
