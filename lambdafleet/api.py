@@ -5,19 +5,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from lambdafleet.deps_cache import DepsCache, cache_root
+from lambdafleet.deps_cache import DepsCache
 from lambdafleet.function_build import FunctionBuilder, plan_function
 from lambdafleet.manifest import MANIFEST_FILE, read_manifest, write_manifest
+from lambdafleet.paths import build_dir, cache_root
 from lambdafleet.project import load_project
 from lambdafleet.strategies import Outcome, Report, make_strategy
 from lambdafleet.upload import parse_destination, upload_all
-
-BUILD_DIR = "build"
-
-
-def build_dir(root: Path) -> Path:
-    """Where zips and the manifest go."""
-    return root / BUILD_DIR
 
 
 def run_build(
