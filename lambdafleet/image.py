@@ -36,7 +36,7 @@ def dockerfile(plan: "Plan") -> str:
         f"# Written by build.py from functions/{plan.name}/; edit the function, not this file.",
         f"FROM {base_image(plan)}",
     ]
-    if plan.lock and plan.lock.pins:
+    if plan.lock:
         lines += [
             f"COPY {LOCK_NAME} /tmp/{LOCK_NAME}",
             f"RUN pip install --no-cache-dir --require-hashes --only-binary=:all: -r /tmp/{LOCK_NAME}"
@@ -59,7 +59,7 @@ def _write(path: Path, data: bytes, mode: int = 0o644) -> None:
 
 def _populate(folder: Path, plan: "Plan") -> None:
     _write(folder / "Dockerfile", dockerfile(plan).encode())
-    if plan.lock and plan.lock.pins:
+    if plan.lock:
         _write(folder / LOCK_NAME, plan.lock.path.read_bytes())
     for entry in plan.sources:
         _write(folder / CODE_DIR / entry.name, entry.path.read_bytes(), 0o755 if entry.executable else 0o644)
