@@ -29,7 +29,8 @@ class HttpError(Exception):
         self.status = status
 
 
-def lambda_handler(event, context):
+def lambda_handler(event: dict, context: object) -> dict:
+    """Routes an HTTP API (payload 2.0) event by method and `rawPath`."""
     method = event["requestContext"]["http"]["method"]
     segments = [urllib.parse.unquote(s) for s in event.get("rawPath", "/").strip("/").split("/")]
     try:

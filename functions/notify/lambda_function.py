@@ -11,7 +11,8 @@ import os
 import boto3
 
 
-def lambda_handler(event, context):
+def lambda_handler(event: dict, context: object) -> dict:
+    """Stores `event` on the prediction it carries and says how it arrived."""
     prediction, via = _prediction(event)
     boto3.client("dynamodb").update_item(
         TableName=os.environ["TABLE_PREDICTIONS"],

@@ -24,7 +24,8 @@ class BadRequest(ValueError):
     """The caller's input is unusable; answered with 400, never 500."""
 
 
-def lambda_handler(event, context):
+def lambda_handler(event: dict, context: object) -> dict:
+    """HTTP API events get an HTTP response; any other event is a direct `{"features": [...]}` request."""
     if "requestContext" not in event:
         return predict(event)
     return _http(event)

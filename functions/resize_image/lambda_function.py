@@ -28,7 +28,8 @@ class TooLarge(ValueError):
     """The image's header declares more pixels than the function will decode."""
 
 
-def lambda_handler(event, context):
+def lambda_handler(event: dict, context: object) -> dict:
+    """Thumbnails every object of an S3 event; returns the keys written."""
     written = [_thumbnail(record["s3"]) for record in event.get("Records", [])]
     return {"thumbnails": [key for key in written if key is not None]}
 
