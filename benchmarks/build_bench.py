@@ -118,7 +118,7 @@ def main() -> None:
         plain_zip, plain_unzipped = _plain_install_zip(root, work)
         sam_again = _sam_build(root)
         shutil.rmtree(cache)
-        cold = min(cold, _run(build + ["--force"], root, cache))
+        cold = min(cold, _run([*build, "--force"], root, cache))
         sam = None if sam_first is None else min(sam_first, sam_again)
 
     print(f"functions: {', '.join(FUNCTIONS)} (python3.12 x86_64)")
