@@ -1,7 +1,7 @@
 """The local equivalent of Lambda's /var/runtime: awslambdaric and boto3 for one interpreter.
 
 awslambdaric has a compiled part per Python version, so each interpreter gets its own directory, installed
-once from the hashed `runtime-requirements.txt` (compiled with
+(with uv when present, else the interpreter's own pip) once from the hashed `runtime-requirements.txt` (compiled with
 `uv pip compile --universal --python-version 3.10 --generate-hashes runtime-requirements.in
 -o runtime-requirements.txt`) and reused until that lock changes.
 """
@@ -10,7 +10,6 @@ import hashlib
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -46,12 +45,21 @@ def runtime_dir(interpreter: Interpreter, cache_dir: Path) -> Path:
 
 
 def _install(interpreter: Interpreter, into: Path) -> None:
-    command = [
-        sys.executable, "-m", "uv", "pip", "install", "--quiet", "--target", str(into),
-        "--python", str(interpreter.path), "--require-hashes", "--only-binary", ":all:",
-        "--compile-bytecode", "-r", str(LOCK_FILE),
-    ]  # fmt: skip
+    options = ["--target", str(into), "--require-hashes", "--only-binary", ":all:", "-r", str(LOCK_FILE)]
+    uv = _uv()
+    if uv:
+        command = [uv, "pip", "install", "--quiet", "--python", str(interpreter.path), "--compile-bytecode", *options]
+    else:  # the interpreter's own pip installs for its own version and platform
+        command = [str(interpreter.path), "-m", "pip", "install", "--quiet", "--no-user", *options]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         detail = (result.stderr.strip().splitlines() or ["no output"])[-1]
         raise BuildError(f"installing the Lambda runtime for python{interpreter.version} failed: {detail}")
+
+
+def _uv() -> str | None:
+    try:
+        from uv import find_uv_bin
+    except ImportError:
+        return shutil.which("uv")
+    return find_uv_bin()
