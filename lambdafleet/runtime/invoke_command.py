@@ -22,8 +22,10 @@ def _event(args: argparse.Namespace) -> bytes:
     elif args.event is not None:
         try:
             text, source = Path(args.event).read_text(encoding="utf-8"), args.event
-        except (OSError, UnicodeDecodeError) as error:
-            raise UserError(f"{args.event}: cannot read the event ({error})") from None
+        except OSError as error:
+            raise UserError(f"{args.event}: cannot read the event ({error.strerror})") from None
+        except UnicodeDecodeError:
+            raise UserError(f"{args.event}: the event is not UTF-8 text") from None
     else:
         return b"{}"
     try:

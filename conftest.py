@@ -1,0 +1,3 @@
+"""Repository-wide pytest plugins (pytest only honours `pytest_plugins` in the root conftest)."""
+
+pytest_plugins = ["lambdafleet.runtime.pytest_plugin"]
