@@ -4,7 +4,6 @@ import contextlib
 import os
 import select
 import signal
-import subprocess
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -14,11 +13,11 @@ from lambdafleet.runtime import faults
 from lambdafleet.runtime.faults import Fault
 from lambdafleet.runtime.interpreter import Interpreter
 from lambdafleet.runtime.lambda_env import lambda_environment
+from lambdafleet.runtime.launcher import Launcher
 from lambdafleet.runtime.memory import peak_mib, resident_mib
 from lambdafleet.runtime.server import Invocation, RuntimeApiServer
 from lambdafleet.runtime.spec import FunctionSpec
 
-BOOTSTRAP = Path(__file__).with_name("bootstrap.py")
 INIT_TIMEOUT_S = 10.0  # Lambda's limit on the init phase of an on-demand function
 # How often memory and deadlines are checked while an invocation runs; responses do not wait for it.
 _POLL_S = 0.005
@@ -35,6 +34,23 @@ class Launch:
     region: str
     credentials: Mapping[str, str] | None
     extra_env: Mapping[str, str]
+
+    def environment(self, api_address: str) -> dict[str, str]:
+        """The variables of an environment whose Runtime API listens on `api_address`."""
+        return lambda_environment(
+            self.spec,
+            task_root=self.task_root,
+            runtime_dir=self.runtime_dir,
+            api_address=api_address,
+            region=self.region,
+            credentials=self.credentials,
+            extra=self.extra_env,
+        )
+
+    def bootstrap_arguments(self) -> list[str]:
+        """bootstrap.py's arguments after its mode."""
+        spec = self.spec
+        return [str(self.task_root), str(self.runtime_dir), str(spec.ephemeral_storage), spec.handler]
 
 
 @dataclass(frozen=True)
@@ -54,40 +70,20 @@ class Outcome:
 class ExecutionEnvironment:
     """A runtime process that serves invocations one at a time until it dies or is closed."""
 
-    def __init__(self, launch: Launch) -> None:
+    def __init__(self, launch: Launch, launcher: Launcher) -> None:
         self._launch = launch
         self._wake_read, self._wake_write = os.pipe()
         self.server = RuntimeApiServer(wake=lambda: os.write(self._wake_write, b"."))
+        self._stdout, output = os.pipe()
         self._started_at = time.monotonic()
-        self._process = subprocess.Popen(
-            self._command(),
-            env=lambda_environment(
-                launch.spec,
-                task_root=launch.task_root,
-                runtime_dir=launch.runtime_dir,
-                api_address=self.server.address,
-                region=launch.region,
-                credentials=launch.credentials,
-                extra=launch.extra_env,
-            ),
-            cwd=launch.task_root,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # one process group, so a kill takes the function's children too
-        )
-        self._stdout = self._process.stdout.fileno()
+        try:
+            self._process = launcher.start(launch.environment(self.server.address), output)
+        finally:
+            os.close(output)
         self._output = bytearray()
         self._init_output: bytes | None = None
         self._peak_mib = 0
         self.invocations = 0
-
-    def _command(self) -> list[str]:
-        launch = self._launch
-        return [
-            str(launch.interpreter.path), "-S", str(BOOTSTRAP), str(launch.task_root),
-            str(launch.runtime_dir), str(launch.spec.ephemeral_storage), launch.spec.handler,
-        ]  # fmt: skip
 
     @property
     def alive(self) -> bool:
@@ -151,6 +147,7 @@ class ExecutionEnvironment:
         if chunk:
             self._output += chunk
         else:
+            os.close(self._stdout)
             self._stdout = -1  # end of file: the process and any children closed their output
 
     def _drain(self) -> None:
@@ -187,9 +184,11 @@ class ExecutionEnvironment:
 
     def kill(self) -> None:
         """Stop the process and everything it started."""
-        # The whole group, even when the runtime itself already exited: its children may not have.
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self._process.pid, signal.SIGKILL)
+        # The whole group, even when the runtime itself already exited: its children may not have. A
+        # fork may not have made its own group yet, hence the kill of the process itself too.
+        for kill in (os.killpg, os.kill):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                kill(self._process.pid, signal.SIGKILL)
         self._process.wait()
         self._drain()
 
@@ -197,6 +196,7 @@ class ExecutionEnvironment:
         """Kill the process and release the server, pipes and port."""
         self.kill()
         self.server.close()
-        self._process.stdout.close()
+        if self._stdout >= 0:
+            os.close(self._stdout)
         os.close(self._wake_read)
         os.close(self._wake_write)

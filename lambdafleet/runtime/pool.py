@@ -3,6 +3,7 @@
 import json
 import os
 import secrets
+import sys
 import threading
 import time
 import uuid
@@ -15,6 +16,7 @@ from lambdafleet.errors import UserError
 from lambdafleet.runtime import platform_log, task_root
 from lambdafleet.runtime.environment import ExecutionEnvironment, Launch, Outcome
 from lambdafleet.runtime.interpreter import find_interpreter
+from lambdafleet.runtime.launcher import ForkServer, Launcher, SpawnLauncher
 from lambdafleet.runtime.provision import runtime_dir
 from lambdafleet.runtime.result import InvokeResult
 from lambdafleet.runtime.server import Invocation
@@ -43,11 +45,14 @@ class FunctionPool:
         extra_env: Mapping[str, str] | None = None,
         max_environments: int = 8,
         source: str | None = None,
+        fork_server: bool | None = None,
     ) -> None:
         """Find the interpreter, provision the runtime and unpack the zip; no process starts yet.
 
-        `source` names the function's configuration in error messages. Raises UserError when the
-        function cannot run on this machine or the zip is unreadable.
+        `source` names the function's configuration in error messages. `fork_server` (default: on
+        Linux) forks environments from a process that has the runtime loaded, instead of starting an
+        interpreter for each. Raises UserError when the function cannot run on this machine or the zip
+        is unreadable.
         """
         self.spec = spec
         interpreter = find_interpreter(spec.runtime, spec.architecture, source=source or str(zip_path))
@@ -60,6 +65,7 @@ class FunctionPool:
             credentials=credentials,
             extra_env=dict(extra_env or {}),
         )
+        self._launcher = _launcher(self._launch, sys.platform == "linux" if fork_server is None else fork_server)
         self.function_arn = f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{spec.name}"
         self._max = max_environments
         self._idle: list[ExecutionEnvironment] = []
@@ -112,7 +118,7 @@ class FunctionPool:
                     break
                 self._lock.wait()
         try:
-            return ExecutionEnvironment(self._launch)
+            return ExecutionEnvironment(self._launch, self._launcher)
         except BaseException:
             self._forget(None)
             raise
@@ -159,13 +165,19 @@ class FunctionPool:
         with self._lock:
             return self._count
 
+    def recycle(self) -> None:
+        """Stop the idle environments, as Lambda does when it reclaims them: the next call starts cold."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for environment in idle:
+            self._forget(environment)
+
     def close(self) -> None:
         """Stop every idle environment and delete the unpacked zip; busy ones stop when they finish."""
         with self._lock:
             self._closed = True
-            idle, self._idle = self._idle, []
-        for environment in idle:
-            self._forget(environment)
+        self.recycle()
+        self._launcher.close()
         task_root.remove(self._launch.task_root)
 
     def __enter__(self) -> "FunctionPool":
@@ -175,6 +187,14 @@ class FunctionPool:
         self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
     ) -> None:
         self.close()
+
+
+def _launcher(launch: Launch, fork_server: bool) -> Launcher:
+    python, arguments, cwd = launch.interpreter.path, launch.bootstrap_arguments(), launch.task_root
+    if fork_server:
+        # The server never talks to a Runtime API; its forks get their own address.
+        return ForkServer(python, arguments, cwd, launch.environment(api_address="127.0.0.1:0"))
+    return SpawnLauncher(python, arguments, cwd)
 
 
 def _text(output: bytes) -> str:

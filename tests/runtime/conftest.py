@@ -38,7 +38,11 @@ def make_pool(make_zip: MakeZip) -> Iterator[MakePool]:
 
     def make(source: str | dict[str, str], **spec_options: object) -> FunctionPool:
         files = {"lambda_function.py": source} if isinstance(source, str) else source
-        pool_options = {key: spec_options.pop(key) for key in ("extra_env", "max_environments") if key in spec_options}
+        pool_options = {
+            key: spec_options.pop(key)
+            for key in ("extra_env", "max_environments", "fork_server")
+            if key in spec_options
+        }
         spec = FunctionSpec(name=str(spec_options.pop("name", "probe")), **spec_options)
         pool = FunctionPool(spec, make_zip(files), cache_dir=CACHE_DIR, **pool_options)
         pools.append(pool)
