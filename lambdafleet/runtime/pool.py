@@ -71,7 +71,7 @@ class FunctionPool:
         self._idle: list[ExecutionEnvironment] = []
         self._count = 0
         self._closed = False
-        self._lock = threading.Condition()
+        self._lock = threading.Condition(threading.RLock())  # re-entrant: _forget runs under it too
 
     def invoke(
         self,
@@ -111,8 +111,11 @@ class FunctionPool:
             while True:
                 if self._closed:
                     raise RuntimeError(f"the pool of {self.spec.name} is closed")
-                if self._idle:
-                    return self._idle.pop()  # the most recently used, as Lambda prefers
+                while self._idle:
+                    environment = self._idle.pop()  # the most recently used, as Lambda prefers
+                    if environment.alive:
+                        return environment
+                    self._forget(environment)  # it died while idle (a background thread exited it)
                 if self._count < self._max:
                     self._count += 1
                     break

@@ -2,6 +2,7 @@
 
 import os
 import re
+import time
 
 SLEEPER = """
     import os, time
@@ -98,3 +99,21 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def test_an_environment_that_dies_while_idle_is_replaced(make_pool):
+    source = """
+        import os, threading, time
+        def lambda_handler(event, context):
+            if event.get("die_later"):
+                threading.Thread(target=lambda: (time.sleep(0.2), os._exit(9))).start()
+            return os.getpid()
+    """
+    pool = make_pool(source)
+    doomed = pool.invoke({"die_later": True}).response
+    deadline = time.monotonic() + 10
+    while _alive(doomed) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.1)  # the exit report travels from whoever reaped the process to the pool
+    after = pool.invoke({})
+    assert after.status == "success" and after.response != doomed and after.init_duration_ms is not None
