@@ -1,6 +1,7 @@
 """One execution environment: a runtime process, its Runtime API server, its limits and its output."""
 
 import contextlib
+import math
 import os
 import select
 import signal
@@ -83,7 +84,7 @@ class ExecutionEnvironment:
         self._output = bytearray()
         self._init_output: bytes | None = None
         self._peak_mib = 0
-        self.invocations = 0
+        self._invocations = 0
 
     @property
     def alive(self) -> bool:
@@ -92,8 +93,8 @@ class ExecutionEnvironment:
 
     def invoke(self, invocation: Invocation) -> Outcome:
         """Run one invocation to its end: a response, an error, a timeout, a crash or memory exhaustion."""
-        cold = self.invocations == 0
-        self.invocations += 1
+        cold = self._invocations == 0
+        self._invocations += 1
         self.server.submit(invocation)
         fault = None
         while not invocation.done.is_set() and fault is None:
@@ -115,9 +116,11 @@ class ExecutionEnvironment:
             self._drain()
             return None if invocation.done.is_set() else faults.exited(request_id, returncode)
         rss = resident_mib(self._process.pid)
-        if rss is not None and rss > self._launch.spec.memory_size:
-            self._peak_mib = max(self._peak_mib, self._launch.spec.memory_size)
-            return faults.out_of_memory(request_id)
+        if rss is not None:
+            # Kept as well as the kernel's high-water mark, which is gone once the process is killed.
+            self._peak_mib = max(self._peak_mib, math.ceil(rss))
+            if rss > self._launch.spec.memory_size:
+                return faults.out_of_memory(request_id)
         if time.monotonic() > self._deadline(invocation):
             return faults.timed_out(request_id, self._launch.spec.timeout)
         return None
