@@ -6,7 +6,6 @@ recompressed: `archive.write_archive` extends a copy of the cached archive with 
 
 import hashlib
 import json
-import os
 import shutil
 import tempfile
 import threading
@@ -15,16 +14,8 @@ from pathlib import Path
 
 from lambdafleet import BUILDER_VERSION, atomic
 from lambdafleet.archive import entries_under, write_archive
-from lambdafleet.install import install_dependencies
 from lambdafleet.lockfile import Lock
 from lambdafleet.platforms import Target
-
-CACHE_ENV = "LAMBDAFLEET_CACHE_DIR"
-
-
-def cache_root(repo_root: Path) -> Path:
-    """Where caches live: $LAMBDAFLEET_CACHE_DIR, else .cache/lambdafleet in the repository."""
-    return Path(os.environ.get(CACHE_ENV) or repo_root / ".cache" / "lambdafleet")
 
 
 @dataclass(frozen=True)
@@ -70,6 +61,8 @@ class DepsCache:
         self.root.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix="install-", dir=self.root))
         try:
+            from lambdafleet.install import install_dependencies  # only a cache miss needs pip's machinery
+
             install_dependencies(lock, target, staging)
             entries = entries_under(staging)
             sizes: dict[str, int] = {}

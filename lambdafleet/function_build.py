@@ -13,6 +13,7 @@ from lambdafleet.config import FunctionConfig
 from lambdafleet.deps_cache import DepsCache
 from lambdafleet.errors import UserError
 from lambdafleet.lockfile import Lock, check_lock
+from lambdafleet.paths import cache_root
 from lambdafleet.platforms import Target
 from lambdafleet.project import FUNCTIONS_DIR, Project
 from lambdafleet.sources import source_entries
@@ -55,8 +56,9 @@ def plan_function(project: Project, config: FunctionConfig) -> Plan:
     function_dir = project.function_dir(config.name)
     label = f"{FUNCTIONS_DIR}/{config.name}/"
     target = Target(config.runtime, config.architecture)
-    lock = check_lock(function_dir, target, label)
-    sources = tuple(source_entries(function_dir, config.exclude))
+    lock = check_lock(function_dir, target, label, cache_root(project.root) / "checked-locks")
+    shared = {name: project.shared_dir(name) for name in config.shared}
+    sources = tuple(source_entries(function_dir, config.exclude, shared))
     digest = hashlib.sha256(f"{BUILDER_VERSION}\0{target}\0".encode())
     digest.update(json.dumps(config.to_manifest(), sort_keys=True).encode())
     digest.update(lock.path.read_bytes() if lock else b"\0no-lock")

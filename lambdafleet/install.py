@@ -12,8 +12,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from packaging.utils import canonicalize_name
+
 from lambdafleet.errors import BuildError, UserError
-from lambdafleet.lockfile import Lock
+from lambdafleet.lockfile import Lock, read_lock
 from lambdafleet.platforms import Target
 
 _NO_MATCH = re.compile(r"No matching distribution found for ([A-Za-z0-9._-]+)")
@@ -25,7 +27,7 @@ _TRIMMED_DIRS = frozenset({"__pycache__", "tests"})
 
 
 def _pin_label(lock: Lock, name: str) -> str:
-    pin = lock.pins.get(name.lower().replace("_", "-").replace(".", "-"))
+    pin = read_lock(lock.path, lock.label).pins.get(canonicalize_name(name))
     return f"{pin.name}=={pin.version}" if pin else name
 
 

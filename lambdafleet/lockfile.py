@@ -5,14 +5,13 @@ The lock must pin every package with `==` and carry `--hash` values so installs 
 architecture change in `function.toml` shows up as a stale lock instead of a wrong-platform zip.
 """
 
+import hashlib
 import re
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
+from typing import TYPE_CHECKING
 
 from lambdafleet import atomic
 from lambdafleet.errors import BuildError, UserError
@@ -23,6 +22,9 @@ INPUT_FILE = "requirements.in"
 HEADER = "# lambdafleet-lock: "
 _ALLOWED_OPTIONS = ("--index-url", "--extra-index-url", "--find-links", "-i ", "-f ")
 _HASH = re.compile(r"\s--hash[= ](sha256:[0-9a-f]{64})")
+
+if TYPE_CHECKING:
+    from packaging.requirements import Requirement
 
 
 @dataclass(frozen=True)
@@ -35,13 +37,19 @@ class Pin:
 
 
 @dataclass(frozen=True)
+class ParsedLock:
+    """The contents of a lock file."""
+
+    target: str | None
+    pins: dict[str, Pin]
+
+
+@dataclass(frozen=True)
 class Lock:
-    """The parsed lock file of one function."""
+    """A function's validated lock file; `label` names it in messages."""
 
     path: Path
     label: str
-    target: str | None
-    pins: dict[str, Pin]
 
 
 def _logical_lines(text: str) -> list[tuple[int, str]]:
@@ -63,6 +71,9 @@ def _logical_lines(text: str) -> list[tuple[int, str]]:
 
 
 def _parse_pin(line: str, label: str) -> Pin:
+    from packaging.requirements import InvalidRequirement, Requirement  # ~30 ms: only when a lock changed
+    from packaging.utils import canonicalize_name
+
     hashes = tuple(_HASH.findall(" " + line))
     spec = _HASH.sub("", " " + line).strip()
     try:
@@ -77,7 +88,7 @@ def _parse_pin(line: str, label: str) -> Pin:
     return Pin(canonicalize_name(requirement.name), pins[0].version, hashes)
 
 
-def read_lock(path: Path, label: str) -> Lock:
+def read_lock(path: Path, label: str) -> ParsedLock:
     """Parse and validate a lock file; `label` names it in error messages."""
     text = path.read_text(encoding="utf-8")
     first = text.splitlines()[0] if text else ""
@@ -93,11 +104,13 @@ def read_lock(path: Path, label: str) -> Lock:
         if pin.name in pins:
             raise UserError(f"{where}: {pin.name} is pinned twice")
         pins[pin.name] = pin
-    return Lock(path=path, label=label, target=target, pins=pins)
+    return ParsedLock(target=target, pins=pins)
 
 
-def direct_requirements(path: Path, label: str) -> list[Requirement]:
+def direct_requirements(path: Path, label: str) -> list["Requirement"]:
     """The requirements listed in a `requirements.in` file."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
     result = []
     for number, line in _logical_lines(path.read_text(encoding="utf-8")):
         if line.startswith("-"):
@@ -109,24 +122,47 @@ def direct_requirements(path: Path, label: str) -> list[Requirement]:
     return result
 
 
-def check_lock(function_dir: Path, target: Target, folder_label: str) -> Lock | None:
-    """Validate the function's lock against its requirements.in and target; None when it has no deps."""
-    lock_path, in_path = function_dir / LOCK_FILE, function_dir / INPUT_FILE
-    lock_label, in_label = f"{folder_label}{LOCK_FILE}", f"{folder_label}{INPUT_FILE}"
-    wanted = direct_requirements(in_path, in_label) if in_path.is_file() else []
-    if not lock_path.is_file():
-        if wanted:
-            raise UserError(f"{lock_label}: missing; run: python build.py lock {function_dir.name}")
-        return None
+def _validate(lock_path: Path, in_path: Path, target: Target, folder_label: str) -> bool:
+    """Raise UserError unless the lock is well-formed, for `target`, and covers requirements.in.
+
+    Returns whether the lock pins anything.
+    """
+    from packaging.utils import canonicalize_name
+
+    lock_label, fix = f"{folder_label}{LOCK_FILE}", f"run: python build.py lock {lock_path.parent.name}"
     lock = read_lock(lock_path, lock_label)
-    fix = f"run: python build.py lock {function_dir.name}"
     if lock.target is not None and lock.target != str(target):
         raise UserError(f"{lock_label}: locked for {lock.target} but function.toml targets {target}; {fix}")
+    wanted = direct_requirements(in_path, f"{folder_label}{INPUT_FILE}") if in_path.is_file() else []
     for requirement in wanted:
+        if requirement.marker and not requirement.marker.evaluate(target.marker_environment()):
+            continue  # not needed on Lambda's platform, so rightly absent from the lock
         pin = lock.pins.get(canonicalize_name(requirement.name))
         if pin is None or not requirement.specifier.contains(pin.version, prereleases=True):
             raise UserError(f"{lock_label}: out of date with {INPUT_FILE} ({requirement} is not locked); {fix}")
-    return lock if lock.pins else None
+    return bool(lock.pins)
+
+
+def check_lock(function_dir: Path, target: Target, folder_label: str, stamps: Path) -> Lock | None:
+    """Validate the function's lock against its requirements.in and target; None when it has no deps.
+
+    A successful check leaves a stamp in `stamps` named after the digest of everything it read, so
+    an unchanged lock is not parsed again (that keeps a no-op build well under 0.15 s).
+    """
+    lock_path, in_path = function_dir / LOCK_FILE, function_dir / INPUT_FILE
+    if not lock_path.is_file():
+        if in_path.is_file() and direct_requirements(in_path, f"{folder_label}{INPUT_FILE}"):
+            raise UserError(f"{folder_label}{LOCK_FILE}: missing; run: python build.py lock {function_dir.name}")
+        return None
+    digest = hashlib.sha256(f"{target}\0".encode() + lock_path.read_bytes())
+    digest.update(in_path.read_bytes() if in_path.is_file() else b"\0no-input")
+    stamp = stamps / digest.hexdigest()
+    if stamp.is_file():
+        has_pins = stamp.read_text() == "pins"
+    else:
+        has_pins = _validate(lock_path, in_path, target, folder_label)
+        atomic.write_text(stamp, "pins" if has_pins else "empty")
+    return Lock(lock_path, f"{folder_label}{LOCK_FILE}") if has_pins else None
 
 
 def write_lock(function_dir: Path, target: Target, folder_label: str) -> bool:

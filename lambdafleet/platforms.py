@@ -3,8 +3,6 @@
 from dataclasses import dataclass
 from functools import cached_property
 
-from packaging.tags import Tag, compatible_tags, cpython_tags
-
 # python3.10/3.11 run on Amazon Linux 2 (glibc 2.26); python3.12+ on Amazon Linux 2023 (glibc 2.34).
 _GLIBC_MINOR = {"python3.10": 26, "python3.11": 26}
 _DEFAULT_GLIBC_MINOR = 34
@@ -50,8 +48,10 @@ class Target:
     @cached_property
     def supported_tags(self) -> frozenset[str]:
         """Every wheel tag (python-abi-platform) this target can load."""
+        from packaging.tags import compatible_tags, cpython_tags  # only needed after an install
+
         version = tuple(int(p) for p in self.python_version.split("."))
-        tags: list[Tag] = [*cpython_tags(version, [self.abi, "abi3", "none"], self.platforms)]
+        tags = [*cpython_tags(version, [self.abi, "abi3", "none"], self.platforms)]
         tags += compatible_tags(version, self.abi, self.platforms)
         return frozenset(str(t) for t in tags)
 
@@ -59,6 +59,19 @@ class Target:
         """A compact, human-readable summary of the tags tried, for error messages."""
         newest, oldest = self.platforms[0], self.platforms[-1]
         return f"{self.abi}-{{{self.abi},abi3,none}}-{{{newest} .. {oldest}}}, py3-none-any"
+
+    def marker_environment(self) -> dict[str, str]:
+        """PEP 508 marker values as Lambda's interpreter reports them, for evaluating `; markers`."""
+        return {
+            "implementation_name": "cpython",
+            "os_name": "posix",
+            "platform_machine": self.machine,
+            "platform_python_implementation": "CPython",
+            "platform_system": "Linux",
+            "python_full_version": f"{self.python_version}.0",
+            "python_version": self.python_version,
+            "sys_platform": "linux",
+        }
 
     def pip_arguments(self) -> list[str]:
         """pip options that make it pick this target's wheels instead of the host's."""

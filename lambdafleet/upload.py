@@ -56,9 +56,17 @@ class Uploader:
         present, version = self._existing_version(key, checksum)
         if not present:
             with zip_path.open("rb") as body:
-                # S3 recomputes the SHA-256 and rejects the upload if it differs.
+                # S3 recomputes the SHA-256 and rejects the upload if it differs; the echo is checked too.
                 response = self.client.put_object(
-                    Bucket=self.destination.bucket, Key=key, Body=body, ChecksumSHA256=checksum
+                    Bucket=self.destination.bucket,
+                    Key=key,
+                    Body=body,
+                    ChecksumAlgorithm="SHA256",
+                    ChecksumSHA256=checksum,
+                )
+            if response.get("ChecksumSHA256") != checksum:
+                raise BuildError(
+                    f"--upload: s3://{self.destination.bucket}/{key}: stored checksum differs from the zip's"
                 )
             version = response.get("VersionId")
         return {"bucket": self.destination.bucket, "key": key, "version_id": version}

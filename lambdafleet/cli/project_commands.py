@@ -4,10 +4,9 @@ import argparse
 import json
 import shutil
 
-from lambdafleet.api import build_dir
-from lambdafleet.deps_cache import cache_root
 from lambdafleet.function_build import plan_function
 from lambdafleet.lockfile import write_lock
+from lambdafleet.paths import build_dir, cache_root
 from lambdafleet.platforms import Target
 from lambdafleet.project import load_project
 from lambdafleet.scaffold import create_function
