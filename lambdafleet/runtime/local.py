@@ -3,9 +3,9 @@
 from pathlib import Path
 from typing import Any
 
-from lambdafleet.api import build_dir, build_functions
-from lambdafleet.deps_cache import cache_root
+from lambdafleet.api import build_functions
 from lambdafleet.errors import UserError
+from lambdafleet.paths import build_dir, cache_root
 from lambdafleet.runtime.pool import FunctionPool
 from lambdafleet.runtime.spec import FunctionSpec
 
