@@ -11,8 +11,8 @@ HANDLER`. It does what Lambda's sandbox and /var/runtime/bootstrap do:
 MODE `run` does that at once. MODE `serve` is a fork server: it imports what awslambdaric needs (never the
 function's code) and then, for each request on the SOCK_SEQPACKET socket it got as stdin (a JSON
 environment plus the write end of an output pipe), forks an environment that does the above. A cold start
-then costs a fork instead of an interpreter start and awslambdaric's imports. It reports "pid N" per fork
-and "exit N CODE" per child that ends, since only it can reap them.
+then costs a fork instead of an interpreter start and awslambdaric's imports. It reports "ready" once its
+imports are done, "pid N" per fork and "exit N CODE" per child that ends, since only it can reap them.
 
 Standard library only, and no imports from lambdafleet: this file runs outside the developer's venv.
 """
@@ -163,6 +163,7 @@ def _serve(task_root, runtime_dir, tmp_mb, handler, preload="preload"):
             # start over without preloading (the socket on stdin survives the exec).
             arguments = ["serve", task_root, runtime_dir, tmp_mb, handler, "bare"]
             os.execv(sys.executable, [sys.executable, "-S", os.path.abspath(__file__), *arguments])
+    requests.send(b"ready")
     wake_read, wake_write = os.pipe()
     os.set_blocking(wake_write, False)
     signal.set_wakeup_fd(wake_write)

@@ -55,9 +55,9 @@ def _credentials() -> dict[str, str] | None:
 
 def _run(args: argparse.Namespace) -> int:
     payload = _event(args)
-    with open_function(
-        args.root, args.name, extra_env=_extra_env(args), credentials=_credentials(), region=args.region
-    ) as pool:
+    options = {"extra_env": _extra_env(args), "credentials": _credentials(), "region": args.region}
+    # One invocation needs one environment: a fork server would only add its own start-up.
+    with open_function(args.root, args.name, fork_server=False, **options) as pool:
         result = pool.invoke(payload=payload)
     # awslambdaric separates the lines of one error record with \r; a terminal needs \n.
     sys.stderr.write(result.logs.replace("\r", "\n"))

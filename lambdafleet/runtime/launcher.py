@@ -31,6 +31,8 @@ class Launcher(Protocol):
 
     def start(self, environment: Mapping[str, str], output: int) -> ProcessHandle: ...
 
+    def wait_ready(self, timeout: float) -> bool: ...
+
     def close(self) -> None: ...
 
 
@@ -58,14 +60,24 @@ class SpawnLauncher:
             start_new_session=True,  # one process group, so a kill takes the function's children too
         )
 
+    def wait_ready(self, timeout: float) -> bool:
+        """Always ready."""
+        return True
+
     def close(self) -> None:
         """Nothing to release."""
 
 
 class ForkServer:
-    """A bootstrap.py in `serve` mode with awslambdaric's imports done; each environment is a fork of it."""
+    """A bootstrap.py in `serve` mode with awslambdaric's imports done; each environment is a fork of it.
+
+    Until the server has finished its imports, environments start as new interpreters instead, so the
+    first cold start of a pool does not wait for the server.
+    """
 
     def __init__(self, python: Path, arguments: list[str], cwd: Path, environment: Mapping[str, str]) -> None:
+        self._fallback = SpawnLauncher(python, arguments, cwd)
+        self._ready = False
         self._socket, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._server = subprocess.Popen(
             bootstrap_command(python, "serve", arguments),
@@ -86,6 +98,9 @@ class ForkServer:
 
     def start(self, environment: Mapping[str, str], output: int) -> ProcessHandle:
         """Fork an environment with `environment`, its stdout and stderr on `output`."""
+        with self._state:
+            if not self._ready:
+                return self._fallback.start(environment, output)
         with self._lock:
             socket.send_fds(self._socket, [json.dumps(dict(environment)).encode()], [output])
             with self._state:
@@ -104,6 +119,8 @@ class ForkServer:
             with self._state:
                 if not reply:
                     self._closed = True
+                elif reply == "ready":
+                    self._ready = True
                 elif reply.startswith("pid "):
                     self._forked.append(int(reply.split()[1]))
                 else:
@@ -112,6 +129,11 @@ class ForkServer:
                 self._state.notify_all()
             if not reply:
                 return
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Block until environments are forked rather than started afresh; False if that did not happen."""
+        with self._state:
+            return self._state.wait_for(lambda: self._ready or self._closed, timeout) and self._ready
 
     def returncode(self, pid: int) -> int | None:
         """The exit code of a forked environment, None while it runs."""

@@ -168,6 +168,10 @@ class FunctionPool:
         with self._lock:
             return self._count
 
+    def wait_ready(self, timeout: float = 30.0) -> bool:
+        """Block until cold starts are forks of the warmed-up fork server (True at once without one)."""
+        return self._launcher.wait_ready(timeout)
+
     def recycle(self) -> None:
         """Stop the idle environments, as Lambda does when it reclaims them: the next call starts cold."""
         with self._lock:

@@ -1,5 +1,7 @@
 """The same behaviour whether environments are forked from a fork server or started as new interpreters."""
 
+import os
+
 import pytest
 
 BOTH = pytest.mark.parametrize("fork_server", [True, False], ids=["fork-server", "new-interpreter"])
@@ -17,6 +19,7 @@ SOURCE = """
 @BOTH
 def test_response_warm_reuse_and_environment(make_pool, fork_server):
     pool = make_pool(SOURCE, fork_server=fork_server, environment={"MINE": "1"})
+    assert pool.wait_ready()
     first, second = pool.invoke({}), pool.invoke({})
     assert first.response["pid"] == second.response["pid"]
     assert "Loading function" in first.logs and "Loading function" not in second.logs
@@ -27,14 +30,27 @@ def test_response_warm_reuse_and_environment(make_pool, fork_server):
 @BOTH
 def test_exit_code_and_replacement(make_pool, fork_server):
     pool = make_pool(SOURCE, fork_server=fork_server)
+    assert pool.wait_ready()
     assert pool.invoke({"exit": 7}).error["errorMessage"].endswith("Runtime exited with error: exit status 7")
     assert pool.invoke({}).init_duration_ms is not None
 
 
 @BOTH
 def test_timeout(make_pool, fork_server):
-    result = make_pool(SOURCE, fork_server=fork_server, timeout=1).invoke({"sleep": 10})
-    assert result.error["errorType"] == "Sandbox.Timedout"
+    pool = make_pool(SOURCE, fork_server=fork_server, timeout=1)
+    assert pool.wait_ready()
+    assert pool.invoke({"sleep": 10}).error["errorType"] == "Sandbox.Timedout"
+
+
+def test_first_environment_does_not_wait_for_the_fork_server_then_forks(make_pool):
+    """A fork's parent is the fork server, not this process; a new interpreter's parent is this process."""
+    source = "import os\n\ndef lambda_handler(e, c):\n    return os.getppid()\n"
+    pool = make_pool(source, fork_server=True, max_environments=1)
+    first = pool.invoke({}).response
+    assert first == os.getpid()  # the server was still importing: started afresh
+    assert pool.wait_ready()
+    pool.recycle()
+    assert pool.invoke({}).response not in (first, 1)
 
 
 @BOTH
@@ -44,6 +60,8 @@ def test_a_module_bundled_in_the_zip_shadows_the_runtime_own(make_pool, fork_ser
         "lambda_function.py": "def lambda_handler(e, c):\n    return 1\n",
         "simplejson/__init__.py": "raise ImportError('the bundled simplejson was loaded')\n",
     }
-    result = make_pool(files, fork_server=fork_server).invoke({})
+    pool = make_pool(files, fork_server=fork_server)
+    assert pool.wait_ready()
+    result = pool.invoke({})
     assert result.error["errorType"] == "Runtime.ExitError"
     assert "ImportError: the bundled simplejson was loaded" in result.logs
