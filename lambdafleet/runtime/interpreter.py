@@ -69,7 +69,10 @@ def find_interpreter(runtime: str, architecture: str, *, source: str) -> Interpr
 def _candidates(version: str) -> list[Path]:
     name = f"python{version}"
     on_path = [Path(directory) / name for directory in os.get_exec_path()]
-    return [path for path in on_path if os.access(path, os.X_OK)] + _pyenv_candidates(version)
+    on_path = [path for path in on_path if os.access(path, os.X_OK)]
+    # Version-manager shims (pyenv, asdf) start a shell script per call: real binaries first.
+    shims = [path for path in on_path if path.parent.name == "shims"]
+    return [path for path in on_path if path not in shims] + _pyenv_candidates(version) + shims
 
 
 def _pyenv_candidates(version: str) -> list[Path]:
