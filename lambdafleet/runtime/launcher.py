@@ -99,7 +99,7 @@ class ForkServer:
     def start(self, environment: Mapping[str, str], output: int) -> ProcessHandle:
         """Fork an environment with `environment`, its stdout and stderr on `output`."""
         with self._state:
-            if not self._ready:
+            if not self._ready or self._closed:  # still importing, or gone: start afresh instead
                 return self._fallback.start(environment, output)
         with self._lock:
             socket.send_fds(self._socket, [json.dumps(dict(environment)).encode()], [output])
