@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from lambdafleet.changes import affected_functions, changed_paths
 from lambdafleet.deps_cache import DepsCache
 from lambdafleet.function_build import FunctionBuilder, plan_function
 from lambdafleet.manifest import MANIFEST_FILE, read_manifest, write_manifest
@@ -21,19 +22,26 @@ def run_build(
     force: bool = False,
     jobs: int | None = None,
     upload: str | None = None,
+    changed_since: str | None = None,
     report: Report = lambda outcome: None,
 ) -> list[Outcome]:
     """Build the named functions (all when None) and, if every one succeeded, write the manifest.
 
-    Configuration and lock errors raise UserError before anything is built; a failure while
-    building one function is returned in its Outcome and leaves the manifest untouched.
+    With `changed_since` (a git ref), only functions whose inputs changed since then are built, plus
+    any the manifest lacks; the manifest keeps the others' entries. Configuration and lock errors
+    raise UserError before anything is built; a failure while building one function is returned in
+    its Outcome and leaves the manifest untouched.
     """
     project = load_project(root)
-    plans = [plan_function(project, config) for config in project.select(names)]
     destination = parse_destination(upload) if upload else None
     out_dir = build_dir(root)
     manifest_path = out_dir / MANIFEST_FILE
     previous = read_manifest(manifest_path)["functions"]
+    configs = project.select(names)
+    if changed_since is not None:
+        affected = affected_functions(project, changed_paths(root, changed_since))
+        configs = [c for c in configs if c.name in affected or c.name not in previous]
+    plans = [plan_function(project, config) for config in configs]
     builder = FunctionBuilder(out_dir, DepsCache(cache_root(root)))
     strategy = make_strategy(builder, jobs or os.cpu_count() or 1, previous, force)
     outcomes = strategy.run(plans, report)

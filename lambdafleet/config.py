@@ -73,6 +73,7 @@ class FunctionConfig:
     destinations: dict[str, str | None] = field(default_factory=lambda: dict.fromkeys(DESTINATION_KEYS))
     permissions: tuple[dict[str, str], ...] = ()
     exclude: tuple[str, ...] = ()
+    shared: tuple[str, ...] = ()
 
     def to_manifest(self) -> dict[str, Any]:
         """The config as plain JSON-ready data, in the manifest's shape."""
@@ -80,6 +81,7 @@ class FunctionConfig:
         data["routes"] = list(self.routes)
         data["permissions"] = [dict(p) for p in self.permissions]
         data["exclude"] = list(self.exclude)
+        data["shared"] = list(self.shared)
         return data
 
 
@@ -189,6 +191,7 @@ _VALIDATORS: dict[str, _Validator] = {
     "destinations": _destinations,
     "permissions": _permissions,
     "exclude": lambda c, v: tuple(c.string_list("exclude", v)),
+    "shared": lambda c, v: tuple(c.string_list("shared", v)),
 }
 
 

@@ -57,7 +57,8 @@ def plan_function(project: Project, config: FunctionConfig) -> Plan:
     label = f"{FUNCTIONS_DIR}/{config.name}/"
     target = Target(config.runtime, config.architecture)
     lock = check_lock(function_dir, target, label, cache_root(project.root) / "checked-locks")
-    sources = tuple(source_entries(function_dir, config.exclude))
+    shared = {name: project.shared_dir(name) for name in config.shared}
+    sources = tuple(source_entries(function_dir, config.exclude, shared))
     digest = hashlib.sha256(f"{BUILDER_VERSION}\0{target}\0".encode())
     digest.update(json.dumps(config.to_manifest(), sort_keys=True).encode())
     digest.update(lock.path.read_bytes() if lock else b"\0no-lock")

@@ -10,6 +10,7 @@ from lambdafleet.config import FunctionConfig, load_config, read_toml
 from lambdafleet.errors import UserError
 
 FUNCTIONS_DIR = "functions"
+SHARED_DIR = "lib"
 CHAINS_FILE = "chains.toml"
 FUNCTION_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # Subcommands of build.py: a function with one of these names could not be built by name.
@@ -38,6 +39,9 @@ class Project:
 
     def function_dir(self, name: str) -> Path:
         return self.root / FUNCTIONS_DIR / name
+
+    def shared_dir(self, name: str) -> Path:
+        return self.root / SHARED_DIR / name
 
     def select(self, names: Iterable[str] | None) -> list[FunctionConfig]:
         """The configs of `names` (all when None); an unknown name is a user error."""
@@ -100,6 +104,15 @@ def _check_routes(functions: dict[str, FunctionConfig]) -> None:
                 )
 
 
+def _check_shared(root: Path, functions: dict[str, FunctionConfig]) -> None:
+    for config in functions.values():
+        for name in config.shared:
+            if not FUNCTION_NAME.fullmatch(name) or not (root / SHARED_DIR / name).is_dir():
+                raise UserError(
+                    f"{FUNCTIONS_DIR}/{config.name}/function.toml: key 'shared': no folder {SHARED_DIR}/{name}/"
+                )
+
+
 def _load_chains(root: Path, functions: dict[str, FunctionConfig]) -> dict[str, Chain]:
     path = root / FUNCTIONS_DIR / CHAINS_FILE
     if not path.is_file():
@@ -137,4 +150,5 @@ def load_project(root: Path) -> Project:
     functions = {d.name: load_config(d, f"{FUNCTIONS_DIR}/{d.name}/") for d in dirs}
     _check_destinations(functions)
     _check_routes(functions)
+    _check_shared(root, functions)
     return Project(root=root, functions=functions, chains=_load_chains(root, functions))

@@ -5,6 +5,7 @@ from pathlib import Path, PurePosixPath
 
 from lambdafleet.archive import Entry, entries_under
 from lambdafleet.config import CONFIG_FILE
+from lambdafleet.errors import UserError
 from lambdafleet.lockfile import INPUT_FILE, LOCK_FILE
 
 # Never shipped: the function's own tests, build inputs, caches, secrets and editor droppings.
@@ -24,6 +25,16 @@ def _excluded(name: str, patterns: tuple[str, ...]) -> bool:
     return any(fnmatch.fnmatchcase(name, p) or fnmatch.fnmatchcase(last, p) for p in patterns)
 
 
-def source_entries(function_dir: Path, exclude: tuple[str, ...]) -> list[Entry]:
-    """The files of `function_dir` that go into its zip, sorted, with `exclude` globs applied."""
-    return entries_under(function_dir, keep=lambda name: not _excluded(name, exclude))
+def source_entries(function_dir: Path, exclude: tuple[str, ...], shared: dict[str, Path]) -> list[Entry]:
+    """The files that go into a function's zip, sorted: its folder's, with `exclude` globs applied, plus
+    each shared library folder (`shared` maps a name to its folder) under that name at the zip root.
+    """
+    entries = entries_under(function_dir, keep=lambda name: not _excluded(name, exclude))
+    own = {entry.name for entry in entries}
+    for name, folder in shared.items():
+        for library_entry in entries_under(folder, keep=lambda path: not _excluded(path, exclude)):
+            arcname = f"{name}/{library_entry.name}"
+            if arcname in own:
+                raise UserError(f"functions/{function_dir.name}/{arcname}: clashes with lib/{name}/ (key 'shared')")
+            entries.append(Entry(arcname, library_entry.path))
+    return sorted(entries, key=lambda e: e.name)

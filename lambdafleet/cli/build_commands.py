@@ -24,6 +24,11 @@ def _add_build_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     parser.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
     parser.add_argument("--upload", metavar="s3://BUCKET/PREFIX", help="upload zips to S3 and record them")
+    parser.add_argument(
+        "--changed-since",
+        metavar="GIT_REF",
+        help="build only functions whose inputs changed since GIT_REF (and any missing from the manifest)",
+    )
 
 
 def _size(value: int) -> str:
@@ -76,8 +81,16 @@ def _summary(outcomes: list[Outcome]) -> dict:
 def _run(args: argparse.Namespace) -> int:
     names = args.names or None
     outcomes = run_build(
-        args.root, names, force=args.force, jobs=args.jobs, upload=args.upload, report=_Progress(args.quiet)
+        args.root,
+        names,
+        force=args.force,
+        jobs=args.jobs,
+        upload=args.upload,
+        changed_since=args.changed_since,
+        report=_Progress(args.quiet),
     )
+    if not outcomes and args.changed_since and not args.quiet:
+        print(f"nothing to build: no function changed since {args.changed_since}", file=sys.stderr)
     if args.json:
         print(json.dumps(_summary(outcomes), indent=2))
     errors = [o.error for o in outcomes if o.error]
