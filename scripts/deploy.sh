@@ -20,7 +20,7 @@ shift 2
 cd "$(dirname "$0")/.."
 [[ -d $env_dir ]] || { echo "error: $env_dir: no such Terraform environment folder" >&2; exit 2; }
 python=${PYTHON:-python}
-manifest=$PWD/build/manifest.json
+manifest_var=(-var "manifest_path=$PWD/build/manifest.json")
 
 artifact_bucket() {
   # Empty before the first apply: the stack itself creates the bucket.
@@ -37,7 +37,7 @@ if [[ $mode == apply ]]; then
   fi
   if [[ -z $(artifact_bucket) ]]; then
     echo "first deploy: creating the artifact bucket" >&2
-    terraform -chdir="$env_dir" apply -input=false -auto-approve -target=module.stack.module.artifacts "$@"
+    terraform -chdir="$env_dir" apply -input=false -auto-approve -target=module.stack.module.artifacts "${manifest_var[@]}" "$@"
   fi
 fi
 
@@ -53,12 +53,12 @@ fi
 
 if [[ $mode == plan ]]; then
   "$python" build.py "${build_args[@]}"
-  terraform -chdir="$env_dir" plan -input=false -lock=false -no-color -var "manifest_path=$manifest" \
+  terraform -chdir="$env_dir" plan -input=false -lock=false -no-color "${manifest_var[@]}" \
     -out="$PWD/build/tfplan" "$@"
   terraform -chdir="$env_dir" show -no-color "$PWD/build/tfplan" >build/plan.txt
   echo "plan written to build/plan.txt" >&2
 else
   "$python" build.py "${build_args[@]}" --upload "s3://$bucket/lambda"
-  terraform -chdir="$env_dir" apply -input=false -auto-approve -var "manifest_path=$manifest" "$@"
+  terraform -chdir="$env_dir" apply -input=false -auto-approve "${manifest_var[@]}" "$@"
   "$python" scripts/deploy_state.py store "s3://$bucket/lambda" --commit "$(git rev-parse HEAD)"
 fi
