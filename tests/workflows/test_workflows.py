@@ -121,6 +121,14 @@ def test_permission_check_catches_missing_and_broad_grants():
     ]
 
 
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_checkouts_keep_no_credentials(path):
+    steps = [step for job in load(path)["jobs"].values() for step in job.get("steps", [])]
+    checkouts = [step for step in steps if step.get("uses", "").startswith("actions/checkout@")]
+    assert checkouts or path.name != "checks.yml"
+    assert all(step["with"]["persist-credentials"] is False for step in checkouts)
+
+
 def test_no_long_lived_aws_keys_and_no_untrusted_trigger():
     for path in WORKFLOWS + ACTIONS:
         text = path.read_text()
