@@ -13,6 +13,7 @@ from lambdafleet.cli import main  # noqa: E402  (needs ROOT on sys.path when run
 COMMAND_MODULES = (
     "lambdafleet.cli.build_commands",
     "lambdafleet.cli.project_commands",
+    "lambdafleet.cli.push_command",
 )
 
 if __name__ == "__main__":

@@ -104,6 +104,7 @@ def main() -> None:
         root.mkdir()
         _setup(root)
         build = [sys.executable, "build.py", "all", "--quiet"]
+        sam_first = _sam_build(root)  # sam and we both start with pip's HTTP cache as the lock step left it
         cold = _run(build, root, cache)
         noop = _median(build, root, cache, args.runs)
         handler = root / "functions" / "numeric" / "lambda_function.py"
@@ -115,10 +116,13 @@ def main() -> None:
         with zipfile.ZipFile(ours) as z:
             ours_unzipped = sum(i.file_size for i in z.infolist())
         plain_zip, plain_unzipped = _plain_install_zip(root, work)
-        sam = _sam_build(root)
+        sam_again = _sam_build(root)
+        shutil.rmtree(cache)
+        cold = min(cold, _run([*build, "--force"], root, cache))
+        sam = None if sam_first is None else min(sam_first, sam_again)
 
     print(f"functions: {', '.join(FUNCTIONS)} (python3.12 x86_64)")
-    print(f"cold build (empty dependency cache): {cold:.2f} s")
+    print(f"cold build (empty dependency cache), best of 2: {cold:.2f} s")
     print(f"warm no-op build, median of {args.runs}: {noop:.3f} s   (goal <= 0.15 s)")
     print(f"handler-only edit of numpy function, median of {args.runs}: {edit:.3f} s   (goal <= 0.3 s)")
     print(
@@ -128,7 +132,7 @@ def main() -> None:
     if sam is None:
         print("sam build: not measured (no `sam` on PATH; pip install aws-sam-cli to compare)")
     else:
-        print(f"sam build --parallel (cold): {sam:.2f} s   ours: {cold:.2f} s")
+        print(f"sam build --parallel (no .aws-sam), best of 2: {sam:.2f} s   ours: {cold:.2f} s (ours also zips)")
 
 
 if __name__ == "__main__":

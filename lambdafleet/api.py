@@ -49,7 +49,7 @@ def run_build(
         return outcomes
     entries = {o.name: {**o.entry, "s3": None} for o in outcomes if o.entry}
     if destination:
-        zips = {name: (builder.zip_path(name), entry) for name, entry in entries.items()}
+        zips = {name: (builder.zip_path(name), entry) for name, entry in entries.items() if entry["zip"]}
         for name, location in upload_all(destination, zips).items():
             entries[name]["s3"] = location
     kept = {name: entry for name, entry in previous.items() if name in project.functions}

@@ -4,7 +4,8 @@ import subprocess
 from pathlib import Path
 
 from lambdafleet.errors import UserError
-from lambdafleet.project import FUNCTIONS_DIR, SHARED_DIR, Project
+from lambdafleet.project import FUNCTIONS_DIR, Project
+from lambdafleet.sources import source_entries
 
 # A change to the build tooling can change every zip.
 TOOLING = ("build.py", "lambdafleet/")
@@ -26,14 +27,27 @@ def changed_paths(root: Path, ref: str) -> set[str]:
     return {line for line in (diff.stdout + untracked.stdout).splitlines() if line}
 
 
+def _shipped_files(project: Project, name: str) -> set[str]:
+    """Repository paths of the files a function ships, symlinks resolved (a link to another function's
+    module makes that module an input too)."""
+    config = project.functions[name]
+    shared = {lib: project.shared_dir(lib) for lib in config.shared}
+    root = project.root.resolve()
+    files = set()
+    for entry in source_entries(project.function_dir(name), config.exclude, shared):
+        target = entry.path.resolve()
+        if target.is_relative_to(root):
+            files.add(target.relative_to(root).as_posix())
+    return files
+
+
 def affected_functions(project: Project, paths: set[str]) -> set[str]:
-    """Functions whose zip may differ given the changed `paths`: their folder, a shared library they
-    list in `shared`, or the build tooling itself."""
+    """Functions whose zip may differ given the changed `paths`: anything in their folder (deleted files
+    included), a file they ship through a symlink or a shared library, or the build tooling itself."""
     if any(path.startswith(TOOLING) for path in paths):
         return set(project.functions)
-    affected = set()
-    for name, config in project.functions.items():
-        prefixes = (f"{FUNCTIONS_DIR}/{name}/", *(f"{SHARED_DIR}/{lib}/" for lib in config.shared))
-        if any(path.startswith(prefixes) for path in paths):
-            affected.add(name)
-    return affected
+    return {
+        name
+        for name in project.functions
+        if any(path.startswith(f"{FUNCTIONS_DIR}/{name}/") for path in paths) or paths & _shipped_files(project, name)
+    }

@@ -12,6 +12,7 @@ from lambdafleet.archive import Entry, write_archive
 from lambdafleet.config import FunctionConfig
 from lambdafleet.deps_cache import DepsCache
 from lambdafleet.errors import UserError
+from lambdafleet.image import build_image_context
 from lambdafleet.lockfile import Lock, check_lock
 from lambdafleet.paths import cache_root
 from lambdafleet.platforms import Target
@@ -91,6 +92,8 @@ class FunctionBuilder:
         return self.out_dir / f"{name}.zip"
 
     def build(self, plan: Plan) -> dict[str, Any]:
+        if plan.config.package_type == "image":
+            return build_image_context(plan, self.out_dir)
         deps = self.deps_cache.get(plan.lock, plan.target) if plan.lock else None
         code_size = sum(entry.path.stat().st_size for entry in plan.sources)
         unzipped = _check_size(plan, deps.sizes if deps else {}, code_size)
@@ -106,4 +109,5 @@ class FunctionBuilder:
             "source_code_hash": base64.b64encode(digest).decode(),
             "build_key": plan.key,
             "s3": None,
+            "image": None,
         }

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from lambdafleet.function_build import FunctionBuilder, Plan
+from lambdafleet.image import context_dir
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,8 @@ class Cached:
         entry = self.previous.get(plan.name)
         if not entry or entry.get("build_key") != plan.key:
             return None
+        if entry.get("image"):
+            return entry if context_dir(self.builder.out_dir, plan.name).is_dir() else None
         zip_path = self.builder.zip_path(plan.name)
         return entry if zip_path.is_file() and zip_path.stat().st_size == entry.get("size") else None
 

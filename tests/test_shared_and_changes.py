@@ -24,6 +24,10 @@ def _project(workspace):
     workspace.add_function("uses_lib", config='shared = ["common"]\n')
     workspace.add_function("alone")
     workspace.add_function("other")
+    (workspace.root / "models").mkdir()
+    (workspace.root / "models/weights.bin").write_text("v1")
+    linked = workspace.add_function("linked")
+    (linked / "weights.bin").symlink_to(workspace.root / "models/weights.bin")
     _git(workspace, "init", "-q")
     _commit_all(workspace)
 
@@ -45,18 +49,23 @@ def test_missing_shared_library_is_a_user_error(workspace):
 def test_changed_since_builds_only_what_changed_and_what_is_missing(workspace):
     _project(workspace)
     first = workspace.run("all", "--changed-since", "HEAD")
-    assert _built(first) == {"uses_lib", "alone", "other"}  # nothing in the manifest yet
+    assert _built(first) == {"uses_lib", "alone", "other", "linked"}  # nothing in the manifest yet
 
     (workspace.root / "functions/alone/lambda_function.py").write_text("def lambda_handler(e, c):\n    return 2\n")
     only_alone = workspace.run("all", "--changed-since", "HEAD", "--force")
     assert only_alone.returncode == 0, only_alone.stderr
     assert _built(only_alone) == {"alone"}
-    assert set(workspace.manifest()["functions"]) == {"uses_lib", "alone", "other"}
+    assert set(workspace.manifest()["functions"]) == {"uses_lib", "alone", "other", "linked"}
     _commit_all(workspace)
 
     (workspace.root / "lib/common/__init__.py").write_text("GREETING = 'hello'\n")
     via_library = workspace.run("all", "--changed-since", "HEAD", "--force")
     assert _built(via_library) == {"uses_lib"}
+    _commit_all(workspace)
+
+    (workspace.root / "models/weights.bin").write_text("v2")
+    via_symlink = workspace.run("all", "--changed-since", "HEAD", "--force")
+    assert _built(via_symlink) == {"linked"}
     _commit_all(workspace)
 
     nothing = workspace.run("all", "--changed-since", "HEAD", "--force")
@@ -67,7 +76,7 @@ def test_changed_since_builds_only_what_changed_and_what_is_missing(workspace):
         (workspace.root / "lambdafleet/__init__.py").read_text() + "\n"
     )
     tooling = workspace.run("all", "--changed-since", "HEAD", "--force")
-    assert _built(tooling) == {"uses_lib", "alone", "other"}
+    assert _built(tooling) == {"uses_lib", "alone", "other", "linked"}
 
 
 def test_changed_since_an_unknown_ref_is_a_user_error(workspace):

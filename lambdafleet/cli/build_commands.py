@@ -48,6 +48,9 @@ class _Progress:
                 print(f"failed  {outcome.name:<24} {outcome.error}", file=sys.stderr)
                 return
             entry = outcome.entry
+            if entry.get("image"):
+                self._image(outcome)
+                return
             if not self.quiet:
                 print(
                     f"{outcome.status:<7} {outcome.name:<24} {_size(entry['size']):>9} zip"
@@ -60,6 +63,11 @@ class _Progress:
                     "limit; deploy it with --upload s3://BUCKET/PREFIX",
                     file=sys.stderr,
                 )
+
+    def _image(self, outcome: Outcome) -> None:
+        if not self.quiet:
+            context = f"build/{outcome.entry['image']['context']}/"
+            print(f"{outcome.status:<7} {outcome.name:<24} {context} (image) {outcome.seconds:6.2f} s", file=sys.stderr)
 
 
 def _summary(outcomes: list[Outcome]) -> dict:
