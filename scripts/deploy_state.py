@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from lambdafleet import atomic  # noqa: E402  (needs ROOT on sys.path when run as a script)
+from lambdafleet.cli import Parser  # noqa: E402
 from lambdafleet.errors import BuildError, UserError  # noqa: E402
 from lambdafleet.upload import Destination, parse_destination  # noqa: E402
 
@@ -152,8 +153,9 @@ def store(destination: Destination, manifest_path: Path, commit: str) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    commands = parser.add_subparsers(dest="command", required=True)
+    # Parser: a usage mistake is one line and exit code 2, as in build.py.
+    parser = Parser(prog="scripts/deploy_state.py", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     for name, help_text in (
         ("fetch", "write the deployed manifest and print the deployed commit (nothing when a full build is needed)"),
         ("store", "record the manifest (built with --upload) and COMMIT as deployed"),
@@ -166,9 +168,16 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _destination(url: str) -> Destination:
+    try:
+        return parse_destination(url)
+    except UserError:  # its message names --upload, which this command does not have
+        raise UserError(f"{url!r} is not s3://<bucket>/<prefix> with a valid bucket name") from None
+
+
 def run(args: argparse.Namespace) -> None:
     """Carry out one parsed command."""
-    destination = parse_destination(args.artifacts)
+    destination = _destination(args.artifacts)
     if args.command == "fetch":
         print(fetch(destination, args.manifest, ROOT) or "")
     else:

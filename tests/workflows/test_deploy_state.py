@@ -119,14 +119,15 @@ def test_store_refuses_a_manifest_whose_zips_were_not_uploaded(checkout, bucket)
         (["store", "s3://artifacts/lambda", "--commit", "HEAD"], "is not a full commit hash"),
         (["store", "s3://artifacts/lambda", "--commit", "a" * 40], "build/manifest.json: no manifest"),
         (["fetch", "s3://no-such-bucket/lambda"], "s3://no-such-bucket/lambda/deploy-state.json: NoSuchBucket"),
-        (["fetch", "https://example.com/x"], "is not s3://<bucket>/<prefix>"),
+        (["fetch", "https://example.com/x"], "'https://example.com/x' is not s3://<bucket>/<prefix>"),
+        (["store", "s3://artifacts/lambda"], "the following arguments are required: --commit"),
     ],
 )
 def test_user_errors_are_one_line_exit_2(checkout, bucket, args, message):
     result = _state(checkout, *args)
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], result.stderr
+    assert len(lines) == 1 and "error: " in lines[0] and message in lines[0], result.stderr
 
 
 @pytest.mark.parametrize(
