@@ -1,0 +1,1 @@
+"""lambdafleet: build, provision and run a fleet of Python AWS Lambda functions."""
