@@ -7,8 +7,11 @@ Every function has a `lambda_function.py`, so they cannot all sit on sys.path at
 
 import importlib
 import sys
+import urllib.parse
+import uuid
 from pathlib import Path
 
+import boto3
 import pytest
 
 
@@ -30,3 +33,70 @@ def lambda_module(request):
         for name, module in list(sys.modules.items()):
             if str(getattr(module, "__file__", "") or "").startswith(str(function_dir)):
                 del sys.modules[name]
+
+
+def _http_api_event(method: str, path: str, body: str | None = None, query: dict | None = None) -> dict:
+    """An API Gateway HTTP API (payload format 2.0) event, shaped like the AWS documentation's example."""
+    query = query or {}
+    return {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": urllib.parse.urlencode(query),
+        "headers": {"content-type": "application/json", "host": "api.example.com"},
+        **({"queryStringParameters": query} if query else {}),
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "api-id",
+            "domainName": "api.example.com",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "192.0.2.1",
+                "userAgent": "agent",
+            },
+            "requestId": "id",
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "12/Mar/2020:19:03:58 +0000",
+            "timeEpoch": 1583348638390,
+        },
+        **({"body": body} if body is not None else {}),
+        "isBase64Encoded": False,
+    }
+
+
+@pytest.fixture
+def http_event():
+    """Builds HTTP API events: `http_event("POST", "/predict", body='{"features": []}')`."""
+    return _http_api_event
+
+
+@pytest.fixture
+def new_table(aws_env):
+    """Creates a DynamoDB table with the examples' key schema (`id`, string) and returns its unique name."""
+
+    def create(prefix: str) -> str:
+        name = f"{prefix}-{uuid.uuid4()}"
+        boto3.client("dynamodb").create_table(
+            TableName=name,
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        return name
+
+    return create
+
+
+@pytest.fixture
+def new_bucket(aws_env):
+    """Creates an S3 bucket with a unique name and returns that name."""
+
+    def create(prefix: str) -> str:
+        name = f"{prefix}-{uuid.uuid4()}"
+        boto3.client("s3").create_bucket(Bucket=name)
+        return name
+
+    return create

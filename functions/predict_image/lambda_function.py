@@ -1,0 +1,1 @@
+../predict/lambda_function.py

@@ -1,0 +1,63 @@
+"""Command-line plumbing: parser, subcommand registration, and errors turned into exit codes."""
+
+import argparse
+import importlib
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from lambdafleet.errors import BuildError, UserError
+
+EXIT_USER_ERROR = 2
+EXIT_FAULT = 1
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line and exit code 2, like every other user error."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USER_ERROR, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _parser(command_modules: Sequence[str]) -> tuple[Parser, set[str]]:
+    parser = Parser(
+        prog="build.py",
+        description="Build, check and lock the Lambda functions under functions/.",
+        epilog="Run 'python build.py <command> --help' for a command's options. "
+        "'python build.py NAME [NAME ...]' builds the named functions.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="<command>", parser_class=Parser)
+    for module_name in command_modules:
+        importlib.import_module(module_name).register(subparsers)
+    return parser, set(subparsers.choices)
+
+
+def main(argv: Sequence[str], command_modules: Sequence[str], root: Path) -> int:
+    """Run build.py with `argv`; returns the process exit code."""
+    parser, commands = _parser(command_modules)
+    argv = list(argv)
+    first = next((arg for arg in argv if not arg.startswith("-")), None)
+    if first is not None and first not in commands:
+        argv.insert(0, "build")  # `build.py math echo` builds those functions
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USER_ERROR
+    args.root = root
+    try:
+        return args.run(args)
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except BuildError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAULT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception:
+        traceback.print_exc()
+        print("internal error: please report it with the traceback above", file=sys.stderr)
+        return EXIT_FAULT

@@ -1,0 +1,24 @@
+"""`build.py push NAME`: build an image function's container image and push it to ECR."""
+
+import argparse
+
+from lambdafleet.push import push
+
+
+def _run(args: argparse.Namespace) -> int:
+    print(push(args.root, args.name, args.repository))
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the push command."""
+    parser = subparsers.add_parser(
+        "push", help="build an image function's container image with Docker and push it to ECR"
+    )
+    parser.add_argument("name", metavar="NAME", help='a function with package_type = "image"')
+    parser.add_argument(
+        "--repository",
+        metavar="URL",
+        help="repository to push to (default: <account>.dkr.ecr.<region>.amazonaws.com/<name in lower case>)",
+    )
+    parser.set_defaults(run=_run)

@@ -1,0 +1,113 @@
+"""Build one function: plan its inputs (and their cache key), then write its zip."""
+
+import base64
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lambdafleet import BUILDER_VERSION
+from lambdafleet.archive import Entry, write_archive
+from lambdafleet.config import FunctionConfig
+from lambdafleet.deps_cache import DepsCache
+from lambdafleet.errors import UserError
+from lambdafleet.image import build_image_context
+from lambdafleet.lockfile import Lock, check_lock
+from lambdafleet.paths import cache_root
+from lambdafleet.platforms import Target
+from lambdafleet.project import FUNCTIONS_DIR, Project
+from lambdafleet.sources import source_entries
+
+UNZIPPED_LIMIT = 262_144_000  # Lambda's limit on a function's unzipped deployment package
+DIRECT_UPLOAD_LIMIT = 50 * 1024 * 1024  # larger zips must go through S3
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything that determines one function's zip, and the key that fingerprints it."""
+
+    config: FunctionConfig
+    target: Target
+    lock: Lock | None
+    sources: tuple[Entry, ...]
+    key: str
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def label(self) -> str:
+        return f"{FUNCTIONS_DIR}/{self.name}/"
+
+
+def file_sha256(path: Path) -> bytes:
+    """Raw SHA-256 digest of a file."""
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+    return digest.digest()
+
+
+def plan_function(project: Project, config: FunctionConfig) -> Plan:
+    """Validate the function's lock, list its sources and compute its build key."""
+    function_dir = project.function_dir(config.name)
+    label = f"{FUNCTIONS_DIR}/{config.name}/"
+    target = Target(config.runtime, config.architecture)
+    lock = check_lock(function_dir, target, label, cache_root(project.root) / "checked-locks")
+    shared = {name: project.shared_dir(name) for name in config.shared}
+    sources = tuple(source_entries(function_dir, config.exclude, shared))
+    digest = hashlib.sha256(f"{BUILDER_VERSION}\0{target}\0".encode())
+    digest.update(json.dumps(config.to_manifest(), sort_keys=True).encode())
+    digest.update(lock.path.read_bytes() if lock else b"\0no-lock")
+    for entry in sources:
+        digest.update(f"\0{entry.name}\0{entry.executable}\0".encode())
+        digest.update(file_sha256(entry.path))
+    return Plan(config, target, lock, sources, digest.hexdigest())
+
+
+def _check_size(plan: Plan, package_sizes: dict[str, int], code_size: int) -> int:
+    total = code_size + sum(package_sizes.values())
+    if total > UNZIPPED_LIMIT:
+        largest = sorted(package_sizes.items(), key=lambda item: -item[1])[:5]
+        breakdown = ", ".join(f"{name} {size / MB:.1f} MB" for name, size in largest)
+        raise UserError(
+            f"{plan.label}: unzipped size {total / MB:.1f} MB exceeds Lambda's {UNZIPPED_LIMIT:,} byte limit; "
+            f"largest packages: {breakdown}; function code {code_size / MB:.1f} MB"
+        )
+    return total
+
+
+class FunctionBuilder:
+    """Writes `<out_dir>/<name>.zip` for a plan and returns its manifest entry."""
+
+    def __init__(self, out_dir: Path, deps_cache: DepsCache) -> None:
+        self.out_dir = out_dir
+        self.deps_cache = deps_cache
+
+    def zip_path(self, name: str) -> Path:
+        return self.out_dir / f"{name}.zip"
+
+    def build(self, plan: Plan) -> dict[str, Any]:
+        if plan.config.package_type == "image":
+            return build_image_context(plan, self.out_dir)
+        deps = self.deps_cache.get(plan.lock, plan.target) if plan.lock else None
+        code_size = sum(entry.path.stat().st_size for entry in plan.sources)
+        unzipped = _check_size(plan, deps.sizes if deps else {}, code_size)
+        zip_path = self.zip_path(plan.name)
+        write_archive(zip_path, list(plan.sources), base=deps.archive if deps else None, label=plan.label)
+        digest = file_sha256(zip_path)
+        return {
+            **plan.config.to_manifest(),
+            "zip": zip_path.name,
+            "size": zip_path.stat().st_size,
+            "unzipped_size": unzipped,
+            "sha256": digest.hex(),
+            "source_code_hash": base64.b64encode(digest).decode(),
+            "build_key": plan.key,
+            "s3": None,
+            "image": None,
+        }

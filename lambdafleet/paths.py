@@ -1,0 +1,17 @@
+"""Where build outputs and caches live, relative to the repository root."""
+
+import os
+from pathlib import Path
+
+BUILD_DIR = "build"
+CACHE_ENV = "LAMBDAFLEET_CACHE_DIR"
+
+
+def build_dir(root: Path) -> Path:
+    """Where zips and the manifest go."""
+    return root / BUILD_DIR
+
+
+def cache_root(root: Path) -> Path:
+    """Where caches live: $LAMBDAFLEET_CACHE_DIR, else .cache/lambdafleet in the repository."""
+    return Path(os.environ.get(CACHE_ENV) or root / ".cache" / "lambdafleet")

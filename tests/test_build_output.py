@@ -1,0 +1,161 @@
+"""What a build produces: reproducible bytes, the target's binaries, the right files, the manifest."""
+
+import base64
+import hashlib
+import os
+import stat
+import zipfile
+
+import pytest
+
+SOURCES = {
+    "lambda_function.py": "from helpers import util\n\ndef lambda_handler(event, context):\n    return util.VALUE\n",
+    "helpers/__init__.py": "",
+    "helpers/util.py": "VALUE = 42\n",
+    "data/model.txt": "weights\n",
+    "run.sh": "#!/bin/sh\necho hi\n",
+}
+ELF_MACHINE = {"x86_64": 62, "aarch64": 183}
+
+
+def _write_sources(workspace, order, mode):
+    folder = workspace.add_function("app", files={name: SOURCES[name] for name in order})
+    for path in folder.rglob("*"):
+        if path.is_file():
+            path.chmod(0o755 if path.name == "run.sh" else mode)
+    return folder
+
+
+def _digests(workspace):
+    build = workspace.root / "build"
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(build.iterdir())}
+
+
+def test_same_inputs_give_identical_bytes_whatever_the_machine_state(tmp_path, make_workspace):
+    first = make_workspace(tmp_path / "checkout-one", tmp_path / "cache-one")
+    _write_sources(first, sorted(SOURCES), 0o644)
+    first.add_locked_function("numeric", "numpy-python3.12-x86_64.txt")
+    second = make_workspace(tmp_path / "elsewhere" / "checkout-two", tmp_path / "cache-two")
+    folder = _write_sources(second, sorted(SOURCES, reverse=True), 0o600)
+    second.add_locked_function("numeric", "numpy-python3.12-x86_64.txt")
+    for path in folder.rglob("*"):
+        os.utime(path, (1_700_000_000, 1_700_000_000))
+
+    result_one = first.run("all", "-j", "1", env={"TZ": "UTC", "PYTHONHASHSEED": "0"}, umask=0o022)
+    result_two = second.run("all", "-j", "4", env={"TZ": "Asia/Tokyo", "PYTHONHASHSEED": "99"}, umask=0o077)
+    assert result_one.returncode == 0, result_one.stderr
+    assert result_two.returncode == 0, result_two.stderr
+    cold = _digests(first)
+    assert cold == _digests(second)
+    assert set(cold) == {"app.zip", "numeric.zip", "manifest.json"}
+
+    warm = second.run("all", "--force", env={"TZ": "America/Lima"})  # warm dependency cache
+    assert warm.returncode == 0, warm.stderr
+    assert _digests(second) == cold
+
+
+def test_zip_entries_are_normalised_and_sorted(workspace):
+    _write_sources(workspace, sorted(SOURCES), 0o640)
+    assert workspace.run("all").returncode == 0
+    with zipfile.ZipFile(workspace.root / "build" / "app.zip") as archive:
+        infos = archive.infolist()
+    assert [i.filename for i in infos] == sorted(SOURCES)
+    for info in infos:
+        assert info.date_time == (1980, 1, 1, 0, 0, 0)
+        assert info.extra == b""
+        assert info.compress_type == zipfile.ZIP_DEFLATED
+        expected = 0o755 if info.filename == "run.sh" else 0o644
+        assert stat.S_IMODE(info.external_attr >> 16) == expected, info.filename
+
+
+@pytest.mark.parametrize(("architecture", "machine"), [("arm64", "aarch64"), ("x86_64", "x86_64")])
+def test_compiled_dependencies_match_the_target_architecture(workspace, architecture, machine):
+    workspace.add_locked_function(
+        "numeric", f"numpy-python3.12-{architecture}.txt", config=f'architecture = "{architecture}"\n'
+    )
+    result = workspace.run("numeric")
+    assert result.returncode == 0, result.stderr
+    with zipfile.ZipFile(workspace.root / "build" / "numeric.zip") as archive:
+        shared = [n for n in archive.namelist() if n.endswith(".so") or ".so." in n]
+        assert shared
+        for name in shared:
+            header = archive.read(name)[:20]
+            assert header[:4] == b"\x7fELF", name
+            assert int.from_bytes(header[18:20], "little") == ELF_MACHINE[machine], name
+        assert any(f"cpython-312-{machine}-linux-gnu.so" in n for n in shared)
+
+
+def test_compiled_sdist_without_a_wheel_for_the_target_fails_clearly(workspace):
+    workspace.add_locked_function("netinfo", "netifaces-python3.12-x86_64.txt")
+    result = workspace.run("netinfo")
+    assert result.returncode == 2
+    assert "netifaces==0.11.0 has no wheel for python3.12 x86_64" in result.stderr
+    assert "tags tried: cp312-{cp312,abi3,none}-{manylinux_2_34_x86_64 .. manylinux1_x86_64}" in result.stderr
+    assert "functions/netinfo/requirements.txt" in result.stderr
+    assert not (workspace.root / "build" / "netinfo.zip").exists()
+
+
+def test_zip_holds_code_and_dist_info_but_not_tests_caches_secrets(workspace):
+    folder = workspace.add_locked_function(
+        "numeric", "numpy-python3.12-x86_64.txt", config='exclude = ["data/raw", "*.csv"]\n'
+    )
+    extras = {
+        "tests/test_handler.py": "",
+        "test_quick.py": "",
+        "conftest.py": "",
+        "__pycache__/lambda_function.cpython-312.pyc": "",
+        ".env": "SECRET=1",
+        ".env.local": "SECRET=2",
+        ".git/config": "",
+        ".vscode/settings.json": "{}",
+        "notes.txt~": "",
+        "lambda_function.py.swp": "",
+        "data/raw/big.bin": "x",
+        "data/table.csv": "a,b",
+        "data/keep.json": "{}",
+        "requirements.in": "numpy\n",
+    }
+    for relative, text in extras.items():
+        (folder / relative).parent.mkdir(parents=True, exist_ok=True)
+        (folder / relative).write_text(text)
+    result = workspace.run("all")
+    assert result.returncode == 0, result.stderr
+    names = workspace.zip_names("numeric")
+    own = [n for n in names if not n.startswith(("numpy", "numpy-", "numpy.libs"))]
+    assert own == ["data/keep.json", "lambda_function.py"]
+    assert "numpy-2.5.5.dist-info/METADATA" in names
+    assert "numpy/__init__.py" in names
+    assert not [n for n in names if n.startswith("bin/") or n.endswith(".pyc") or "/tests/" in n]
+    with zipfile.ZipFile(workspace.root / "build" / "numeric.zip") as archive:
+        record = archive.read("numpy-2.5.5.dist-info/RECORD").decode()
+    assert "../../bin/" not in record
+
+
+def test_manifest_describes_each_zip(workspace):
+    workspace.add_function(
+        "api",
+        config='memory_size = 256\ntimeout = 10\nroutes = ["POST /predict"]\n'
+        'permissions = ["table:predictions:read_write"]\n[environment]\nSTAGE = "dev"\n'
+        '[destinations]\non_failure = "sink"\n',
+    )
+    workspace.add_function("sink")
+    (workspace.root / "functions" / "chains.toml").write_text('[chains.flow]\nsteps = ["api", "sink"]\n')
+    assert workspace.run("all").returncode == 0
+    manifest = workspace.manifest()
+    assert manifest["schema_version"] == 1
+    assert manifest["chains"] == {"flow": {"name": "flow", "steps": ["api", "sink"], "description": ""}}
+    entry = manifest["functions"]["api"]
+    data = (workspace.root / "build" / entry["zip"]).read_bytes()
+    assert entry["zip"] == "api.zip"
+    assert entry["size"] == len(data)
+    assert entry["sha256"] == hashlib.sha256(data).hexdigest()
+    assert entry["source_code_hash"] == base64.b64encode(hashlib.sha256(data).digest()).decode()
+    assert entry["s3"] is None
+    assert entry["runtime"] == "python3.12"
+    assert entry["architecture"] == "x86_64"
+    assert entry["handler"] == "lambda_function.lambda_handler"
+    assert (entry["memory_size"], entry["timeout"], entry["ephemeral_storage"]) == (256, 10, 512)
+    assert entry["environment"] == {"STAGE": "dev"}
+    assert entry["routes"] == ["POST /predict"]
+    assert entry["permissions"] == [{"type": "table", "name": "predictions", "access": "read_write"}]
+    assert entry["destinations"] == {"on_success": None, "on_failure": "sink"}

@@ -1,0 +1,114 @@
+"""Incremental builds, the --json summary, and --upload against a real S3 API (moto server)."""
+
+import base64
+import hashlib
+import json
+
+import boto3
+import pytest
+
+NUMPY_LOCK = "numpy-python3.12-x86_64.txt"
+
+
+def _statuses(result):
+    return {line.split()[1]: line.split()[0] for line in result.stderr.splitlines() if line.strip()}
+
+
+def _cache_files(workspace):
+    return {p: p.stat().st_mtime_ns for p in workspace.cache_dir.rglob("*") if p.is_file()}
+
+
+def test_only_changed_functions_rebuild_and_deps_are_reused(workspace):
+    folder = workspace.add_locked_function("numeric", NUMPY_LOCK)
+    workspace.add_function("plain")
+    assert workspace.run("all").returncode == 0
+
+    noop = workspace.run("all")
+    assert noop.returncode == 0
+    assert _statuses(noop) == {"numeric": "cached", "plain": "cached"}
+
+    cache_before = _cache_files(workspace)
+    (folder / "lambda_function.py").write_text("def lambda_handler(event, context):\n    return 'v2'\n")
+    edited = workspace.run("all")
+    assert edited.returncode == 0, edited.stderr
+    assert _statuses(edited) == {"numeric": "built", "plain": "cached"}
+    assert _cache_files(workspace) == cache_before  # no reinstall, no recompression
+    workspace.zip_names("numeric")  # still a valid zip
+    with __import__("zipfile").ZipFile(workspace.root / "build/numeric.zip") as archive:
+        assert b"v2" in archive.read("lambda_function.py")
+        assert "numpy/__init__.py" in archive.namelist()
+
+    forced = workspace.run("plain", "--force")
+    assert _statuses(forced) == {"plain": "built"}
+
+
+def test_deleted_zip_is_rebuilt(workspace):
+    workspace.add_function("plain")
+    assert workspace.run("all").returncode == 0
+    (workspace.root / "build/plain.zip").unlink()
+    result = workspace.run("all")
+    assert _statuses(result) == {"plain": "built"}
+    assert (workspace.root / "build/plain.zip").is_file()
+
+
+def test_json_summary_and_quiet(workspace):
+    workspace.add_function("plain")
+    result = workspace.run("all", "--json", "--quiet")
+    assert result.returncode == 0
+    assert result.stderr == ""
+    summary = json.loads(result.stdout)
+    assert summary["ok"] is True
+    [item] = summary["functions"]
+    assert item["name"] == "plain"
+    assert item["status"] == "built"
+    assert item["sha256"] == workspace.manifest()["functions"]["plain"]["sha256"]
+
+
+def test_building_one_function_keeps_the_others_in_the_manifest(workspace):
+    workspace.add_function("one")
+    workspace.add_function("two")
+    assert workspace.run("all").returncode == 0
+    assert workspace.run("one", "--force").returncode == 0
+    assert set(workspace.manifest()["functions"]) == {"one", "two"}
+
+
+@pytest.fixture
+def bucket(aws_env):
+    s3 = boto3.client("s3")
+    name = "artifacts-" + hashlib.sha256(str(id(object())).encode()).hexdigest()[:10]
+    s3.create_bucket(Bucket=name)
+    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    return name
+
+
+def test_upload_puts_each_zip_once_with_its_checksum(workspace, bucket):
+    workspace.add_function("plain")
+    result = workspace.run("all", "--upload", f"s3://{bucket}/lambda")
+    assert result.returncode == 0, result.stderr
+    entry = workspace.manifest()["functions"]["plain"]
+    key = f"lambda/plain/{entry['sha256']}.zip"
+    assert entry["s3"]["bucket"] == bucket
+    assert entry["s3"]["key"] == key
+    s3 = boto3.client("s3")
+    head = s3.head_object(Bucket=bucket, Key=key, ChecksumMode="ENABLED")
+    assert head["ChecksumSHA256"] == entry["source_code_hash"]
+    assert entry["s3"]["version_id"] == head["VersionId"]
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    assert base64.b64encode(hashlib.sha256(body).digest()).decode() == entry["source_code_hash"]
+
+    again = workspace.run("all", "--upload", f"s3://{bucket}/lambda", "--force")
+    assert again.returncode == 0, again.stderr
+    versions = s3.list_object_versions(Bucket=bucket, Prefix=key)["Versions"]
+    assert len(versions) == 1  # the same bytes were not sent twice
+    assert workspace.manifest()["functions"]["plain"]["s3"] == entry["s3"]
+
+
+def test_failed_upload_leaves_the_manifest_unchanged(workspace, aws_env):
+    workspace.add_function("plain")
+    assert workspace.run("all").returncode == 0
+    before = (workspace.root / "build/manifest.json").read_bytes()
+    (workspace.root / "functions/plain/lambda_function.py").write_text("def lambda_handler(e, c):\n    return 2\n")
+    result = workspace.run("all", "--upload", "s3://no-such-bucket-here/lambda")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith("error: --upload: s3://no-such-bucket-here: NoSuchBucket")
+    assert (workspace.root / "build/manifest.json").read_bytes() == before
