@@ -8,18 +8,16 @@ locals {
   manifest_path = coalesce(var.manifest_path, "${path.module}/../build/manifest.json")
   manifest      = jsondecode(file(local.manifest_path))
   build_dir     = dirname(local.manifest_path)
-  all_functions = local.manifest.functions
   chains        = try(local.manifest.chains, {})
 
-  # An image function gets its repository at once, and its Lambda when the manifest records the pushed image.
-  image_functions = { for name, function in local.all_functions : name => function if try(function.package_type, "zip") == "image" }
-  functions       = { for name, function in local.all_functions : name => function if !contains(keys(local.image_functions), name) || try(function.image.uri, null) != null }
+  functions       = local.manifest.functions
+  image_functions = { for name, function in local.functions : name => function if try(function.package_type, "zip") == "image" }
 
   account_id = data.aws_caller_identity.current.account_id
   # Destinations point at sibling instances of module.function, which cannot reference each other; their ARNs
   # follow from the names.
   function_arns = {
-    for name in keys(local.all_functions) :
+    for name in keys(local.functions) :
     name => "arn:${data.aws_partition.current.partition}:lambda:${data.aws_region.current.name}:${local.account_id}:function:${var.name_prefix}${name}"
   }
 
@@ -35,13 +33,13 @@ locals {
   )
 
   undeclared_permissions = flatten([
-    for name, function in local.all_functions : [
+    for name, function in local.functions : [
       for permission in function.permissions : "functions.${name}.permissions names ${permission.type} '${permission.name}', which is not declared in var.${permission.type}s"
       if !contains(keys(local.resource_names), "${permission.type}:${permission.name}")
     ]
   ])
   unknown_destinations = flatten([
-    for name, function in local.all_functions : [
+    for name, function in local.functions : [
       for kind, target in function.destinations : "functions.${name}.destinations.${kind} names function '${target}', which is not in the manifest"
       if target != null && !contains(keys(local.functions), coalesce(target, "-"))
     ]
@@ -118,7 +116,8 @@ module "ecr_repository" {
   source   = "./modules/ecr_repository"
   for_each = local.image_functions
 
-  name         = lower("${var.name_prefix}${each.key}")
+  # The repository `python build.py push <name>` pushes to by default.
+  name         = lower(each.key)
   force_delete = var.force_destroy
   tags         = var.tags
 }
@@ -147,7 +146,7 @@ module "function" {
   s3_key             = try(each.value.s3.key, aws_s3_object.package[each.key].key, null)
   s3_object_version  = try(each.value.s3.version_id, aws_s3_object.package[each.key].version_id, null)
   source_code_hash   = each.value.source_code_hash
-  image_uri          = try(each.value.image.uri, null)
+  image_uri          = contains(keys(local.image_functions), each.key) ? "${module.ecr_repository[each.key].repository_url}:${each.value.image.tag}" : null
   runtime            = each.value.runtime
   handler            = each.value.handler
   architecture       = each.value.architecture

@@ -51,9 +51,7 @@ def start(port: int = DEFAULT_PORT) -> Emulator:
     app = DomainDispatcherApplication(create_backend_app)
     # Bound here so a busy port raises OSError (werkzeug would print and exit the process instead).
     with socket.create_server((HOST, port)) as listener:
-        server = make_server(
-            HOST, port, app, threaded=True, request_handler=MotoRequestHandler, fd=listener.fileno()
-        )
+        server = make_server(HOST, port, app, threaded=True, request_handler=MotoRequestHandler, fd=listener.fileno())
     thread = threading.Thread(target=server.serve_forever, name="emulator", daemon=True)
     thread.start()
     return Emulator(server=server, thread=thread, url=f"http://{HOST}:{server.port}")
@@ -61,12 +59,8 @@ def start(port: int = DEFAULT_PORT) -> Emulator:
 
 def main(argv: list[str] | None = None) -> int:
     """Command line: serve until SIGINT or SIGTERM."""
-    parser = argparse.ArgumentParser(
-        prog="python -m lambdafleet.emulator", description=__doc__.splitlines()[0]
-    )
-    parser.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help=f"port on {HOST} (default {DEFAULT_PORT})"
-    )
+    parser = argparse.ArgumentParser(prog="python -m lambdafleet.emulator", description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port on {HOST} (default {DEFAULT_PORT})")
     args = parser.parse_args(argv)
     try:
         emulator = start(args.port)

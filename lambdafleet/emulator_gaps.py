@@ -59,9 +59,7 @@ def _validate_state_machine_definition(self: StepFunctionResponse) -> ActionResu
     diagnostics = check_state_machine_definition(
         self._get_param("definition") or "", self._get_param("type") or "STANDARD"
     )
-    return ActionResult(
-        {"result": "FAIL" if diagnostics else "OK", "diagnostics": diagnostics, "truncated": False}
-    )
+    return ActionResult({"result": "FAIL" if diagnostics else "OK", "diagnostics": diagnostics, "truncated": False})
 
 
 def _list_state_machine_versions(self: StepFunctionResponse) -> ActionResult:
@@ -85,17 +83,26 @@ def _logging_config(requested: dict | None, function_name: str) -> dict:
     return config
 
 
-def _keep_lambda_logging_config() -> None:
-    """Make Lambda store and report LoggingConfig (moto drops it, so every plan would show a change)."""
+def _without_empty_image_config(config: dict[str, Any]) -> dict[str, Any]:
+    """Lambda reports only the image settings that override the image's own; moto reports empty ones too."""
+    image_config = config.get("ImageConfigResponse", {}).get("ImageConfig", {})
+    overrides = {key: value for key, value in image_config.items() if value}
+    config = {key: value for key, value in config.items() if key != "ImageConfigResponse"}
+    return {**config, "ImageConfigResponse": {"ImageConfig": overrides}} if overrides else config
+
+
+def _lambda_reports_what_aws_does() -> None:
+    """Make Lambda store and report LoggingConfig, and leave out empty image settings, as AWS does.
+
+    Without this, moto's answers differ from what the provider asked for and every plan shows a change.
+    """
     create, configure, report = (
         LambdaFunction.__init__,
         LambdaFunction.update_configuration,
         LambdaFunction.get_configuration,
     )
 
-    def __init__(
-        self: LambdaFunction, account_id: str, spec: dict[str, Any], *args: Any, **kwargs: Any
-    ) -> None:
+    def __init__(self: LambdaFunction, account_id: str, spec: dict[str, Any], *args: Any, **kwargs: Any) -> None:
         create(self, account_id, spec, *args, **kwargs)
         self.logging_config = _logging_config(spec.get("LoggingConfig"), self.function_name)
 
@@ -105,7 +112,8 @@ def _keep_lambda_logging_config() -> None:
         return configure(self, config_updates)
 
     def get_configuration(self: LambdaFunction, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        return {**report(self, *args, **kwargs), "LoggingConfig": self.logging_config}
+        config = {**report(self, *args, **kwargs), "LoggingConfig": self.logging_config}
+        return _without_empty_image_config(config)
 
     LambdaFunction.__init__ = __init__
     LambdaFunction.update_configuration = update_configuration
@@ -123,5 +131,5 @@ def register() -> None:
     # moto dispatches a JSON-protocol action to the response method of the same snake_case name.
     StepFunctionResponse.validate_state_machine_definition = _validate_state_machine_definition
     StepFunctionResponse.list_state_machine_versions = _list_state_machine_versions
-    _keep_lambda_logging_config()
+    _lambda_reports_what_aws_does()
     _registered = True

@@ -59,8 +59,6 @@ def make_terraform(terraform_bin: str, tmp_path: Path) -> Callable[[Path], tftes
 
     def make(tfdir: Path) -> tftest.TerraformTest:
         data_dir = tmp_path / "tf-data" / tfdir.relative_to(tmp_path).as_posix().replace("/", "_")
-        return tftest.TerraformTest(
-            str(tfdir), binary=terraform_bin, env={**environment, "TF_DATA_DIR": str(data_dir)}
-        )
+        return tftest.TerraformTest(str(tfdir), binary=terraform_bin, env={**environment, "TF_DATA_DIR": str(data_dir)})
 
     return make

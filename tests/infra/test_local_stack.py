@@ -1,9 +1,10 @@
 """Applies infra/envs/local to the embedded emulator, checks what exists with boto3, re-plans, destroys."""
 
-import base64
-import hashlib
 import json
-import zipfile
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import boto3
@@ -11,78 +12,33 @@ import pytest
 
 pytestmark = pytest.mark.integration
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
 PREFIX = "tfit-"  # keeps these resources apart from anything else the shared emulator holds
-DEFAULTS = {
-    "runtime": "python3.12",
-    "architecture": "x86_64",
-    "handler": "lambda_function.lambda_handler",
-    "memory_size": 128,
-    "timeout": 3,
-    "ephemeral_storage": 512,
-    "environment": {},
-    "description": "",
-    "logging_format": "Text",
-    "routes": [],
-    "destinations": {"on_success": None, "on_failure": None},
-    "permissions": [],
-    "exclude": [],
-    "package_type": "zip",
-    "s3": None,
-}
-FUNCTIONS = {
-    "echo": {
-        "routes": ["GET /echo"],
-        "destinations": {"on_success": "math", "on_failure": None},
-        "environment": {"GREETING": "hello"},
-    },
-    "math": {
-        "routes": ["POST /math", "GET /math/{op}"],
-        "memory_size": 256,
-        "timeout": 5,
-        "ephemeral_storage": 1024,
-        "logging_format": "JSON",
-        "permissions": [{"type": "table", "name": "predictions", "access": "read_write"}],
-    },
-    "resize_image": {
-        "permissions": [
-            {"type": "bucket", "name": "uploads", "access": "read"},
-            {"type": "bucket", "name": "thumbnails", "access": "write"},
-        ],
-    },
-}
-CHAINS = {"pipeline": {"name": "pipeline", "steps": ["echo", "math"], "description": "echo, then math"}}
-
-
-def _write_zip(path: Path, name: str) -> bytes:
-    with zipfile.ZipFile(path, "w") as archive:
-        source = f"def lambda_handler(event, context):\n    return {name!r}\n"
-        archive.writestr(zipfile.ZipInfo("lambda_function.py", (1980, 1, 1, 0, 0, 0)), source)
-    return path.read_bytes()
+ACCOUNT = "123456789012"  # the emulator's account
 
 
 @pytest.fixture
-def manifest(tmp_path: Path) -> dict:
-    """A build/ folder with real zips and a manifest.json following the README schema."""
-    build = tmp_path / "build"
-    build.mkdir()
-    functions = {}
-    for name, settings in FUNCTIONS.items():
-        data = _write_zip(build / f"{name}.zip", name)
-        digest = hashlib.sha256(data)
-        functions[name] = {
-            **DEFAULTS,
-            **settings,
-            "name": name,
-            "zip": f"{name}.zip",
-            "size": len(data),
-            "unzipped_size": 0,
-            "sha256": digest.hexdigest(),
-            "source_code_hash": base64.b64encode(digest.digest()).decode(),
-            "build_key": digest.hexdigest(),
-        }
-    document = {"schema_version": 1, "functions": functions, "chains": CHAINS}
-    (build / "manifest.json").write_text(json.dumps(document, indent=2, sort_keys=True))
-    return {**document, "path": str(build / "manifest.json")}
+def manifest(tmp_path: Path, shared_cache: Path) -> dict:
+    """The real `python build.py all` of the repository's functions, run on a copy in tmp."""
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    for name in ("build.py", "pyproject.toml"):
+        shutil.copy2(REPO_ROOT / name, repo / name)
+    for name in ("lambdafleet", "functions", "models"):
+        # Functions share files through relative symlinks (into models/, between functions): keep them.
+        shutil.copytree(REPO_ROOT / name, repo / name, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
+    result = subprocess.run(
+        [sys.executable, "build.py", "all", "--quiet"],
+        cwd=repo,
+        env={**os.environ, "LAMBDAFLEET_CACHE_DIR": str(shared_cache)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    path = repo / "build" / "manifest.json"
+    return {**json.loads(path.read_text()), "path": str(path)}
 
 
 def _variables(endpoint: str, manifest: dict) -> dict:
@@ -99,9 +55,7 @@ def test_local_environment_applies_checks_out_and_destroys(
     try:
         _check_stack(manifest)
         var_args = [arg for name, value in variables.items() for arg in ("-var", f"{name}={value}")]
-        second = terraform.execute_command(
-            "plan", "-detailed-exitcode", "-input=false", "-no-color", *var_args
-        )
+        second = terraform.execute_command("plan", "-detailed-exitcode", "-input=false", "-no-color", *var_args)
         assert second.retcode == 0, f"second plan is not empty:\n{second.out}"
     finally:
         terraform.destroy(tf_vars=variables)
@@ -109,24 +63,26 @@ def test_local_environment_applies_checks_out_and_destroys(
     assert not [name for name in left if name.startswith(PREFIX)]
 
 
+def _resource_names(manifest: dict) -> dict:
+    """Real name of every table and bucket the functions hold a permission on, as Terraform names them."""
+    grants = [grant for entry in manifest["functions"].values() for grant in entry["permissions"]]
+    suffix = {"table": "", "bucket": f"-{ACCOUNT}"}
+    return {(g["type"], g["name"]): f"{PREFIX}{g['name']}{suffix[g['type']]}" for g in grants}
+
+
 def _check_stack(manifest: dict) -> None:
     functions = manifest["functions"]
-    resource_names = {
-        ("table", "predictions"): f"{PREFIX}predictions",
-        ("bucket", "uploads"): f"{PREFIX}uploads-123456789012",
-        ("bucket", "thumbnails"): f"{PREFIX}thumbnails-123456789012",
-    }
-    arns = {name: _check_function(name, entry, resource_names) for name, entry in functions.items()}
+    names = _resource_names(manifest)
+    arns = {name: _check_function(name, entry, names) for name, entry in functions.items()}
     _check_routes(functions, arns)
     _check_tables()
     _check_buckets(arns)
-    _check_destinations(arns)
-    _check_state_machine(arns)
+    _check_destinations(functions, arns)
+    _check_state_machines(manifest["chains"], arns)
 
 
 def _check_function(name: str, entry: dict, resource_names: dict) -> str:
-    client = boto3.client("lambda")
-    config = client.get_function_configuration(FunctionName=PREFIX + name)
+    config = boto3.client("lambda").get_function_configuration(FunctionName=PREFIX + name)
     expected_environment = {
         **entry["environment"],
         **{
@@ -134,15 +90,19 @@ def _check_function(name: str, entry: dict, resource_names: dict) -> str:
             for grant in entry["permissions"]
         },
     }
-    assert config["Runtime"] == entry["runtime"]
-    assert config["Handler"] == entry["handler"]
     assert config["MemorySize"] == entry["memory_size"]
     assert config["Timeout"] == entry["timeout"]
     assert config["EphemeralStorage"]["Size"] == entry["ephemeral_storage"]
     assert config["Architectures"] == [entry["architecture"]]
     assert config.get("Environment", {}).get("Variables", {}) == expected_environment
-    assert config["CodeSha256"] == entry["source_code_hash"]
     assert config["LoggingConfig"]["LogFormat"] == entry["logging_format"]
+    if entry["package_type"] == "image":
+        code = boto3.client("lambda").get_function(FunctionName=PREFIX + name)["Code"]
+        assert config["PackageType"] == "Image"
+        assert code["ImageUri"].endswith(f".amazonaws.com/{name.lower()}:{entry['image']['tag']}")
+    else:
+        assert (config["Runtime"], config["Handler"]) == (entry["runtime"], entry["handler"])
+        assert config["CodeSha256"] == entry["source_code_hash"]
     _check_role_policy(config, entry, resource_names)
     return config["FunctionArn"]
 
@@ -163,12 +123,7 @@ def _check_role_policy(config: dict, entry: dict, resource_names: dict) -> None:
                 assert resource.endswith(f":log-group:/aws/lambda/{config['FunctionName']}:*")
             elif statement["Sid"] != "Destinations":
                 assert _resource_name(resource) in own, resource
-    granted = {
-        _resource_name(r)
-        for s in statements
-        if s["Sid"].startswith(("Table", "Bucket"))
-        for r in s["Resource"]
-    }
+    granted = {_resource_name(r) for s in statements if s["Sid"].startswith(("Table", "Bucket")) for r in s["Resource"]}
     assert granted == own
 
 
@@ -213,36 +168,38 @@ def _check_tables() -> None:
 def _check_buckets(arns: dict) -> None:
     client = boto3.client("s3")
     for name in ("models", "uploads", "thumbnails", "artifacts"):
-        bucket = f"{PREFIX}{name}-123456789012"
+        bucket = f"{PREFIX}{name}-{ACCOUNT}"
         block = client.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
         assert all(block.values()) and len(block) == 4
         assert client.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
         rules = client.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
         assert rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
-    notifications = client.get_bucket_notification_configuration(Bucket=f"{PREFIX}uploads-123456789012")
+    notifications = client.get_bucket_notification_configuration(Bucket=f"{PREFIX}uploads-{ACCOUNT}")
     [notification] = notifications["LambdaFunctionConfigurations"]
     assert notification["LambdaFunctionArn"] == arns["resize_image"]
     assert notification["Events"] == ["s3:ObjectCreated:*"]
 
 
-def _check_destinations(arns: dict) -> None:
-    config = boto3.client("lambda").get_function_event_invoke_config(FunctionName=f"{PREFIX}echo")
-    assert config["DestinationConfig"]["OnSuccess"]["Destination"] == arns["math"]
+def _check_destinations(functions: dict, arns: dict) -> None:
+    client = boto3.client("lambda")
+    declared = {name: entry["destinations"] for name, entry in functions.items() if any(entry["destinations"].values())}
+    assert declared, "the example functions declare destinations"
+    for name, destinations in declared.items():
+        config = client.get_function_event_invoke_config(FunctionName=PREFIX + name)["DestinationConfig"]
+        for kind, key in (("on_success", "OnSuccess"), ("on_failure", "OnFailure")):
+            target = destinations[kind]
+            assert config.get(key, {}).get("Destination") == (arns[target] if target else None), (name, kind)
 
 
-def _check_state_machine(arns: dict) -> None:
+def _check_state_machines(chains: dict, arns: dict) -> None:
     client = boto3.client("stepfunctions")
-    machine = next(
-        m for m in client.list_state_machines()["stateMachines"] if m["name"] == f"{PREFIX}pipeline"
-    )
-    definition = json.loads(
-        client.describe_state_machine(stateMachineArn=machine["stateMachineArn"])["definition"]
-    )
-    assert definition["StartAt"] == "echo"
-    assert definition["States"]["echo"]["Resource"] == arns["echo"]
-    assert definition["States"]["echo"]["Next"] == "math"
-    assert definition["States"]["math"] == {
-        **definition["States"]["math"],
-        "Resource": arns["math"],
-        "End": True,
-    }
+    machines = {m["name"]: m["stateMachineArn"] for m in client.list_state_machines()["stateMachines"]}
+    assert chains, "the example functions declare chains"
+    for name, chain in chains.items():
+        definition = json.loads(client.describe_state_machine(stateMachineArn=machines[PREFIX + name])["definition"])
+        steps = chain["steps"]
+        assert definition["StartAt"] == steps[0]
+        for step, following in zip(steps, [*steps[1:], None], strict=True):
+            state = definition["States"][step]
+            assert state["Resource"] == arns[step]
+            assert state.get("Next") == following and state.get("End", False) is (following is None)
