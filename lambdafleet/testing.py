@@ -25,22 +25,22 @@ def _wait_until_up(url: str, process: subprocess.Popen, timeout: float = 30.0) -
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"moto server exited with {process.returncode}")
+            raise RuntimeError(f"emulator exited with {process.returncode}")
         try:
             urllib.request.urlopen(url + "/moto-api/", timeout=1).close()
             return
         except OSError:
             time.sleep(0.1)
-    raise TimeoutError(f"moto server did not answer on {url}")
+    raise TimeoutError(f"emulator did not answer on {url}")
 
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
-    """URL of a moto server bound to 127.0.0.1 for the whole test session."""
+    """URL of the embedded emulator (`python -m lambdafleet.emulator`) on 127.0.0.1 for the whole session."""
     port = free_port()
     env = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-m", "lambdafleet.emulator", "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

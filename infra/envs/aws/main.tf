@@ -1,0 +1,15 @@
+provider "aws" {
+  region = var.region
+
+  default_tags {
+    tags = var.tags
+  }
+}
+
+module "stack" {
+  source = "../.."
+
+  manifest_path      = var.manifest_path
+  name_prefix        = var.name_prefix
+  log_retention_days = var.log_retention_days
+}

@@ -1,0 +1,28 @@
+variable "region" {
+  description = "AWS region to deploy to."
+  type        = string
+}
+
+variable "manifest_path" {
+  description = "Path of build/manifest.json; null means the repository's build/manifest.json."
+  type        = string
+  default     = null
+}
+
+variable "name_prefix" {
+  description = "Prefix of every resource name."
+  type        = string
+  default     = "lambdafleet-"
+}
+
+variable "log_retention_days" {
+  description = "Retention of every log group, in days."
+  type        = number
+  default     = 365
+}
+
+variable "tags" {
+  description = "Default tags for every resource."
+  type        = map(string)
+  default     = { Project = "lambdafleet" }
+}

@@ -1,0 +1,45 @@
+# Every service endpoint points at one emulator with fake credentials, so nothing here can reach real AWS.
+provider "aws" {
+  region     = var.region
+  access_key = "test"
+  secret_key = "test"
+
+  # moto's account and LocalStack's: a real account is refused even if the endpoint were wrong.
+  allowed_account_ids = ["123456789012", "000000000000"]
+
+  skip_credentials_validation = true
+  skip_metadata_api_check     = true
+  skip_region_validation      = true
+  s3_use_path_style           = true
+
+  endpoints {
+    apigatewayv2 = var.endpoint_url
+    dynamodb     = var.endpoint_url
+    ecr          = var.endpoint_url
+    iam          = var.endpoint_url
+    lambda       = var.endpoint_url
+    logs         = var.endpoint_url
+    s3           = var.endpoint_url
+    sfn          = var.endpoint_url
+    sts          = var.endpoint_url
+  }
+
+  default_tags {
+    tags = {
+      Project     = "lambdafleet"
+      Environment = "local"
+    }
+  }
+}
+
+module "stack" {
+  source = "../.."
+
+  manifest_path = var.manifest_path
+  name_prefix   = var.name_prefix
+  tables        = var.tables
+  buckets       = var.buckets
+  force_destroy = true
+  # The emulator serves plain HTTP on loopback, and moto enforces bucket policies.
+  enforce_tls = false
+}

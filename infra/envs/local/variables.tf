@@ -1,0 +1,40 @@
+variable "endpoint_url" {
+  description = "URL of the AWS emulator that receives every API call (LocalStack or `python -m lambdafleet.emulator`)."
+  type        = string
+  default     = "http://localhost:4566"
+
+  validation {
+    condition     = can(regex("^https?://[^/]+/?$", var.endpoint_url)) && !can(regex("amazonaws\\.com", var.endpoint_url))
+    error_message = "endpoint_url must be an emulator's http(s)://host:port, never an AWS endpoint."
+  }
+}
+
+variable "region" {
+  description = "Region name the emulator reports."
+  type        = string
+  default     = "us-east-1"
+}
+
+variable "manifest_path" {
+  description = "Path of build/manifest.json; null means the repository's build/manifest.json."
+  type        = string
+  default     = null
+}
+
+variable "name_prefix" {
+  description = "Prefix of every resource name."
+  type        = string
+  default     = "lambdafleet-"
+}
+
+variable "tables" {
+  description = "Override of the stack's declared tables (see infra/variables.tf); null keeps the stack's default."
+  type        = any
+  default     = null
+}
+
+variable "buckets" {
+  description = "Override of the stack's declared buckets (see infra/variables.tf); null keeps the stack's default."
+  type        = any
+  default     = null
+}

@@ -1,0 +1,199 @@
+data "aws_caller_identity" "current" {}
+
+data "aws_region" "current" {}
+
+data "aws_partition" "current" {}
+
+locals {
+  manifest_path = coalesce(var.manifest_path, "${path.module}/../build/manifest.json")
+  manifest      = jsondecode(file(local.manifest_path))
+  build_dir     = dirname(local.manifest_path)
+  chains        = try(local.manifest.chains, {})
+
+  functions       = local.manifest.functions
+  image_functions = { for name, function in local.functions : name => function if try(function.package_type, "zip") == "image" }
+
+  account_id = data.aws_caller_identity.current.account_id
+  # Destinations point at sibling instances of module.function, which cannot reference each other; their ARNs
+  # follow from the names.
+  function_arns = {
+    for name in keys(local.functions) :
+    name => "arn:${data.aws_partition.current.partition}:lambda:${data.aws_region.current.name}:${local.account_id}:function:${var.name_prefix}${name}"
+  }
+
+  resource_names = merge(
+    { for name in keys(var.tables) : "table:${name}" => "${var.name_prefix}${name}" },
+    { for name in keys(var.buckets) : "bucket:${name}" => "${var.name_prefix}${replace(name, "_", "-")}-${local.account_id}" },
+  )
+  # Built from the names rather than taken from module.bucket, which itself depends on module.function
+  # through its notifications: the references would form a cycle.
+  resource_arns = merge(
+    { for name in keys(var.tables) : "table:${name}" => "arn:${data.aws_partition.current.partition}:dynamodb:${data.aws_region.current.name}:${local.account_id}:table/${local.resource_names["table:${name}"]}" },
+    { for name in keys(var.buckets) : "bucket:${name}" => "arn:${data.aws_partition.current.partition}:s3:::${local.resource_names["bucket:${name}"]}" },
+  )
+
+  undeclared_permissions = flatten([
+    for name, function in local.functions : [
+      for permission in function.permissions : "functions.${name}.permissions names ${permission.type} '${permission.name}', which is not declared in var.${permission.type}s"
+      if !contains(keys(local.resource_names), "${permission.type}:${permission.name}")
+    ]
+  ])
+  unknown_destinations = flatten([
+    for name, function in local.functions : [
+      for kind, target in function.destinations : "functions.${name}.destinations.${kind} names function '${target}', which is not in the manifest"
+      if target != null && !contains(keys(local.functions), coalesce(target, "-"))
+    ]
+  ])
+  unknown_notified = [
+    for name, bucket in var.buckets : "var.buckets.${name}.notify_function names function '${bucket.notify_function}', which is not in the manifest"
+    if bucket.notify_function != null && !contains(keys(local.functions), coalesce(bucket.notify_function, "-"))
+  ]
+
+  integrations = {
+    for name, function in local.functions : name => {
+      function_name = module.function[name].function_name
+      invoke_arn    = module.function[name].invoke_arn
+      route_keys    = function.routes
+    } if length(function.routes) > 0
+  }
+}
+
+# Fails the plan, naming the file and key, when the manifest and the declared resources disagree.
+resource "terraform_data" "manifest_check" {
+  input = local.manifest_path
+
+  lifecycle {
+    precondition {
+      condition     = length(concat(local.undeclared_permissions, local.unknown_destinations, local.unknown_notified)) == 0
+      error_message = "${local.manifest_path}: ${join("; ", concat(local.undeclared_permissions, local.unknown_destinations, local.unknown_notified))}"
+    }
+  }
+}
+
+module "artifacts" {
+  source = "./modules/bucket"
+
+  name          = "${var.name_prefix}artifacts-${local.account_id}"
+  force_destroy = var.force_destroy
+  enforce_tls   = var.enforce_tls
+  tags          = var.tags
+}
+
+module "table" {
+  source   = "./modules/table"
+  for_each = var.tables
+
+  name                     = local.resource_names["table:${each.key}"]
+  hash_key                 = each.value.hash_key
+  hash_key_type            = each.value.hash_key_type
+  range_key                = each.value.range_key
+  range_key_type           = each.value.range_key_type
+  ttl_attribute            = each.value.ttl_attribute
+  global_secondary_indexes = each.value.global_secondary_indexes
+  tags                     = var.tags
+}
+
+module "bucket" {
+  source   = "./modules/bucket"
+  for_each = var.buckets
+
+  name          = local.resource_names["bucket:${each.key}"]
+  force_destroy = var.force_destroy
+  enforce_tls   = var.enforce_tls
+  tags          = var.tags
+  notifications = each.value.notify_function == null || !contains(keys(local.functions), coalesce(each.value.notify_function, "-")) ? {} : {
+    (each.value.notify_function) = {
+      function_arn  = module.function[each.value.notify_function].arn
+      function_name = module.function[each.value.notify_function].function_name
+      events        = each.value.notify_events
+      filter_prefix = each.value.notify_prefix
+      filter_suffix = each.value.notify_suffix
+    }
+  }
+}
+
+module "ecr_repository" {
+  source   = "./modules/ecr_repository"
+  for_each = local.image_functions
+
+  # The repository `python build.py push <name>` pushes to by default.
+  name         = lower(each.key)
+  force_delete = var.force_destroy
+  tags         = var.tags
+}
+
+# Local zips go through the artifact bucket: Lambda takes large packages only from S3, and the provider
+# serialises direct uploads. A zip the build already uploaded (manifest "s3") is used where it is.
+resource "aws_s3_object" "package" {
+  #checkov:skip=CKV_AWS_186:The bucket's default encryption (SSE-S3, or the bucket's KMS key) applies to every package.
+  for_each = { for name, function in local.functions : name => function if function.zip != null && function.s3 == null }
+
+  bucket      = module.artifacts.name
+  key         = "lambda/${each.key}/${each.value.sha256}.zip"
+  source      = "${local.build_dir}/${each.value.zip}"
+  source_hash = each.value.source_code_hash
+  tags        = var.tags
+}
+
+module "function" {
+  source   = "./modules/function"
+  for_each = local.functions
+
+  function_name      = "${var.name_prefix}${each.key}"
+  description        = each.value.description
+  package_type       = title(try(each.value.package_type, "zip"))
+  s3_bucket          = try(each.value.s3.bucket, aws_s3_object.package[each.key].bucket, null)
+  s3_key             = try(each.value.s3.key, aws_s3_object.package[each.key].key, null)
+  s3_object_version  = try(each.value.s3.version_id, aws_s3_object.package[each.key].version_id, null)
+  source_code_hash   = each.value.source_code_hash
+  image_uri          = contains(keys(local.image_functions), each.key) ? "${module.ecr_repository[each.key].repository_url}:${each.value.image.tag}" : null
+  runtime            = each.value.runtime
+  handler            = each.value.handler
+  architecture       = each.value.architecture
+  memory_size        = each.value.memory_size
+  timeout            = each.value.timeout
+  ephemeral_storage  = each.value.ephemeral_storage
+  logging_format     = each.value.logging_format
+  log_retention_days = var.log_retention_days
+  tags               = var.tags
+
+  # Each held permission also tells the code the real resource name, as TABLE_<NAME> / BUCKET_<NAME>.
+  environment = merge(each.value.environment, {
+    for permission in each.value.permissions :
+    "${upper(permission.type)}_${upper(replace(permission.name, "-", "_"))}" => lookup(local.resource_names, "${permission.type}:${permission.name}", "")
+  })
+
+  grants = [
+    for permission in each.value.permissions : {
+      type   = permission.type
+      access = permission.access
+      arn    = lookup(local.resource_arns, "${permission.type}:${permission.name}", "")
+    }
+  ]
+
+  destinations = {
+    on_success = try(local.function_arns[each.value.destinations.on_success], null)
+    on_failure = try(local.function_arns[each.value.destinations.on_failure], null)
+  }
+}
+
+module "http_api" {
+  source = "./modules/http_api"
+  count  = length(local.integrations) > 0 ? 1 : 0
+
+  name               = "${var.name_prefix}api"
+  integrations       = local.integrations
+  log_retention_days = var.log_retention_days
+  tags               = var.tags
+}
+
+module "state_machine" {
+  source   = "./modules/state_machine"
+  for_each = local.chains
+
+  name               = "${var.name_prefix}${each.key}"
+  description        = try(each.value.description, "")
+  steps              = [for step in each.value.steps : { name = step, arn = module.function[step].arn }]
+  log_retention_days = var.log_retention_days
+  tags               = var.tags
+}

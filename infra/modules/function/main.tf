@@ -1,0 +1,152 @@
+locals {
+  # Least privilege: every action is named; read_write is the union of read and write.
+  actions = {
+    table = {
+      read  = ["dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan"]
+      write = ["dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+    }
+    bucket = {
+      read  = ["s3:GetObject", "s3:ListBucket"]
+      write = ["s3:DeleteObject", "s3:PutObject"]
+    }
+  }
+
+  # A table grant covers its indexes; a bucket grant covers its objects.
+  sub_resources = {
+    table  = "/index/*"
+    bucket = "/*"
+  }
+
+  grant_statements = [
+    for index, grant in var.grants : {
+      Sid      = "${title(grant.type)}${index}"
+      Effect   = "Allow"
+      Action   = grant.access == "read_write" ? concat(local.actions[grant.type].read, local.actions[grant.type].write) : local.actions[grant.type][grant.access]
+      Resource = [grant.arn, "${grant.arn}${local.sub_resources[grant.type]}"]
+    }
+  ]
+
+  destination_arns = compact([var.destinations.on_success, var.destinations.on_failure])
+
+  destination_statements = length(local.destination_arns) == 0 ? [] : [{
+    Sid      = "Destinations"
+    Effect   = "Allow"
+    Action   = ["lambda:InvokeFunction"]
+    Resource = local.destination_arns
+  }]
+}
+
+data "aws_iam_policy_document" "assume_role" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "this" {
+  name_prefix        = "${substr(var.function_name, 0, 37)}-"
+  description        = "Execution role of the ${var.function_name} Lambda function"
+  assume_role_policy = data.aws_iam_policy_document.assume_role.json
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy" "this" {
+  name = "least-privilege"
+  role = aws_iam_role.this.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = concat([{
+      Sid      = "OwnLogGroup"
+      Effect   = "Allow"
+      Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+      Resource = ["${aws_cloudwatch_log_group.this.arn}:*"]
+    }], local.grant_statements, local.destination_statements)
+  })
+}
+
+resource "aws_cloudwatch_log_group" "this" {
+  #checkov:skip=CKV_AWS_158:Encrypted with the CloudWatch Logs service key; a customer-managed KMS key is a per-deployment choice, not a default.
+  name              = "/aws/lambda/${var.function_name}"
+  retention_in_days = var.log_retention_days
+  tags              = var.tags
+}
+
+resource "aws_lambda_function" "this" {
+  #checkov:skip=CKV_AWS_116:Failed asynchronous invocations go to the on_failure destination, the successor of a DLQ.
+  #checkov:skip=CKV_AWS_117:The functions call only AWS APIs; a VPC adds NAT cost and cold-start latency without a private resource to reach.
+  #checkov:skip=CKV_AWS_173:Environment variables hold resource names, never secrets; Lambda encrypts them at rest with its service key.
+  #checkov:skip=CKV_AWS_272:Code integrity comes from the reproducible build's sha256 (source_code_hash); code signing needs a Signer profile per account.
+  #checkov:skip=CKV_AWS_115:Reserved concurrency is a capacity decision per deployment; a fixed default would throttle or starve other functions.
+  function_name     = var.function_name
+  description       = var.description
+  role              = aws_iam_role.this.arn
+  package_type      = var.package_type
+  filename          = var.filename
+  s3_bucket         = var.s3_bucket
+  s3_key            = var.s3_key
+  s3_object_version = var.s3_object_version
+  source_code_hash  = var.source_code_hash
+  image_uri         = var.image_uri
+  runtime           = var.package_type == "Zip" ? var.runtime : null
+  handler           = var.package_type == "Zip" ? var.handler : null
+  architectures     = [var.architecture]
+  memory_size       = var.memory_size
+  timeout           = var.timeout
+  tags              = var.tags
+
+  ephemeral_storage {
+    size = var.ephemeral_storage
+  }
+
+  logging_config {
+    log_format = var.logging_format
+    log_group  = aws_cloudwatch_log_group.this.name
+  }
+
+  tracing_config {
+    mode = "PassThrough"
+  }
+
+  dynamic "environment" {
+    for_each = length(var.environment) > 0 ? [var.environment] : []
+    content {
+      variables = environment.value
+    }
+  }
+
+  lifecycle {
+    precondition {
+      condition     = var.package_type == "Image" ? var.image_uri != null : (var.filename != null) != (var.s3_key != null)
+      error_message = "${var.function_name}: give exactly one of filename or s3_bucket/s3_key for a Zip function, or image_uri for an Image function."
+    }
+  }
+
+  # The role must be able to write logs before the first invocation.
+  depends_on = [aws_iam_role_policy.this]
+}
+
+resource "aws_lambda_function_event_invoke_config" "this" {
+  count = length(local.destination_arns) > 0 ? 1 : 0
+
+  function_name = aws_lambda_function.this.function_name
+
+  destination_config {
+    dynamic "on_success" {
+      for_each = var.destinations.on_success == null ? [] : [var.destinations.on_success]
+      content {
+        destination = on_success.value
+      }
+    }
+
+    dynamic "on_failure" {
+      for_each = var.destinations.on_failure == null ? [] : [var.destinations.on_failure]
+      content {
+        destination = on_failure.value
+      }
+    }
+  }
+}

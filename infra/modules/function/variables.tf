@@ -1,0 +1,186 @@
+variable "function_name" {
+  description = "Name of the Lambda function (also names its role and log group)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_-]{1,64}$", var.function_name))
+    error_message = "function_name must be 1-64 letters, digits, '-' or '_'."
+  }
+}
+
+variable "description" {
+  description = "Description of the function."
+  type        = string
+  default     = ""
+}
+
+variable "package_type" {
+  description = "Zip (code from filename or S3) or Image (code from image_uri)."
+  type        = string
+  default     = "Zip"
+
+  validation {
+    condition     = contains(["Zip", "Image"], var.package_type)
+    error_message = "package_type must be Zip or Image."
+  }
+}
+
+variable "filename" {
+  description = "Local path of the deployment zip; null when the zip comes from S3 or the package is an image."
+  type        = string
+  default     = null
+}
+
+variable "s3_bucket" {
+  description = "Bucket holding the deployment zip; null for a local file or an image."
+  type        = string
+  default     = null
+}
+
+variable "s3_key" {
+  description = "Key of the deployment zip in s3_bucket."
+  type        = string
+  default     = null
+}
+
+variable "s3_object_version" {
+  description = "Object version of the deployment zip, when the bucket is versioned."
+  type        = string
+  default     = null
+}
+
+variable "source_code_hash" {
+  description = "Base64 SHA-256 of the zip (the manifest's source_code_hash); a change redeploys the code."
+  type        = string
+  default     = null
+}
+
+variable "image_uri" {
+  description = "ECR image URI for package_type Image."
+  type        = string
+  default     = null
+}
+
+variable "runtime" {
+  description = "Lambda runtime of a Zip function."
+  type        = string
+  default     = "python3.12"
+
+  validation {
+    condition     = can(regex("^python3\\.[0-9]+$", var.runtime))
+    error_message = "runtime must be a Python runtime such as python3.12."
+  }
+}
+
+variable "handler" {
+  description = "module.function entry point of a Zip function."
+  type        = string
+  default     = "lambda_function.lambda_handler"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_.]+\\.[A-Za-z0-9_]+$", var.handler))
+    error_message = "handler must look like module.function."
+  }
+}
+
+variable "architecture" {
+  description = "Instruction set: x86_64 or arm64."
+  type        = string
+  default     = "x86_64"
+
+  validation {
+    condition     = contains(["x86_64", "arm64"], var.architecture)
+    error_message = "architecture must be x86_64 or arm64."
+  }
+}
+
+variable "memory_size" {
+  description = "Memory in MB (128-10240)."
+  type        = number
+  default     = 128
+
+  validation {
+    condition     = var.memory_size >= 128 && var.memory_size <= 10240
+    error_message = "memory_size must be between 128 and 10240 MB."
+  }
+}
+
+variable "timeout" {
+  description = "Timeout in seconds (1-900)."
+  type        = number
+  default     = 3
+
+  validation {
+    condition     = var.timeout >= 1 && var.timeout <= 900
+    error_message = "timeout must be between 1 and 900 seconds."
+  }
+}
+
+variable "ephemeral_storage" {
+  description = "Size of /tmp in MB (512-10240)."
+  type        = number
+  default     = 512
+
+  validation {
+    condition     = var.ephemeral_storage >= 512 && var.ephemeral_storage <= 10240
+    error_message = "ephemeral_storage must be between 512 and 10240 MB."
+  }
+}
+
+variable "environment" {
+  description = "Environment variables of the function."
+  type        = map(string)
+  default     = {}
+}
+
+variable "logging_format" {
+  description = "Log format: Text or JSON."
+  type        = string
+  default     = "Text"
+
+  validation {
+    condition     = contains(["Text", "JSON"], var.logging_format)
+    error_message = "logging_format must be Text or JSON."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the function's log group, in days."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a retention CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, ... 3653)."
+  }
+}
+
+variable "grants" {
+  description = "Resources the function may use: type table|bucket, access read|write|read_write, and the resource ARN."
+  type = list(object({
+    type   = string
+    access = string
+    arn    = string
+  }))
+  default = []
+
+  validation {
+    condition     = alltrue([for grant in var.grants : contains(["table", "bucket"], grant.type) && contains(["read", "write", "read_write"], grant.access)])
+    error_message = "each grant needs type table or bucket and access read, write or read_write."
+  }
+}
+
+variable "destinations" {
+  description = "ARNs of the functions that receive the result of asynchronous invocations."
+  type = object({
+    on_success = optional(string)
+    on_failure = optional(string)
+  })
+  default = {}
+}
+
+variable "tags" {
+  description = "Tags for every resource of the module."
+  type        = map(string)
+  default     = {}
+}

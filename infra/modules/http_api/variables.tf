@@ -1,0 +1,49 @@
+variable "name" {
+  description = "Name of the HTTP API."
+  type        = string
+
+  validation {
+    condition     = length(var.name) > 0 && length(var.name) <= 128
+    error_message = "name must be 1-128 characters."
+  }
+}
+
+variable "integrations" {
+  description = "One Lambda proxy integration per function, keyed by function: its invoke ARN, name and route keys such as \"POST /predict\"."
+  type = map(object({
+    function_name = string
+    invoke_arn    = string
+    route_keys    = list(string)
+  }))
+
+  validation {
+    condition = alltrue(flatten([
+      for integration in values(var.integrations) : [
+        for route_key in integration.route_keys : can(regex("^(\\$default|(ANY|GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) /[^ ]*)$", route_key))
+      ]
+    ]))
+    error_message = "each route key must be \"$default\" or \"<METHOD> /<path>\" with METHOD one of ANY, GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS."
+  }
+
+  validation {
+    condition     = length(flatten(values(var.integrations)[*].route_keys)) == length(distinct(flatten(values(var.integrations)[*].route_keys)))
+    error_message = "a route key may be declared by one function only."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the access log group, in days."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a retention CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, ... 3653)."
+  }
+}
+
+variable "tags" {
+  description = "Tags for every resource of the module."
+  type        = map(string)
+  default     = {}
+}

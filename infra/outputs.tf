@@ -1,0 +1,39 @@
+output "function_names" {
+  description = "Deployed Lambda function names, keyed by manifest name."
+  value       = { for name, function in module.function : name => function.function_name }
+}
+
+output "function_arns" {
+  description = "Lambda function ARNs, keyed by manifest name."
+  value       = { for name, function in module.function : name => function.arn }
+}
+
+output "api_url" {
+  description = "Invoke URL of the HTTP API, or null when no function declares routes."
+  value       = one(module.http_api[*].invoke_url)
+}
+
+output "table_names" {
+  description = "DynamoDB table names, keyed by declared name."
+  value       = { for name, table in module.table : name => table.name }
+}
+
+output "bucket_names" {
+  description = "S3 bucket names, keyed by declared name."
+  value       = { for name, bucket in module.bucket : name => bucket.name }
+}
+
+output "artifact_bucket" {
+  description = "Bucket for `python build.py all --upload s3://<artifact_bucket>/lambda`."
+  value       = module.artifacts.name
+}
+
+output "state_machine_arns" {
+  description = "Step Functions state machine ARNs, keyed by chain name."
+  value       = { for name, machine in module.state_machine : name => machine.arn }
+}
+
+output "ecr_repository_urls" {
+  description = "ECR repository URLs of image functions, keyed by manifest name."
+  value       = { for name, repository in module.ecr_repository : name => repository.repository_url }
+}

@@ -1,0 +1,90 @@
+variable "manifest_path" {
+  description = "Path of the build manifest written by `python build.py all`; null means build/manifest.json at the repository root."
+  type        = string
+  default     = null
+}
+
+variable "name_prefix" {
+  description = "Prefix of every resource name, so several stacks can share an account."
+  type        = string
+  default     = "lambdafleet-"
+
+  validation {
+    condition     = can(regex("^[a-z0-9-]{0,20}$", var.name_prefix))
+    error_message = "name_prefix must be at most 20 lower-case letters, digits or '-' (bucket names allow nothing else)."
+  }
+}
+
+variable "tables" {
+  description = "DynamoDB tables functions may name in their permissions (\"table:<key>:<access>\"), keyed by that name."
+  type = map(object({
+    hash_key       = string
+    hash_key_type  = optional(string, "S")
+    range_key      = optional(string)
+    range_key_type = optional(string, "S")
+    ttl_attribute  = optional(string)
+    global_secondary_indexes = optional(list(object({
+      name            = string
+      hash_key        = string
+      hash_key_type   = optional(string, "S")
+      range_key       = optional(string)
+      range_key_type  = optional(string, "S")
+      projection_type = optional(string, "ALL")
+    })), [])
+  }))
+  nullable = false
+  default = {
+    predictions = { hash_key = "id" }
+    items       = { hash_key = "id" }
+  }
+
+  validation {
+    condition     = alltrue([for name in keys(var.tables) : can(regex("^[A-Za-z0-9_-]+$", name))])
+    error_message = "table keys must be letters, digits, '-' or '_' (they become TABLE_<NAME> variables)."
+  }
+}
+
+variable "buckets" {
+  description = "S3 buckets functions may name in their permissions (\"bucket:<key>:<access>\"), keyed by that name; notify_function names a function told about new objects."
+  type = map(object({
+    notify_function = optional(string)
+    notify_events   = optional(list(string), ["s3:ObjectCreated:*"])
+    notify_prefix   = optional(string)
+    notify_suffix   = optional(string)
+  }))
+  nullable = false
+  default = {
+    models     = {}
+    uploads    = { notify_function = "resize_image" }
+    thumbnails = {}
+  }
+
+  validation {
+    condition     = alltrue([for name in keys(var.buckets) : can(regex("^[a-z0-9_-]+$", name))])
+    error_message = "bucket keys must be lower-case letters, digits, '-' or '_' (they become BUCKET_<NAME> variables)."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of every log group, in days."
+  type        = number
+  default     = 365
+}
+
+variable "force_destroy" {
+  description = "Let terraform destroy remove buckets and repositories that still hold objects (throw-away environments only)."
+  type        = bool
+  default     = false
+}
+
+variable "enforce_tls" {
+  description = "Give every bucket a policy denying requests without TLS (false only for an emulator that speaks plain HTTP)."
+  type        = bool
+  default     = true
+}
+
+variable "tags" {
+  description = "Tags for every resource."
+  type        = map(string)
+  default     = {}
+}

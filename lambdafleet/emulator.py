@@ -1,0 +1,80 @@
+"""Embedded AWS emulator: a moto server on 127.0.0.1 with the gaps this project's Terraform hits filled in.
+
+Run it with ``python -m lambdafleet.emulator --port 4566`` or start it in-process with :func:`start`.
+"""
+
+import argparse
+import os
+import signal
+import socket
+import sys
+import threading
+from dataclasses import dataclass
+
+HOST = "127.0.0.1"
+DEFAULT_PORT = 4566  # LocalStack's port, so tools configured for LocalStack work unchanged
+
+# AWS-managed policies are off in moto by default; set before moto builds its IAM backend.
+os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+
+from moto.moto_server.werkzeug_app import (  # noqa: E402
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import BaseWSGIServer, make_server  # noqa: E402
+
+from lambdafleet import emulator_gaps  # noqa: E402
+
+
+@dataclass
+class Emulator:
+    """A running emulator; ``url`` is its endpoint."""
+
+    server: BaseWSGIServer
+    thread: threading.Thread
+    url: str
+
+    def stop(self) -> None:
+        """Shut the server down and wait for its thread."""
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
+
+
+def start(port: int = DEFAULT_PORT) -> Emulator:
+    """Start the emulator on 127.0.0.1 in a background thread (port 0 picks a free port).
+
+    Raises OSError when the port cannot be bound.
+    """
+    emulator_gaps.register()
+    app = DomainDispatcherApplication(create_backend_app)
+    # Bound here so a busy port raises OSError (werkzeug would print and exit the process instead).
+    with socket.create_server((HOST, port)) as listener:
+        server = make_server(HOST, port, app, threaded=True, request_handler=MotoRequestHandler, fd=listener.fileno())
+    thread = threading.Thread(target=server.serve_forever, name="emulator", daemon=True)
+    thread.start()
+    return Emulator(server=server, thread=thread, url=f"http://{HOST}:{server.port}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: serve until SIGINT or SIGTERM."""
+    parser = argparse.ArgumentParser(prog="python -m lambdafleet.emulator", description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port on {HOST} (default {DEFAULT_PORT})")
+    args = parser.parse_args(argv)
+    try:
+        emulator = start(args.port)
+    except OSError as error:
+        print(f"error: cannot listen on {HOST}:{args.port}: {error.strerror}", file=sys.stderr)
+        return 2
+    stopped = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopped.set())
+    print(f"emulator listening on {emulator.url}", flush=True)
+    stopped.wait()
+    emulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
