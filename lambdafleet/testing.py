@@ -11,6 +11,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -41,6 +42,7 @@ def moto_endpoint() -> Iterator[str]:
     env = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}
     process = subprocess.Popen(
         [sys.executable, "-m", "lambdafleet.emulator", "--port", str(port)],
+        cwd=Path(__file__).resolve().parent.parent,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
