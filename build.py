@@ -15,6 +15,8 @@ COMMAND_MODULES = (
     "lambdafleet.cli.project_commands",
     "lambdafleet.cli.push_command",
     "lambdafleet.runtime.invoke_command",
+    "lambdafleet.local.local_command",
+    "lambdafleet.local.logs_command",
 )
 
 if __name__ == "__main__":

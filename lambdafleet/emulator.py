@@ -9,6 +9,7 @@ import signal
 import socket
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 HOST = "127.0.0.1"
@@ -42,19 +43,24 @@ class Emulator:
         self.thread.join()
 
 
-def start(port: int = DEFAULT_PORT) -> Emulator:
-    """Start the emulator on 127.0.0.1 in a background thread (port 0 picks a free port).
+WsgiApp = Callable  # a WSGI application: (environ, start_response) -> iterable of bytes
 
-    Raises OSError when the port cannot be bound.
+
+def start(port: int = DEFAULT_PORT, host: str = HOST, wrap: Callable[[WsgiApp], WsgiApp] | None = None) -> Emulator:
+    """Start the emulator on `host` (default 127.0.0.1) in a background thread (port 0 picks a free port).
+
+    `wrap` may put a WSGI layer in front of moto (the local data plane does). Raises OSError when the port
+    cannot be bound.
     """
     emulator_gaps.register()
     app = DomainDispatcherApplication(create_backend_app)
+    app = wrap(app) if wrap else app
     # Bound here so a busy port raises OSError (werkzeug would print and exit the process instead).
-    with socket.create_server((HOST, port)) as listener:
-        server = make_server(HOST, port, app, threaded=True, request_handler=MotoRequestHandler, fd=listener.fileno())
+    with socket.create_server((host, port)) as listener:
+        server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler, fd=listener.fileno())
     thread = threading.Thread(target=server.serve_forever, name="emulator", daemon=True)
     thread.start()
-    return Emulator(server=server, thread=thread, url=f"http://{HOST}:{server.port}")
+    return Emulator(server=server, thread=thread, url=f"http://{host}:{server.port}")
 
 
 def main(argv: list[str] | None = None) -> int:

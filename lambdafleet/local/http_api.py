@@ -1,0 +1,164 @@
+"""API Gateway HTTP APIs served from what was deployed: `/_api/<api-id>/<path>` and
+`<api-id>.execute-api.localhost/<path>` select the API, its stage and route, invoke the integration's function
+with a payload-2.0 event and map its result to the HTTP response."""
+
+import http
+import json
+import logging
+import re
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from moto.apigatewayv2.models import Api, apigatewayv2_backends
+from moto.awslambda.models import lambda_backends
+from moto.core.exceptions import JsonRESTError
+
+from lambdafleet.local import routes
+from lambdafleet.local.fleet import Fleet
+from lambdafleet.local.http_event import (
+    INTERNAL_ERROR,
+    NOT_FOUND,
+    HttpRequest,
+    HttpResponse,
+    RouteTarget,
+    build_event,
+    map_response,
+)
+
+LOG = logging.getLogger("lambdafleet.local")
+PATH_PREFIX = re.compile(r"^/_api/(?P<api>[a-z0-9]+)(?P<path>/.*)?$")
+HOST = re.compile(r"^(?P<api>[a-z0-9]+)\.execute-api\.localhost(:\d+)?$", re.IGNORECASE)
+FUNCTION_ARN = re.compile(r"arn:[\w-]+:lambda:[\w-]+:\d{12}:function:[\w-]+(:[\w$-]+)?")
+DEFAULT_STAGE = "$default"
+
+
+def _raw_uri(environ: dict[str, Any]) -> tuple[str, str]:
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or environ.get("PATH_INFO", "/")
+    path, _, query = raw.partition("?")
+    return path, query
+
+
+def addressed_api(environ: dict[str, Any]) -> tuple[str, str] | None:
+    """(api id, path within the API) when the request is for an HTTP API, else None (a moto call)."""
+    path, _ = _raw_uri(environ)
+    by_host = HOST.match(environ.get("HTTP_HOST", ""))
+    if by_host:
+        return by_host["api"], path
+    by_path = PATH_PREFIX.match(path)
+    if by_path:
+        return by_path["api"], by_path["path"] or "/"
+    return None
+
+
+def _find_api(api_id: str) -> tuple[str, str, Api] | None:
+    for account, regions in list(apigatewayv2_backends.items()):
+        for region, backend in list(regions.items()):
+            if api_id in backend.apis:
+                return account, region, backend.apis[api_id]
+    return None
+
+
+def _stage_and_path(api: Api, path: str) -> tuple[str, str] | None:
+    first, _, rest = path.lstrip("/").partition("/")
+    if first and first != DEFAULT_STAGE and first in api.stages:
+        return first, "/" + rest
+    return (DEFAULT_STAGE, path) if DEFAULT_STAGE in api.stages else None
+
+
+def _request(environ: dict[str, Any], raw_path: str) -> HttpRequest:
+    _, query = _raw_uri(environ)
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    headers = [(key[5:].replace("_", "-").lower(), value) for key, value in environ.items() if key.startswith("HTTP_")]
+    headers += [
+        (key.replace("_", "-").lower(), environ[key]) for key in ("CONTENT_TYPE", "CONTENT_LENGTH") if environ.get(key)
+    ]
+    return HttpRequest(
+        method=environ["REQUEST_METHOD"],
+        raw_path=raw_path,
+        raw_query=query,
+        headers=headers,
+        body=environ["wsgi.input"].read(length) if length else b"",
+        source_ip=environ.get("REMOTE_ADDR", "127.0.0.1"),
+    )
+
+
+class HttpApiGateway:
+    """Answers HTTP API requests by invoking the deployed integrations through `fleet`."""
+
+    def __init__(self, fleet: Fleet) -> None:
+        """Invocations run in `fleet`'s warm environments."""
+        self._fleet = fleet
+
+    def handle(self, api_id: str, path: str, environ: dict[str, Any]) -> HttpResponse:
+        """The response API Gateway would give; never raises for a bad request or a failing function."""
+        found = _find_api(api_id)
+        staged = _stage_and_path(found[2], path) if found else None
+        if found is None or staged is None:
+            return NOT_FOUND
+        account, region, api = found
+        stage, route_path = staged
+        request = _request(environ, path)
+        route_keys = {route.route_key: route for route in api.routes.values()}
+        match = routes.select(route_keys, request.method, route_path)
+        if match is None:
+            return NOT_FOUND
+        function = self._integration_function(api, route_keys[match.route_key].target, account, region)
+        if function is None:
+            return INTERNAL_ERROR
+        domain = environ.get("HTTP_HOST", "localhost")
+        target = RouteTarget(api_id, account, domain, stage, match.route_key, match.path_parameters)
+        request_id = str(uuid.uuid4())
+        event = build_event(request, target, request_id)
+        try:
+            result = self._fleet.invoke(function, json.dumps(event).encode())
+        except JsonRESTError as error:
+            LOG.warning("%s %s: %s", request.method, path, error.message)
+            return INTERNAL_ERROR
+        response = map_response(result.payload, result.function_error)
+        return HttpResponse(response.status, [*response.headers, ("apigw-requestid", request_id)], response.body)
+
+    @staticmethod
+    def _integration_function(api: Api, route_target: str | None, account: str, region: str) -> Any:
+        integration = api.integrations.get((route_target or "").removeprefix("integrations/"))
+        if integration is None or integration.integration_type != "AWS_PROXY":
+            LOG.warning("API %s: route target %s is not a Lambda proxy integration", api.api_id, route_target)
+            return None
+        arn = FUNCTION_ARN.search(integration.integration_uri or "")
+        if arn is None or (integration.payload_format_version or "2.0") != "2.0":
+            LOG.warning("API %s: integration %s is not a payload-2.0 Lambda", api.api_id, integration.id)
+            return None
+        try:
+            return lambda_backends[account][region].get_function(arn[0])
+        except JsonRESTError as error:
+            LOG.warning("API %s: %s", api.api_id, error.message)
+            return None
+
+
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def wrap(app: WsgiApp, gateway: HttpApiGateway) -> WsgiApp:
+    """A WSGI app that answers HTTP API requests itself and passes everything else to `app` (moto)."""
+
+    def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        addressed = addressed_api(environ)
+        if addressed is None:
+            return app(environ, start_response)
+        try:
+            response = gateway.handle(*addressed, environ)
+        except Exception:  # a fault here must cost one request, never the server
+            LOG.exception("HTTP API request %s failed", environ.get("PATH_INFO"))
+            response = INTERNAL_ERROR
+        headers = [*response.headers, ("content-length", str(len(response.body)))]
+        start_response(f"{response.status} {_reason(response.status)}", headers)
+        return [response.body]
+
+    return application
+
+
+def _reason(status: int) -> str:
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:  # a function may answer any code from 100 to 599
+        return "Unknown"

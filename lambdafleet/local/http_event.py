@@ -1,0 +1,168 @@
+"""API Gateway HTTP API payload format 2.0: the event a request becomes, and the response a result becomes.
+
+Follows "Working with AWS Lambda proxy integrations for HTTP APIs" in the API Gateway developer guide.
+"""
+
+import base64
+import binascii
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+# Bodies of these types reach the function as text; anything else is base64-encoded.
+_TEXT_TYPES = ("text/", "/json", "+json", "/xml", "+xml", "/javascript", "application/x-www-form-urlencoded")
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """What the event is built from."""
+
+    method: str
+    raw_path: str
+    raw_query: str
+    headers: list[tuple[str, str]]
+    body: bytes
+    source_ip: str
+
+
+@dataclass(frozen=True)
+class RouteTarget:
+    """Where the request goes: the API, its stage and the route API Gateway selected."""
+
+    api_id: str
+    account_id: str
+    domain_name: str
+    stage: str
+    route_key: str
+    path_parameters: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    """What the client gets back."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+INTERNAL_ERROR = HttpResponse(500, [("content-type", "application/json")], b'{"message":"Internal Server Error"}')
+NOT_FOUND = HttpResponse(404, [("content-type", "application/json")], b'{"message":"Not Found"}')
+
+
+def _is_text(content_type: str) -> bool:
+    content_type = content_type.split(";")[0].strip().lower()
+    return not content_type or any(marker in content_type for marker in _TEXT_TYPES)
+
+
+def _joined(pairs: list[tuple[str, str]]) -> dict[str, str]:
+    """Repeated names become one comma-separated value, as API Gateway sends them."""
+    joined: dict[str, str] = {}
+    for name, value in pairs:
+        joined[name] = f"{joined[name]},{value}" if name in joined else value
+    return joined
+
+
+def build_event(request: HttpRequest, target: RouteTarget, request_id: str) -> dict[str, Any]:
+    """The payload-2.0 event for `request`; absent parts (cookies, query, body, parameters) are left out."""
+    headers = [(name.lower(), value) for name, value in request.headers if name.lower() != "cookie"]
+    cookies = [
+        cookie.strip()
+        for name, value in request.headers
+        if name.lower() == "cookie"
+        for cookie in value.split(";")
+        if cookie.strip()
+    ]
+    header_map = _joined(headers)
+    now = time.time()
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": target.route_key,
+        "rawPath": request.raw_path,
+        "rawQueryString": request.raw_query,
+        "headers": header_map,
+        "requestContext": {
+            "accountId": target.account_id,
+            "apiId": target.api_id,
+            "domainName": target.domain_name,
+            "domainPrefix": target.domain_name.split(".")[0],
+            "http": {
+                "method": request.method,
+                "path": request.raw_path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": request.source_ip,
+                "userAgent": header_map.get("user-agent", ""),
+            },
+            "requestId": request_id,
+            "routeKey": target.route_key,
+            "stage": target.stage,
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+            "timeEpoch": int(now * 1000),
+        },
+        "isBase64Encoded": False,
+    }
+    if cookies:
+        event["cookies"] = cookies
+    query = parse_qsl(request.raw_query, keep_blank_values=True)
+    if query:
+        event["queryStringParameters"] = _joined(query)
+    if target.path_parameters:
+        event["pathParameters"] = target.path_parameters
+    if request.body:
+        _add_body(event, request.body, header_map.get("content-type", ""))
+    return event
+
+
+def _add_body(event: dict[str, Any], body: bytes, content_type: str) -> None:
+    if _is_text(content_type):
+        try:
+            event["body"] = body.decode("utf-8")
+            return
+        except UnicodeDecodeError:
+            pass
+    event["body"] = base64.b64encode(body).decode()
+    event["isBase64Encoded"] = True
+
+
+def map_response(payload: bytes, function_error: bool) -> HttpResponse:
+    """The HTTP response for a function's result; a failed or malformed result is a 500."""
+    if function_error:
+        return INTERNAL_ERROR
+    try:
+        result = json.loads(payload)
+    except ValueError:
+        return INTERNAL_ERROR
+    if not (isinstance(result, dict) and "statusCode" in result):
+        # API Gateway's format inference: a result without statusCode is the 200 body itself.
+        body = result if isinstance(result, str) else json.dumps(result)
+        return HttpResponse(200, [("content-type", "application/json")], body.encode())
+    try:
+        return _structured(result)
+    except (TypeError, ValueError, binascii.Error):
+        return INTERNAL_ERROR
+
+
+def _structured(result: dict[str, Any]) -> HttpResponse:
+    status = result["statusCode"]
+    if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+        raise ValueError(f"statusCode {status!r}")
+    headers = [(str(name).lower(), _header_value(value)) for name, value in (result.get("headers") or {}).items()]
+    multi = result.get("multiValueHeaders") or {}
+    headers += [(str(name).lower(), _header_value(value)) for name, values in multi.items() for value in values]
+    headers += [("set-cookie", str(cookie)) for cookie in result.get("cookies") or []]
+    body = result.get("body")
+    if body is None:
+        data = b""
+    elif result.get("isBase64Encoded"):
+        data = base64.b64decode(body, validate=True)
+    else:
+        data = (body if isinstance(body, str) else json.dumps(body)).encode()
+    return HttpResponse(status, headers, data)
+
+
+def _header_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    return str(value)
