@@ -10,6 +10,7 @@ import logging
 import shutil
 import tempfile
 import threading
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,7 +116,7 @@ class Fleet:
                 f"{function.function_name}: only zip functions run on the embedded endpoint "
                 f"(package type {function.package_type}); use LocalStack for container images"
             )
-        zip_path = self._staging / f"{function.function_name}-{function.code_sha_256[:16]}.zip"
+        zip_path = self._staging / f"{uuid.uuid4().hex}.zip"  # CodeSha256 is base64: it may hold a "/"
         zip_path.write_bytes(function.code_bytes)
         try:
             return FunctionPool(
