@@ -1,0 +1,97 @@
+"""Fixtures for the local endpoint's tests: the endpoint itself (a real `build.py local` process, or whatever
+AWS_ENDPOINT_URL names, e.g. LocalStack) and boto3 clients pointed at it."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from lambdafleet.testing import _wait_until_up, free_port
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+REGION = "us-east-1"
+CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where the tests send AWS calls; `embedded` is False for an external one from AWS_ENDPOINT_URL."""
+
+    url: str
+    embedded: bool
+
+    def client(self, service: str) -> Any:
+        """A boto3 client of `service` on this endpoint, with placeholder keys."""
+        return boto3.client(service, endpoint_url=self.url, region_name=REGION, **CREDENTIALS)
+
+
+def start_local(port: int, *options: str) -> subprocess.Popen:
+    """`python build.py local --port PORT` in the repository, logs to stderr of the test run."""
+    return subprocess.Popen(
+        [sys.executable, "build.py", "local", "--port", str(port), *options],
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def stop_local(process: subprocess.Popen) -> tuple[int, str]:
+    """Ctrl-C the endpoint; returns its exit code and what it logged."""
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    return process.returncode, stderr
+
+
+@pytest.fixture(scope="session")
+def endpoint() -> Iterator[Endpoint]:
+    """AWS_ENDPOINT_URL when set, else a `build.py local` started on a free loopback port for the session.
+
+    Failed asynchronous invocations are retried after 0.1 s and 0.2 s instead of Lambda's minutes.
+    """
+    external = os.environ.get("AWS_ENDPOINT_URL")
+    if external:
+        yield Endpoint(external, embedded=False)
+        return
+    port = free_port()
+    process = start_local(port, "--retry-delay", "0.1")
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(url, process)
+        yield Endpoint(url, embedded=True)
+    finally:
+        code, stderr = stop_local(process)
+        assert code == 0, stderr
+        assert "Traceback" not in stderr, stderr
+
+
+@pytest.fixture
+def embedded(endpoint: Endpoint) -> Endpoint:
+    """The endpoint, for tests of behaviour only the embedded one promises (skipped on an external one)."""
+    if not endpoint.embedded:
+        pytest.skip("checks the embedded endpoint's own behaviour; AWS_ENDPOINT_URL names another")
+    return endpoint
+
+
+def _wait_for(probe: Callable[[], Any], timeout: float = 20.0, interval: float = 0.1) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = probe()
+        if value:
+            return value
+        time.sleep(interval)
+    pytest.fail(f"nothing after {timeout} s: {probe.__doc__ or probe}")
+
+
+@pytest.fixture(scope="session")
+def wait_for() -> Callable[..., Any]:
+    """`wait_for(probe, timeout=20)`: poll `probe` until it returns something truthy; fails the test on timeout."""
+    return _wait_for
