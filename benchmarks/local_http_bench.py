@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""Embedded endpoint figure: HTTP latency of a trivial HTTP API route with a warm execution environment.
+
+    python benchmarks/local_http_bench.py [--requests 300]
+
+Starts `build.py local` on a free loopback port, deploys a one-line function behind `GET /ping` with boto3
+(as Terraform would), warms it, then times requests from a new connection each (as curl does).
+Goal (issue 5): median <= 10 ms.
+"""
+
+import argparse
+import http.client
+import io
+import json
+import statistics
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import boto3
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from lambdafleet.testing import _wait_until_up, free_port  # noqa: E402
+
+HANDLER = "def lambda_handler(event, context):\n    return {'statusCode': 200, 'body': 'pong'}\n"
+TRUST = {
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]
+}
+
+
+def _deploy(url: str) -> str:
+    """A function behind GET /ping on a $default stage; returns the API id."""
+    options = {"endpoint_url": url, "region_name": "us-east-1", "aws_access_key_id": "x", "aws_secret_access_key": "x"}
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("lambda_function.py", HANDLER)
+    role = boto3.client("iam", **options).create_role(RoleName="bench", AssumeRolePolicyDocument=json.dumps(TRUST))
+    function = boto3.client("lambda", **options).create_function(
+        FunctionName="ping",
+        Runtime="python3.12",
+        Role=role["Role"]["Arn"],
+        Handler="lambda_function.lambda_handler",
+        Code={"ZipFile": archive.getvalue()},
+    )
+    gateway = boto3.client("apigatewayv2", **options)
+    api_id = gateway.create_api(Name="bench", ProtocolType="HTTP")["ApiId"]
+    integration = gateway.create_integration(
+        ApiId=api_id, IntegrationType="AWS_PROXY", IntegrationUri=function["FunctionArn"], PayloadFormatVersion="2.0"
+    )
+    gateway.create_route(ApiId=api_id, RouteKey="GET /ping", Target=f"integrations/{integration['IntegrationId']}")
+    gateway.create_stage(ApiId=api_id, StageName="$default", AutoDeploy=True)
+    return api_id
+
+
+def _get_ms(port: int, path: str) -> float:
+    start = time.perf_counter()
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    connection.request("GET", path)
+    response = connection.getresponse()
+    body = response.read()
+    connection.close()
+    elapsed = (time.perf_counter() - start) * 1000
+    if (response.status, body) != (200, b"pong"):
+        raise RuntimeError(f"GET {path}: {response.status} {body!r}")
+    return elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=300)
+    args = parser.parse_args()
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [sys.executable, "build.py", "local", "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_until_up(url, server)
+        path = f"/_api/{_deploy(url)}/ping"
+        cold = _get_ms(port, path)
+        for _ in range(20):  # warm the environment and the server's code paths
+            _get_ms(port, path)
+        samples = sorted(_get_ms(port, path) for _ in range(args.requests))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    figures = {
+        "first request (cold start) ms": round(cold, 1),
+        "median ms": round(statistics.median(samples), 2),
+        "p90 ms": round(samples[int(len(samples) * 0.9)], 2),
+        "requests": len(samples),
+    }
+    print(json.dumps(figures))
+    print(f"warm HTTP route, median of {len(samples)}: {figures['median ms']} ms   (goal <= 10 ms)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
