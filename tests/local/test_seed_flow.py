@@ -6,6 +6,7 @@ import json
 import uuid
 import zipfile
 
+import localstack_client.session
 import pytest
 from botocore.exceptions import ClientError
 
@@ -150,3 +151,12 @@ def test_async_success_reaches_its_sns_destination(endpoint, make_function, wait
     record = json.loads(message["Body"])
     assert record["requestContext"]["condition"] == "Success"
     assert record["responsePayload"] == {"doubled": 42}
+
+
+def test_localstack_client_sessions_work(embedded) -> None:
+    port = embedded.url.rsplit(":", 1)[1]
+    session = localstack_client.session.Session(localstack_host=f"localhost:{port}")
+    bucket = f"lsc-{uuid.uuid4().hex[:8]}"
+    session.client("s3").create_bucket(Bucket=bucket)
+    assert bucket in [b["Name"] for b in session.client("s3").list_buckets()["Buckets"]]
+    assert "Functions" in session.client("lambda").list_functions()
