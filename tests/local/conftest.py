@@ -1,11 +1,15 @@
 """Fixtures for the local endpoint's tests: the endpoint itself (a real `build.py local` process, or whatever
 AWS_ENDPOINT_URL names, e.g. LocalStack) and boto3 clients pointed at it."""
 
+import io
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import uuid
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +23,10 @@ from lambdafleet.testing import _wait_until_up, free_port
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"
 CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
+LAMBDA_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
 
 
 @dataclass(frozen=True)
@@ -95,3 +103,46 @@ def _wait_for(probe: Callable[[], Any], timeout: float = 20.0, interval: float =
 def wait_for() -> Callable[..., Any]:
     """`wait_for(probe, timeout=20)`: poll `probe` until it returns something truthy; fails the test on timeout."""
     return _wait_for
+
+
+def _zip(source: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("lambda_function.py", source)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="session")
+def zip_of() -> Callable[[str], bytes]:
+    """`zip_of(source)`: a function zip holding `source` as lambda_function.py."""
+    return _zip
+
+
+@pytest.fixture(scope="session")
+def lambda_role(endpoint: Endpoint) -> str:
+    """ARN of an execution role Lambda may assume (create-role with the seed's trust policy)."""
+    iam = endpoint.client("iam")
+    name = f"lambda-ex-{uuid.uuid4().hex[:8]}"
+    return iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST))["Role"]["Arn"]
+
+
+@pytest.fixture(scope="session")
+def deploy_function(endpoint: Endpoint, lambda_role: str) -> Callable[..., dict]:
+    """`deploy_function(source, **create_function_options)`: create-function from a zip of `source`, wait until
+    it is active; returns CreateFunction's answer. The name is unique unless given."""
+    client = endpoint.client("lambda")
+
+    def deploy(source: str, **options: Any) -> dict:
+        spec = {
+            "FunctionName": f"fn-{uuid.uuid4().hex[:8]}",
+            "Runtime": "python3.12",
+            "Role": lambda_role,
+            "Handler": "lambda_function.lambda_handler",
+            "Code": {"ZipFile": _zip(source)},
+            **options,
+        }
+        function = client.create_function(**spec)
+        client.get_waiter("function_active_v2").wait(FunctionName=function["FunctionName"])
+        return function
+
+    return deploy

@@ -1,62 +1,40 @@
 """The seed's AWS CLI flow replayed with boto3, and the Lambda data plane's contract around it."""
 
 import base64
-import io
 import json
 import uuid
-import zipfile
 
 import localstack_client.session
 import pytest
 from botocore.exceptions import ClientError
 
 ECHO = "def lambda_handler(event, context):\n    print('value1 = ' + event['key1'])\n    return event['key1']\n"
-TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
-}
-
-
-def _zip(source: str) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("lambda_function.py", source)
-    return buffer.getvalue()
 
 
 @pytest.fixture
-def role(endpoint) -> str:
-    """create-role + attach-role-policy, as the seed's README does."""
-    iam, name = endpoint.client("iam"), f"lambda-ex-{uuid.uuid4().hex[:8]}"
-    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(TRUST))["Role"]["Arn"]
-    iam.attach_role_policy(RoleName=name, PolicyArn="arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole")
-    return arn
+def make_function(deploy_function):
+    """`make_function(source=ECHO)`: a deployed function's name."""
+    return lambda source=ECHO: deploy_function(source)["FunctionName"]
 
 
-@pytest.fixture
-def make_function(endpoint, role):
-    """create-function from a zip; returns the function's name."""
-    client = endpoint.client("lambda")
-
-    def make(source: str = ECHO, **options) -> str:
-        name = f"seed-{uuid.uuid4().hex[:8]}"
-        client.create_function(
-            FunctionName=name,
-            Runtime="python3.12",
-            Role=role,
-            Handler="lambda_function.lambda_handler",
-            Code={"ZipFile": _zip(source)},
-            **options,
-        )
-        client.get_waiter("function_active_v2").wait(FunctionName=name)
-        return name
-
-    return make
-
-
-def test_seed_cli_flow(endpoint, make_function, tmp_path) -> None:
-    client, s3 = endpoint.client("lambda"), endpoint.client("s3")
-    name = make_function()
+def test_seed_cli_flow(endpoint, zip_of, tmp_path) -> None:
+    iam, client, s3 = endpoint.client("iam"), endpoint.client("lambda"), endpoint.client("s3")
+    role_name, name = f"lambda-ex-{uuid.uuid4().hex[:8]}", f"my-function-{uuid.uuid4().hex[:8]}"
+    trust = {
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]
+    }
+    role = iam.create_role(RoleName=role_name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    policy = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+    iam.attach_role_policy(RoleName=role_name, PolicyArn=policy)
+    (tmp_path / "function.zip").write_bytes(zip_of(ECHO))
+    client.create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=role,
+        Handler="lambda_function.lambda_handler",
+        Code={"ZipFile": (tmp_path / "function.zip").read_bytes()},  # fileb://function.zip
+    )
+    client.get_waiter("function_active_v2").wait(FunctionName=name)
     response = client.invoke(FunctionName=name, Payload=json.dumps({"key1": "value1"}), LogType="Tail")
     assert response["StatusCode"] == 200
     assert json.loads(response["Payload"].read()) == "value1"
@@ -94,7 +72,7 @@ def test_dry_run_and_bad_payload(endpoint, make_function) -> None:
     assert caught.value.response["Error"]["Code"] == "ResourceNotFoundException"
 
 
-def test_updating_code_or_configuration_replaces_warm_environments(endpoint, make_function) -> None:
+def test_updating_code_or_configuration_replaces_warm_environments(endpoint, make_function, zip_of) -> None:
     client = endpoint.client("lambda")
     counter = "import os\nn = 0\ndef lambda_handler(event, context):\n    global n\n    n += 1\n"
     name = make_function(counter + "    return [n, os.environ.get('MODE')]\n")
@@ -107,7 +85,7 @@ def test_updating_code_or_configuration_replaces_warm_environments(endpoint, mak
     client.update_function_configuration(FunctionName=name, Environment={"Variables": {"MODE": "blue"}})
     client.get_waiter("function_updated_v2").wait(FunctionName=name)
     assert call() == [1, "blue"]
-    client.update_function_code(FunctionName=name, ZipFile=_zip(counter + "    return ['v2', n]\n"))
+    client.update_function_code(FunctionName=name, ZipFile=zip_of(counter + "    return ['v2', n]\n"))
     client.get_waiter("function_updated_v2").wait(FunctionName=name)
     assert call() == ["v2", 1]
 
