@@ -133,6 +133,14 @@ class Fleet:
         finally:
             zip_path.unlink()  # the pool unpacked it
 
+    def discard(self, function_arn: str) -> None:
+        """Stop the environments of a deleted function (all its versions when the ARN is unqualified)."""
+        with self._lock:
+            keys = [key for key in self._deployments if key == function_arn or key.startswith(function_arn + ":")]
+            gone = [self._deployments.pop(key) for key in keys]
+        for deployment in gone:
+            deployment.pool.close()
+
     def close(self) -> None:
         """Stop every environment and delete the staging folder."""
         with self._lock:

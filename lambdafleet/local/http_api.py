@@ -14,6 +14,7 @@ from moto.apigatewayv2.models import Api, apigatewayv2_backends
 from moto.awslambda.models import lambda_backends
 from moto.core.exceptions import JsonRESTError
 
+from lambdafleet.emulator import WsgiApp
 from lambdafleet.local import routes
 from lambdafleet.local.fleet import Fleet
 from lambdafleet.local.http_event import (
@@ -92,31 +93,39 @@ class HttpApiGateway:
 
     def handle(self, api_id: str, path: str, environ: dict[str, Any]) -> HttpResponse:
         """The response API Gateway would give; never raises for a bad request or a failing function."""
+        request = _request(environ, path)
+        routed = self._route(api_id, request, environ.get("HTTP_HOST", "localhost"))
+        if isinstance(routed, HttpResponse):
+            return routed
+        target, function = routed
+        request_id = str(uuid.uuid4())
+        response = self._invoke(function, build_event(request, target, request_id))
+        return HttpResponse(response.status, [*response.headers, ("apigw-requestid", request_id)], response.body)
+
+    def _route(self, api_id: str, request: HttpRequest, host: str) -> tuple[RouteTarget, Any] | HttpResponse:
+        """The selected route and its function, or the error response when there is none."""
         found = _find_api(api_id)
-        staged = _stage_and_path(found[2], path) if found else None
+        staged = _stage_and_path(found[2], request.raw_path) if found else None
         if found is None or staged is None:
             return NOT_FOUND
         account, region, api = found
         stage, route_path = staged
-        request = _request(environ, path)
-        route_keys = {route.route_key: route for route in api.routes.values()}
-        match = routes.select(route_keys, request.method, route_path)
+        by_key = {route.route_key: route for route in api.routes.values()}
+        match = routes.select(by_key, request.method, route_path)
         if match is None:
             return NOT_FOUND
-        function = self._integration_function(api, route_keys[match.route_key].target, account, region)
+        function = self._integration_function(api, by_key[match.route_key].target, account, region)
         if function is None:
             return INTERNAL_ERROR
-        domain = environ.get("HTTP_HOST", "localhost")
-        target = RouteTarget(api_id, account, domain, stage, match.route_key, match.path_parameters)
-        request_id = str(uuid.uuid4())
-        event = build_event(request, target, request_id)
+        return RouteTarget(api_id, account, host, stage, match.route_key, match.path_parameters), function
+
+    def _invoke(self, function: Any, event: dict[str, Any]) -> HttpResponse:
         try:
             result = self._fleet.invoke(function, json.dumps(event).encode())
         except JsonRESTError as error:
-            LOG.warning("%s %s: %s", request.method, path, error.message)
+            LOG.warning("%s %s: %s", event["routeKey"], event["rawPath"], error.message)
             return INTERNAL_ERROR
-        response = map_response(result.payload, result.function_error)
-        return HttpResponse(response.status, [*response.headers, ("apigw-requestid", request_id)], response.body)
+        return map_response(result.payload, result.function_error)
 
     @staticmethod
     def _integration_function(api: Api, route_target: str | None, account: str, region: str) -> Any:
@@ -133,9 +142,6 @@ class HttpApiGateway:
         except JsonRESTError as error:
             LOG.warning("API %s: %s", api.api_id, error.message)
             return None
-
-
-WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 def wrap(app: WsgiApp, gateway: HttpApiGateway) -> WsgiApp:

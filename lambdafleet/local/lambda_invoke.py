@@ -12,7 +12,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from moto.awslambda.exceptions import LambdaClientError
-from moto.awslambda.models import LambdaFunction
+from moto.awslambda.models import LambdaBackend, LambdaFunction
+from moto.awslambda.utils import make_function_arn
 
 from lambdafleet.local.fleet import Fleet
 
@@ -74,9 +75,19 @@ def _invoke(
 
 
 def install(fleet: Fleet, submit_async: SubmitAsync) -> None:
-    """Route moto's Lambda invocations to `fleet`, and Event invocations to `submit_async`."""
+    """Route moto's Lambda invocations to `fleet`, and Event invocations to `submit_async`; a deleted
+    function's warm environments stop with it."""
+    delete_function = LambdaBackend.delete_function
 
     def invoke(self: LambdaFunction, body: Any, request_headers: Any, response_headers: Any) -> bytes:
         return _invoke(fleet, submit_async, self, body, request_headers, response_headers)
 
+    def delete(self: LambdaBackend, function_name: str, qualifier: str | None = None) -> None:
+        function = self.get_function(function_name, qualifier)
+        delete_function(self, function_name, qualifier)
+        # Unqualified, every version goes: so does every pool under the function's ARN.
+        unqualified = make_function_arn(self.region_name, self.account_id, function.function_name)
+        fleet.discard(function.function_arn if qualifier else unqualified)
+
     LambdaFunction.invoke = invoke
+    LambdaBackend.delete_function = delete

@@ -2,7 +2,9 @@
 
 import base64
 import json
+import tempfile
 import uuid
+from pathlib import Path
 
 import localstack_client.session
 import pytest
@@ -138,3 +140,19 @@ def test_localstack_client_sessions_work(embedded) -> None:
     session.client("s3").create_bucket(Bucket=bucket)
     assert bucket in [b["Name"] for b in session.client("s3").list_buckets()["Buckets"]]
     assert "Functions" in session.client("lambda").list_functions()
+
+
+def test_deleting_a_function_stops_its_environments(embedded, make_function, wait_for) -> None:
+    client, name = embedded.client("lambda"), make_function()
+    client.invoke(FunctionName=name, Payload=b'{"key1": "a"}')
+    # Each warm pool unpacks the zip to a task root named after the function, removed when the pool stops.
+    task_roots = Path(tempfile.gettempdir()).glob
+
+    assert list(task_roots(f"lambdafleet-{name}-*"))
+    client.delete_function(FunctionName=name)
+
+    def stopped() -> bool:
+        """the deleted function's task root is gone"""
+        return not list(task_roots(f"lambdafleet-{name}-*"))
+
+    assert wait_for(stopped, timeout=10)
