@@ -70,6 +70,9 @@ def test_dry_run_and_bad_payload(endpoint, make_function) -> None:
         client.invoke(FunctionName=name, Payload=b"{not json")
     assert caught.value.response["Error"]["Code"] == "InvalidRequestContentException"
     with pytest.raises(ClientError) as caught:
+        client.invoke(FunctionName=name, Payload=b"{}", ClientContext="not base64 json!")
+    assert caught.value.response["Error"]["Code"] == "InvalidRequestContentException"
+    with pytest.raises(ClientError) as caught:
         client.invoke(FunctionName="no-such-function", Payload=b"{}")
     assert caught.value.response["Error"]["Code"] == "ResourceNotFoundException"
 
