@@ -159,3 +159,14 @@ def test_deleting_a_function_stops_its_environments(embedded, make_function, wai
         return not list(task_roots(f"lambdafleet-{name}-*"))
 
     assert wait_for(stopped, timeout=10)
+
+
+def test_log_tail_is_the_last_4_kb(endpoint, make_function) -> None:
+    name = make_function(
+        "def lambda_handler(event, context):\n    for n in range(400):\n        print(f'line {n:04d} ' + 'x' * 40)\n"
+    )
+    response = endpoint.client("lambda").invoke(FunctionName=name, Payload=b"{}", LogType="Tail")
+    tail = base64.b64decode(response["LogResult"])
+    assert len(tail) == 4096
+    assert b"line 0399" in tail and b"line 0000" not in tail
+    assert tail.rstrip().splitlines()[-1].startswith(b"REPORT RequestId:")
