@@ -14,6 +14,7 @@ COMMAND_MODULES = (
     "lambdafleet.cli.build_commands",
     "lambdafleet.cli.project_commands",
     "lambdafleet.cli.push_command",
+    "lambdafleet.runtime.invoke_command",
 )
 
 if __name__ == "__main__":

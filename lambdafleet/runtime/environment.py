@@ -1,0 +1,205 @@
+"""One execution environment: a runtime process, its Runtime API server, its limits and its output."""
+
+import contextlib
+import math
+import os
+import select
+import signal
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from lambdafleet.runtime import faults
+from lambdafleet.runtime.faults import Fault
+from lambdafleet.runtime.interpreter import Interpreter
+from lambdafleet.runtime.lambda_env import lambda_environment
+from lambdafleet.runtime.launcher import Launcher
+from lambdafleet.runtime.memory import peak_mib, resident_mib
+from lambdafleet.runtime.server import Invocation, RuntimeApiServer
+from lambdafleet.runtime.spec import FunctionSpec
+
+INIT_TIMEOUT_S = 10.0  # Lambda's limit on the init phase of an on-demand function
+# How often memory and deadlines are checked while an invocation runs; responses do not wait for it.
+_POLL_S = 0.005
+
+
+@dataclass(frozen=True)
+class Launch:
+    """Everything an environment needs that is shared by all environments of one function."""
+
+    spec: FunctionSpec
+    interpreter: Interpreter
+    runtime_dir: Path
+    task_root: Path
+    region: str
+    credentials: Mapping[str, str] | None
+    extra_env: Mapping[str, str]
+
+    def environment(self, api_address: str) -> dict[str, str]:
+        """The variables of an environment whose Runtime API listens on `api_address`."""
+        return lambda_environment(
+            self.spec,
+            task_root=self.task_root,
+            runtime_dir=self.runtime_dir,
+            api_address=api_address,
+            region=self.region,
+            credentials=self.credentials,
+            extra=self.extra_env,
+        )
+
+    def bootstrap_arguments(self) -> list[str]:
+        """bootstrap.py's arguments after its mode."""
+        spec = self.spec
+        return [str(self.task_root), str(self.runtime_dir), str(spec.ephemeral_storage), spec.handler]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one invocation inside an environment, before it is formatted for the caller."""
+
+    payload: bytes
+    function_error: bool
+    fault: Fault | None
+    init_output: bytes | None  # only on a cold start
+    output: bytes
+    duration_ms: float
+    init_duration_ms: float | None
+    max_memory_mib: int
+
+
+class ExecutionEnvironment:
+    """A runtime process that serves invocations one at a time until it dies or is closed."""
+
+    def __init__(self, launch: Launch, launcher: Launcher) -> None:
+        self._launch = launch
+        self._wake_read, self._wake_write = os.pipe()
+        self.server = RuntimeApiServer(wake=lambda: os.write(self._wake_write, b"."))
+        self._stdout, output = os.pipe()
+        self._started_at = time.monotonic()
+        try:
+            self._process = launcher.start(launch.environment(self.server.address), output)
+        finally:
+            os.close(output)
+        self._output = bytearray()
+        self._init_output: bytes | None = None
+        self._peak_mib = 0
+        self._invocations = 0
+
+    @property
+    def alive(self) -> bool:
+        """Whether the process can take another invocation."""
+        return self._process.poll() is None
+
+    def invoke(self, invocation: Invocation) -> Outcome:
+        """Run one invocation to its end: a response, an error, a timeout, a crash or memory exhaustion."""
+        cold = self._invocations == 0
+        self._invocations += 1
+        self.server.submit(invocation)
+        fault = None
+        while not invocation.done.is_set() and fault is None:
+            self._pump(_POLL_S)
+            fault = self._check(invocation)
+        if fault is None:
+            self._drain()
+        else:
+            self.kill()
+        return self._outcome(invocation, fault, cold)
+
+    def _check(self, invocation: Invocation) -> Fault | None:
+        """A fault that ends the invocation, if one happened."""
+        request_id = invocation.request_id
+        if self.server.init_error is not None:
+            return faults.init_failed(self.server.init_error)
+        returncode = self._process.poll()
+        if returncode is not None:
+            self._drain()
+            return None if invocation.done.is_set() else faults.exited(request_id, returncode)
+        rss = resident_mib(self._process.pid)
+        if rss is not None:
+            # Kept as well as the kernel's high-water mark, which is gone once the process is killed.
+            self._peak_mib = max(self._peak_mib, math.ceil(rss))
+            if rss > self._launch.spec.memory_size:
+                return faults.out_of_memory(request_id)
+        if time.monotonic() > self._deadline(invocation):
+            return faults.timed_out(request_id, self._launch.spec.timeout)
+        return None
+
+    def _deadline(self, invocation: Invocation) -> float:
+        if invocation.delivered_at is not None:
+            return invocation.delivered_at + self._launch.spec.timeout
+        return self._started_at + INIT_TIMEOUT_S
+
+    def _pump(self, timeout: float) -> None:
+        """Wait up to `timeout` for output or a report from the server, and take in what arrived."""
+        watched = [self._wake_read] + ([self._stdout] if self._stdout >= 0 else [])
+        readable, _, _ = select.select(watched, [], [], timeout)
+        if self._wake_read in readable:
+            os.read(self._wake_read, 4096)
+        if self._stdout in readable:
+            self._read_output()
+        if self._init_output is None and self.server.ready_at is not None:
+            # The runtime printed its init logs before asking for the first event, so all are in the
+            # pipe; the server holds that event back until they are set apart.
+            self._drain()
+            self._init_output, self._output = bytes(self._output), bytearray()
+            self.server.init_collected.set()
+
+    def _read_output(self) -> None:
+        chunk = os.read(self._stdout, 65536)
+        if chunk:
+            self._output += chunk
+        else:
+            os.close(self._stdout)
+            self._stdout = -1  # end of file: the process and any children closed their output
+
+    def _drain(self) -> None:
+        """Take in everything already written to the pipe, without waiting for more."""
+        while self._stdout >= 0 and select.select([self._stdout], [], [], 0)[0]:
+            self._read_output()
+
+    def _outcome(self, invocation: Invocation, fault: Fault | None, cold: bool) -> Outcome:
+        peak = peak_mib(self._process.pid) if self.alive else None
+        self._peak_mib = max(self._peak_mib, peak or 0)
+        if fault is not None:
+            payload, function_error = fault.payload(), True
+        else:
+            payload = invocation.response if invocation.error is None else invocation.error
+            function_error = invocation.error is not None
+        ready_at = self.server.ready_at
+        start = invocation.delivered_at or ready_at or self._started_at
+        end = invocation.finished_at or time.monotonic()
+        init_output = init_duration_ms = None
+        if cold:
+            init_output, self._init_output = self._init_output or b"", b""
+            init_duration_ms = ((ready_at or end) - self._started_at) * 1000
+        output, self._output = bytes(self._output), bytearray()
+        return Outcome(
+            payload=payload or b"null",
+            function_error=function_error,
+            fault=fault,
+            init_output=init_output,
+            output=output,
+            duration_ms=max(end - start, 0.0) * 1000,
+            init_duration_ms=init_duration_ms,
+            max_memory_mib=self._peak_mib,
+        )
+
+    def kill(self) -> None:
+        """Stop the process and everything it started."""
+        # The whole group, even when the runtime itself already exited: its children may not have. A
+        # fork may not have made its own group yet, hence the kill of the process itself too.
+        for kill in (os.killpg, os.kill):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                kill(self._process.pid, signal.SIGKILL)
+        self._process.wait()
+        self._drain()
+
+    def close(self) -> None:
+        """Kill the process and release the server, pipes and port."""
+        self.kill()
+        self.server.close()
+        if self._stdout >= 0:
+            os.close(self._stdout)
+        os.close(self._wake_read)
+        os.close(self._wake_write)

@@ -1,0 +1,104 @@
+"""Find a CPython whose version and architecture match a function's Lambda runtime."""
+
+import functools
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from lambdafleet.errors import UserError
+
+_RUNTIME = re.compile(r"python(3\.\d+)")
+_MACHINES = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}
+_PROBE = (
+    "import json, platform, sys;"
+    "print(json.dumps([sys.implementation.name, '%d.%d' % sys.version_info[:2], platform.machine(),"
+    " sys.executable]))"
+)
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    """A Python executable that can host a function's runtime."""
+
+    path: Path
+    version: str  # "3.12"
+    architecture: str  # Lambda's name: "x86_64" or "arm64"
+
+    @property
+    def tag(self) -> str:
+        """Directory name for things built for this interpreter, e.g. python3.12-x86_64."""
+        return f"python{self.version}-{self.architecture}"
+
+
+def lambda_architecture(machine: str) -> str:
+    """Lambda's name for a `platform.machine()` value (unknown machines are returned as they are)."""
+    return _MACHINES.get(machine.lower(), machine.lower())
+
+
+def find_interpreter(runtime: str, architecture: str, *, source: str) -> Interpreter:
+    """The first matching `pythonX.Y` on PATH, then in pyenv; `source` names the config for errors.
+
+    Raises UserError when the runtime is not a Python one, the architecture differs from this machine's,
+    or no interpreter of that version is installed.
+    """
+    match = _RUNTIME.fullmatch(runtime)
+    if not match:
+        raise UserError(f"{source}: runtime {runtime!r} is not a Python runtime this tool can run")
+    host = lambda_architecture(platform.machine())
+    if architecture != host:
+        raise UserError(
+            f"{source}: architecture {architecture!r} cannot run on this {host} machine "
+            "(Lambda would load different wheels); build and test it on a matching host"
+        )
+    version = match.group(1)
+    for candidate in _candidates(version):
+        found = _probe(str(candidate))
+        if found and found.version == version and found.architecture == architecture:
+            return found
+    raise UserError(
+        f"{source}: runtime {runtime!r} needs python{version}, found neither on PATH nor in pyenv "
+        f"(install it, e.g. `pyenv install {version}`)"
+    )
+
+
+def _candidates(version: str) -> list[Path]:
+    name = f"python{version}"
+    on_path = [Path(directory) / name for directory in os.get_exec_path()]
+    on_path = [path for path in on_path if os.access(path, os.X_OK)]
+    # Version-manager shims (pyenv, asdf) start a shell script per call: real binaries first.
+    shims = [path for path in on_path if path.parent.name == "shims"]
+    return [path for path in on_path if path not in shims] + _pyenv_candidates(version) + shims
+
+
+def _pyenv_candidates(version: str) -> list[Path]:
+    """pyenv's installed versions of `version`, newest patch release first."""
+    pyenv = shutil.which("pyenv")
+    if not pyenv:
+        return []
+    root = subprocess.run([pyenv, "root"], capture_output=True, text=True, check=False).stdout.strip()
+    versions = Path(root) / "versions" if root else None
+    if versions is None or not versions.is_dir():
+        return []
+    matching = [path for path in versions.glob(f"{version}.*") if re.fullmatch(r"\d+\.\d+\.\d+", path.name)]
+    matching.sort(key=lambda path: [int(part) for part in path.name.split(".")], reverse=True)
+    return [path / "bin" / f"python{version}" for path in matching]
+
+
+@functools.cache
+def _probe(executable: str) -> Interpreter | None:
+    """Ask an executable what it is; shims and virtualenv pythons resolve to the real binary."""
+    try:
+        result = subprocess.run(
+            [executable, "-S", "-c", _PROBE], capture_output=True, text=True, timeout=30, check=False
+        )
+        implementation, version, machine, real_path = json.loads(result.stdout)
+    except (OSError, ValueError, subprocess.TimeoutExpired):
+        return None
+    if result.returncode != 0 or implementation != "cpython":
+        return None
+    return Interpreter(Path(real_path), version, lambda_architecture(machine))

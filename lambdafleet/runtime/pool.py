@@ -1,0 +1,209 @@
+"""A function's execution environments: warm ones are reused, more start when invocations overlap."""
+
+import json
+import os
+import secrets
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from lambdafleet.errors import UserError
+from lambdafleet.runtime import platform_log, task_root
+from lambdafleet.runtime.environment import ExecutionEnvironment, Launch, Outcome
+from lambdafleet.runtime.interpreter import find_interpreter
+from lambdafleet.runtime.launcher import ForkServer, Launcher, SpawnLauncher
+from lambdafleet.runtime.provision import runtime_dir
+from lambdafleet.runtime.result import InvokeResult
+from lambdafleet.runtime.server import Invocation
+from lambdafleet.runtime.spec import FunctionSpec
+
+# Lambda's limit on a synchronous request, and its wording when a payload exceeds it.
+MAX_REQUEST_BYTES = 6291456
+ACCOUNT_ID = "123456789012"
+
+
+class PayloadTooLargeError(UserError):
+    """The event is bigger than Lambda accepts for a synchronous invocation."""
+
+
+class FunctionPool:
+    """Runs one function's zip in up to `max_environments` parallel execution environments."""
+
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        zip_path: Path,
+        *,
+        cache_dir: Path,
+        region: str = "us-east-1",
+        credentials: Mapping[str, str] | None = None,
+        extra_env: Mapping[str, str] | None = None,
+        max_environments: int = 8,
+        source: str | None = None,
+        fork_server: bool | None = None,
+    ) -> None:
+        """Find the interpreter, provision the runtime and unpack the zip; no process starts yet.
+
+        `source` names the function's configuration in error messages. `fork_server` (default: on
+        Linux) forks environments from a process that has the runtime loaded, instead of starting an
+        interpreter for each. Raises UserError when the function cannot run on this machine or the zip
+        is unreadable.
+        """
+        self.spec = spec
+        interpreter = find_interpreter(spec.runtime, spec.architecture, source=source or str(zip_path))
+        self._launch = Launch(
+            spec=spec,
+            interpreter=interpreter,
+            runtime_dir=runtime_dir(interpreter, cache_dir.resolve()),
+            task_root=task_root.unpack(zip_path, spec.name).resolve(),
+            region=region,
+            credentials=credentials,
+            extra_env=dict(extra_env or {}),
+        )
+        self._launcher = _launcher(self._launch, sys.platform == "linux" if fork_server is None else fork_server)
+        self.function_arn = f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{spec.name}"
+        self._max = max_environments
+        self._idle: list[ExecutionEnvironment] = []
+        self._count = 0
+        self._closed = False
+        self._lock = threading.Condition(threading.RLock())  # re-entrant: _forget runs under it too
+
+    def invoke(
+        self,
+        event: Any = None,
+        *,
+        payload: bytes | None = None,
+        client_context: Mapping[str, Any] | None = None,
+    ) -> InvokeResult:
+        """Invoke synchronously with `event` (JSON-encoded here) or raw `payload` bytes.
+
+        Blocks until the function returns, fails or times out; safe to call from several threads.
+        Raises PayloadTooLargeError for a request Lambda would refuse.
+        """
+        body = payload if payload is not None else json.dumps(event).encode()
+        if len(body) > MAX_REQUEST_BYTES:
+            raise PayloadTooLargeError(
+                f"{self.spec.name}: Request must be smaller than {MAX_REQUEST_BYTES} bytes for the "
+                f"InvokeFunction operation (got {len(body)} bytes)"
+            )
+        invocation = Invocation(
+            request_id=str(uuid.uuid4()),
+            payload=body,
+            timeout_s=self.spec.timeout,
+            function_arn=self.function_arn,
+            client_context=json.dumps(client_context) if client_context else "",
+            trace_id=f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)};Sampled=0",
+        )
+        environment = self._acquire()
+        try:
+            outcome = environment.invoke(invocation)
+        finally:
+            self._release(environment)
+        return self._result(invocation.request_id, outcome)
+
+    def _acquire(self) -> ExecutionEnvironment:
+        with self._lock:
+            while True:
+                if self._closed:
+                    raise RuntimeError(f"the pool of {self.spec.name} is closed")
+                while self._idle:
+                    environment = self._idle.pop()  # the most recently used, as Lambda prefers
+                    if environment.alive:
+                        return environment
+                    self._forget(environment)  # it died while idle (a background thread exited it)
+                if self._count < self._max:
+                    self._count += 1
+                    break
+                self._lock.wait()
+        try:
+            return ExecutionEnvironment(self._launch, self._launcher)
+        except BaseException:
+            self._forget(None)
+            raise
+
+    def _release(self, environment: ExecutionEnvironment) -> None:
+        with self._lock:
+            if environment.alive and not self._closed:
+                self._idle.append(environment)
+                self._lock.notify()
+                return
+        self._forget(environment)
+
+    def _forget(self, environment: ExecutionEnvironment | None) -> None:
+        if environment is not None:
+            environment.close()
+        with self._lock:
+            self._count -= 1
+            self._lock.notify()
+
+    def _result(self, request_id: str, outcome: Outcome) -> InvokeResult:
+        log_format, memory = self.spec.logging_format, self.spec.memory_size
+        parts = [
+            _text(outcome.init_output or b""),
+            *(line + "\n" for line in platform_log.start_lines(log_format, request_id)),
+            _text(outcome.output),
+            *(line + "\n" for line in platform_log.end_lines(log_format, request_id, memory, outcome)),
+        ]
+        status = outcome.fault.status if outcome.fault else ("error" if outcome.function_error else "success")
+        return InvokeResult(
+            request_id=request_id,
+            payload=outcome.payload,
+            function_error=outcome.function_error,
+            logs="".join(parts),
+            duration_ms=outcome.duration_ms,
+            billed_duration_ms=platform_log.billed_ms(outcome),
+            init_duration_ms=outcome.init_duration_ms,
+            max_memory_used_mb=outcome.max_memory_mib,
+            status=status,
+        )
+
+    @property
+    def environments(self) -> int:
+        """How many execution environments exist right now (busy or idle)."""
+        with self._lock:
+            return self._count
+
+    def wait_ready(self, timeout: float = 30.0) -> bool:
+        """Block until cold starts are forks of the warmed-up fork server (True at once without one)."""
+        return self._launcher.wait_ready(timeout)
+
+    def recycle(self) -> None:
+        """Stop the idle environments, as Lambda does when it reclaims them: the next call starts cold."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for environment in idle:
+            self._forget(environment)
+
+    def close(self) -> None:
+        """Stop every idle environment and delete the unpacked zip; busy ones stop when they finish."""
+        with self._lock:
+            self._closed = True
+        self.recycle()
+        self._launcher.close()
+        task_root.remove(self._launch.task_root)
+
+    def __enter__(self) -> "FunctionPool":
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, value: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def _launcher(launch: Launch, fork_server: bool) -> Launcher:
+    python, arguments, cwd = launch.interpreter.path, launch.bootstrap_arguments(), launch.task_root
+    if fork_server:
+        # The server never talks to a Runtime API; its forks get their own address.
+        return ForkServer(python, arguments, cwd, launch.environment(api_address="127.0.0.1:0"))
+    return SpawnLauncher(python, arguments, cwd)
+
+
+def _text(output: bytes) -> str:
+    text = output.decode("utf-8", errors="replace")
+    return text if not text or text.endswith("\n") else text + os.linesep

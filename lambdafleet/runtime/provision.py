@@ -1,0 +1,65 @@
+"""The local equivalent of Lambda's /var/runtime: awslambdaric and boto3 for one interpreter.
+
+awslambdaric has a compiled part per Python version, so each interpreter gets its own directory, installed
+(with uv when present, else the interpreter's own pip) once from the hashed `runtime-requirements.txt` (compiled with
+`uv pip compile --universal --python-version 3.10 --generate-hashes runtime-requirements.in
+-o runtime-requirements.txt`) and reused until that lock changes.
+"""
+
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from lambdafleet.errors import BuildError
+from lambdafleet.runtime.interpreter import Interpreter
+
+LOCK_FILE = Path(__file__).with_name("runtime-requirements.txt")
+_COMPLETE = ".lambdafleet-complete"
+
+
+def runtime_dir(interpreter: Interpreter, cache_dir: Path) -> Path:
+    """The runtime directory for `interpreter` under `cache_dir`, installing it on first use.
+
+    Safe against concurrent callers: each installs into a temporary directory and renames it into
+    place; the loser of the race discards its copy.
+    """
+    lock_digest = hashlib.sha256(LOCK_FILE.read_bytes()).hexdigest()[:16]
+    target = cache_dir / "runtime" / f"{interpreter.tag}-{lock_digest}"
+    if (target / _COMPLETE).exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        _install(interpreter, staging)
+        (staging / _COMPLETE).write_text(f"{interpreter.path}\n", encoding="utf-8")
+        os.rename(staging, target)
+    except OSError:
+        if not (target / _COMPLETE).exists():
+            raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _install(interpreter: Interpreter, into: Path) -> None:
+    options = ["--target", str(into), "--require-hashes", "--only-binary", ":all:", "-r", str(LOCK_FILE)]
+    uv = _uv()
+    if uv:
+        command = [uv, "pip", "install", "--quiet", "--python", str(interpreter.path), "--compile-bytecode", *options]
+    else:  # the interpreter's own pip installs for its own version and platform
+        command = [str(interpreter.path), "-m", "pip", "install", "--quiet", "--no-user", *options]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        detail = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        raise BuildError(f"installing the Lambda runtime for python{interpreter.version} failed: {detail}")
+
+
+def _uv() -> str | None:
+    try:
+        from uv import find_uv_bin
+    except ImportError:
+        return shutil.which("uv")
+    return find_uv_bin()

@@ -1,0 +1,54 @@
+"""Interpreter discovery, architecture checks and the per-version runtime directory."""
+
+import platform
+
+import pytest
+
+from lambdafleet.errors import UserError
+from lambdafleet.runtime.interpreter import find_interpreter, lambda_architecture
+from lambdafleet.runtime.provision import runtime_dir
+from tests.runtime.conftest import CACHE_DIR
+
+VERSION = "import sys\n\ndef lambda_handler(e, c):\n    return list(sys.version_info[:2])\n"
+HOST = lambda_architecture(platform.machine())
+OTHER = "arm64" if HOST == "x86_64" else "x86_64"
+
+
+def test_the_function_runs_on_its_runtime_version(make_pool):
+    assert make_pool(VERSION, runtime="python3.12").invoke({}).response == [3, 12]
+    assert make_pool(VERSION, runtime="python3.10").invoke({}).response == [3, 10]
+
+
+def test_found_interpreter_reports_its_version():
+    interpreter = find_interpreter("python3.12", HOST, source="function.toml")
+    assert interpreter.version == "3.12" and interpreter.path.name == "python3.12"
+    assert "shims" not in interpreter.path.parts  # resolved to the real binary
+
+
+def test_missing_version_is_a_user_error():
+    with pytest.raises(UserError, match=r"^functions/x/function.toml: runtime 'python3.99' needs python3.99"):
+        find_interpreter("python3.99", HOST, source="functions/x/function.toml")
+
+
+def test_foreign_architecture_is_refused():
+    with pytest.raises(UserError, match=rf"architecture '{OTHER}' cannot run on this {HOST} machine"):
+        find_interpreter("python3.12", OTHER, source="functions/x/function.toml")
+
+
+def test_non_python_runtime_is_refused():
+    with pytest.raises(UserError, match=r"runtime 'nodejs20\.x' is not a Python runtime"):
+        find_interpreter("nodejs20.x", HOST, source="functions/x/function.toml")
+
+
+def test_foreign_architecture_stops_before_unpacking(make_pool):
+    with pytest.raises(UserError, match="cannot run on this"):
+        make_pool(VERSION, architecture=OTHER)
+
+
+def test_runtime_directory_is_installed_once_and_reused():
+    interpreter = find_interpreter("python3.12", HOST, source="function.toml")
+    first = runtime_dir(interpreter, CACHE_DIR)
+    stamp = (first / "awslambdaric" / "__init__.py").stat().st_mtime_ns
+    assert runtime_dir(interpreter, CACHE_DIR) == first
+    assert (first / "awslambdaric" / "__init__.py").stat().st_mtime_ns == stamp
+    assert any(path.name.startswith("runtime_client.cpython-312") for path in first.iterdir())

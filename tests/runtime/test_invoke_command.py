@@ -1,0 +1,57 @@
+"""`build.py invoke` in a throwaway repository: what reaches the function, and what stops before it runs."""
+
+import json
+import platform
+
+from lambdafleet.runtime.interpreter import lambda_architecture
+
+HOST = lambda_architecture(platform.machine())
+OTHER = "arm64" if HOST == "x86_64" else "x86_64"
+
+ENV_DUMP = "import os\n\ndef lambda_handler(event, context):\n    return dict(os.environ)\n"
+
+
+def test_configured_and_passed_variables_reach_the_function_and_nothing_else(workspace):
+    workspace.add_function("envdump", 'environment = {TABLE_ITEMS = "items-1"}\n', {"lambda_function.py": ENV_DUMP})
+    done = workspace.run(
+        "invoke", "envdump", "--env", "FEATURE=on", "--endpoint-url", "http://127.0.0.1:4566",
+        env={"SHELL_ONLY": "must not leak", "AWS_ACCESS_KEY_ID": "AKIADEV", "AWS_SECRET_ACCESS_KEY": "s"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    env = json.loads(done.stdout)
+    assert env["TABLE_ITEMS"] == "items-1" and env["FEATURE"] == "on"
+    assert env["AWS_ENDPOINT_URL"] == "http://127.0.0.1:4566"
+    assert env["AWS_ACCESS_KEY_ID"] == "AKIADEV" and "AWS_SESSION_TOKEN" not in env
+    assert "SHELL_ONLY" not in env and "LAMBDAFLEET_CACHE_DIR" not in env
+
+
+def test_a_dependency_missing_from_the_zip_fails_as_in_lambda(workspace):
+    workspace.add_function(
+        "needsyaml", files={"lambda_function.py": "import yaml\n\ndef lambda_handler(e, c):\n    pass\n"}
+    )
+    done = workspace.run("invoke", "needsyaml")
+    assert done.returncode == 1
+    assert json.loads(done.stdout)["errorType"] == "Runtime.ImportModuleError"
+    assert "Unable to import module 'lambda_function': No module named 'yaml'" in done.stderr
+
+
+def test_an_edit_rebuilds_before_invoking(workspace):
+    folder = workspace.add_function(
+        "changing", files={"lambda_function.py": "def lambda_handler(e, c):\n    return 1\n"}
+    )
+    assert workspace.run("invoke", "changing").stdout == "1\n"
+    (folder / "lambda_function.py").write_text("def lambda_handler(e, c):\n    return 2\n")
+    assert workspace.run("invoke", "changing").stdout == "2\n"
+
+
+def test_functions_this_machine_cannot_run_are_refused_in_one_line(workspace):
+    workspace.add_function("onarm", f'architecture = "{OTHER}"\n')
+    workspace.add_function("future", 'runtime = "python3.14"\n')
+    for name, message in [
+        ("onarm", f"error: functions/onarm/function.toml: architecture '{OTHER}' cannot run on this {HOST} machine"),
+        ("future", "error: functions/future/function.toml: runtime 'python3.14' needs python3.14"),
+    ]:
+        done = workspace.run("invoke", name)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.startswith(message) and done.stderr.count("\n") == 1
+        assert done.stdout == ""

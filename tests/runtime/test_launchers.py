@@ -1,0 +1,67 @@
+"""The same behaviour whether environments are forked from a fork server or started as new interpreters."""
+
+import os
+
+import pytest
+
+BOTH = pytest.mark.parametrize("fork_server", [True, False], ids=["fork-server", "new-interpreter"])
+SOURCE = """
+    import os, sys, time
+    print("Loading function")
+    def lambda_handler(event, context):
+        if event.get("exit") is not None:
+            os._exit(event["exit"])
+        time.sleep(event.get("sleep", 0))
+        return {"pid": os.getpid(), "env": sorted(os.environ), "path": sys.path[:2]}
+"""
+
+
+@BOTH
+def test_response_warm_reuse_and_environment(make_pool, fork_server):
+    pool = make_pool(SOURCE, fork_server=fork_server, environment={"MINE": "1"})
+    assert pool.wait_ready()
+    first, second = pool.invoke({}), pool.invoke({})
+    assert first.response["pid"] == second.response["pid"]
+    assert "Loading function" in first.logs and "Loading function" not in second.logs
+    assert "MINE" in first.response["env"] and "LC_CTYPE" not in first.response["env"]
+    assert "/runtime/python3.12-" in first.response["path"][1]
+
+
+@BOTH
+def test_exit_code_and_replacement(make_pool, fork_server):
+    pool = make_pool(SOURCE, fork_server=fork_server)
+    assert pool.wait_ready()
+    assert pool.invoke({"exit": 7}).error["errorMessage"].endswith("Runtime exited with error: exit status 7")
+    assert pool.invoke({}).init_duration_ms is not None
+
+
+@BOTH
+def test_timeout(make_pool, fork_server):
+    pool = make_pool(SOURCE, fork_server=fork_server, timeout=1)
+    assert pool.wait_ready()
+    assert pool.invoke({"sleep": 10}).error["errorType"] == "Sandbox.Timedout"
+
+
+def test_first_environment_does_not_wait_for_the_fork_server_then_forks(make_pool):
+    """A fork's parent is the fork server, not this process; a new interpreter's parent is this process."""
+    source = "import os\n\ndef lambda_handler(e, c):\n    return os.getppid()\n"
+    pool = make_pool(source, fork_server=True, max_environments=1)
+    first = pool.invoke({}).response
+    assert first == os.getpid()  # the server was still importing: started afresh
+    assert pool.wait_ready()
+    pool.recycle()
+    assert pool.invoke({}).response not in (first, 1)
+
+
+@BOTH
+def test_a_module_bundled_in_the_zip_shadows_the_runtime_own(make_pool, fork_server):
+    """As in Lambda, the task root comes first even for awslambdaric's dependencies."""
+    files = {
+        "lambda_function.py": "def lambda_handler(e, c):\n    return 1\n",
+        "simplejson/__init__.py": "raise ImportError('the bundled simplejson was loaded')\n",
+    }
+    pool = make_pool(files, fork_server=fork_server)
+    assert pool.wait_ready()
+    result = pool.invoke({})
+    assert result.error["errorType"] == "Runtime.ExitError"
+    assert "ImportError: the bundled simplejson was loaded" in result.logs

@@ -1,0 +1,147 @@
+"""scripts/deploy_state.py against a real moto server and a real git checkout."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BUCKET = "artifacts"
+
+
+def _git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout.strip()
+
+
+@pytest.fixture
+def checkout(tmp_path: Path) -> Path:
+    """A git repository holding the script and the lambdafleet package, with one commit."""
+    repo = tmp_path / "repo"
+    shutil.copytree(REPO_ROOT / "scripts", repo / "scripts", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(REPO_ROOT / "lambdafleet", repo / "lambdafleet", ignore=shutil.ignore_patterns("__pycache__"))
+    _git(tmp_path, "init", "-q", str(repo))
+    _git(repo, "add", ".")
+    _git(repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "init")
+    return repo
+
+
+@pytest.fixture
+def bucket(aws_env: str) -> str:
+    client = boto3.client("s3")
+    if BUCKET not in {b["Name"] for b in client.list_buckets()["Buckets"]}:
+        client.create_bucket(Bucket=BUCKET)
+    for item in client.list_objects_v2(Bucket=BUCKET).get("Contents", []):
+        client.delete_object(Bucket=BUCKET, Key=item["Key"])
+    return BUCKET
+
+
+def _state(repo: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(repo / "scripts" / "deploy_state.py"), *args],
+        cwd=repo,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def _manifest(s3: dict | None = None) -> dict:
+    entry = {"name": "echo", "package_type": "zip", "zip": "echo.zip", "sha256": "ab", "s3": s3}
+    image = {"name": "predict", "package_type": "image", "zip": None, "s3": None, "image": {"context": "predict.image"}}
+    return {"schema_version": 1, "functions": {"echo": entry, "predict": image}, "chains": {}}
+
+
+UPLOADED = {"bucket": BUCKET, "key": "lambda/echo/ab.zip", "version_id": None}
+
+
+def _write_manifest(repo: Path, manifest: dict) -> Path:
+    path = repo / "build" / "manifest.json"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps(manifest))
+    return path
+
+
+def test_fetch_before_any_deploy_asks_for_a_full_build(checkout, bucket):
+    result = _state(checkout, "fetch", f"s3://{bucket}/lambda")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "\n"
+    assert "nothing deployed yet" in result.stderr
+    assert not (checkout / "build").exists()
+
+
+def test_store_then_fetch_restores_manifest_and_commit(checkout, bucket):
+    head = _git(checkout, "rev-parse", "HEAD")
+    path = _write_manifest(checkout, _manifest(UPLOADED))
+    stored = _state(checkout, "store", f"s3://{bucket}/lambda", "--commit", head)
+    assert stored.returncode == 0, stored.stderr
+
+    body = boto3.client("s3").get_object(Bucket=bucket, Key="lambda/deploy-state.json")["Body"].read()
+    assert json.loads(body) == {"schema_version": 1, "commit": head, "manifest": _manifest(UPLOADED)}
+
+    path.unlink()
+    fetched = _state(checkout, "fetch", f"s3://{bucket}/lambda")
+    assert fetched.returncode == 0, fetched.stderr
+    assert fetched.stdout.strip() == head
+    assert json.loads(path.read_text()) == _manifest(UPLOADED)
+
+
+def test_deployed_commit_missing_from_checkout_means_full_build_but_keeps_manifest(checkout, bucket):
+    unknown = "1" * 40  # e.g. history rewritten by a force push, or a shallow clone
+    state = {"schema_version": 1, "commit": unknown, "manifest": _manifest(UPLOADED)}
+    boto3.client("s3").put_object(Bucket=bucket, Key="lambda/deploy-state.json", Body=json.dumps(state).encode())
+    result = _state(checkout, "fetch", f"s3://{bucket}/lambda")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "\n"
+    assert "not in this checkout" in result.stderr
+    assert json.loads((checkout / "build/manifest.json").read_text()) == _manifest(UPLOADED)
+
+
+def test_store_refuses_a_manifest_whose_zips_were_not_uploaded(checkout, bucket):
+    _write_manifest(checkout, _manifest(s3=None))
+    result = _state(checkout, "store", f"s3://{bucket}/lambda", "--commit", _git(checkout, "rev-parse", "HEAD"))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"error: {checkout / 'build/manifest.json'}: functions.echo.s3: not uploaded; "
+        "build with --upload s3://... before storing"
+    ]
+    assert "Contents" not in boto3.client("s3").list_objects_v2(Bucket=bucket)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["store", "s3://artifacts/lambda", "--commit", "HEAD"], "is not a full commit hash"),
+        (["store", "s3://artifacts/lambda", "--commit", "a" * 40], "build/manifest.json: no manifest"),
+        (["fetch", "s3://no-such-bucket/lambda"], "s3://no-such-bucket/lambda/deploy-state.json: NoSuchBucket"),
+        (["fetch", "https://example.com/x"], "'https://example.com/x' is not s3://<bucket>/<prefix>"),
+        (["store", "s3://artifacts/lambda"], "the following arguments are required: --commit"),
+    ],
+)
+def test_user_errors_are_one_line_exit_2(checkout, bucket, args, message):
+    result = _state(checkout, *args)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "error: " in lines[0] and message in lines[0], result.stderr
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b"{not json", "not valid JSON"),
+        (json.dumps({"schema_version": 9}).encode(), "schema_version is not 1"),
+        (json.dumps({"schema_version": 1, "commit": "main", "manifest": {}}).encode(), "commit or manifest"),
+    ],
+)
+def test_corrupt_state_is_named_and_nothing_is_written(checkout, bucket, body, message):
+    boto3.client("s3").put_object(Bucket=bucket, Key="lambda/deploy-state.json", Body=body)
+    result = _state(checkout, "fetch", f"s3://{bucket}/lambda")
+    assert result.returncode == 2
+    assert f"s3://{bucket}/lambda/deploy-state.json: {message}" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (checkout / "build").exists()
