@@ -132,3 +132,16 @@ def test_the_command_line_refuses_a_busy_port_in_one_line() -> None:
     assert result.returncode == 2
     assert result.stderr.startswith(f"error: cannot listen on 127.0.0.1:{port}: ")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_the_command_line_rejects_a_port_out_of_range() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "lambdafleet.emulator", "--port", "70000"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "'70000' is not a port number (0-65535)" in result.stderr
+    assert "Traceback" not in result.stderr
