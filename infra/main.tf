@@ -128,8 +128,10 @@ resource "aws_s3_object" "package" {
   #checkov:skip=CKV_AWS_186:The bucket's default encryption (SSE-S3, or the bucket's KMS key) applies to every package.
   for_each = { for name, function in local.functions : name => function if function.zip != null && function.s3 == null }
 
-  bucket      = module.artifacts.name
-  key         = "lambda/${each.key}/${each.value.sha256}.zip"
+  bucket = module.artifacts.name
+  # Not build.py --upload's lambda/ prefix: when a function moves to uploaded zips, destroying this object must
+  # not delete the one build.py just put at the same content-addressed key.
+  key         = "terraform-packages/${each.key}/${each.value.sha256}.zip"
   source      = "${local.build_dir}/${each.value.zip}"
   source_hash = each.value.source_code_hash
   tags        = var.tags

@@ -63,10 +63,17 @@ def start(port: int = DEFAULT_PORT, host: str = HOST, wrap: Callable[[WsgiApp], 
     return Emulator(server=server, thread=thread, url=f"http://{host}:{server.port}")
 
 
+def _port(text: str) -> int:
+    """argparse type: a TCP port number (0 picks a free one)."""
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0-65535)")
+    return int(text)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command line: serve until SIGINT or SIGTERM."""
     parser = argparse.ArgumentParser(prog="python -m lambdafleet.emulator", description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port on {HOST} (default {DEFAULT_PORT})")
+    parser.add_argument("--port", type=_port, default=DEFAULT_PORT, help=f"port on {HOST} (default {DEFAULT_PORT})")
     args = parser.parse_args(argv)
     try:
         emulator = start(args.port)

@@ -37,7 +37,8 @@ def _wait_until_up(url: str, process: subprocess.Popen, timeout: float = 30.0) -
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
-    """URL of the embedded emulator (`python -m lambdafleet.emulator`) on 127.0.0.1 for the whole session."""
+    """URL of the embedded emulator (`python -m lambdafleet.emulator`, moto with its gaps filled) on 127.0.0.1
+    for the whole test session."""
     port = free_port()
     env = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}
     process = subprocess.Popen(

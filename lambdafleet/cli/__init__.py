@@ -24,7 +24,7 @@ class Parser(argparse.ArgumentParser):
 def _parser(command_modules: Sequence[str]) -> tuple[Parser, set[str]]:
     parser = Parser(
         prog="build.py",
-        description="Build, check and lock the Lambda functions under functions/.",
+        description="Build, lock, check and run the Lambda functions under functions/ (see README.md).",
         epilog="Run 'python build.py <command> --help' for a command's options. "
         "'python build.py NAME [NAME ...]' builds the named functions.",
     )

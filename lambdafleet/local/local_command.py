@@ -17,6 +17,8 @@ DEFAULT_PORT = 4566
 def _run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per API call drowns the invocations
+    if not 0 <= args.port <= 65535:
+        raise UserError(f"--port {args.port}: not a port number (0-65535)")
     from lambdafleet.local.endpoint import start  # imports moto
 
     try:

@@ -4,20 +4,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from lambdafleet.config import FunctionConfig
+
 
 @dataclass(frozen=True)
 class FunctionSpec:
-    """What Lambda needs to know to run a function; defaults are Lambda's (and the manifest's)."""
+    """What Lambda needs to know to run a function, wherever that configuration came from (a manifest,
+    or what the local endpoint's Lambda API holds); defaults are function.toml's."""
 
     name: str
-    runtime: str = "python3.12"
-    architecture: str = "x86_64"
-    handler: str = "lambda_function.lambda_handler"
-    memory_size: int = 128
-    timeout: float = 3
-    ephemeral_storage: int = 512
+    runtime: str = FunctionConfig.runtime
+    architecture: str = FunctionConfig.architecture
+    handler: str = FunctionConfig.handler
+    memory_size: int = FunctionConfig.memory_size
+    timeout: float = FunctionConfig.timeout
+    ephemeral_storage: int = FunctionConfig.ephemeral_storage
     environment: Mapping[str, str] = field(default_factory=dict)
-    logging_format: str = "Text"
+    logging_format: str = FunctionConfig.logging_format
 
     @classmethod
     def from_manifest(cls, entry: Mapping[str, Any]) -> "FunctionSpec":

@@ -4,7 +4,10 @@ Terraform always runs on a throw-away copy of infra/ with its data dir and state
 file or .terraform directory reaches the repository. The tests skip cleanly when terraform is missing.
 """
 
+import hashlib
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +18,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 INFRA = REPO_ROOT / "infra"
 # Offline machines keep the AWS provider in this filesystem mirror; elsewhere init downloads it.
 PROVIDER_MIRROR = Path("/opt/tf-plugins")
+CHECKOV_LOCK = Path(__file__).with_name("requirements-checkov.txt")
 
 
 @pytest.fixture(scope="session")
@@ -62,3 +66,21 @@ def make_terraform(terraform_bin: str, tmp_path: Path) -> Callable[[Path], tftes
         return tftest.TerraformTest(str(tfdir), binary=terraform_bin, env={**environment, "TF_DATA_DIR": str(data_dir)})
 
     return make
+
+
+@pytest.fixture(scope="session")
+def checkov_bin() -> Path:
+    """checkov installed from its own hashed lock into a virtualenv under .cache/, reused while the lock is unchanged.
+
+    checkov pins boto3 exactly and caps packaging, so it cannot share the dev environment.
+    """
+    venv = REPO_ROOT / ".cache" / "checkov" / hashlib.sha256(CHECKOV_LOCK.read_bytes()).hexdigest()[:16]
+    complete = venv / "installed"
+    if not complete.exists():
+        shutil.rmtree(venv, ignore_errors=True)  # a half-made one from an interrupted run
+        uv = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
+        subprocess.run([uv, "venv", "--quiet", "--python", sys.executable, str(venv)], check=True)
+        install = [uv, "pip", "install", "--quiet", "--require-hashes", "--python", str(venv / "bin" / "python")]
+        subprocess.run([*install, "-r", str(CHECKOV_LOCK)], check=True, timeout=600)
+        complete.touch()
+    return venv / "bin" / "checkov"

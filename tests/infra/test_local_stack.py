@@ -9,6 +9,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from tftest import TerraformTestError
 
 pytestmark = pytest.mark.integration
 
@@ -203,3 +204,39 @@ def _check_state_machines(chains: dict, arns: dict) -> None:
             state = definition["States"][step]
             assert state["Resource"] == arns[step]
             assert state.get("Next") == following and state.get("End", False) is (following is None)
+
+
+def test_plan_names_the_manifest_key_of_an_undeclared_resource(
+    make_terraform, infra_copy: Path, aws_env: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "manifest.json"
+    function = {
+        "name": "math",
+        "runtime": "python3.12",
+        "architecture": "x86_64",
+        "handler": "lambda_function.lambda_handler",
+        "memory_size": 128,
+        "timeout": 3,
+        "ephemeral_storage": 512,
+        "environment": {},
+        "description": "",
+        "logging_format": "Text",
+        "package_type": "zip",
+        "routes": [],
+        "destinations": {"on_success": "ghost", "on_failure": None},
+        "permissions": [{"type": "table", "name": "nope", "access": "read"}],
+        "zip": "math.zip",
+        "sha256": "0" * 64,
+        "source_code_hash": "AAAA",
+        "s3": None,
+        "image": None,
+    }
+    path.write_text(json.dumps({"schema_version": 1, "functions": {"math": function}, "chains": {}}))
+    terraform = make_terraform(infra_copy / "envs" / "local")
+    terraform.setup(init_vars={"path": str(tmp_path / "terraform.tfstate")})
+    with pytest.raises(TerraformTestError) as failure:
+        terraform.plan(tf_vars={"endpoint_url": aws_env, "manifest_path": str(path), "name_prefix": PREFIX})
+    message = " ".join(" ".join(map(str, failure.value.args)).split())
+    assert f"{path}: functions.math.permissions names table 'nope', which is not declared in var.tables" in message
+    assert "functions.math.destinations.on_success names function 'ghost', which is not in the manifest" in message
+    assert "var.buckets.uploads.notify_function names function 'resize_image', which is not in the manifest" in message

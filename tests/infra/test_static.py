@@ -2,13 +2,9 @@
 
 import json
 import re
-import shutil
 import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-
-import pytest
 
 CONFIGURATIONS = [
     ".",
@@ -66,17 +62,10 @@ def test_every_checkov_skip_gives_a_reason(infra_source: Path) -> None:
         assert re.fullmatch(r"#checkov:skip=CKV2?_AWS_\d+:\S.{15,}", line), f"{name}: {line}"
 
 
-def _checkov() -> str:
-    found = shutil.which("checkov") or str(Path(sys.executable).with_name("checkov"))
-    if not Path(found).exists():
-        pytest.fail("checkov is not installed: pip install -r requirements-dev.txt")
-    return found
-
-
-def test_checkov_finds_no_failures(infra_copy: Path, tmp_path: Path) -> None:
+def test_checkov_finds_no_failures(checkov_bin: Path, infra_copy: Path, tmp_path: Path) -> None:
     result = subprocess.run(
         [
-            _checkov(),
+            str(checkov_bin),
             "--directory",
             str(infra_copy),
             "--framework",

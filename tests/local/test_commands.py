@@ -31,6 +31,10 @@ def test_local_refuses_a_busy_port() -> None:
         _one_line_error(_build_py("local", "--port", str(port)), f"--port {port}", "cannot listen")
 
 
+def test_local_refuses_a_port_out_of_range() -> None:
+    _one_line_error(_build_py("local", "--port", "70000"), "--port 70000", "not a port number")
+
+
 def test_local_refuses_a_negative_retry_delay() -> None:
     _one_line_error(_build_py("local", "--retry-delay", "-1"), "--retry-delay", "negative")
 

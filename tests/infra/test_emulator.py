@@ -1,0 +1,147 @@
+"""The embedded emulator: its command line, and the gaps it fills in moto, exercised through a real server."""
+
+import json
+import socket
+import subprocess
+import sys
+import urllib.request
+import zipfile
+from io import BytesIO
+from pathlib import Path
+
+import boto3
+import pytest
+
+from lambdafleet import emulator
+from lambdafleet.emulator_gaps import check_state_machine_definition
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _machine(states: dict, start: str = "A") -> str:
+    return json.dumps({"StartAt": start, "States": states})
+
+
+def _codes(definition: str) -> list[str]:
+    return [diagnostic["code"] for diagnostic in check_state_machine_definition(definition)]
+
+
+def test_a_valid_chain_has_no_diagnostics() -> None:
+    states = {"A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Succeed"}}
+    assert check_state_machine_definition(_machine(states)) == []
+
+
+@pytest.mark.parametrize(
+    ("definition", "code"),
+    [
+        ("{not json", "INVALID_JSON_DESCRIPTION"),
+        (_machine({"A": {"Type": "Teleport", "End": True}}), "SCHEMA_VALIDATION_FAILED"),
+        (_machine({"A": {"Type": "Pass", "End": True}}, start="Z"), "MISSING_TRANSITION_TARGET"),
+        (_machine({"A": {"Type": "Pass", "Next": "Gone"}}), "MISSING_TRANSITION_TARGET"),
+        (
+            _machine(
+                {
+                    "A": {
+                        "Type": "Parallel",
+                        "End": True,
+                        "Branches": [{"StartAt": "X", "States": {"Y": {"Type": "Succeed"}}}],
+                    }
+                }
+            ),
+            "MISSING_TRANSITION_TARGET",
+        ),
+    ],
+    ids=["not-json", "unknown-state-type", "start-at-missing", "next-missing", "branch-start-missing"],
+)
+def test_an_invalid_definition_is_reported(definition: str, code: str) -> None:
+    assert code in _codes(definition)
+
+
+def test_the_server_validates_definitions_and_lists_versions(aws_env: str) -> None:
+    client = boto3.client("stepfunctions")
+    good = _machine({"A": {"Type": "Pass", "End": True}})
+    assert client.validate_state_machine_definition(definition=good)["result"] == "OK"
+    bad = client.validate_state_machine_definition(definition=_machine({"A": {"Type": "Pass", "Next": "B"}}))
+    assert bad["result"] == "FAIL" and bad["diagnostics"][0]["code"] == "MISSING_TRANSITION_TARGET"
+
+    role = "arn:aws:iam::123456789012:role/emulator-test"
+    draft = client.create_state_machine(name="emulator-draft", definition=good, roleArn=role)["stateMachineArn"]
+    assert client.list_state_machine_versions(stateMachineArn=draft)["stateMachineVersions"] == []
+    published = client.create_state_machine(name="emulator-published", definition=good, roleArn=role, publish=True)
+    arn = published["stateMachineArn"]
+    [version] = client.list_state_machine_versions(stateMachineArn=arn)["stateMachineVersions"]
+    assert version["stateMachineVersionArn"] == f"{arn}:1"
+
+
+def _zip() -> bytes:
+    buffer = BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("lambda_function.py", "def lambda_handler(event, context):\n    return event\n")
+    return buffer.getvalue()
+
+
+def test_lambda_keeps_its_logging_config_and_hides_empty_image_config(aws_env: str) -> None:
+    iam, client = boto3.client("iam"), boto3.client("lambda")
+    policy = {
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]
+    }
+    role = iam.create_role(RoleName="emulator-logging", AssumeRolePolicyDocument=json.dumps(policy))["Role"]["Arn"]
+    common = {"Role": role, "Handler": "lambda_function.lambda_handler", "Runtime": "python3.12"}
+    client.create_function(FunctionName="emulator-text", Code={"ZipFile": _zip()}, **common)
+    client.create_function(
+        FunctionName="emulator-json", Code={"ZipFile": _zip()}, LoggingConfig={"LogFormat": "JSON"}, **common
+    )
+
+    text = client.get_function_configuration(FunctionName="emulator-text")["LoggingConfig"]
+    assert text == {"LogFormat": "Text", "LogGroup": "/aws/lambda/emulator-text"}
+    structured = client.get_function_configuration(FunctionName="emulator-json")["LoggingConfig"]
+    assert structured["LogFormat"] == "JSON" and structured["ApplicationLogLevel"] == "INFO"
+
+    client.update_function_configuration(FunctionName="emulator-json", LoggingConfig={"LogFormat": "Text"})
+    assert client.get_function_configuration(FunctionName="emulator-json")["LoggingConfig"]["LogFormat"] == "Text"
+
+    image = client.create_function(
+        FunctionName="emulator-image",
+        Role=role,
+        PackageType="Image",
+        Code={"ImageUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/repo:tag"},
+    )
+    assert "ImageConfigResponse" not in image
+
+
+def test_start_serves_on_a_free_loopback_port() -> None:
+    server = emulator.start(0)
+    try:
+        assert server.url.startswith("http://127.0.0.1:")
+        with urllib.request.urlopen(server.url + "/moto-api/", timeout=5) as response:
+            assert response.status == 200
+    finally:
+        server.stop()
+
+
+def test_the_command_line_refuses_a_busy_port_in_one_line() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "lambdafleet.emulator", "--port", str(port)],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"error: cannot listen on 127.0.0.1:{port}: ")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_the_command_line_rejects_a_port_out_of_range() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "lambdafleet.emulator", "--port", "70000"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "'70000' is not a port number (0-65535)" in result.stderr
+    assert "Traceback" not in result.stderr
