@@ -41,27 +41,10 @@ class Endpoint:
         return boto3.client(service, endpoint_url=self.url, region_name=REGION, **CREDENTIALS)
 
 
-def start_local(port: int, *options: str) -> subprocess.Popen:
-    """`python build.py local --port PORT` in the repository, logs to stderr of the test run."""
-    return subprocess.Popen(
-        [sys.executable, "build.py", "local", "--port", str(port), *options],
-        cwd=REPO_ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def stop_local(process: subprocess.Popen) -> tuple[int, str]:
-    """Ctrl-C the endpoint; returns its exit code and what it logged."""
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=30)
-    return process.returncode, stderr
-
-
 @pytest.fixture(scope="session")
-def endpoint() -> Iterator[Endpoint]:
-    """AWS_ENDPOINT_URL when set, else a `build.py local` started on a free loopback port for the session.
+def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoint]:
+    """AWS_ENDPOINT_URL when set, else `python build.py local` on a free loopback port for the session, stopped
+    with Ctrl-C at the end, when it must exit 0 without a traceback in its log.
 
     Failed asynchronous invocations are retried after 0.1 s and 0.2 s instead of Lambda's minutes.
     """
@@ -70,15 +53,24 @@ def endpoint() -> Iterator[Endpoint]:
         yield Endpoint(external, embedded=False)
         return
     port = free_port()
-    process = start_local(port, "--retry-delay", "0.1")
+    log = tmp_path_factory.mktemp("local") / "endpoint.log"
+    with log.open("w") as sink:  # a file, not a pipe: nobody reads until the end, and a full pipe blocks
+        process = subprocess.Popen(
+            [sys.executable, "build.py", "local", "--port", str(port), "--retry-delay", "0.1"],
+            cwd=REPO_ROOT,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(url, process)
         yield Endpoint(url, embedded=True)
     finally:
-        code, stderr = stop_local(process)
-        assert code == 0, stderr
-        assert "Traceback" not in stderr, stderr
+        process.send_signal(signal.SIGINT)
+        code = process.wait(timeout=30)
+        output = log.read_text()
+        assert code == 0, output
+        assert "Traceback" not in output, output
 
 
 @pytest.fixture
