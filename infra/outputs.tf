@@ -8,6 +8,11 @@ output "function_arns" {
   value       = { for name, function in module.function : name => function.arn }
 }
 
+output "api_id" {
+  description = "ID of the HTTP API (null when no function declares routes)."
+  value       = one(module.http_api[*].api_id)
+}
+
 output "api_url" {
   description = "Invoke URL of the HTTP API, or null when no function declares routes."
   value       = one(module.http_api[*].invoke_url)

@@ -3,8 +3,18 @@ output "function_names" {
   value       = module.stack.function_names
 }
 
+output "api_id" {
+  description = "ID of the HTTP API."
+  value       = module.stack.api_id
+}
+
 output "api_url" {
-  description = "Invoke URL of the HTTP API."
+  description = "URL of the HTTP API on the embedded endpoint (python build.py local serves /_api/<api-id>/<path>)."
+  value       = module.stack.api_id == null ? null : "${trimsuffix(var.endpoint_url, "/")}/_api/${module.stack.api_id}"
+}
+
+output "aws_api_url" {
+  description = "The invoke URL the emulator's API Gateway reports (the AWS form; not served locally)."
   value       = module.stack.api_url
 }
 
