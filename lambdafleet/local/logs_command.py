@@ -41,10 +41,20 @@ def _events(logs_client: Any, group: str, start_ms: int) -> Iterator[dict[str, A
         yield from page["events"]
 
 
-def _print_new(logs_client: Any, group: str, start_ms: int, seen: set[str]) -> int:
-    """Print events not printed yet; returns the newest timestamp seen."""
+def _print_new(logs_client: Any, group: str, start_ms: int, seen: set[str], follow: bool) -> int:
+    """Print events not printed yet; returns the newest timestamp seen.
+
+    Lambda creates a function's log group at its first invocation: when following, a group that does
+    not exist yet just has no events so far.
+    """
     newest = start_ms
-    events = sorted(_events(logs_client, group, start_ms), key=lambda event: (event["timestamp"], event["eventId"]))
+    try:
+        found = list(_events(logs_client, group, start_ms))
+    except logs_client.exceptions.ResourceNotFoundException:
+        if not follow:
+            raise UserError(f"{group}: no log group yet (the function has not run; --follow waits for it)") from None
+        return newest
+    events = sorted(found, key=lambda event: (event["timestamp"], event["eventId"]))
     for event in events:
         if event["eventId"] not in seen:
             seen.add(event["eventId"])
@@ -59,10 +69,10 @@ def _run(args: argparse.Namespace) -> int:
         group = _log_group(lambda_client, args.name, args.prefix)
         start_ms = int((time.time() - args.since * 60) * 1000)
         seen: set[str] = set()
-        start_ms = _print_new(logs_client, group, start_ms, seen)
+        start_ms = _print_new(logs_client, group, start_ms, seen, args.follow)
         while args.follow:
             time.sleep(POLL_INTERVAL_S)
-            start_ms = _print_new(logs_client, group, start_ms, seen)
+            start_ms = _print_new(logs_client, group, start_ms, seen, args.follow)
     except botocore.exceptions.EndpointConnectionError:
         raise UserError(
             f"--endpoint-url {args.endpoint_url}: nothing answers (start it: python build.py local)"

@@ -4,6 +4,7 @@ import json
 import socket
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -48,6 +49,11 @@ def test_logs_without_an_endpoint() -> None:
     _one_line_error(_build_py("logs", "math", "--endpoint-url", url), url, "nothing answers")
 
 
+def test_logs_of_a_function_that_never_ran(embedded, deploy_function) -> None:
+    name = deploy_function("def lambda_handler(event, context):\n    return 1\n")["FunctionName"]
+    _one_line_error(_build_py("logs", name, "--endpoint-url", embedded.url), f"/aws/lambda/{name}", "no log group yet")
+
+
 def test_logs_follow_prints_new_invocations(endpoint, deploy_function) -> None:
     name = deploy_function("def lambda_handler(event, context):\n    print(event['say'])\n")["FunctionName"]
     follower = subprocess.Popen(
@@ -58,6 +64,9 @@ def test_logs_follow_prints_new_invocations(endpoint, deploy_function) -> None:
         text=True,
     )
     try:
+        # Let the follower poll before the first invocation creates the log group: it must keep waiting.
+        time.sleep(2.5)
+        assert follower.poll() is None, follower.stderr.read()
         marker = uuid.uuid4().hex
         endpoint.client("lambda").invoke(FunctionName=name, Payload=json.dumps({"say": marker}))
         lines = iter(follower.stdout.readline, "")
