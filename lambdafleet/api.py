@@ -53,8 +53,10 @@ def run_build(
         for name, location in upload_all(destination, zips).items():
             entries[name]["s3"] = location
     kept = {name: entry for name, entry in previous.items() if name in project.functions}
-    chains = {name: chain.to_manifest() for name, chain in project.chains.items()}
-    write_manifest(manifest_path, {**kept, **entries}, chains)
+    functions = {**kept, **entries}
+    # A partial build (`build.py a`) may not have built every step of a chain yet; Terraform could not wire it.
+    chains = {name: chain.to_manifest() for name, chain in project.chains.items() if set(chain.steps) <= set(functions)}
+    write_manifest(manifest_path, functions, chains)
     return outcomes
 
 

@@ -44,11 +44,21 @@ def _add(archive: zipfile.ZipFile, entry: Entry) -> int:
 
 
 def entries_under(folder: Path, keep: Callable[[str], bool] = lambda name: True) -> list[Entry]:
-    """Every file below `folder` whose path (and every folder above it) `keep` accepts, sorted by name."""
+    """Every file below `folder` whose path (and every folder above it) `keep` accepts, sorted by name.
+
+    Symlinked folders are followed (their files ship as if they were here); a link back to a folder
+    already being walked would never end, so each real folder is walked once.
+    """
     entries = []
-    for dirpath, dirnames, filenames in os.walk(folder):
+    walked = {os.path.realpath(folder)}
+    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
         relative = Path(dirpath).relative_to(folder)
         dirnames[:] = [d for d in dirnames if keep((relative / d).as_posix())]
+        for d in list(dirnames):
+            real = os.path.realpath(Path(dirpath, d))
+            if real in walked:
+                dirnames.remove(d)
+            walked.add(real)
         for filename in filenames:
             name = (relative / filename).as_posix()
             if keep(name):

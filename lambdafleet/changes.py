@@ -3,8 +3,8 @@
 import subprocess
 from pathlib import Path
 
-from lambdafleet.errors import UserError
-from lambdafleet.project import FUNCTIONS_DIR, Project
+from lambdafleet.errors import BuildError, UserError
+from lambdafleet.project import FUNCTIONS_DIR, SHARED_DIR, Project
 from lambdafleet.sources import source_entries
 
 # A change to the build tooling can change every zip.
@@ -22,8 +22,12 @@ def changed_paths(root: Path, ref: str) -> set[str]:
     """Paths (relative to `root`) changed since `ref`: committed, staged, unstaged or untracked."""
     if _git(root, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").returncode != 0:
         raise UserError(f"--changed-since: {ref!r} is not a commit in the git checkout at {root}")
-    diff = _git(root, "diff", "--name-only", "--relative", ref)
+    # --no-renames: a moved file must count as removed from its old function as well as added to the new one.
+    diff = _git(root, "diff", "--name-only", "--no-renames", "--relative", ref)
     untracked = _git(root, "ls-files", "--others", "--exclude-standard")
+    for result in (diff, untracked):
+        if result.returncode != 0:
+            raise BuildError(f"--changed-since: git failed: {result.stderr.strip()}")
     return {line for line in (diff.stdout + untracked.stdout).splitlines() if line}
 
 
@@ -46,8 +50,10 @@ def affected_functions(project: Project, paths: set[str]) -> set[str]:
     included), a file they ship through a symlink or a shared library, or the build tooling itself."""
     if any(path.startswith(TOOLING) for path in paths):
         return set(project.functions)
-    return {
-        name
-        for name in project.functions
-        if any(path.startswith(f"{FUNCTIONS_DIR}/{name}/") for path in paths) or paths & _shipped_files(project, name)
-    }
+    affected = set()
+    for name, config in project.functions.items():
+        # Folder prefixes catch deleted files too, which _shipped_files can no longer list.
+        folders = (f"{FUNCTIONS_DIR}/{name}/", *(f"{SHARED_DIR}/{lib}/" for lib in config.shared))
+        if any(path.startswith(folders) for path in paths) or paths & _shipped_files(project, name):
+            affected.add(name)
+    return affected

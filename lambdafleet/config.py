@@ -48,7 +48,7 @@ RESERVED_ENV = frozenset(
         "LAMBDA_TASK_ROOT",
     }
 )
-ENV_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+ENV_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]+")
 ENV_TOTAL_LIMIT = 4096  # Lambda's limit on the combined size of all variables
 ROUTE = re.compile(r"(?P<method>[A-Z]+) (?P<path>/[A-Za-z0-9._~\-/{}+]*)")
 RESOURCE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
@@ -123,11 +123,11 @@ def _environment(check: _Checker, value: Any) -> dict[str, str]:
     for name, text in value.items():
         key = f"environment.{name}"
         if not ENV_NAME.fullmatch(name):
-            raise check.fail(key, "variable names must start with a letter and use only letters, digits, _")
+            raise check.fail(key, "variable names need 2+ characters: a letter, then letters, digits or _")
         if name in RESERVED_ENV:
             raise check.fail(key, "is reserved by Lambda and cannot be set")
         check.of_type(key, text, str, "a string (quote numbers and booleans)")
-    size = sum(len(k) + len(v) for k, v in value.items())
+    size = sum(len(k.encode()) + len(v.encode()) for k, v in value.items())
     if size > ENV_TOTAL_LIMIT:
         raise check.fail("environment", f"variables total {size} bytes; Lambda allows {ENV_TOTAL_LIMIT}")
     return dict(sorted(value.items()))

@@ -5,10 +5,12 @@ recompressed: `archive.write_archive` extends a copy of the cached archive with 
 """
 
 import hashlib
+import importlib.metadata
 import json
 import shutil
 import tempfile
 import threading
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,7 +42,10 @@ class DepsCache:
 
     @staticmethod
     def key(lock: Lock, target: Target) -> str:
-        digest = hashlib.sha256(f"{BUILDER_VERSION}\0{target}\0".encode())
+        # pip's and zlib's versions count: a pure-Python sdist built by another pip, or another zlib's
+        # deflate, can give other bytes from the same lock.
+        tools = f"pip {importlib.metadata.version('pip')}\0zlib {zlib.ZLIB_RUNTIME_VERSION}"
+        digest = hashlib.sha256(f"{BUILDER_VERSION}\0{target}\0{tools}\0".encode())
         digest.update(lock.path.read_bytes())
         return digest.hexdigest()
 

@@ -47,7 +47,8 @@ def check_handler(function_dir: Path, handler: str, folder_label: str, config_so
     label = f"{folder_label}{module_path.relative_to(function_dir).as_posix()}"
     try:
         tree = ast.parse(module_path.read_bytes(), filename=label)
-    except SyntaxError as exc:
-        raise UserError(f"{label}: syntax error on line {exc.lineno}: {exc.msg}") from None
+    except (SyntaxError, ValueError) as exc:  # ValueError: NUL bytes in the source
+        where = f" on line {exc.lineno}" if getattr(exc, "lineno", None) else ""
+        raise UserError(f"{label}: syntax error{where}: {getattr(exc, 'msg', exc)}") from None
     if match["function"] not in _top_level_names(tree):
         raise UserError(f"{label}: handler function '{match['function']}' is not defined (key 'handler')")

@@ -85,12 +85,25 @@ def _parse_pin(line: str, label: str) -> Pin:
         raise UserError(f"{label}: requirement {spec!r} is not pinned with '=='; run: python build.py lock")
     if not hashes:
         raise UserError(f"{label}: requirement {spec!r} has no --hash; run: python build.py lock")
+    if requirement.marker is not None:
+        # pip would evaluate it against the build machine's Python, not Lambda's.
+        raise UserError(
+            f"{label}: requirement {spec!r} has an environment marker; a lock is resolved for one "
+            "target, so markers do not belong in it; run: python build.py lock"
+        )
     return Pin(canonicalize_name(requirement.name), pins[0].version, hashes)
+
+
+def _read_text(path: Path, label: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise UserError(f"{label}: not UTF-8 text") from None
 
 
 def read_lock(path: Path, label: str) -> ParsedLock:
     """Parse and validate a lock file; `label` names it in error messages."""
-    text = path.read_text(encoding="utf-8")
+    text = _read_text(path, label)
     first = text.splitlines()[0] if text else ""
     target = first.removeprefix(HEADER).strip() if first.startswith(HEADER) else None
     pins: dict[str, Pin] = {}
@@ -112,7 +125,7 @@ def direct_requirements(path: Path, label: str) -> list["Requirement"]:
     from packaging.requirements import InvalidRequirement, Requirement
 
     result = []
-    for number, line in _logical_lines(path.read_text(encoding="utf-8")):
+    for number, line in _logical_lines(_read_text(path, label)):
         if line.startswith("-"):
             continue
         try:

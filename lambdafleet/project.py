@@ -14,7 +14,7 @@ SHARED_DIR = "lib"
 CHAINS_FILE = "chains.toml"
 FUNCTION_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 # Subcommands of build.py: a function with one of these names could not be built by name.
-RESERVED_NAMES = frozenset({"all", "build", "check", "clean", "list", "lock", "new", "invoke", "local", "push"})
+RESERVED_NAMES = frozenset({"all", "build", "check", "clean", "list", "lock", "new", "invoke", "local", "logs", "push"})
 
 
 @dataclass(frozen=True)
@@ -122,6 +122,8 @@ def _load_chains(root: Path, functions: dict[str, FunctionConfig]) -> dict[str, 
     unknown = set(raw) - {"chains"}
     if unknown:
         raise UserError(f"{source}: key '{sorted(unknown)[0]}': unknown key; expected [chains.<name>] tables")
+    if not isinstance(raw.get("chains", {}), dict):
+        raise UserError(f"{source}: key 'chains': must be tables like [chains.<name>]")
     chains = {}
     for name, body in raw.get("chains", {}).items():
         key = f"chains.{name}"

@@ -80,8 +80,7 @@ class Cached:
             return None
         if entry.get("image"):
             return entry if context_dir(self.builder.out_dir, plan.name).is_dir() else None
-        zip_path = self.builder.zip_path(plan.name)
-        return entry if zip_path.is_file() and zip_path.stat().st_size == entry.get("size") else None
+        return entry if self.builder.holds(entry) else None
 
     def run(self, plans: list[Plan], report: Report) -> list[Outcome]:
         outcomes: dict[str, Outcome] = {}

@@ -111,6 +111,34 @@ CASES = {
         lambda ws: (ws.add_locked_function("fn", FIXTURE_LOCK), (ws.root / "functions/fn/six.py").write_text("")),
         "functions/fn/six.py: clashes with 'six.py' installed from requirements.txt",
     ),
+    "marker in lock": (
+        _lock("six==1.16.0 ; python_version >= '3.12' --hash=sha256:" + "a" * 64 + "\n"),
+        "functions/fn/requirements.txt:1: requirement \"six==1.16.0 ; python_version >= '3.12'\" has an "
+        "environment marker",
+    ),
+    "lock not utf-8": (
+        lambda ws: (ws.add_function("fn"), (ws.root / "functions/fn/requirements.txt").write_bytes(b"six\xff\n")),
+        "functions/fn/requirements.txt: not UTF-8 text",
+    ),
+    "handler excluded from the zip": (
+        _files(
+            {"main_test.py": "def lambda_handler(event, context):\n    return 1\n"},
+            'handler = "main_test.lambda_handler"\n',
+        ),
+        "functions/fn/function.toml: key 'handler': main_test.py is excluded from the zip",
+    ),
+    "dangling symlink": (
+        lambda ws: ws.add_function("fn").joinpath("data.bin").symlink_to("/nonexistent/data.bin"),
+        "functions/fn/data.bin: cannot be read",
+    ),
+    "handler with NUL bytes": (
+        _files({"lambda_function.py": "def lambda_handler(e, c):\n    return '\0'\n\0"}),
+        "functions/fn/lambda_function.py: syntax error",
+    ),
+    "chains not a table": (
+        lambda ws: (ws.add_function("fn"), (ws.root / "functions/chains.toml").write_text("chains = 5\n")),
+        "functions/chains.toml: key 'chains': must be tables",
+    ),
     "chain to missing function": (
         lambda ws: (
             ws.add_function("fn"),
@@ -146,7 +174,7 @@ def test_failed_rebuild_leaves_previous_zip_and_manifest_untouched(workspace):
     assert result.returncode == 2
     assert (workspace.root / "build/fn.zip").read_bytes() == zip_bytes
     assert (workspace.root / "build/manifest.json").read_bytes() == manifest
-    assert not [p for p in (workspace.root / "build").iterdir() if p.name.startswith(".")]
+    assert not list((workspace.root / "build").rglob("*.tmp"))  # no temp file left behind
 
 
 @pytest.mark.parametrize(

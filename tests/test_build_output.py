@@ -28,7 +28,9 @@ def _write_sources(workspace, order, mode):
 
 def _digests(workspace):
     build = workspace.root / "build"
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(build.iterdir())}
+    # The outputs; .stamps/ is the build's private bookkeeping (file mtimes), not something it ships.
+    outputs = [p for p in sorted(build.iterdir()) if not p.name.startswith(".")]
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in outputs}
 
 
 def test_same_inputs_give_identical_bytes_whatever_the_machine_state(tmp_path, make_workspace):
@@ -159,3 +161,25 @@ def test_manifest_describes_each_zip(workspace):
     assert entry["routes"] == ["POST /predict"]
     assert entry["permissions"] == [{"type": "table", "name": "predictions", "access": "read_write"}]
     assert entry["destinations"] == {"on_success": None, "on_failure": "sink"}
+
+
+def test_symlinked_folders_ship_and_a_link_loop_ends(workspace):
+    shared = workspace.root / "assets"
+    (shared / "nested").mkdir(parents=True)
+    (shared / "nested" / "table.json").write_text("{}")
+    folder = workspace.add_function("app")
+    (folder / "assets").symlink_to(shared)
+    (shared / "nested" / "loop").symlink_to(shared)  # a link back up: must not recurse forever
+    result = workspace.run("app")
+    assert result.returncode == 0, result.stderr
+    assert workspace.zip_names("app") == ["assets/nested/table.json", "lambda_function.py"]
+
+
+def test_a_partial_build_records_a_chain_only_once_all_its_steps_are_built(workspace):
+    workspace.add_function("first")
+    workspace.add_function("second")
+    (workspace.root / "functions" / "chains.toml").write_text('[chains.flow]\nsteps = ["first", "second"]\n')
+    assert workspace.run("first").returncode == 0
+    assert workspace.manifest()["chains"] == {}
+    assert workspace.run("second").returncode == 0
+    assert list(workspace.manifest()["chains"]) == ["flow"]

@@ -112,3 +112,14 @@ def test_failed_upload_leaves_the_manifest_unchanged(workspace, aws_env):
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].startswith("error: --upload: s3://no-such-bucket-here: NoSuchBucket")
     assert (workspace.root / "build/manifest.json").read_bytes() == before
+
+
+def test_a_zip_changed_behind_the_manifest_is_rebuilt_even_at_the_same_size(workspace):
+    workspace.add_function("plain")
+    assert workspace.run("all").returncode == 0
+    zip_path = workspace.root / "build/plain.zip"
+    good = zip_path.read_bytes()
+    zip_path.write_bytes(good[:-1] + bytes([good[-1] ^ 1]))  # same size, other bytes
+    result = workspace.run("all")
+    assert _statuses(result) == {"plain": "built"}
+    assert zip_path.read_bytes() == good

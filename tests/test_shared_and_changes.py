@@ -84,3 +84,22 @@ def test_changed_since_an_unknown_ref_is_a_user_error(workspace):
     result = workspace.run("all", "--changed-since", "no-such-ref")
     assert result.returncode == 2
     assert "--changed-since: 'no-such-ref' is not a commit" in result.stderr
+
+
+def test_moved_and_deleted_files_rebuild_the_functions_they_left(workspace):
+    _project(workspace)
+    (workspace.root / "functions/alone/helper.py").write_text("X = 1\n")
+    (workspace.root / "lib/common/extra.py").write_text("Y = 2\n")
+    _commit_all(workspace)
+    assert workspace.run("all").returncode == 0
+
+    _git(workspace, "mv", "functions/alone/helper.py", "functions/other/helper.py")
+    moved = workspace.run("all", "--changed-since", "HEAD")
+    assert _built(moved) == {"alone", "other"}
+    assert "helper.py" not in workspace.zip_names("alone")
+    _commit_all(workspace)
+
+    _git(workspace, "rm", "-q", "lib/common/extra.py")
+    deleted = workspace.run("all", "--changed-since", "HEAD")
+    assert _built(deleted) == {"uses_lib"}
+    assert "common/extra.py" not in workspace.zip_names("uses_lib")
