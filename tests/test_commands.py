@@ -96,3 +96,17 @@ def test_help_lists_every_command(workspace):
     assert result.returncode == 0
     for command in ("all", "build", "list", "check", "lock", "clean", "new"):
         assert command in result.stdout
+
+
+def test_build_py_does_not_import_aws_sdks_or_the_emulator_for_a_build(workspace):
+    # A no-op build must stay around 0.1 s; boto3 alone costs ~0.3 s to import, moto more.
+    probe = (
+        "import runpy, sys\n"
+        "sys.argv = ['build.py', 'all', '--quiet']\n"
+        "try:\n    runpy.run_path('build.py', run_name='__main__')\n"
+        "except SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('boto3', 'botocore', 'moto', 'lambdafleet.runtime.pool') if m in sys.modules))\n"
+    )
+    workspace.add_function("plain")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=workspace.root, capture_output=True, text=True)
+    assert result.stdout.strip() == "[]", result.stdout + result.stderr

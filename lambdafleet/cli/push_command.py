@@ -2,10 +2,10 @@
 
 import argparse
 
-from lambdafleet.push import push
-
 
 def _run(args: argparse.Namespace) -> int:
+    from lambdafleet.push import push  # boto3 is slow to import: only `push` itself pays for it
+
     print(push(args.root, args.name, args.repository))
     return 0
 

@@ -6,9 +6,6 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
-import botocore.exceptions
-
 from lambdafleet.errors import UserError
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:4566"
@@ -17,6 +14,8 @@ POLL_INTERVAL_S = 1.0
 
 
 def _clients(args: argparse.Namespace) -> tuple[Any, Any]:
+    import boto3  # slow to import: only `logs` itself pays for it, not every build.py command
+
     session = boto3.Session(region_name=args.region)
     options: dict[str, Any] = {"endpoint_url": args.endpoint_url}
     if session.get_credentials() is None:
@@ -64,6 +63,8 @@ def _print_new(logs_client: Any, group: str, start_ms: int, seen: set[str], foll
 
 
 def _run(args: argparse.Namespace) -> int:
+    from botocore.exceptions import EndpointConnectionError
+
     lambda_client, logs_client = _clients(args)
     try:
         group = _log_group(lambda_client, args.name, args.prefix)
@@ -73,7 +74,7 @@ def _run(args: argparse.Namespace) -> int:
         while args.follow:
             time.sleep(POLL_INTERVAL_S)
             start_ms = _print_new(logs_client, group, start_ms, seen, args.follow)
-    except botocore.exceptions.EndpointConnectionError:
+    except EndpointConnectionError:
         raise UserError(
             f"--endpoint-url {args.endpoint_url}: nothing answers (start it: python build.py local)"
         ) from None

@@ -1,7 +1,21 @@
 """Run a built function's zip locally the way AWS Lambda runs it: no Docker, Lambda's own runtime client."""
 
-from lambdafleet.runtime.pool import FunctionPool, PayloadTooLargeError
-from lambdafleet.runtime.result import InvokeResult
-from lambdafleet.runtime.spec import FunctionSpec
+import importlib
+from typing import Any
 
-__all__ = ["FunctionPool", "FunctionSpec", "InvokeResult", "PayloadTooLargeError"]
+# Loaded on first use (PEP 562): build.py imports a submodule of this package for its `invoke` command on
+# every run, and a no-op build must not pay for the pool's machinery.
+_EXPORTS = {
+    "FunctionPool": "lambdafleet.runtime.pool",
+    "PayloadTooLargeError": "lambdafleet.runtime.pool",
+    "InvokeResult": "lambdafleet.runtime.result",
+    "FunctionSpec": "lambdafleet.runtime.spec",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

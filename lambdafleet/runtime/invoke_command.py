@@ -8,7 +8,6 @@ from pathlib import Path
 
 from lambdafleet.errors import UserError
 from lambdafleet.runtime.lambda_env import PLACEHOLDER_CREDENTIALS
-from lambdafleet.runtime.local import open_function
 
 EXIT_FUNCTION_ERROR = 1
 _CREDENTIAL_NAMES = tuple(PLACEHOLDER_CREDENTIALS)
@@ -57,6 +56,8 @@ def _run(args: argparse.Namespace) -> int:
     payload = _event(args)
     options = {"extra_env": _extra_env(args), "credentials": _credentials(), "region": args.region}
     # One invocation needs one environment: a fork server would only add its own start-up.
+    from lambdafleet.runtime.local import open_function  # the runtime's machinery: only `invoke` needs it
+
     with open_function(args.root, args.name, fork_server=False, **options) as pool:
         result = pool.invoke(payload=payload)
     # awslambdaric separates the lines of one error record with \r; a terminal needs \n.
