@@ -10,6 +10,7 @@ from typing import Any
 
 from moto.awslambda.models import LambdaFunction
 from moto.core.responses import ActionResult
+from moto.s3.utils import _VersionedKeyStore
 from moto.stepfunctions.parser.asl.parse.asl_parser import ASLParserException
 from moto.stepfunctions.parser.asl.static_analyser.express_static_analyser import ExpressStaticAnalyser
 from moto.stepfunctions.parser.asl.static_analyser.static_analyser import StaticAnalyser
@@ -120,6 +121,34 @@ def _lambda_reports_what_aws_does() -> None:
     LambdaFunction.get_configuration = get_configuration
 
 
+def _s3_listings_survive_concurrent_deletes() -> None:
+    """Let an S3 listing that races a DeleteObject finish, as AWS's does, instead of answering 500.
+
+    moto copies a bucket's key table and then looks every name up again in the live table, so a key deleted in
+    between (terraform destroy empties a bucket with parallel deletes while it lists versions) yields None and
+    ListObjectVersions fails with a TypeError. Reading the versions from the copy itself keeps the snapshot
+    consistent: a listing shows the bucket as it was when the listing began.
+    """
+
+    def lists(self: _VersionedKeyStore) -> Iterator[tuple[str, list[Any]]]:
+        for key, versions in self._self_iterable().items():
+            if versions:
+                yield key, versions
+
+    def items(self: _VersionedKeyStore) -> Iterator[tuple[str, Any]]:
+        for key, versions in lists(self):
+            yield key, versions[-1]
+
+    def values(self: _VersionedKeyStore) -> Iterator[Any]:
+        for _, latest in items(self):
+            yield latest
+
+    # moto binds each of these under several names; replace them all.
+    _VersionedKeyStore.lists = _VersionedKeyStore.iterlists = _VersionedKeyStore._iterlists = lists
+    _VersionedKeyStore.items = _VersionedKeyStore.iteritems = _VersionedKeyStore._iteritems = items
+    _VersionedKeyStore.values = _VersionedKeyStore.itervalues = _VersionedKeyStore._itervalues = values
+
+
 _registered = False
 
 
@@ -132,4 +161,5 @@ def register() -> None:
     StepFunctionResponse.validate_state_machine_definition = _validate_state_machine_definition
     StepFunctionResponse.list_state_machine_versions = _list_state_machine_versions
     _lambda_reports_what_aws_does()
+    _s3_listings_survive_concurrent_deletes()
     _registered = True

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import boto3
 import pytest
+from moto.s3.utils import _VersionedKeyStore
 
-from lambdafleet import emulator
+from lambdafleet import emulator, emulator_gaps
 from lambdafleet.emulator_gaps import check_state_machine_definition
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -107,6 +108,20 @@ def test_lambda_keeps_its_logging_config_and_hides_empty_image_config(aws_env: s
         Code={"ImageUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/repo:tag"},
     )
     assert "ImageConfigResponse" not in image
+
+
+def test_an_s3_listing_survives_keys_deleted_while_it_runs() -> None:
+    """terraform destroy deletes a bucket's objects while it lists their versions; moto answered 500 (seen in CI)."""
+    emulator_gaps.register()
+    store = _VersionedKeyStore()
+    store["a"], store["b"], store["b"] = "a1", "b1", "b2"
+
+    versions, latest = store.iterlists(), store.items()
+    started = [next(versions), next(latest)]
+    del store["a"], store["b"]
+
+    assert [*started, *versions, *latest] == [("a", ["a1"]), ("a", "a1"), ("b", ["b1", "b2"]), ("b", "b2")]
+    assert list(store.values()) == []
 
 
 def test_start_serves_on_a_free_loopback_port() -> None:
