@@ -187,15 +187,12 @@ def write_lock(function_dir: Path, target: Target, folder_label: str) -> bool:
     if not in_path.is_file():
         return False
     direct_requirements(in_path, f"{folder_label}{INPUT_FILE}")
-    command = [
-        sys.executable, "-m", "uv", "pip", "compile", INPUT_FILE,
-        "--generate-hashes", "--no-header", "--quiet", "--no-progress",
-        "--python-version", target.python_version, "--python-platform", target.uv_platform(),
-    ]  # fmt: skip
-    try:
-        result = subprocess.run(command, cwd=function_dir, capture_output=True, text=True, check=False)
-    except FileNotFoundError:
-        raise BuildError("cannot run uv; install the dev requirements: pip install -r requirements-dev.txt") from None
+    # Wheels for the target first, as pip --platform and sam build insist: otherwise uv settles on the newest
+    # version even when only its sdist fits (numpy 2.4 has no wheel for python3.11's glibc 2.26, numpy 2.2 has).
+    # Without wheels only, a pure-Python sdist can still resolve; the build rejects a compiled one by name.
+    result = _compile(function_dir, target, wheels_only=True)
+    if result.returncode != 0:
+        result = _compile(function_dir, target, wheels_only=False)
     if result.returncode != 0:
         lines = [line for line in result.stderr.splitlines() if line.strip()]
         reason = " ".join(line.strip() for line in lines[-3:]) or "uv failed"
@@ -204,3 +201,17 @@ def write_lock(function_dir: Path, target: Target, folder_label: str) -> bool:
         raise UserError(f"{folder_label}{INPUT_FILE}: cannot be resolved for {target}: {reason}")
     atomic.write_text(function_dir / LOCK_FILE, f"{HEADER}{target}\n{result.stdout}")
     return True
+
+
+def _compile(function_dir: Path, target: Target, wheels_only: bool) -> subprocess.CompletedProcess[str]:
+    command = [
+        sys.executable, "-m", "uv", "pip", "compile", INPUT_FILE,
+        "--generate-hashes", "--no-header", "--quiet", "--no-progress",
+        "--python-version", target.python_version, "--python-platform", target.uv_platform(),
+    ]  # fmt: skip
+    if wheels_only:
+        command += ["--only-binary", ":all:"]
+    try:
+        return subprocess.run(command, cwd=function_dir, capture_output=True, text=True, check=False)
+    except FileNotFoundError:
+        raise BuildError("cannot run uv; install the dev requirements: pip install -r requirements-dev.txt") from None

@@ -87,6 +87,46 @@ def test_compiled_dependencies_match_the_target_architecture(workspace, architec
         assert any(f"cpython-312-{machine}-linux-gnu.so" in n for n in shared)
 
 
+def test_the_newest_runtime_gets_its_own_cpython_binaries(workspace):
+    workspace.add_locked_function("numeric", "numpy-python3.14-x86_64.txt", config='runtime = "python3.14"\n')
+    result = workspace.run("numeric")
+    assert result.returncode == 0, result.stderr
+    with zipfile.ZipFile(workspace.root / "build" / "numeric.zip") as archive:
+        assert any("cpython-314-x86_64-linux-gnu.so" in n for n in archive.namelist())
+
+
+def _wheel_tags(archive: zipfile.ZipFile, project: str) -> list[str]:
+    [wheel] = [n for n in archive.namelist() if n.startswith(f"{project}-") and n.endswith(".dist-info/WHEEL")]
+    return [line.split(": ", 1)[1] for line in archive.read(wheel).decode().splitlines() if line.startswith("Tag: ")]
+
+
+def test_lock_picks_a_version_with_wheels_for_the_runtimes_glibc(workspace):
+    """python3.11 runs on glibc 2.26: the newest numpy ships only manylinux_2_27+ wheels, so an older one is locked."""
+    folder = workspace.add_function("numeric", config='runtime = "python3.11"\n')
+    (folder / "requirements.in").write_text("numpy\n")
+    assert workspace.run("lock", "numeric").returncode == 0
+    result = workspace.run("numeric")
+    assert result.returncode == 0, result.stderr
+    with zipfile.ZipFile(workspace.root / "build" / "numeric.zip") as archive:
+        tags = _wheel_tags(archive, "numpy")
+    glibc_minors = [int(tag.split("manylinux_2_")[1].split("_")[0]) for tag in tags if "manylinux_2_" in tag]
+    assert tags and all(tag.startswith("cp311-cp311-") for tag in tags)
+    assert max(glibc_minors, default=17) <= 26, tags
+
+
+def test_lock_falls_back_to_a_pure_python_sdist(workspace):
+    """docopt 0.6.2 was only ever published as an sdist; it builds a py3-none-any wheel, which Lambda can run."""
+    folder = workspace.add_function("cli")
+    (folder / "requirements.in").write_text("docopt==0.6.2\n")
+    lock = workspace.run("lock", "cli")
+    assert lock.returncode == 0, lock.stderr
+    assert "docopt==0.6.2" in (folder / "requirements.txt").read_text()
+    result = workspace.run("cli")
+    assert result.returncode == 0, result.stderr
+    with zipfile.ZipFile(workspace.root / "build" / "cli.zip") as archive:
+        assert "docopt.py" in archive.namelist()
+
+
 def test_compiled_sdist_without_a_wheel_for_the_target_fails_clearly(workspace):
     workspace.add_locked_function("netinfo", "netifaces-python3.12-x86_64.txt")
     result = workspace.run("netinfo")
