@@ -25,12 +25,14 @@ def run_build(
     changed_since: str | None = None,
     report: Report = lambda outcome: None,
 ) -> list[Outcome]:
-    """Build the named functions (all when None) and, if every one succeeded, write the manifest.
+    """Build the named functions (all when None), upload them if every one succeeded, and write the manifest.
 
     With `changed_since` (a git ref), only functions whose inputs changed since then are built, plus
     any the manifest lacks; the manifest keeps the others' entries. Configuration and lock errors
-    raise UserError before anything is built; a failure while building one function is returned in
-    its Outcome and leaves the manifest untouched.
+    raise UserError before anything is built. A failure while building one function is returned in
+    its Outcome; the manifest still records the functions that did build, because their zips in
+    build/ have changed and Terraform must never pair a zip with another zip's hash, while a failed
+    function keeps its last good entry and zip.
     """
     project = load_project(root)
     destination = parse_destination(upload) if upload else None
@@ -45,18 +47,19 @@ def run_build(
     builder = FunctionBuilder(out_dir, DepsCache(cache_root(root)))
     strategy = make_strategy(builder, jobs or os.cpu_count() or 1, previous, force)
     outcomes = strategy.run(plans, report)
-    if any(outcome.error for outcome in outcomes):
-        return outcomes
     entries = {o.name: {**o.entry, "s3": None} for o in outcomes if o.entry}
-    if destination:
-        zips = {name: (builder.zip_path(name), entry) for name, entry in entries.items() if entry["zip"]}
-        for name, location in upload_all(destination, zips).items():
-            entries[name]["s3"] = location
     kept = {name: entry for name, entry in previous.items() if name in project.functions}
     functions = {**kept, **entries}
     # A partial build (`build.py a`) may not have built every step of a chain yet; Terraform could not wire it.
     chains = {name: chain.to_manifest() for name, chain in project.chains.items() if set(chain.steps) <= set(functions)}
-    write_manifest(manifest_path, functions, chains)
+    failed = any(outcome.error for outcome in outcomes)
+    if not failed or any(outcome.status == "built" for outcome in outcomes):
+        write_manifest(manifest_path, functions, chains)  # first describe build/ as it now is, whatever follows
+    if destination and not failed:
+        zips = {name: (builder.zip_path(name), entry) for name, entry in entries.items() if entry["zip"]}
+        for name, location in upload_all(destination, zips).items():
+            functions[name]["s3"] = location
+        write_manifest(manifest_path, functions, chains)
     return outcomes
 
 

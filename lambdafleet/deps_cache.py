@@ -16,6 +16,7 @@ from pathlib import Path
 from lambdafleet import BUILDER_VERSION, atomic
 from lambdafleet.archive import entries_under, write_archive
 from lambdafleet.lockfile import Lock
+from lambdafleet.paths import DEPS_CACHE
 from lambdafleet.platforms import Target
 
 
@@ -35,7 +36,7 @@ class DepsCache:
     """Builds dependency archives on demand; safe to share between threads and processes."""
 
     def __init__(self, root: Path) -> None:
-        self.root = root / "deps"
+        self.root = root / DEPS_CACHE
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 

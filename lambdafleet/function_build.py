@@ -15,7 +15,7 @@ from lambdafleet.deps_cache import DepsCache
 from lambdafleet.errors import UserError
 from lambdafleet.image import build_image_context
 from lambdafleet.lockfile import Lock, check_lock
-from lambdafleet.paths import cache_root
+from lambdafleet.paths import CHECKED_LOCKS, cache_root
 from lambdafleet.platforms import Target
 from lambdafleet.project import FUNCTIONS_DIR, Project
 from lambdafleet.sources import source_entries
@@ -58,7 +58,7 @@ def plan_function(project: Project, config: FunctionConfig) -> Plan:
     function_dir = project.function_dir(config.name)
     label = f"{FUNCTIONS_DIR}/{config.name}/"
     target = Target(config.runtime, config.architecture)
-    lock = check_lock(function_dir, target, label, cache_root(project.root) / "checked-locks")
+    lock = check_lock(function_dir, target, label, cache_root(project.root) / CHECKED_LOCKS)
     shared = {name: project.shared_dir(name) for name in config.shared}
     sources = tuple(source_entries(function_dir, config.exclude, shared))
     _check_handler_ships(config, sources, label)

@@ -5,6 +5,11 @@ from pathlib import Path
 
 BUILD_DIR = "build"
 CACHE_ENV = "LAMBDAFLEET_CACHE_DIR"
+DEPS_CACHE = "deps"
+CHECKED_LOCKS = "checked-locks"
+RUNTIMES_CACHE = "runtime"
+# Only these are ours to delete: LAMBDAFLEET_CACHE_DIR may name a folder other tools share (~/.cache, say).
+CACHE_PARTS = (DEPS_CACHE, CHECKED_LOCKS, RUNTIMES_CACHE)
 
 
 def build_dir(root: Path) -> Path:

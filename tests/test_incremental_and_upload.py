@@ -3,6 +3,9 @@
 import base64
 import hashlib
 import json
+import os
+import subprocess
+import sys
 
 import boto3
 import pytest
@@ -103,15 +106,37 @@ def test_upload_puts_each_zip_once_with_its_checksum(workspace, bucket):
     assert workspace.manifest()["functions"]["plain"]["s3"] == entry["s3"]
 
 
-def test_failed_upload_leaves_the_manifest_unchanged(workspace, aws_env):
+def _describes_its_zip(workspace, name: str) -> bool:
+    entry = workspace.manifest()["functions"][name]
+    return entry["sha256"] == hashlib.sha256((workspace.root / "build" / f"{name}.zip").read_bytes()).hexdigest()
+
+
+def test_failed_upload_leaves_a_manifest_of_the_local_zips(workspace, aws_env):
     workspace.add_function("plain")
     assert workspace.run("all").returncode == 0
-    before = (workspace.root / "build/manifest.json").read_bytes()
     (workspace.root / "functions/plain/lambda_function.py").write_text("def lambda_handler(e, c):\n    return 2\n")
     result = workspace.run("all", "--upload", "s3://no-such-bucket-here/lambda")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].startswith("error: --upload: s3://no-such-bucket-here: NoSuchBucket")
-    assert (workspace.root / "build/manifest.json").read_bytes() == before
+    assert _describes_its_zip(workspace, "plain")  # the rebuilt zip, never the previous zip's hash
+    assert workspace.manifest()["functions"]["plain"]["s3"] is None
+
+
+def test_a_failed_function_keeps_its_entry_while_the_others_record_their_new_zips(workspace):
+    workspace.add_function("good")
+    bad = workspace.add_locked_function("bad", "six-python3.12-x86_64.txt")
+    assert workspace.run("all").returncode == 0
+    before = workspace.manifest()["functions"]["bad"]
+    (workspace.root / "functions/good/lambda_function.py").write_text("def lambda_handler(e, c):\n    return 2\n")
+    lock = (bad / "requirements.txt").read_text()
+    (bad / "requirements.txt").write_text(
+        lock.replace("sha256:1e61c3", "sha256:0e61c3").replace("sha256:8abb2f", "sha256:0abb2f")
+    )
+    result = workspace.run("all")
+    assert result.returncode == 2
+    assert _statuses(result) == {"good": "built", "bad": "failed"}
+    assert _describes_its_zip(workspace, "good")
+    assert workspace.manifest()["functions"]["bad"] == before and _describes_its_zip(workspace, "bad")
 
 
 def test_a_zip_changed_behind_the_manifest_is_rebuilt_even_at_the_same_size(workspace):
@@ -123,3 +148,45 @@ def test_a_zip_changed_behind_the_manifest_is_rebuilt_even_at_the_same_size(work
     result = workspace.run("all")
     assert _statuses(result) == {"plain": "built"}
     assert zip_path.read_bytes() == good
+
+
+def test_clean_cache_deletes_only_what_lambdafleet_wrote(workspace):
+    """LAMBDAFLEET_CACHE_DIR may name a shared folder such as ~/.cache; other tools' files there must survive."""
+    workspace.add_locked_function("tiny", "six-python3.12-x86_64.txt")
+    assert workspace.run("all").returncode == 0
+    other = workspace.cache_dir / "otherapp" / "data"
+    other.parent.mkdir()
+    other.write_text("keep")
+    assert any((workspace.cache_dir / "deps").iterdir())
+    assert workspace.run("clean", "--cache").returncode == 0
+    assert sorted(p.name for p in workspace.cache_dir.iterdir()) == ["otherapp"]
+    assert other.read_text() == "keep"
+
+
+def test_json_summary_reports_a_config_error_too(workspace):
+    workspace.add_function("plain", config="timeout = 0\n")
+    result = workspace.run("all", "--json")
+    assert result.returncode == 2
+    summary = json.loads(result.stdout)
+    assert summary["ok"] is False and summary["functions"] == []
+    assert "functions/plain/function.toml" in summary["error"] and "timeout" in summary["error"]
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_reader_that_closes_the_pipe_gets_no_traceback(workspace):
+    workspace.add_function("plain")
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # like `| head` that has already exited: every write now fails with EPIPE
+    try:
+        result = subprocess.run(
+            [sys.executable, "build.py", "list", "--json"],
+            cwd=workspace.root,
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(write_end)
+    assert result.returncode == 1
+    assert result.stderr == ""

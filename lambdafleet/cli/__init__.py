@@ -2,6 +2,7 @@
 
 import argparse
 import importlib
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -47,7 +48,12 @@ def main(argv: Sequence[str], command_modules: Sequence[str], root: Path) -> int
         return EXIT_USER_ERROR
     args.root = root
     try:
-        return args.run(args)
+        code = args.run(args)
+        sys.stdout.flush()  # a closed pipe (`| head`) shows here, not as a traceback at interpreter exit
+        return code
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit-time flush stays quiet
+        return EXIT_FAULT
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR

@@ -7,7 +7,7 @@ import threading
 
 from lambdafleet.api import run_build
 from lambdafleet.cli import EXIT_FAULT, EXIT_USER_ERROR
-from lambdafleet.errors import UserError
+from lambdafleet.errors import BuildError, UserError
 from lambdafleet.function_build import DIRECT_UPLOAD_LIMIT, MB
 from lambdafleet.strategies import Outcome
 
@@ -73,6 +73,7 @@ class _Progress:
 def _summary(outcomes: list[Outcome]) -> dict:
     return {
         "ok": not any(o.error for o in outcomes),
+        "error": None,
         "functions": [
             {
                 "name": o.name,
@@ -88,15 +89,20 @@ def _summary(outcomes: list[Outcome]) -> dict:
 
 def _run(args: argparse.Namespace) -> int:
     names = args.names or None
-    outcomes = run_build(
-        args.root,
-        names,
-        force=args.force,
-        jobs=args.jobs,
-        upload=args.upload,
-        changed_since=args.changed_since,
-        report=_Progress(args.quiet),
-    )
+    try:
+        outcomes = run_build(
+            args.root,
+            names,
+            force=args.force,
+            jobs=args.jobs,
+            upload=args.upload,
+            changed_since=args.changed_since,
+            report=_Progress(args.quiet),
+        )
+    except (UserError, BuildError) as exc:
+        if args.json:  # scripts reading stdout get an answer too; the error line still goes to stderr
+            print(json.dumps({"ok": False, "error": str(exc), "functions": []}, indent=2))
+        raise
     if not outcomes and args.changed_since and not args.quiet:
         print(f"nothing to build: no function changed since {args.changed_since}", file=sys.stderr)
     if args.json:

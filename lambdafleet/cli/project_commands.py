@@ -1,12 +1,13 @@
 """`build.py list | check | lock | clean | new`: work on the functions without building them."""
 
 import argparse
+import contextlib
 import json
 import shutil
 
 from lambdafleet.function_build import plan_function
 from lambdafleet.lockfile import write_lock
-from lambdafleet.paths import build_dir, cache_root
+from lambdafleet.paths import CACHE_PARTS, build_dir, cache_root
 from lambdafleet.platforms import Target
 from lambdafleet.project import load_project
 from lambdafleet.scaffold import create_function
@@ -45,7 +46,11 @@ def _lock(args: argparse.Namespace) -> int:
 def _clean(args: argparse.Namespace) -> int:
     shutil.rmtree(build_dir(args.root), ignore_errors=True)
     if args.cache:
-        shutil.rmtree(cache_root(args.root), ignore_errors=True)
+        cache = cache_root(args.root)
+        for part in CACHE_PARTS:
+            shutil.rmtree(cache / part, ignore_errors=True)
+        with contextlib.suppress(OSError):  # left in place when it holds anything else
+            cache.rmdir()
     return 0
 
 

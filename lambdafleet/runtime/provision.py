@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 from lambdafleet.errors import BuildError
+from lambdafleet.paths import RUNTIMES_CACHE
 from lambdafleet.runtime.interpreter import Interpreter
 
 LOCK_FILE = Path(__file__).with_name("runtime-requirements.txt")
@@ -27,7 +28,7 @@ def runtime_dir(interpreter: Interpreter, cache_dir: Path) -> Path:
     place; the loser of the race discards its copy.
     """
     lock_digest = hashlib.sha256(LOCK_FILE.read_bytes()).hexdigest()[:16]
-    target = cache_dir / "runtime" / f"{interpreter.tag}-{lock_digest}"
+    target = cache_dir / RUNTIMES_CACHE / f"{interpreter.tag}-{lock_digest}"
     if (target / _COMPLETE).exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
