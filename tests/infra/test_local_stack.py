@@ -100,7 +100,7 @@ def _check_function(name: str, entry: dict, resource_names: dict) -> str:
     if entry["package_type"] == "image":
         code = boto3.client("lambda").get_function(FunctionName=PREFIX + name)["Code"]
         assert config["PackageType"] == "Image"
-        assert code["ImageUri"].endswith(f".amazonaws.com/{name.lower()}:{entry['image']['tag']}")
+        assert code["ImageUri"].endswith(f".amazonaws.com/{(PREFIX + name).lower()}:{entry['image']['tag']}")
     else:
         assert (config["Runtime"], config["Handler"]) == (entry["runtime"], entry["handler"])
         assert config["CodeSha256"] == entry["source_code_hash"]
