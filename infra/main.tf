@@ -116,8 +116,8 @@ module "ecr_repository" {
   source   = "./modules/ecr_repository"
   for_each = local.image_functions
 
-  # The repository `python build.py push <name>` pushes to by default.
-  name         = lower(each.key)
+  # The repository `python build.py push <name> [--prefix <name_prefix>]` pushes to by default.
+  name         = lower("${var.name_prefix}${each.key}")
   force_delete = var.force_destroy
   tags         = var.tags
 }

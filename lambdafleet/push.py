@@ -47,8 +47,9 @@ def require_docker() -> str:
     return docker
 
 
-def default_repository(name: str) -> str:
-    """The ECR repository URL named after the function in the current AWS account and region."""
+def default_repository(name: str, prefix: str) -> str:
+    """The URL of the ECR repository infra/ creates for the function (prefix + name, lower case), in the
+    current AWS account and region."""
     session = boto3.session.Session()
     if not session.region_name:
         raise UserError("push: no AWS region configured; set AWS_REGION or pass --repository")
@@ -58,7 +59,7 @@ def default_repository(name: str) -> str:
         raise UserError(
             f"push: cannot tell the AWS account ({exc}); configure credentials or pass --repository"
         ) from None
-    return f"{account}.dkr.ecr.{session.region_name}.amazonaws.com/{name.lower()}"
+    return f"{account}.dkr.ecr.{session.region_name}.amazonaws.com/{(prefix + name).lower()}"
 
 
 def _docker(docker: str, *args: str, stdin: str | None = None) -> None:
@@ -80,8 +81,11 @@ def _login(docker: str, registry: str) -> None:
     _docker(docker, "login", "--username", user, "--password-stdin", registry, stdin=password)
 
 
-def push(root: Path, name: str, repository: str | None = None) -> str:
-    """Build `name`'s context, then its image, push it, and return the pushed image reference."""
+def push(root: Path, name: str, repository: str | None, prefix: str) -> str:
+    """Build `name`'s context, then its image, push it, and return the pushed image reference.
+
+    Without `repository`, push to the ECR repository of a deployment whose name_prefix is `prefix`.
+    """
     config = load_project(root).select([name])[0]
     if config.package_type != "image":
         raise UserError(
@@ -90,7 +94,7 @@ def push(root: Path, name: str, repository: str | None = None) -> str:
         )
     docker = require_docker()
     image = build_functions(root, [name])[name]["image"]
-    reference = f"{repository or default_repository(name)}:{image['tag']}"
+    reference = f"{repository or default_repository(name, prefix)}:{image['tag']}"
     _login(docker, reference.split("/", 1)[0])
     context = context_dir(build_dir(root), name)
     _docker(docker, "build", "--platform", image["platform"], "--tag", reference, str(context))

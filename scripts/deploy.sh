@@ -22,11 +22,22 @@ cd "$(dirname "$0")/.."
 python=${PYTHON:-python}
 manifest_var=(-var "manifest_path=$PWD/build/manifest.json")
 
+terraform_errors=$(mktemp)
+trap 'rm -f "$terraform_errors"' EXIT
+
 artifact_bucket() {
-  # Empty before the first apply: the stack itself creates the bucket.
+  # Empty before the first apply: the stack itself creates the bucket. A failing `terraform output` (no init,
+  # backend or credential errors) is not "no bucket yet": bootstrapping then would apply against a broken setup.
   # -json: with no state yet, `output -raw` prints a warning on stdout and exits 0.
-  terraform -chdir="$env_dir" output -json |
-    "$python" -c 'import json, sys; print(json.load(sys.stdin).get("artifact_bucket", {}).get("value") or "")'
+  local outputs
+  if ! outputs=$(terraform -chdir="$env_dir" output -no-color -json 2>"$terraform_errors"); then
+    local reason
+    reason=$(grep -o -m1 'Error: .*' "$terraform_errors" || true)
+    echo "error: $env_dir: terraform output failed (run terraform init?)${reason:+: ${reason#Error: }}" >&2
+    exit 2
+  fi
+  "$python" -c 'import json, sys; print(json.load(sys.stdin).get("artifact_bucket", {}).get("value") or "")' \
+    <<<"$outputs"
 }
 
 if [[ $mode == apply ]]; then
@@ -35,13 +46,16 @@ if [[ $mode == apply ]]; then
     echo "error: $(pwd): uncommitted changes; commit or stash them before deploying" >&2
     exit 2
   fi
-  if [[ -z $(artifact_bucket) ]]; then
-    echo "first deploy: creating the artifact bucket" >&2
-    terraform -chdir="$env_dir" apply -input=false -auto-approve -target=module.stack.module.artifacts "${manifest_var[@]}" "$@"
-  fi
 fi
 
+# A plain assignment, so set -e stops the script when artifact_bucket fails.
 bucket=$(artifact_bucket)
+if [[ $mode == apply && -z $bucket ]]; then
+  echo "first deploy: creating the artifact bucket" >&2
+  terraform -chdir="$env_dir" apply -input=false -auto-approve -target=module.stack.module.artifacts "${manifest_var[@]}" "$@"
+  bucket=$(artifact_bucket)
+fi
+
 since=""
 if [[ -n $bucket ]]; then
   since=$("$python" scripts/deploy_state.py fetch "s3://$bucket/lambda")

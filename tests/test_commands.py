@@ -1,8 +1,17 @@
 """The everyday commands besides building: new, list, check, lock, clean, help."""
 
+import argparse
 import json
+import runpy
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
+
+from lambdafleet.cli import _parser
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_new_function_builds_and_passes_its_own_test(workspace):
@@ -96,6 +105,22 @@ def test_help_lists_every_command(workspace):
     assert result.returncode == 0
     for command in ("all", "build", "list", "check", "lock", "clean", "new"):
         assert command in result.stdout
+
+
+def _commands() -> dict[str, argparse.ArgumentParser]:
+    """build.py's real subcommand parsers, by name."""
+    modules = runpy.run_path(str(REPO_ROOT / "build.py"), run_name="build_py")["COMMAND_MODULES"]
+    parser, _ = _parser(modules)
+    (subparsers,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return dict(subparsers.choices)
+
+
+@pytest.mark.parametrize("command", sorted(_commands()))
+def test_every_command_and_argument_explains_itself_in_help(command):
+    parser = _commands()[command]
+    assert parser.description, f"build.py {command} --help has no description"
+    silent = [a.dest for a in parser._actions if not a.help or a.help == argparse.SUPPRESS]
+    assert not silent, f"build.py {command} --help: no help text for {silent}"
 
 
 def test_build_py_does_not_import_aws_sdks_or_the_emulator_for_a_build(workspace):

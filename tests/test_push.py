@@ -84,13 +84,17 @@ def test_zip_functions_cannot_be_pushed(workspace):
     _one_line_error(workspace.run("push", "plain"), "functions/plain/function.toml: key 'package_type': is 'zip'")
 
 
-def test_push_logs_in_to_ecr_builds_for_the_platform_and_pushes_the_tag(workspace, tmp_path, aws_env):
+# The repository is infra/'s: name_prefix + function name, lower case.
+@pytest.mark.parametrize(("prefix_args", "repository"), [((), "lambdafleet-img"), (("--prefix", "dev-"), "dev-img")])
+def test_push_logs_in_to_ecr_builds_for_the_platform_and_pushes_the_tag(
+    workspace, tmp_path, aws_env, prefix_args, repository
+):
     workspace.add_function("Img", config=IMAGE_TOML + 'architecture = "arm64"\n')
     bin_dir = _fake_docker(tmp_path / "bin")
-    result = workspace.run("push", "Img", env={"PATH": str(bin_dir)})
+    result = workspace.run("push", "Img", *prefix_args, env={"PATH": str(bin_dir)})
     assert result.returncode == 0, result.stderr
     tag = workspace.manifest()["functions"]["Img"]["image"]["tag"]
-    reference = f"{ECR}/img:{tag}"
+    reference = f"{ECR}/{repository}:{tag}"
     assert result.stdout.strip() == reference
     token = boto3.client("ecr").get_authorization_token()["authorizationData"][0]["authorizationToken"]
     password = base64.b64decode(token).decode().split(":", 1)[1]

@@ -22,6 +22,16 @@ class Parser(argparse.ArgumentParser):
         self.exit(EXIT_USER_ERROR, f"{self.prog}: error: {message} (see --help)\n")
 
 
+class _Commands(argparse._SubParsersAction):
+    """Subcommands whose `--help` opens with their one-line summary unless they give a longer description."""
+
+    def add_parser(self, name: str, **kwargs) -> argparse.ArgumentParser:
+        """Add subcommand `name`; `help` doubles as its description."""
+        if "help" in kwargs:
+            kwargs.setdefault("description", kwargs["help"])
+        return super().add_parser(name, **kwargs)
+
+
 def _parser(command_modules: Sequence[str]) -> tuple[Parser, set[str]]:
     parser = Parser(
         prog="build.py",
@@ -29,7 +39,7 @@ def _parser(command_modules: Sequence[str]) -> tuple[Parser, set[str]]:
         epilog="Run 'python build.py <command> --help' for a command's options. "
         "'python build.py NAME [NAME ...]' builds the named functions.",
     )
-    subparsers = parser.add_subparsers(dest="command", metavar="<command>", parser_class=Parser)
+    subparsers = parser.add_subparsers(action=_Commands, dest="command", metavar="<command>", parser_class=Parser)
     for module_name in command_modules:
         importlib.import_module(module_name).register(subparsers)
     return parser, set(subparsers.choices)

@@ -119,6 +119,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _add_build_options(every)
     every.set_defaults(run=_run, names=[])
     named = subparsers.add_parser("build", help="build the named functions (also: build.py NAME ...)")
-    named.add_argument("names", nargs="+", metavar="NAME")
+    named.add_argument("names", nargs="+", metavar="NAME", help="functions to build (folders under functions/)")
     _add_build_options(named)
     named.set_defaults(run=_run)

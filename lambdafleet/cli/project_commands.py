@@ -76,5 +76,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     clean.add_argument("--cache", action="store_true", help="also delete the dependency cache")
     clean.set_defaults(run=_clean)
     new = subparsers.add_parser("new", help="create functions/NAME/ from a template that builds and tests")
-    new.add_argument("name", metavar="NAME")
+    new.add_argument("name", metavar="NAME", help="the new function's folder name under functions/")
     new.set_defaults(run=_new)

@@ -2,11 +2,13 @@
 
 import argparse
 
+DEFAULT_PREFIX = "lambdafleet-"  # infra's name_prefix; lambdafleet.push imports boto3, too slow for --help
+
 
 def _run(args: argparse.Namespace) -> int:
     from lambdafleet.push import push  # boto3 is slow to import: only `push` itself pays for it
 
-    print(push(args.root, args.name, args.repository))
+    print(push(args.root, args.name, args.repository, args.prefix))
     return 0
 
 
@@ -19,6 +21,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--repository",
         metavar="URL",
-        help="repository to push to (default: <account>.dkr.ecr.<region>.amazonaws.com/<name in lower case>)",
+        help="repository to push to (default: <account>.dkr.ecr.<region>.amazonaws.com/<prefix><name>, "
+        "lower case: the one infra/ creates)",
+    )
+    parser.add_argument(
+        "--prefix",
+        default=DEFAULT_PREFIX,
+        help=f"name_prefix of the Terraform deployment, for the default repository (default {DEFAULT_PREFIX})",
     )
     parser.set_defaults(run=_run)

@@ -71,7 +71,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "invoke",
         help="run a function's zip locally as Lambda does (rebuilding it if stale)",
-        description="Response on stdout, logs on stderr; exit 0 when the function returned, 1 when it failed.",
+        description="Run a function's zip locally as Lambda does (rebuilding it if stale). "
+        "Response on stdout, logs on stderr; exit 0 when the function returned, 1 when it failed.",
     )
     parser.add_argument("name", metavar="NAME", help="the function (folder under functions/)")
     source = parser.add_mutually_exclusive_group()

@@ -100,7 +100,7 @@ def _check_function(name: str, entry: dict, resource_names: dict) -> str:
     if entry["package_type"] == "image":
         code = boto3.client("lambda").get_function(FunctionName=PREFIX + name)["Code"]
         assert config["PackageType"] == "Image"
-        assert code["ImageUri"].endswith(f".amazonaws.com/{name.lower()}:{entry['image']['tag']}")
+        assert code["ImageUri"].endswith(f".amazonaws.com/{(PREFIX + name).lower()}:{entry['image']['tag']}")
     else:
         assert (config["Runtime"], config["Handler"]) == (entry["runtime"], entry["handler"])
         assert config["CodeSha256"] == entry["source_code_hash"]
@@ -206,9 +206,8 @@ def _check_state_machines(chains: dict, arns: dict) -> None:
             assert state.get("Next") == following and state.get("End", False) is (following is None)
 
 
-def test_plan_names_the_manifest_key_of_an_undeclared_resource(
-    make_terraform, infra_copy: Path, aws_env: str, tmp_path: Path
-) -> None:
+def _one_function_manifest(tmp_path: Path, **changes) -> Path:
+    """A manifest holding one zip function `math` (with `changes` applied), written to tmp; returns its path."""
     path = tmp_path / "manifest.json"
     function = {
         "name": "math",
@@ -223,15 +222,27 @@ def test_plan_names_the_manifest_key_of_an_undeclared_resource(
         "logging_format": "Text",
         "package_type": "zip",
         "routes": [],
-        "destinations": {"on_success": "ghost", "on_failure": None},
-        "permissions": [{"type": "table", "name": "nope", "access": "read"}],
+        "destinations": {"on_success": None, "on_failure": None},
+        "permissions": [],
         "zip": "math.zip",
         "sha256": "0" * 64,
         "source_code_hash": "AAAA",
         "s3": None,
         "image": None,
+        **changes,
     }
     path.write_text(json.dumps({"schema_version": 1, "functions": {"math": function}, "chains": {}}))
+    return path
+
+
+def test_plan_names_the_manifest_key_of_an_undeclared_resource(
+    make_terraform, infra_copy: Path, aws_env: str, tmp_path: Path
+) -> None:
+    path = _one_function_manifest(
+        tmp_path,
+        destinations={"on_success": "ghost", "on_failure": None},
+        permissions=[{"type": "table", "name": "nope", "access": "read"}],
+    )
     terraform = make_terraform(infra_copy / "envs" / "local")
     terraform.setup(init_vars={"path": str(tmp_path / "terraform.tfstate")})
     with pytest.raises(TerraformTestError) as failure:
@@ -240,3 +251,31 @@ def test_plan_names_the_manifest_key_of_an_undeclared_resource(
     assert f"{path}: functions.math.permissions names table 'nope', which is not declared in var.tables" in message
     assert "functions.math.destinations.on_success names function 'ghost', which is not in the manifest" in message
     assert "var.buckets.uploads.notify_function names function 'resize_image', which is not in the manifest" in message
+
+
+# envs/aws reaches the emulator through AWS_ENDPOINT_URL (aws_env), with local state instead of its S3 backend.
+ENVIRONMENT_VARIABLES = {"local": lambda endpoint: {"endpoint_url": endpoint}, "aws": lambda _: {"region": "us-east-1"}}
+
+
+@pytest.mark.parametrize("environment", sorted(ENVIRONMENT_VARIABLES))
+def test_every_environment_passes_declared_tables_and_buckets_to_the_stack(
+    make_terraform, infra_copy: Path, aws_env: str, tmp_path: Path, environment: str
+) -> None:
+    env_dir = infra_copy / "envs" / environment
+    (env_dir / "backend_override.tf").write_text('terraform {\n  backend "local" {}\n}\n')
+    path = _one_function_manifest(tmp_path, permissions=[{"type": "table", "name": "orders", "access": "read"}])
+    terraform = make_terraform(env_dir)
+    terraform.setup(init_vars={"path": str(tmp_path / "terraform.tfstate")})
+    plan = terraform.plan(
+        output=True,
+        tf_vars={
+            **ENVIRONMENT_VARIABLES[environment](aws_env),
+            "manifest_path": str(path),
+            "name_prefix": PREFIX,
+            "tables": json.dumps({"orders": {"hash_key": "order_id"}}),
+            "buckets": json.dumps({"exports": {}}),
+        },
+    )
+    modules = {change.get("module_address") for change in plan.resource_changes.values()}
+    assert {'module.stack.module.table["orders"]', 'module.stack.module.bucket["exports"]'} <= modules
+    assert 'module.stack.module.table["predictions"]' not in modules

@@ -137,3 +137,17 @@ def test_usage_errors_exit_2(checkout):
         )
         assert result.returncode == 2, args
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+@pytest.mark.parametrize("mode", ["plan", "apply"])
+def test_a_failing_terraform_output_stops_before_any_build_or_bootstrap(checkout, mode):
+    # A backend the environment was never initialised for: `terraform output` fails, as without `terraform init`.
+    checkout.write(f"{ENV_DIR}/backend.tf", 'terraform {\n  backend "local" {}\n}\n')
+    checkout.commit("backend")
+    result = checkout.deploy(mode)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"error: {ENV_DIR}: terraform output failed (run terraform init?): "
+        'Backend initialization required, please run "terraform init"'
+    ]
+    assert not (checkout.root / "build").exists()

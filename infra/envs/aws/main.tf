@@ -11,5 +11,7 @@ module "stack" {
 
   manifest_path      = var.manifest_path
   name_prefix        = var.name_prefix
+  tables             = var.tables
+  buckets            = var.buckets
   log_retention_days = var.log_retention_days
 }

@@ -15,6 +15,18 @@ variable "name_prefix" {
   default     = "lambdafleet-"
 }
 
+variable "tables" {
+  description = "Override of the stack's declared tables (see infra/variables.tf); null keeps the stack's default."
+  type        = any
+  default     = null
+}
+
+variable "buckets" {
+  description = "Override of the stack's declared buckets (see infra/variables.tf); null keeps the stack's default."
+  type        = any
+  default     = null
+}
+
 variable "log_retention_days" {
   description = "Retention of every log group, in days."
   type        = number

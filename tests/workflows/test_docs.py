@@ -1,0 +1,62 @@
+"""The shell blocks of README.md and docs/ work as written, pasted into a shell at the repository root.
+
+Each block is followed line by line: after a `cd`, commands that name repository-root paths (`build.py`,
+`scripts/`, `functions/`) would run in the wrong folder; at the root, `terraform` needs `-chdir` (there is no
+configuration there). This caught the README's local-run block, which ran `python build.py logs` from infra/envs/local.
+"""
+
+import re
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DOCUMENTS = sorted([REPO_ROOT / "README.md", REPO_ROOT / "infra" / "README.md", *(REPO_ROOT / "docs").glob("*.md")])
+FENCED_BLOCK = re.compile(r"^```(\w*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
+SHELL = {"", "sh", "bash", "shell"}
+ROOT_PATHS = re.compile(r"(?:^|\s)(?:\S*build\.py|scripts/|functions/)")
+TERRAFORM_WITHOUT_CHDIR = re.compile(r"\bterraform (?!-chdir=|fmt |version)")
+
+
+def _commands(block: str) -> list[str]:
+    """The block's commands in order: comments dropped, `a && b; c` split."""
+    lines = [re.split(r"\s#\s", line)[0] for line in block.splitlines() if not line.lstrip().startswith("#")]
+    return [part.strip() for line in lines for part in re.split(r"&&|;|\|\|", line) if part.strip()]
+
+
+def misplaced_commands(block: str) -> list[str]:
+    """Commands of a shell block that would run in the wrong folder, starting at the repository root."""
+    at_root = True
+    wrong = []
+    for command in _commands(block):
+        if command.startswith("cd "):
+            at_root = False
+        elif ROOT_PATHS.search(command) and not at_root:
+            wrong.append(f"{command!r} after a cd")
+        elif TERRAFORM_WITHOUT_CHDIR.search(command) and at_root:
+            wrong.append(f"{command!r} at the root without -chdir")
+    return wrong
+
+
+def test_the_check_catches_commands_in_the_wrong_folder():
+    assert misplaced_commands("cd infra/envs/local && terraform init\npython build.py logs x\n") == [
+        "'python build.py logs x' after a cd"
+    ]
+    assert misplaced_commands("terraform apply   # from the root\n") == ["'terraform apply' at the root without -chdir"]
+    assert misplaced_commands("python build.py all\ncd infra/envs/aws\nterraform init\n") == []
+    assert misplaced_commands('curl "$(terraform -chdir=infra/envs/local output -raw api_url)/x"\n') == []
+
+
+# docs/local.md repeats the README's old `cd infra/envs/local ...; python build.py logs` block; its owner fixes it,
+# and then this strict mark fails until it is removed.
+LOCAL_MD_FIX_PENDING = pytest.mark.xfail(strict=True, reason="docs/local.md still runs build.py after a cd")
+
+
+@pytest.mark.parametrize(
+    "document",
+    [pytest.param(doc, marks=LOCAL_MD_FIX_PENDING) if doc.name == "local.md" else doc for doc in DOCUMENTS],
+    ids=lambda path: str(path.relative_to(REPO_ROOT)),
+)
+def test_shell_blocks_run_from_the_repository_root(document: Path):
+    blocks = [body for language, body in FENCED_BLOCK.findall(document.read_text()) if language in SHELL]
+    assert not [problem for block in blocks for problem in misplaced_commands(block)]
