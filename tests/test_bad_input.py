@@ -33,6 +33,13 @@ def _tampered_hash(ws):
     lock.write_text(text.replace(first_hash, "0" * 64).replace(text.split("sha256:")[2][:64], "1" * 64))
 
 
+def _link_outside(ws):
+    outside = ws.root.parent / "outside"
+    outside.mkdir()
+    (outside / "creds.txt").write_text("secret")
+    ws.add_function("fn").joinpath("outside_link").symlink_to(outside)
+
+
 def _two(config_a, config_b=None):
     def setup(ws):
         ws.add_function("fn", config=config_a)
@@ -129,7 +136,20 @@ CASES = {
     ),
     "dangling symlink": (
         lambda ws: ws.add_function("fn").joinpath("data.bin").symlink_to("/nonexistent/data.bin"),
-        "functions/fn/data.bin: cannot be read",
+        "functions/fn/data.bin: broken symlink (points to /nonexistent/data.bin)",
+    ),
+    "symlink to a host file": (
+        lambda ws: ws.add_function("fn").joinpath("passwd_link").symlink_to("/etc/passwd"),
+        "functions/fn/passwd_link: symlink points outside the project (to /etc/passwd)",
+    ),
+    "symlinked folder outside the project": (_link_outside, "functions/fn/outside_link: symlink points outside"),
+    "symlink out of a shared library": (
+        lambda ws: (
+            ws.add_function("fn", config='shared = ["common"]\n'),
+            (ws.root / "lib/common").mkdir(parents=True),
+            (ws.root / "lib/common/passwd").symlink_to("/etc/passwd"),
+        ),
+        "lib/common/passwd: symlink points outside the project (to /etc/passwd)",
     ),
     "handler with NUL bytes": (
         _files({"lambda_function.py": "def lambda_handler(e, c):\n    return '\0'\n\0"}),
