@@ -93,6 +93,10 @@ CASES = {
         _lock("six==1.16.0\n"),
         "functions/fn/requirements.txt:1: requirement 'six==1.16.0' has no --hash",
     ),
+    "unparsable requirement": (
+        _lock(SIX_PIN + "!!!garbage\n"),
+        "functions/fn/requirements.txt:2: cannot parse requirement '!!!garbage': Expected package name",
+    ),
     "editable in lock": (_lock("-e ./src\n"), "functions/fn/requirements.txt:1: option '-e' is not allowed"),
     "lock missing": (
         lambda ws: (ws.add_function("fn"), (ws.root / "functions/fn/requirements.in").write_text("six\n")),
@@ -212,6 +216,16 @@ def test_bad_command_line_exits_2_with_one_line(workspace, args, expected):
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert expected in result.stderr
+
+
+def test_unparsable_requirements_in_is_one_line_when_locking(workspace):
+    workspace.add_function("fn").joinpath("requirements.in").write_text("six\n!!!garbage\n")
+    result = workspace.run("lock", "fn")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: functions/fn/requirements.in:2: cannot parse requirement '!!!garbage': "
+        "Expected package name at the start of dependency specifier"
+    ]
 
 
 def test_missing_functions_folder_is_a_user_error(workspace):
