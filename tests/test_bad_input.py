@@ -15,6 +15,10 @@ def _files(files, config=None):
     return lambda ws: ws.add_function("fn", config=config, files=files)
 
 
+def _handler(source):
+    return _files({"lambda_function.py": source})
+
+
 def _lock(text, requirements_in=None):
     def setup(ws):
         folder = ws.add_function("fn")
@@ -80,6 +84,33 @@ CASES = {
         _files({"lambda_function.py": "def handler(event, context):\n    return 1\n"}),
         "functions/fn/lambda_function.py: handler function 'lambda_handler' is not defined",
     ),
+    "handler without arguments": (
+        _handler("def lambda_handler():\n    return 1\n"),
+        "functions/fn/lambda_function.py: handler function 'lambda_handler' takes 0 positional argument(s); "
+        "Lambda calls it with (event, context) (key 'handler')",
+    ),
+    "handler with one argument": (_handler("def lambda_handler(event):\n    return 1\n"), "takes 1 positional"),
+    "handler needing three arguments": (
+        _handler("def lambda_handler(event, context, extra):\n    return 1\n"),
+        "handler function 'lambda_handler' needs 3 arguments",
+    ),
+    "handler needing a keyword argument": (
+        _handler("def lambda_handler(event, context, *, extra):\n    return 1\n"),
+        "handler function 'lambda_handler' needs keyword argument 'extra'",
+    ),
+    "async handler": (
+        _handler("async def lambda_handler(event, context):\n    return 1\n"),
+        "functions/fn/lambda_function.py: handler function 'lambda_handler' is async",
+    ),
+    "handler bound to a literal": (
+        _handler("lambda_handler = 5\n"),
+        "functions/fn/lambda_function.py: handler function 'lambda_handler' is assigned a literal (5), not a function",
+    ),
+    "handler redefined as a literal": (
+        _handler("def lambda_handler(event, context):\n    return 1\n\nlambda_handler = 'x'\n"),
+        "handler function 'lambda_handler' is assigned a literal ('x')",
+    ),
+    "lambda handler without arguments": (_handler("lambda_handler = lambda: 1\n"), "takes 0 positional"),
     "handler syntax error": (
         _files({"lambda_function.py": "def lambda_handler(event, context)\n    return 1\n"}),
         "functions/fn/lambda_function.py: syntax error on line 1",
@@ -226,6 +257,26 @@ def test_unparsable_requirements_in_is_one_line_when_locking(workspace):
         "error: functions/fn/requirements.in:2: cannot parse requirement '!!!garbage': "
         "Expected package name at the start of dependency specifier"
     ]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "def lambda_handler(event, context, retries=3, *, verbose=False):\n    return event\n",
+        "def lambda_handler(*args):\n    return args[0]\n",
+        "def lambda_handler(event, /, *rest):\n    return event\n",
+        "lambda_handler = lambda event, context: event\n",
+        "def make():\n    return lambda event, context: event\n\n\nlambda_handler = make()\n",
+        "from json import loads as lambda_handler\n",  # wrong, but only running it would tell
+        "import functools\n\n\n@functools.lru_cache\nasync def lambda_handler():\n    return 1\n",
+        "async def lambda_handler(e, c):\n    return 1\n\n\ndef lambda_handler(e, c):\n    return 2\n",
+    ],
+    ids=["defaults", "varargs", "positional-only", "lambda", "factory", "import", "decorated", "redefined"],
+)
+def test_handlers_lambda_can_call_or_that_need_running_to_judge_pass(workspace, source):
+    workspace.add_function("fn", files={"lambda_function.py": source})
+    result = workspace.run("fn")
+    assert result.returncode == 0, result.stderr
 
 
 def test_missing_functions_folder_is_a_user_error(workspace):
