@@ -67,6 +67,14 @@ CASES = {
         _toml('[environment]\nAWS_REGION = "eu-west-1"\n'),
         "key 'environment.AWS_REGION': is reserved",
     ),
+    "description too long": (
+        _toml(f'description = "{"x" * 257}"\n'),
+        "functions/fn/function.toml: key 'description': is 257 characters long; Lambda allows 256",
+    ),
+    "function.toml is a folder": (
+        lambda ws: ws.add_function("fn").joinpath("function.toml").mkdir(),
+        "functions/fn/function.toml: not a file",
+    ),
     "env value not string": (_toml("[environment]\nDEBUG = true\n"), "key 'environment.DEBUG': must be a string"),
     "bad env name": (_toml('[environment]\n"1X" = "a"\n'), "key 'environment.1X': variable names"),
     "bad route": (_toml('routes = ["FETCH /x"]\n'), "key 'routes': 'FETCH /x' is not a route key"),
@@ -144,6 +152,11 @@ CASES = {
         "name clashes with functions/",
     ),
     "invalid folder name": (lambda ws: ws.add_function("bad.name"), "functions/bad.name: invalid function name"),
+    "folder name starting with a dash": (
+        lambda ws: ws.add_function("-dash"),
+        "functions/-dash: invalid function name '-dash': use letters, digits, '-', '_', starting with a letter",
+    ),
+    "folder name starting with an underscore": (lambda ws: ws.add_function("_x"), "functions/_x: invalid function"),
     "reserved function name": (lambda ws: ws.add_function("list"), "functions/list: function name 'list' is reserved"),
     "duplicate route": (
         _two('routes = ["GET /x"]\n', 'routes = ["GET /x"]\n'),
@@ -277,6 +290,13 @@ def test_handlers_lambda_can_call_or_that_need_running_to_judge_pass(workspace, 
     workspace.add_function("fn", files={"lambda_function.py": source})
     result = workspace.run("fn")
     assert result.returncode == 0, result.stderr
+
+
+def test_description_of_lambdas_maximum_length_builds(workspace):
+    workspace.add_function("fn", config=f'description = "{"x" * 256}"\n')
+    result = workspace.run("fn")
+    assert result.returncode == 0, result.stderr
+    assert workspace.manifest()["functions"]["fn"]["description"] == "x" * 256
 
 
 def test_missing_functions_folder_is_a_user_error(workspace):
