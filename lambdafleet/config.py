@@ -49,6 +49,7 @@ RESERVED_ENV = frozenset(
     }
 )
 ENV_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]+")
+DESCRIPTION_LIMIT = 256  # characters, Lambda's limit
 ENV_TOTAL_LIMIT = 4096  # Lambda's limit on the combined size of all variables
 ROUTE = re.compile(r"(?P<method>[A-Z]+) (?P<path>/[A-Za-z0-9._~\-/{}+]*)")
 RESOURCE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
@@ -109,6 +110,12 @@ class _Checker:
         self.of_type(key, value, int, "an integer")
         if not low <= value <= high:
             raise self.fail(key, f"must be between {low} and {high}{unit}; got {value}")
+        return value
+
+    def text(self, key: str, value: Any, limit: int) -> str:
+        self.of_type(key, value, str, "a string")
+        if len(value) > limit:
+            raise self.fail(key, f"is {len(value)} characters long; Lambda allows {limit}")
         return value
 
     def string_list(self, key: str, value: Any) -> list[str]:
@@ -184,7 +191,7 @@ _VALIDATORS: dict[str, _Validator] = {
     "timeout": lambda c, v: c.int_range("timeout", v, 1, 900, " seconds"),
     "ephemeral_storage": lambda c, v: c.int_range("ephemeral_storage", v, 512, 10240, " MB"),
     "environment": _environment,
-    "description": lambda c, v: c.of_type("description", v, str, "a string"),
+    "description": lambda c, v: c.text("description", v, DESCRIPTION_LIMIT),
     "logging_format": lambda c, v: c.choice("logging_format", v, LOGGING_FORMATS),
     "package_type": lambda c, v: c.choice("package_type", v, PACKAGE_TYPES),
     "routes": _routes,
@@ -212,6 +219,8 @@ def load_config(function_dir: Path, source_prefix: str = "") -> FunctionConfig:
     """
     path = function_dir / CONFIG_FILE
     source = f"{source_prefix}{CONFIG_FILE}"
+    if path.exists() and not path.is_file():
+        raise UserError(f"{source}: not a file (remove it or make it a file)")
     raw = read_toml(path, source) if path.is_file() else {}
     check = _Checker(source)
     values = {}

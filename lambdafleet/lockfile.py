@@ -70,6 +70,12 @@ def _logical_lines(text: str) -> list[tuple[int, str]]:
     return lines
 
 
+def _unparsable(label: str, spec: str, exc: Exception) -> UserError:
+    # packaging appends the line and a caret under the fault; an error is one line.
+    reason = str(exc).splitlines()[0]
+    return UserError(f"{label}: cannot parse requirement {spec!r}: {reason}")
+
+
 def _parse_pin(line: str, label: str) -> Pin:
     from packaging.requirements import InvalidRequirement, Requirement  # ~30 ms: only when a lock changed
     from packaging.utils import canonicalize_name
@@ -79,7 +85,7 @@ def _parse_pin(line: str, label: str) -> Pin:
     try:
         requirement = Requirement(spec)
     except InvalidRequirement as exc:
-        raise UserError(f"{label}: cannot parse requirement {spec!r}: {exc}") from None
+        raise _unparsable(label, spec, exc) from None
     pins = [s for s in requirement.specifier if s.operator in ("==", "===") and "*" not in s.version]
     if requirement.url or len(pins) != 1 or len(requirement.specifier) != 1:
         raise UserError(f"{label}: requirement {spec!r} is not pinned with '=='; run: python build.py lock")
@@ -131,7 +137,7 @@ def direct_requirements(path: Path, label: str) -> list["Requirement"]:
         try:
             result.append(Requirement(line))
         except InvalidRequirement as exc:
-            raise UserError(f"{label}:{number}: cannot parse requirement {line!r}: {exc}") from None
+            raise _unparsable(f"{label}:{number}", line, exc) from None
     return result
 
 

@@ -12,7 +12,9 @@ from lambdafleet.errors import UserError
 FUNCTIONS_DIR = "functions"
 SHARED_DIR = "lib"
 CHAINS_FILE = "chains.toml"
-FUNCTION_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# A leading '-' would read as an option on build.py's command line.
+FUNCTION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+NAME_RULE = "letters, digits, '-', '_', starting with a letter or digit, at most 64 chars"
 # Subcommands of build.py: a function with one of these names could not be built by name.
 RESERVED_NAMES = frozenset({"all", "build", "check", "clean", "list", "lock", "new", "invoke", "local", "logs", "push"})
 
@@ -57,7 +59,7 @@ class Project:
 def validate_name(name: str, label: str) -> None:
     """Raise UserError unless `name` is usable as a function (folder) name."""
     if not FUNCTION_NAME.fullmatch(name):
-        raise UserError(f"{label}: invalid function name {name!r}: use letters, digits, '-', '_', at most 64 chars")
+        raise UserError(f"{label}: invalid function name {name!r}: use {NAME_RULE}")
     if name in RESERVED_NAMES:
         raise UserError(f"{label}: function name {name!r} is reserved for a build.py command")
 
@@ -128,7 +130,7 @@ def _load_chains(root: Path, functions: dict[str, FunctionConfig]) -> dict[str, 
     for name, body in raw.get("chains", {}).items():
         key = f"chains.{name}"
         if not isinstance(body, dict) or not FUNCTION_NAME.fullmatch(name):
-            raise UserError(f"{source}: key '{key}': must be a table named with letters, digits, '-', '_'")
+            raise UserError(f"{source}: key '{key}': must be a table named with {NAME_RULE}")
         extra = set(body) - {"steps", "description"}
         if extra:
             raise UserError(f"{source}: key '{key}.{sorted(extra)[0]}': unknown key; expected steps, description")

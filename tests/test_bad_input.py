@@ -15,6 +15,10 @@ def _files(files, config=None):
     return lambda ws: ws.add_function("fn", config=config, files=files)
 
 
+def _handler(source):
+    return _files({"lambda_function.py": source})
+
+
 def _lock(text, requirements_in=None):
     def setup(ws):
         folder = ws.add_function("fn")
@@ -31,6 +35,13 @@ def _tampered_hash(ws):
     text = lock.read_text()
     first_hash = text.split("sha256:")[1][:64]
     lock.write_text(text.replace(first_hash, "0" * 64).replace(text.split("sha256:")[2][:64], "1" * 64))
+
+
+def _link_outside(ws):
+    outside = ws.root.parent / "outside"
+    outside.mkdir()
+    (outside / "creds.txt").write_text("secret")
+    ws.add_function("fn").joinpath("outside_link").symlink_to(outside)
 
 
 def _two(config_a, config_b=None):
@@ -56,6 +67,14 @@ CASES = {
         _toml('[environment]\nAWS_REGION = "eu-west-1"\n'),
         "key 'environment.AWS_REGION': is reserved",
     ),
+    "description too long": (
+        _toml(f'description = "{"x" * 257}"\n'),
+        "functions/fn/function.toml: key 'description': is 257 characters long; Lambda allows 256",
+    ),
+    "function.toml is a folder": (
+        lambda ws: ws.add_function("fn").joinpath("function.toml").mkdir(),
+        "functions/fn/function.toml: not a file",
+    ),
     "env value not string": (_toml("[environment]\nDEBUG = true\n"), "key 'environment.DEBUG': must be a string"),
     "bad env name": (_toml('[environment]\n"1X" = "a"\n'), "key 'environment.1X': variable names"),
     "bad route": (_toml('routes = ["FETCH /x"]\n'), "key 'routes': 'FETCH /x' is not a route key"),
@@ -73,6 +92,33 @@ CASES = {
         _files({"lambda_function.py": "def handler(event, context):\n    return 1\n"}),
         "functions/fn/lambda_function.py: handler function 'lambda_handler' is not defined",
     ),
+    "handler without arguments": (
+        _handler("def lambda_handler():\n    return 1\n"),
+        "functions/fn/lambda_function.py: handler function 'lambda_handler' takes 0 positional argument(s); "
+        "Lambda calls it with (event, context) (key 'handler')",
+    ),
+    "handler with one argument": (_handler("def lambda_handler(event):\n    return 1\n"), "takes 1 positional"),
+    "handler needing three arguments": (
+        _handler("def lambda_handler(event, context, extra):\n    return 1\n"),
+        "handler function 'lambda_handler' needs 3 arguments",
+    ),
+    "handler needing a keyword argument": (
+        _handler("def lambda_handler(event, context, *, extra):\n    return 1\n"),
+        "handler function 'lambda_handler' needs keyword argument 'extra'",
+    ),
+    "async handler": (
+        _handler("async def lambda_handler(event, context):\n    return 1\n"),
+        "functions/fn/lambda_function.py: handler function 'lambda_handler' is async",
+    ),
+    "handler bound to a literal": (
+        _handler("lambda_handler = 5\n"),
+        "functions/fn/lambda_function.py: handler function 'lambda_handler' is assigned a literal (5), not a function",
+    ),
+    "handler redefined as a literal": (
+        _handler("def lambda_handler(event, context):\n    return 1\n\nlambda_handler = 'x'\n"),
+        "handler function 'lambda_handler' is assigned a literal ('x')",
+    ),
+    "lambda handler without arguments": (_handler("lambda_handler = lambda: 1\n"), "takes 0 positional"),
     "handler syntax error": (
         _files({"lambda_function.py": "def lambda_handler(event, context)\n    return 1\n"}),
         "functions/fn/lambda_function.py: syntax error on line 1",
@@ -85,6 +131,10 @@ CASES = {
     "requirement without hash": (
         _lock("six==1.16.0\n"),
         "functions/fn/requirements.txt:1: requirement 'six==1.16.0' has no --hash",
+    ),
+    "unparsable requirement": (
+        _lock(SIX_PIN + "!!!garbage\n"),
+        "functions/fn/requirements.txt:2: cannot parse requirement '!!!garbage': Expected package name",
     ),
     "editable in lock": (_lock("-e ./src\n"), "functions/fn/requirements.txt:1: option '-e' is not allowed"),
     "lock missing": (
@@ -102,6 +152,11 @@ CASES = {
         "name clashes with functions/",
     ),
     "invalid folder name": (lambda ws: ws.add_function("bad.name"), "functions/bad.name: invalid function name"),
+    "folder name starting with a dash": (
+        lambda ws: ws.add_function("-dash"),
+        "functions/-dash: invalid function name '-dash': use letters, digits, '-', '_', starting with a letter",
+    ),
+    "folder name starting with an underscore": (lambda ws: ws.add_function("_x"), "functions/_x: invalid function"),
     "reserved function name": (lambda ws: ws.add_function("list"), "functions/list: function name 'list' is reserved"),
     "duplicate route": (
         _two('routes = ["GET /x"]\n', 'routes = ["GET /x"]\n'),
@@ -129,7 +184,20 @@ CASES = {
     ),
     "dangling symlink": (
         lambda ws: ws.add_function("fn").joinpath("data.bin").symlink_to("/nonexistent/data.bin"),
-        "functions/fn/data.bin: cannot be read",
+        "functions/fn/data.bin: broken symlink (points to /nonexistent/data.bin)",
+    ),
+    "symlink to a host file": (
+        lambda ws: ws.add_function("fn").joinpath("passwd_link").symlink_to("/etc/passwd"),
+        "functions/fn/passwd_link: symlink points outside the project (to /etc/passwd)",
+    ),
+    "symlinked folder outside the project": (_link_outside, "functions/fn/outside_link: symlink points outside"),
+    "symlink out of a shared library": (
+        lambda ws: (
+            ws.add_function("fn", config='shared = ["common"]\n'),
+            (ws.root / "lib/common").mkdir(parents=True),
+            (ws.root / "lib/common/passwd").symlink_to("/etc/passwd"),
+        ),
+        "lib/common/passwd: symlink points outside the project (to /etc/passwd)",
     ),
     "handler with NUL bytes": (
         _files({"lambda_function.py": "def lambda_handler(e, c):\n    return '\0'\n\0"}),
@@ -192,6 +260,43 @@ def test_bad_command_line_exits_2_with_one_line(workspace, args, expected):
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert expected in result.stderr
+
+
+def test_unparsable_requirements_in_is_one_line_when_locking(workspace):
+    workspace.add_function("fn").joinpath("requirements.in").write_text("six\n!!!garbage\n")
+    result = workspace.run("lock", "fn")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "error: functions/fn/requirements.in:2: cannot parse requirement '!!!garbage': "
+        "Expected package name at the start of dependency specifier"
+    ]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "def lambda_handler(event, context, retries=3, *, verbose=False):\n    return event\n",
+        "def lambda_handler(*args):\n    return args[0]\n",
+        "def lambda_handler(event, /, *rest):\n    return event\n",
+        "lambda_handler = lambda event, context: event\n",
+        "def make():\n    return lambda event, context: event\n\n\nlambda_handler = make()\n",
+        "from json import loads as lambda_handler\n",  # wrong, but only running it would tell
+        "import functools\n\n\n@functools.lru_cache\nasync def lambda_handler():\n    return 1\n",
+        "async def lambda_handler(e, c):\n    return 1\n\n\ndef lambda_handler(e, c):\n    return 2\n",
+    ],
+    ids=["defaults", "varargs", "positional-only", "lambda", "factory", "import", "decorated", "redefined"],
+)
+def test_handlers_lambda_can_call_or_that_need_running_to_judge_pass(workspace, source):
+    workspace.add_function("fn", files={"lambda_function.py": source})
+    result = workspace.run("fn")
+    assert result.returncode == 0, result.stderr
+
+
+def test_description_of_lambdas_maximum_length_builds(workspace):
+    workspace.add_function("fn", config=f'description = "{"x" * 256}"\n')
+    result = workspace.run("fn")
+    assert result.returncode == 0, result.stderr
+    assert workspace.manifest()["functions"]["fn"]["description"] == "x" * 256
 
 
 def test_missing_functions_folder_is_a_user_error(workspace):
