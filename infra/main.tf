@@ -44,10 +44,17 @@ locals {
       if target != null && !contains(keys(local.functions), coalesce(target, "-"))
     ]
   ])
+  # build.py allows 64-character names; the prefix this stack adds must still leave Lambda's and IAM's 64.
+  names_too_long = [
+    for name in keys(local.functions) : "functions.${name}: '${var.name_prefix}${name}' is over the 64 characters Lambda and IAM allow; shorten the folder name or name_prefix"
+    if length("${var.name_prefix}${name}") > 64
+  ]
   unknown_notified = [
     for name, bucket in var.buckets : "var.buckets.${name}.notify_function names function '${bucket.notify_function}', which is not in the manifest"
     if bucket.notify_function != null && !contains(keys(local.functions), coalesce(bucket.notify_function, "-"))
   ]
+
+  manifest_problems = concat(local.undeclared_permissions, local.unknown_destinations, local.unknown_notified, local.names_too_long)
 
   integrations = {
     for name, function in local.functions : name => {
@@ -64,8 +71,8 @@ resource "terraform_data" "manifest_check" {
 
   lifecycle {
     precondition {
-      condition     = length(concat(local.undeclared_permissions, local.unknown_destinations, local.unknown_notified)) == 0
-      error_message = "${local.manifest_path}: ${join("; ", concat(local.undeclared_permissions, local.unknown_destinations, local.unknown_notified))}"
+      condition     = length(local.manifest_problems) == 0
+      error_message = "${local.manifest_path}: ${join("; ", local.manifest_problems)}"
     }
   }
 }

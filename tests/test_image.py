@@ -12,7 +12,7 @@ LOCK = "six-python3.12-x86_64.txt"
 FILES = {
     "lambda_function.py": "from helpers import util\n\ndef lambda_handler(event, context):\n    return util.run()\n",
     "helpers/__init__.py": "",
-    "helpers/util.py": "def run():\n    return 1\n",
+    "helpers/util.py": "def run(event=None, context=None):\n    return 1\n",
     "bin/tool.sh": "#!/bin/sh\necho tool\n",
     "tests/test_it.py": "def test_it():\n    pass\n",
     ".env": "SECRET=1\n",

@@ -253,6 +253,22 @@ def test_plan_names_the_manifest_key_of_an_undeclared_resource(
     assert "var.buckets.uploads.notify_function names function 'resize_image', which is not in the manifest" in message
 
 
+def test_plan_refuses_a_name_the_prefix_pushes_past_64_characters(
+    make_terraform, infra_copy: Path, aws_env: str, tmp_path: Path
+) -> None:
+    long_name = "m" * (64 - len(PREFIX) + 1)
+    path = _one_function_manifest(tmp_path, name=long_name, zip=f"{long_name}.zip")
+    manifest = json.loads(path.read_text())
+    manifest["functions"] = {long_name: manifest["functions"]["math"]}
+    path.write_text(json.dumps(manifest))
+    terraform = make_terraform(infra_copy / "envs" / "local")
+    terraform.setup(init_vars={"path": str(tmp_path / "terraform.tfstate")})
+    with pytest.raises(TerraformTestError) as failure:
+        terraform.plan(tf_vars={"endpoint_url": aws_env, "manifest_path": str(path), "name_prefix": PREFIX})
+    message = " ".join(" ".join(map(str, failure.value.args)).split())
+    assert f"functions.{long_name}: '{PREFIX}{long_name}' is over the 64 characters Lambda and IAM allow" in message
+
+
 # envs/aws reaches the emulator through AWS_ENDPOINT_URL (aws_env), with local state instead of its S3 backend.
 ENVIRONMENT_VARIABLES = {"local": lambda endpoint: {"endpoint_url": endpoint}, "aws": lambda _: {"region": "us-east-1"}}
 
