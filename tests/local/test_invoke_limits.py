@@ -3,6 +3,7 @@ versions; and published versions run their own code."""
 
 import base64
 import json
+import time
 import urllib.error
 import urllib.request
 
@@ -85,3 +86,33 @@ def test_a_qualifier_runs_that_version(endpoint, deploy_function, zip_of) -> Non
     with pytest.raises(ClientError) as caught:
         client.invoke(FunctionName=name, Qualifier="99")
     assert caught.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def test_a_destination_event_lambda_would_refuse_is_dropped_without_a_crash(
+    endpoint, deploy_function, wait_for
+) -> None:
+    """A 5 MB response plus a 1 MB request make an invocation record over 6 MB: the destination function
+    cannot take it, and the endpoint says so in one log line (the session fixture fails on a traceback)."""
+    client, logs = endpoint.client("lambda"), endpoint.client("logs")
+    target = deploy_function(ECHO)["FunctionName"]
+    source = deploy_function("def lambda_handler(event, context):\n    return 'b' * (5 * 1024 * 1024)\n")
+    client.put_function_event_invoke_config(
+        FunctionName=source["FunctionName"],
+        MaximumRetryAttempts=0,
+        DestinationConfig={
+            "OnSuccess": {"Destination": client.get_function(FunctionName=target)["Configuration"]["FunctionArn"]}
+        },
+    )
+    client.invoke(FunctionName=source["FunctionName"], InvocationType="Event", Payload=_padded(ASYNC_LIMIT))
+
+    def source_ran() -> list:
+        """the source function's REPORT line"""
+        group = f"/aws/lambda/{source['FunctionName']}"
+        try:
+            return logs.filter_log_events(logGroupName=group, filterPattern="REPORT")["events"]
+        except logs.exceptions.ResourceNotFoundException:
+            return []
+
+    wait_for(source_ran)
+    time.sleep(1)  # the record is built and refused right after the source's invocation
+    assert not logs.describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{target}")["logGroups"]
