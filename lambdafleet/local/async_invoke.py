@@ -15,6 +15,7 @@ from moto.awslambda.models import LambdaFunction
 from lambdafleet.local import destinations
 from lambdafleet.local.fleet import Fleet
 from lambdafleet.runtime import InvokeResult
+from lambdafleet.runtime.pool import PayloadTooLargeError
 
 LOG = logging.getLogger("lambdafleet.local")
 DEFAULT_RETRIES = 2  # Lambda retries a failed asynchronous invocation twice unless configured otherwise
@@ -61,6 +62,9 @@ class AsyncInvoker:
         except LambdaClientError as error:
             LOG.warning("%s: asynchronous invocation failed: %s", event.function.function_name, error.message)
             result = None
+        except PayloadTooLargeError as error:  # retrying cannot make the event smaller
+            LOG.warning("%s: asynchronous invocation refused: %s", event.function.function_name, error)
+            return
         except Exception:
             LOG.exception("%s: asynchronous invocation crashed", event.function.function_name)
             result = None

@@ -43,7 +43,7 @@ def start(
     s3_events.install(invoker.submit)
     gateway = http_api.HttpApiGateway(fleet)
     try:
-        server = emulator.start(port, host, wrap=lambda app: http_api.wrap(app, gateway))
+        server = emulator.start(port, host, wrap=lambda app: http_api.wrap(lambda_invoke.wrap(app), gateway))
     except OSError:
         invoker.close()
         fleet.close()

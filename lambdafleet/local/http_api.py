@@ -2,7 +2,6 @@
 `<api-id>.execute-api.localhost/<path>` select the API, its stage and route, invoke the integration's function
 with a payload-2.0 event and map its result to the HTTP response."""
 
-import http
 import json
 import logging
 import re
@@ -18,14 +17,18 @@ from lambdafleet.emulator import WsgiApp
 from lambdafleet.local import routes
 from lambdafleet.local.fleet import Fleet
 from lambdafleet.local.http_event import (
+    BAD_REQUEST,
     INTERNAL_ERROR,
     NOT_FOUND,
+    PAYLOAD_TOO_LARGE,
     HttpRequest,
     HttpResponse,
     RouteTarget,
     build_event,
     map_response,
 )
+from lambdafleet.local.wsgi_body import read_body, send
+from lambdafleet.runtime.pool import PayloadTooLargeError
 
 LOG = logging.getLogger("lambdafleet.local")
 PATH_PREFIX = re.compile(r"^/_api/(?P<api>[a-z0-9]+)(?P<path>/.*)?$")
@@ -68,8 +71,8 @@ def _stage_and_path(api: Api, path: str) -> tuple[str, str] | None:
 
 
 def _request(environ: dict[str, Any], raw_path: str) -> HttpRequest:
+    """The request as the event describes it; raises ValueError for a Content-Length that is not a number."""
     _, query = _raw_uri(environ)
-    length = int(environ.get("CONTENT_LENGTH") or 0)
     headers = [(key[5:].replace("_", "-").lower(), value) for key, value in environ.items() if key.startswith("HTTP_")]
     headers += [
         (key.replace("_", "-").lower(), environ[key]) for key in ("CONTENT_TYPE", "CONTENT_LENGTH") if environ.get(key)
@@ -79,7 +82,7 @@ def _request(environ: dict[str, Any], raw_path: str) -> HttpRequest:
         raw_path=raw_path,
         raw_query=query,
         headers=headers,
-        body=environ["wsgi.input"].read(length) if length else b"",
+        body=read_body(environ),
         source_ip=environ.get("REMOTE_ADDR", "127.0.0.1"),
     )
 
@@ -93,7 +96,11 @@ class HttpApiGateway:
 
     def handle(self, api_id: str, path: str, environ: dict[str, Any]) -> HttpResponse:
         """The response API Gateway would give; never raises for a bad request or a failing function."""
-        request = _request(environ, path)
+        try:
+            request = _request(environ, path)
+        except ValueError as error:
+            LOG.warning("HTTP API %s %s: %s", api_id, path, error)
+            return BAD_REQUEST
         routed = self._route(api_id, request, environ.get("HTTP_HOST", "localhost"))
         if isinstance(routed, HttpResponse):
             return routed
@@ -125,6 +132,9 @@ class HttpApiGateway:
         except JsonRESTError as error:
             LOG.warning("%s %s: %s", event["routeKey"], event["rawPath"], error.message)
             return INTERNAL_ERROR
+        except PayloadTooLargeError as error:
+            LOG.warning("%s %s: %s", event["routeKey"], event["rawPath"], error)
+            return PAYLOAD_TOO_LARGE
         return map_response(result.payload, result.function_error)
 
     @staticmethod
@@ -156,15 +166,6 @@ def wrap(app: WsgiApp, gateway: HttpApiGateway) -> WsgiApp:
         except Exception:  # a fault here must cost one request, never the server
             LOG.exception("HTTP API request %s failed", environ.get("PATH_INFO"))
             response = INTERNAL_ERROR
-        headers = [*response.headers, ("content-length", str(len(response.body)))]
-        start_response(f"{response.status} {_reason(response.status)}", headers)
-        return [response.body]
+        return send(start_response, response)
 
     return application
-
-
-def _reason(status: int) -> str:
-    try:
-        return http.HTTPStatus(status).phrase
-    except ValueError:  # a function may answer any code from 100 to 599
-        return "Unknown"

@@ -50,6 +50,9 @@ class HttpResponse:
 
 INTERNAL_ERROR = HttpResponse(500, [("content-type", "application/json")], b'{"message":"Internal Server Error"}')
 NOT_FOUND = HttpResponse(404, [("content-type", "application/json")], b'{"message":"Not Found"}')
+BAD_REQUEST = HttpResponse(400, [("content-type", "application/json")], b'{"message":"Bad Request"}')
+# The event Lambda would refuse: API Gateway answers that a body is too large, not that the integration failed.
+PAYLOAD_TOO_LARGE = HttpResponse(413, [("content-type", "application/json")], b'{"message":"Request Entity Too Large"}')
 
 
 def _is_text(content_type: str) -> bool:

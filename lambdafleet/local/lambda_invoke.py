@@ -7,17 +7,38 @@ service integrations) runs it through the fleet.
 
 import base64
 import binascii
+import io
 import json
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from moto.awslambda.exceptions import LambdaClientError
 from moto.awslambda.models import LambdaBackend, LambdaFunction
+from moto.awslambda.responses import LambdaResponse
 from moto.awslambda.utils import make_function_arn
 
+from lambdafleet.emulator import WsgiApp
 from lambdafleet.local.fleet import Fleet
+from lambdafleet.local.http_event import HttpResponse
+from lambdafleet.local.wsgi_body import read_body, send
+from lambdafleet.runtime.pool import MAX_REQUEST_BYTES
 
 LOG_TAIL_BYTES = 4096  # what Lambda returns in X-Amz-Log-Result with LogType Tail
+# "For asynchronous invocations, the maximum payload size is 1 MB."
+# (https://docs.aws.amazon.com/lambda/latest/dg/API_Invoke.html; 256 KB before 2025)
+MAX_EVENT_REQUEST_BYTES = 1024 * 1024
+INVOCATION_PATH = re.compile(r"^/(2015-03-31/functions/[^/]+/invocations|2014-11-13/functions/[^/]+/invoke-async)/?$")
+
+
+class RequestTooLarge(LambdaClientError):
+    """The request is bigger than Lambda accepts for its invocation type."""
+
+    code = 413
+
+    def __init__(self, message: str) -> None:
+        super().__init__("RequestTooLargeException", message)
+
 
 SubmitAsync = Callable[[LambdaFunction, bytes], str]
 
@@ -27,9 +48,11 @@ def log_tail(logs: str) -> str:
     return base64.b64encode(logs.encode()[-LOG_TAIL_BYTES:]).decode()
 
 
-def request_payload(body: str | bytes | None) -> bytes:
-    """The event bytes of an Invoke request; Lambda refuses a body that is not JSON."""
+def request_payload(body: str | bytes | None, limit: int = MAX_REQUEST_BYTES) -> bytes:
+    """The event bytes of an Invoke request; Lambda refuses a body over `limit` bytes or one that is not JSON."""
     raw = body.encode() if isinstance(body, str) else (body or b"")
+    if len(raw) > limit:
+        raise RequestTooLarge(f"Request must be smaller than {limit} bytes for the InvokeFunction operation")
     if not raw.strip():
         return b"{}"
     try:
@@ -46,19 +69,22 @@ def _client_context(headers: Mapping[str, str]) -> dict[str, Any] | None:
     if not encoded:
         return None
     try:
-        return json.loads(base64.b64decode(encoded, validate=True))
+        context = json.loads(base64.b64decode(encoded, validate=True))
     except (binascii.Error, ValueError):
+        context = None
+    if not isinstance(context, dict):
         raise LambdaClientError(
             "InvalidRequestContentException", "Client context must be a valid Base64-encoded JSON object."
-        ) from None
+        )
+    return context
 
 
 def _invoke(
     fleet: Fleet, submit_async: SubmitAsync, function: LambdaFunction, body: Any, headers: Any, response_headers: Any
 ) -> bytes:
     headers = headers or {}
-    payload = request_payload(body)
     invocation_type = headers.get("X-Amz-Invocation-Type") or "RequestResponse"
+    payload = request_payload(body, MAX_EVENT_REQUEST_BYTES if invocation_type == "Event" else MAX_REQUEST_BYTES)
     if invocation_type == "DryRun":
         return b""  # moto answers 204: the caller may invoke
     if invocation_type == "Event":
@@ -91,3 +117,43 @@ def install(fleet: Fleet, submit_async: SubmitAsync) -> None:
 
     LambdaFunction.invoke = invoke
     LambdaBackend.delete_function = delete
+    LambdaResponse.invoke = _reading_the_qualifier(LambdaResponse.invoke)
+
+
+def _reading_the_qualifier(respond: Callable[[LambdaResponse], Any]) -> Callable[[LambdaResponse], Any]:
+    """moto's Invoke looks for `qualifier`, but clients send `?Qualifier=`; absent both, moto's lookup would
+    fall through to a "qualifier" key of the payload. Hand it the one the client sent, or None."""
+
+    def invoke(self: LambdaResponse) -> Any:
+        self.querystring["qualifier"] = self.querystring.get("Qualifier") or [None]
+        return respond(self)
+
+    return invoke
+
+
+def wrap(app: WsgiApp) -> WsgiApp:
+    """A WSGI layer that refuses an Invoke body that is not UTF-8 (moto cannot decode it) with Lambda's error,
+    and passes every other one to `app` (moto) as JSON, whatever its Content-Type."""
+
+    def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD") == "POST" and INVOCATION_PATH.match(environ.get("PATH_INFO", "")):
+            refusal = _accept_invocation(environ)
+            if refusal is not None:
+                return send(start_response, refusal)
+        return app(environ, start_response)
+
+    return application
+
+
+def _accept_invocation(environ: dict[str, Any]) -> HttpResponse | None:
+    """Buffer an invocation's body for moto, or the 400 answer when it cannot be an event."""
+    try:
+        body = read_body(environ)
+        body.decode()
+    except ValueError as error:  # UnicodeDecodeError included
+        document = {"__type": "InvalidRequestContentException", "message": f"Could not read request body: {error}"}
+        return HttpResponse(400, [("content-type", "application/json")], json.dumps(document).encode())
+    environ.pop("wsgi.input_terminated", None)
+    # Lambda takes the body as the event whatever its type; moto would parse a form body as parameters.
+    environ |= {"wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body)), "CONTENT_TYPE": "application/json"}
+    return None

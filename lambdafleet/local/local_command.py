@@ -48,11 +48,12 @@ def _non_negative(text: str) -> float:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the local command."""
+    summary = "serve every AWS API (moto) and run deployed functions, HTTP APIs and S3 triggers on one port"
     parser = subparsers.add_parser(
         "local",
-        help="serve every AWS API (moto) and run deployed functions, HTTP APIs and S3 triggers on one port",
-        description="Point Terraform, boto3 or the AWS CLI at it (AWS_ENDPOINT_URL); Ctrl-C stops it. "
-        "State lives as long as the process.",
+        help=summary,
+        description=f"{summary[0].upper()}{summary[1:]}. Point Terraform, boto3 or the AWS CLI at it "
+        "(AWS_ENDPOINT_URL); Ctrl-C stops it. State lives as long as the process.",
     )
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (default 4566, LocalStack's)")
     parser.add_argument("--host", default=HOST, help="address to bind (default 127.0.0.1, loopback only)")

@@ -1,6 +1,7 @@
 """`build.py local` and `build.py logs` as a user runs them: one-line errors with exit code 2, and --follow."""
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -8,14 +9,32 @@ import time
 import uuid
 from pathlib import Path
 
+import pytest
+
 from lambdafleet.testing import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def _build_py(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+# No keys and no files to find them in: boto3's credential chain comes up empty.
+NO_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "",
+    "AWS_SECRET_ACCESS_KEY": "",
+    "AWS_CONFIG_FILE": "/nonexistent",
+    "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+
+
+def _build_py(*args: str, timeout: float = 60, env: dict | None = None) -> subprocess.CompletedProcess:
+    variables = {key: value for key, value in os.environ.items() if key != "AWS_ENDPOINT_URL"} | (env or {})
     return subprocess.run(
-        [sys.executable, "build.py", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=timeout
+        [sys.executable, "build.py", *args],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={key: value for key, value in variables.items() if value},
     )
 
 
@@ -47,6 +66,31 @@ def test_logs_of_an_unknown_function(embedded) -> None:
 def test_logs_without_an_endpoint() -> None:
     url = f"http://127.0.0.1:{free_port()}"
     _one_line_error(_build_py("logs", "math", "--endpoint-url", url), url, "nothing answers")
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "fragments"),
+    [
+        (["echo", "--endpoint-url", "notaurl"], {}, ["--endpoint-url 'notaurl'", "AWS_ENDPOINT_URL"]),
+        (["echo"], {"AWS_ENDPOINT_URL": "notaurl"}, ["--endpoint-url 'notaurl'", "AWS_ENDPOINT_URL"]),
+        (["bad name!"], {}, ["NAME 'bad name!'", "not a Lambda function name"]),
+        (["predict", "--region", "eu-west-1"], {"AWS_PROFILE": "nosuchprofile"}, ["AWS_PROFILE", "nosuchprofile"]),
+        (["predict", "--aws"], {"AWS_PROFILE": "nosuchprofile"}, ["AWS_PROFILE", "nosuchprofile"]),
+        (["predict", "--aws"], NO_CREDENTIALS, ["--aws", "no AWS credentials"]),
+    ],
+)
+def test_logs_refuses_bad_input_in_one_line(args: list[str], env: dict, fragments: list[str]) -> None:
+    _one_line_error(_build_py("logs", *args, env=env), *fragments)
+
+
+def test_logs_answers_an_endpoint_error_in_one_line(embedded) -> None:
+    # A name Lambda allows that moto's routes do not: moto answers an HTML page.
+    _one_line_error(_build_py("logs", "a.b", "--endpoint-url", embedded.url), "a.b", "404")
+
+
+@pytest.mark.parametrize(("command", "summary"), [("logs", "Print a deployed function's"), ("local", "Serve every")])
+def test_help_says_what_the_command_does(command: str, summary: str) -> None:
+    assert summary in _build_py(command, "--help").stdout
 
 
 def test_logs_of_a_function_that_never_ran(embedded, deploy_function) -> None:

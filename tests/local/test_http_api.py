@@ -1,8 +1,11 @@
 """The HTTP API data plane on routes deployed with boto3: stages, payload-2.0 events, response mapping, errors."""
 
+import http.client
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
+from contextlib import closing
 
 import pytest
 
@@ -89,3 +92,31 @@ def test_errors_are_api_gateway_errors(api: dict, endpoint) -> None:
     assert _call(f"{endpoint.url}/_api/nosuchapi/echo/x")[::2] == (404, b'{"message":"Not Found"}')
     # The endpoint is still serving AWS calls afterwards.
     assert "Functions" in endpoint.client("lambda").list_functions()
+
+
+def _raw(base: str, path: str, head: str, body: bytes) -> tuple[int, bytes]:
+    """Send a hand-written POST (headers urllib would not send) and read the answer."""
+    connection = http.client.HTTPConnection(urllib.parse.urlsplit(base).netloc, timeout=30)
+    with closing(connection):
+        connection.putrequest("POST", urllib.parse.urlsplit(base).path + path)
+        name, _, value = head.partition(": ")
+        connection.putheader(name, value)
+        connection.endheaders(body)
+        response = connection.getresponse()
+        return response.status, response.read()
+
+
+def test_a_content_length_that_is_not_a_number_is_a_bad_request(api: dict) -> None:
+    assert _raw(api["base"], "/echo/x", "Content-Length: abc", b"") == (400, b'{"message":"Bad Request"}')
+
+
+def test_a_chunked_body_reaches_the_function(api: dict) -> None:
+    status, body = _raw(api["base"], "/echo/x", "Transfer-Encoding: chunked", b"5\r\nhello\r\n0\r\n\r\n")
+    assert (status, json.loads(body)["body"]) == (202, "hello")
+
+
+def test_a_body_lambda_would_refuse_is_too_large(api: dict) -> None:
+    assert _call(f"{api['base']}/echo/x", "POST", b"a" * (7 * 1024 * 1024))[::2] == (
+        413,
+        b'{"message":"Request Entity Too Large"}',
+    )
