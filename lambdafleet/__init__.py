@@ -2,3 +2,6 @@
 
 # Part of every cache key: bump it whenever a change alters the bytes a build produces.
 BUILDER_VERSION = "2"
+
+# infra's default `name_prefix`: commands that find deployed resources by name (push, logs) start from it.
+DEFAULT_NAME_PREFIX = "lambdafleet-"

@@ -4,13 +4,15 @@ Run it with ``python -m lambdafleet.emulator --port 4566`` or start it in-proces
 """
 
 import argparse
+import json
 import os
 import signal
 import socket
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 4566  # LocalStack's port, so tools configured for LocalStack work unchanged
@@ -54,13 +56,35 @@ def start(port: int = DEFAULT_PORT, host: str = HOST, wrap: Callable[[WsgiApp], 
     """
     emulator_gaps.register()
     app = DomainDispatcherApplication(create_backend_app)
-    app = wrap(app) if wrap else app
+    app = _answer_crashes_as_internal_failure(wrap(app) if wrap else app)
     # Bound here so a busy port raises OSError (werkzeug would print and exit the process instead).
     with socket.create_server((host, port)) as listener:
         server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler, fd=listener.fileno())
     thread = threading.Thread(target=server.serve_forever, name="emulator", daemon=True)
     thread.start()
     return Emulator(server=server, thread=thread, url=f"http://{host}:{server.port}")
+
+
+def _answer_crashes_as_internal_failure(app: WsgiApp) -> WsgiApp:
+    """Answer a request that moto (or a layer in front of it) crashes on as AWS does, 500 InternalFailure, and log
+    one line instead of werkzeug's traceback.
+
+    moto raises on some malformed requests (an unsigned POST to an S3 key path is a KeyError); the endpoint must keep
+    answering in AWS's shape and keep its log readable.
+    """
+
+    def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        try:
+            return app(environ, start_response)
+        except Exception as error:  # any fault: the client gets AWS's answer to a service fault
+            request = f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')}"
+            print(f"error: {request}: {type(error).__name__}: {error} (answered 500 InternalFailure)", file=sys.stderr)
+            body = json.dumps({"__type": "InternalFailure", "message": f"{type(error).__name__}: {error}"}).encode()
+            headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+            start_response("500 Internal Server Error", headers)
+            return [body]
+
+    return application
 
 
 def _port(text: str) -> int:

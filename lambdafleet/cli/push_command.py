@@ -2,7 +2,7 @@
 
 import argparse
 
-DEFAULT_PREFIX = "lambdafleet-"  # infra's name_prefix; lambdafleet.push imports boto3, too slow for --help
+from lambdafleet import DEFAULT_NAME_PREFIX
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--prefix",
-        default=DEFAULT_PREFIX,
-        help=f"name_prefix of the Terraform deployment, for the default repository (default {DEFAULT_PREFIX})",
+        default=DEFAULT_NAME_PREFIX,
+        help=f"name_prefix of the Terraform deployment, for the default repository (default {DEFAULT_NAME_PREFIX})",
     )
     parser.set_defaults(run=_run)

@@ -137,12 +137,20 @@ def wrap(app: WsgiApp) -> WsgiApp:
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") == "POST" and INVOCATION_PATH.match(environ.get("PATH_INFO", "")):
-            refusal = _accept_invocation(environ)
+            refusal = _unsigned(environ) or _accept_invocation(environ)
             if refusal is not None:
                 return send(start_response, refusal)
         return app(environ, start_response)
 
     return application
+
+
+def _unsigned(environ: dict[str, Any]) -> HttpResponse | None:
+    """Lambda's 403 for a request without a SigV4 signature; moto would take it for S3, whose default it is."""
+    if environ.get("HTTP_AUTHORIZATION") or "X-Amz-Credential=" in environ.get("QUERY_STRING", ""):
+        return None
+    headers = [("content-type", "application/json"), ("x-amzn-ErrorType", "MissingAuthenticationTokenException")]
+    return HttpResponse(403, headers, json.dumps({"message": "Missing Authentication Token"}).encode())
 
 
 def _accept_invocation(environ: dict[str, Any]) -> HttpResponse | None:

@@ -9,10 +9,10 @@ import urllib.parse
 from collections.abc import Iterator
 from typing import Any
 
+from lambdafleet import DEFAULT_NAME_PREFIX
 from lambdafleet.errors import UserError
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:4566"
-DEFAULT_PREFIX = "lambdafleet-"  # infra/envs/local's name_prefix
 POLL_INTERVAL_S = 1.0
 # Lambda's FunctionName pattern (a name, or a full or partial ARN, optionally qualified), from the API reference.
 FUNCTION_NAME = re.compile(
@@ -132,7 +132,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--follow", "-f", action="store_true", help="keep polling for new events (Ctrl-C stops)")
     parser.add_argument("--since", type=float, default=60.0, metavar="MINUTES", help="how far back (default 60)")
     parser.add_argument(
-        "--prefix", default=DEFAULT_PREFIX, help=f"name prefix of the deployment (default {DEFAULT_PREFIX})"
+        "--prefix", default=DEFAULT_NAME_PREFIX, help=f"name prefix of the deployment (default {DEFAULT_NAME_PREFIX})"
     )
     where = parser.add_mutually_exclusive_group()
     where.add_argument(

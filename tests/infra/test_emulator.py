@@ -4,6 +4,7 @@ import json
 import socket
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 import zipfile
 from io import BytesIO
@@ -132,6 +133,24 @@ def test_start_serves_on_a_free_loopback_port() -> None:
             assert response.status == 200
     finally:
         server.stop()
+
+
+def test_a_request_moto_crashes_on_is_an_internal_failure_not_a_traceback(capsys: pytest.CaptureFixture) -> None:
+    server = emulator.start(0)
+    try:
+        # Unsigned, so moto takes it for S3, whose POST-to-a-key handler raises KeyError in moto 5.2.
+        request = urllib.request.Request(server.url + "/some-bucket/a/key", data=b"x", method="POST")
+        with pytest.raises(urllib.error.HTTPError) as failure:
+            urllib.request.urlopen(request, timeout=5)
+        assert failure.value.code == 500
+        assert json.loads(failure.value.read())["__type"] == "InternalFailure"
+        with urllib.request.urlopen(server.url + "/moto-api/", timeout=5) as response:
+            assert response.status == 200  # still serving
+    finally:
+        server.stop()
+    logged = capsys.readouterr().err
+    assert "Traceback" not in logged
+    assert "error: POST /some-bucket/a/key: KeyError" in logged
 
 
 def test_the_command_line_refuses_a_busy_port_in_one_line() -> None:

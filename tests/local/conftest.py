@@ -71,6 +71,7 @@ def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoint]:
         output = log.read_text()
         assert code == 0, output
         assert "Traceback" not in output, output
+        assert "answered 500 InternalFailure" not in output, output  # a crash the endpoint contained is still a bug
 
 
 @pytest.fixture

@@ -61,6 +61,14 @@ def test_a_body_that_is_not_utf8_is_invalid_content(endpoint, echo) -> None:
     assert json.loads(body)["__type"] == "InvalidRequestContentException"
 
 
+def test_an_unsigned_invocation_is_refused_as_lambda_does(endpoint, echo) -> None:
+    sent = urllib.request.Request(f"{endpoint.url}/2015-03-31/functions/{echo}/invocations", data=b"{}", method="POST")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(sent, timeout=30)
+    assert refused.value.code == 403
+    assert refused.value.headers["x-amzn-ErrorType"] == "MissingAuthenticationTokenException"
+
+
 def test_the_body_is_the_event_whatever_its_content_type(endpoint, echo) -> None:
     assert _raw_invoke(endpoint.url, echo, b'{"a": 1}', "application/x-www-form-urlencoded") == (200, b'{"a": 1}')
 

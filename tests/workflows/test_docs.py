@@ -47,16 +47,7 @@ def test_the_check_catches_commands_in_the_wrong_folder():
     assert misplaced_commands('curl "$(terraform -chdir=infra/envs/local output -raw api_url)/x"\n') == []
 
 
-# docs/local.md repeats the README's old `cd infra/envs/local ...; python build.py logs` block; its owner fixes it,
-# and then this strict mark fails until it is removed.
-LOCAL_MD_FIX_PENDING = pytest.mark.xfail(strict=True, reason="docs/local.md still runs build.py after a cd")
-
-
-@pytest.mark.parametrize(
-    "document",
-    [pytest.param(doc, marks=LOCAL_MD_FIX_PENDING) if doc.name == "local.md" else doc for doc in DOCUMENTS],
-    ids=lambda path: str(path.relative_to(REPO_ROOT)),
-)
+@pytest.mark.parametrize("document", DOCUMENTS, ids=lambda path: str(path.relative_to(REPO_ROOT)))
 def test_shell_blocks_run_from_the_repository_root(document: Path):
     blocks = [body for language, body in FENCED_BLOCK.findall(document.read_text()) if language in SHELL]
     assert not [problem for block in blocks for problem in misplaced_commands(block)]
