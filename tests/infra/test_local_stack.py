@@ -235,6 +235,14 @@ def _one_function_manifest(tmp_path: Path, **changes) -> Path:
     return path
 
 
+def _local_plan_error(terraform, endpoint: str, manifest_path: Path) -> str:
+    """Plan envs/local for `manifest_path` (state next to it), which must fail; returns Terraform's message."""
+    terraform.setup(init_vars={"path": str(manifest_path.parent / "terraform.tfstate")})
+    with pytest.raises(TerraformTestError) as failure:
+        terraform.plan(tf_vars={"endpoint_url": endpoint, "manifest_path": str(manifest_path), "name_prefix": PREFIX})
+    return " ".join(" ".join(map(str, failure.value.args)).split())
+
+
 def test_plan_names_the_manifest_key_of_an_undeclared_resource(
     make_terraform, infra_copy: Path, aws_env: str, tmp_path: Path
 ) -> None:
@@ -243,11 +251,7 @@ def test_plan_names_the_manifest_key_of_an_undeclared_resource(
         destinations={"on_success": "ghost", "on_failure": None},
         permissions=[{"type": "table", "name": "nope", "access": "read"}],
     )
-    terraform = make_terraform(infra_copy / "envs" / "local")
-    terraform.setup(init_vars={"path": str(tmp_path / "terraform.tfstate")})
-    with pytest.raises(TerraformTestError) as failure:
-        terraform.plan(tf_vars={"endpoint_url": aws_env, "manifest_path": str(path), "name_prefix": PREFIX})
-    message = " ".join(" ".join(map(str, failure.value.args)).split())
+    message = _local_plan_error(make_terraform(infra_copy / "envs" / "local"), aws_env, path)
     assert f"{path}: functions.math.permissions names table 'nope', which is not declared in var.tables" in message
     assert "functions.math.destinations.on_success names function 'ghost', which is not in the manifest" in message
     assert "var.buckets.uploads.notify_function names function 'resize_image', which is not in the manifest" in message
@@ -261,11 +265,7 @@ def test_plan_refuses_a_name_the_prefix_pushes_past_64_characters(
     manifest = json.loads(path.read_text())
     manifest["functions"] = {long_name: manifest["functions"]["math"]}
     path.write_text(json.dumps(manifest))
-    terraform = make_terraform(infra_copy / "envs" / "local")
-    terraform.setup(init_vars={"path": str(tmp_path / "terraform.tfstate")})
-    with pytest.raises(TerraformTestError) as failure:
-        terraform.plan(tf_vars={"endpoint_url": aws_env, "manifest_path": str(path), "name_prefix": PREFIX})
-    message = " ".join(" ".join(map(str, failure.value.args)).split())
+    message = _local_plan_error(make_terraform(infra_copy / "envs" / "local"), aws_env, path)
     assert f"functions.{long_name}: '{PREFIX}{long_name}' is over the 64 characters Lambda and IAM allow" in message
 
 
