@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from lambdafleet.errors import UserError
-from lambdafleet.handler import check_handler
 
 CONFIG_FILE = "function.toml"
 RUNTIMES = ("python3.10", "python3.11", "python3.12", "python3.13", "python3.14")
@@ -228,6 +227,4 @@ def load_config(function_dir: Path, source_prefix: str = "") -> FunctionConfig:
         if key not in _VALIDATORS:
             raise check.fail(key, f"unknown key; known keys: {', '.join(sorted(_VALIDATORS))}")
         values[key] = _VALIDATORS[key](check, value)
-    config = FunctionConfig(name=function_dir.name, **values)
-    check_handler(function_dir, config.handler, f"{source_prefix}", source)
-    return config
+    return FunctionConfig(name=function_dir.name, **values)

@@ -10,9 +10,10 @@ from typing import Any
 
 from lambdafleet import BUILDER_VERSION, atomic
 from lambdafleet.archive import Entry, write_archive
-from lambdafleet.config import FunctionConfig
+from lambdafleet.config import CONFIG_FILE, FunctionConfig
 from lambdafleet.deps_cache import DepsCache
 from lambdafleet.errors import UserError
+from lambdafleet.handler import check_handler
 from lambdafleet.image import build_image_context
 from lambdafleet.lockfile import Lock, check_lock
 from lambdafleet.paths import CHECKED_LOCKS, cache_root
@@ -57,6 +58,8 @@ def plan_function(project: Project, config: FunctionConfig) -> Plan:
     """Validate the function's lock, list its sources and compute its build key."""
     function_dir = project.function_dir(config.name)
     label = f"{FUNCTIONS_DIR}/{config.name}/"
+    # Here, not when the project loads: a broken handler elsewhere must not stop `invoke` of this function.
+    check_handler(function_dir, config.handler, label, f"{label}{CONFIG_FILE}")
     target = Target(config.runtime, config.architecture)
     lock = check_lock(function_dir, target, label, cache_root(project.root) / CHECKED_LOCKS)
     shared = {name: project.shared_dir(name) for name in config.shared}

@@ -1,5 +1,6 @@
 """Every user mistake: exit 2, one line naming the file and key, and no zip or manifest written."""
 
+import json
 import shutil
 
 import pytest
@@ -304,3 +305,15 @@ def test_missing_functions_folder_is_a_user_error(workspace):
     result = workspace.run("all")
     assert result.returncode == 2
     assert "functions/: folder missing" in result.stderr
+
+
+def test_a_broken_handler_elsewhere_does_not_block_building_or_invoking_this_function(workspace):
+    workspace.add_function("good")
+    workspace.add_function("broken", files={"lambda_function.py": "def lambda_handler(event, context)\n"})
+    assert workspace.run("good").returncode == 0
+    invoked = workspace.run("invoke", "good", "--payload", '{"ok": 1}')
+    assert invoked.returncode == 0, invoked.stderr
+    assert json.loads(invoked.stdout) == {"ok": 1}
+    everything = workspace.run("all")
+    assert everything.returncode == 2
+    assert "functions/broken/lambda_function.py: syntax error on line 1" in everything.stderr
