@@ -36,9 +36,9 @@ class Endpoint:
     url: str
     embedded: bool
 
-    def client(self, service: str) -> Any:
-        """A boto3 client of `service` on this endpoint, with placeholder keys."""
-        return boto3.client(service, endpoint_url=self.url, region_name=REGION, **CREDENTIALS)
+    def client(self, service: str, **options: Any) -> Any:
+        """A boto3 client of `service` on this endpoint, with placeholder keys and boto3.client `options`."""
+        return boto3.client(service, endpoint_url=self.url, region_name=REGION, **CREDENTIALS, **options)
 
 
 @pytest.fixture(scope="session")
