@@ -59,22 +59,9 @@ def create_machine(endpoint, lambda_role: str) -> Callable[..., str]:
     return create
 
 
-def _run(endpoint, wait_for, machine_arn: str, document: Any) -> dict:
-    """StartExecution with `document` as input; DescribeExecution's answer once the execution has ended."""
-    client = endpoint.client("stepfunctions")
-    execution_arn = client.start_execution(stateMachineArn=machine_arn, input=json.dumps(document))["executionArn"]
-
-    def ended() -> dict | None:
-        """the execution ends"""
-        described = client.describe_execution(executionArn=execution_arn)
-        return described if described["status"] != "RUNNING" else None
-
-    return wait_for(ended)
-
-
-def test_an_execution_chains_the_functions_outputs(endpoint, wait_for, functions, create_machine) -> None:
+def test_an_execution_chains_the_functions_outputs(endpoint, run_execution, functions, create_machine) -> None:
     machine = create_machine(_chain(functions["add_one"], functions["double"]))
-    execution = _run(endpoint, wait_for, machine, {"n": 3})
+    execution = run_execution(machine, {"n": 3})
     assert execution["status"] == "SUCCEEDED", execution
     assert json.loads(execution["output"]) == {"n": 8}
     history = endpoint.client("stepfunctions").get_execution_history(executionArn=execution["executionArn"])
@@ -83,9 +70,11 @@ def test_an_execution_chains_the_functions_outputs(endpoint, wait_for, functions
     assert "LambdaFunctionSucceeded" in kinds and "TaskSucceeded" in kinds  # one of each resource style
 
 
-def test_a_failing_function_fails_the_execution_with_its_error(endpoint, wait_for, functions, create_machine) -> None:
+def test_a_failing_function_fails_the_execution_with_its_error(
+    endpoint, run_execution, functions, create_machine
+) -> None:
     machine = create_machine(_chain(functions["add_one"], functions["refuse"]))
-    execution = _run(endpoint, wait_for, machine, {"n": 1})
+    execution = run_execution(machine, {"n": 1})
     assert execution["status"] == "FAILED", execution
     assert execution["error"] == "OutOfStock"
     assert json.loads(execution["cause"])["errorMessage"] == "no 2"
