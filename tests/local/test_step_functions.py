@@ -80,6 +80,24 @@ def test_a_failing_function_fails_the_execution_with_its_error(
     assert json.loads(execution["cause"])["errorMessage"] == "no 2"
 
 
+def test_a_catch_handles_the_functions_error(run_execution, functions, create_machine) -> None:
+    catching = {
+        "StartAt": "Refuse",
+        "States": {
+            "Refuse": {
+                "Type": "Task",
+                "Resource": functions["refuse"],
+                "Catch": [{"ErrorEquals": ["OutOfStock"], "ResultPath": "$.caught", "Next": "Handled"}],
+                "End": True,
+            },
+            "Handled": {"Type": "Pass", "End": True},
+        },
+    }
+    execution = run_execution(create_machine(catching), {"n": 5})
+    assert execution["status"] == "SUCCEEDED", execution
+    assert json.loads(execution["output"])["caught"]["Error"] == "OutOfStock"
+
+
 def test_unnamed_executions_get_distinct_names(endpoint, functions, create_machine) -> None:
     client = endpoint.client("stepfunctions")
     machine = create_machine(_chain(functions["add_one"], functions["double"]))
