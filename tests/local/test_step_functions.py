@@ -131,3 +131,18 @@ def test_a_sync_execution_of_a_standard_machine_is_refused(endpoint, functions, 
     with pytest.raises(ClientError) as caught:
         _sync_client(endpoint).start_sync_execution(stateMachineArn=machine, input="{}")
     assert caught.value.response["Error"]["Code"] == "StateMachineTypeNotSupported"
+
+
+def test_the_emulator_gaps_serve_the_executing_backend(endpoint, lambda_role: str) -> None:
+    """ValidateStateMachineDefinition and ListStateMachineVersions (lambdafleet/emulator_gaps.py) read the
+    machines of moto's executing backend, where the endpoint keeps them."""
+    client = endpoint.client("stepfunctions")
+    dangling = json.dumps({"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "B"}}})
+    assert client.validate_state_machine_definition(definition=dangling)["result"] == "FAIL"
+    definition = json.dumps({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}})
+    name = f"sm-{uuid.uuid4().hex[:8]}"
+    arn = client.create_state_machine(name=name, definition=definition, roleArn=lambda_role, publish=True)[
+        "stateMachineArn"
+    ]
+    [version] = client.list_state_machine_versions(stateMachineArn=arn)["stateMachineVersions"]
+    assert version["stateMachineVersionArn"] == f"{arn}:1"
