@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lambdafleet import emulator
-from lambdafleet.local import http_api, lambda_invoke, s3_events
+from lambdafleet.local import http_api, lambda_invoke, s3_events, step_functions
 from lambdafleet.local.async_invoke import AsyncInvoker
 from lambdafleet.local.fleet import Fleet
 
@@ -50,4 +50,5 @@ def start(
         raise
     # Functions run on this machine: loopback reaches the endpoint whatever address it listens on.
     fleet.endpoint_url = f"http://127.0.0.1:{server.server.port}"
+    step_functions.install(fleet.endpoint_url)
     return LocalEndpoint(server, fleet, invoker)

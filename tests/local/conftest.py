@@ -36,9 +36,9 @@ class Endpoint:
     url: str
     embedded: bool
 
-    def client(self, service: str) -> Any:
-        """A boto3 client of `service` on this endpoint, with placeholder keys."""
-        return boto3.client(service, endpoint_url=self.url, region_name=REGION, **CREDENTIALS)
+    def client(self, service: str, **options: Any) -> Any:
+        """A boto3 client of `service` on this endpoint, with placeholder keys and boto3.client `options`."""
+        return boto3.client(service, endpoint_url=self.url, region_name=REGION, **CREDENTIALS, **options)
 
 
 @pytest.fixture(scope="session")
@@ -139,3 +139,24 @@ def deploy_function(endpoint: Endpoint, lambda_role: str) -> Callable[..., dict]
         return function
 
     return deploy
+
+
+@pytest.fixture(scope="session")
+def run_execution(endpoint: Endpoint) -> Callable[..., dict]:
+    """`run_execution(state_machine_arn, document, timeout=20)`: StartExecution with `document` as its input;
+    DescribeExecution's answer once the execution has ended."""
+    client = endpoint.client("stepfunctions")
+
+    def run(state_machine_arn: str, document: Any, timeout: float = 20.0) -> dict:
+        execution_arn = client.start_execution(stateMachineArn=state_machine_arn, input=json.dumps(document))[
+            "executionArn"
+        ]
+
+        def ended() -> dict | None:
+            """the execution ends"""
+            described = client.describe_execution(executionArn=execution_arn)
+            return described if described["status"] != "RUNNING" else None
+
+        return _wait_for(ended, timeout)
+
+    return run

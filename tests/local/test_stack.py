@@ -163,6 +163,18 @@ def test_async_invocation_reaches_its_destination(stack: dict, endpoint, wait_fo
     assert record["responsePayload"]["prediction"] == "virginica"
 
 
+def test_chain_execution_runs_its_steps(stack: dict, endpoint, run_execution) -> None:
+    features = {"features": [5.1, 3.5, 1.4, 0.2]}
+    execution = run_execution(stack["state_machine_arns"]["predict_then_notify"], features, timeout=60)
+    assert execution["status"] == "SUCCEEDED", execution
+    notified = json.loads(execution["output"])
+    assert notified["notified_via"] == "chain"
+    item = endpoint.client("dynamodb").get_item(
+        TableName=stack["table_names"]["predictions"], Key={"id": {"S": notified["id"]}}
+    )["Item"]
+    assert json.loads(item["invocation_record"]["S"])["prediction"] == "setosa"
+
+
 def test_s3_upload_triggers_resize_image(stack: dict, endpoint, wait_for) -> None:
     s3 = endpoint.client("s3")
     picture = io.BytesIO()
