@@ -17,7 +17,7 @@ _MACHINES = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64":
 _PROBE = (
     "import json, platform, sys;"
     "print(json.dumps([sys.implementation.name, '%d.%d' % sys.version_info[:2], platform.machine(),"
-    " sys.executable]))"
+    " getattr(sys, '_base_executable', sys.executable)]))"
 )
 
 
@@ -91,7 +91,11 @@ def _pyenv_candidates(version: str) -> list[Path]:
 
 @functools.cache
 def _probe(executable: str) -> Interpreter | None:
-    """Ask an executable what it is; shims and virtualenv pythons resolve to the real binary."""
+    """Ask an executable what it is; shims and virtualenv pythons resolve to the real binary.
+
+    A virtualenv's python reports its base interpreter: run as the venv's, the function's subprocesses
+    (`sys.executable`) would import the developer's packages from the venv's site-packages.
+    """
     try:
         result = subprocess.run(
             [executable, "-S", "-c", _PROBE], capture_output=True, text=True, timeout=30, check=False
