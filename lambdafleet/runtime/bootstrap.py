@@ -3,7 +3,7 @@
 Started with Lambda's environment variables as `pythonX.Y -S bootstrap.py MODE TASK_ROOT RUNTIME_DIR TMP_MB
 HANDLER`. It does what Lambda's sandbox and /var/runtime/bootstrap do:
 - in a private user + mount namespace (Linux), mounts a tmpfs of TMP_MB on /tmp and makes the task root
-  read-only; where namespaces are unavailable it says so once and carries on;
+  and the runtime dir read-only; where namespaces are unavailable it says so once and carries on;
 - sets sys.path to Lambda's order (task root, runtime dir, standard library); `-S` already kept the
   interpreter's site-packages and any virtualenv out;
 - hands over to awslambdaric in this same process (no second exec: that would double the cold start).
@@ -113,7 +113,9 @@ def _sandbox(task_root, runtime_dir, tmp_mb):
         call = _libc()
         _enter_namespaces(call)
         _mount_private_tmp(call, tmp_mb, [task_root, runtime_dir])
+        # Lambda's /var/task and /var/runtime are read-only; the runtime dir is shared by every function.
         _make_read_only(call, task_root)
+        _make_read_only(call, runtime_dir)
     except (OSError, AttributeError) as error:
         print(f"lambdafleet: no private /tmp or read-only task root on this system ({error})", flush=True)
 

@@ -65,3 +65,19 @@ def test_a_module_bundled_in_the_zip_shadows_the_runtime_own(make_pool, fork_ser
     result = pool.invoke({})
     assert result.error["errorType"] == "Runtime.ExitError"
     assert "ImportError: the bundled simplejson was loaded" in result.logs
+
+
+@BOTH
+def test_the_shared_runtime_directory_is_read_only(make_pool, fork_server):
+    source = """
+        import os
+        def lambda_handler(event, context):
+            try:
+                open(os.path.join(os.environ["LAMBDA_RUNTIME_DIR"], "awslambdaric", "pwned.txt"), "w").close()
+                return "writable"
+            except OSError as error:
+                return error.strerror
+    """
+    pool = make_pool(source, fork_server=fork_server)
+    assert pool.wait_ready()
+    assert pool.invoke({}).response == "Read-only file system"
