@@ -77,16 +77,21 @@ def _candidates(version: str) -> list[Path]:
 
 def _pyenv_candidates(version: str) -> list[Path]:
     """pyenv's installed versions of `version`, newest patch release first."""
-    pyenv = shutil.which("pyenv")
-    if not pyenv:
-        return []
-    root = subprocess.run([pyenv, "root"], capture_output=True, text=True, check=False).stdout.strip()
+    root = _pyenv_root()
     versions = Path(root) / "versions" if root else None
     if versions is None or not versions.is_dir():
         return []
     matching = [path for path in versions.glob(f"{version}.*") if re.fullmatch(r"\d+\.\d+\.\d+", path.name)]
     matching.sort(key=lambda path: [int(part) for part in path.name.split(".")], reverse=True)
     return [path / "bin" / f"python{version}" for path in matching]
+
+
+def _pyenv_root() -> str:
+    """`pyenv root`; without pyenv on PATH (only its shims, or nothing) where pyenv itself would look."""
+    pyenv = shutil.which("pyenv")
+    if pyenv:
+        return subprocess.run([pyenv, "root"], capture_output=True, text=True, check=False).stdout.strip()
+    return os.environ.get("PYENV_ROOT") or str(Path.home() / ".pyenv")
 
 
 @functools.cache

@@ -44,6 +44,22 @@ def test_a_virtualenv_first_on_path_does_not_reach_the_function(make_pool, tmp_p
     assert executable == str(base) and returncode == 1  # the venv's package is not importable
 
 
+@pytest.mark.parametrize("located_by", ["PYENV_ROOT", "HOME"])
+def test_pyenv_versions_are_found_without_pyenv_on_path(tmp_path: Path, monkeypatch, located_by):
+    pyenv_root = tmp_path / ".pyenv"
+    (pyenv_root / "versions").mkdir(parents=True)
+    real = find_interpreter("python3.12", HOST, source="function.toml").path
+    (pyenv_root / "versions" / "3.12.99").symlink_to(real.parent.parent)
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # neither python3.12 nor pyenv
+    monkeypatch.delenv("PYENV_ROOT", raising=False)
+    if located_by == "PYENV_ROOT":
+        monkeypatch.setenv("PYENV_ROOT", str(pyenv_root))
+    else:
+        monkeypatch.setenv("HOME", str(tmp_path))
+    found = find_interpreter("python3.12", HOST, source="function.toml")
+    assert found.version == "3.12" and found.path.is_relative_to(pyenv_root)
+
+
 def test_missing_version_is_a_user_error():
     with pytest.raises(UserError, match=r"^functions/x/function.toml: runtime 'python3.99' needs python3.99"):
         find_interpreter("python3.99", HOST, source="functions/x/function.toml")
