@@ -60,7 +60,7 @@ class FunctionPool:
             spec=spec,
             interpreter=interpreter,
             runtime_dir=runtime_dir(interpreter, cache_dir.resolve()),
-            task_root=task_root.unpack(zip_path, spec.name).resolve(),
+            task_root=task_root.unpack(zip_path, spec.name, cache_dir.resolve()),
             region=region,
             credentials=credentials,
             extra_env=dict(extra_env or {}),

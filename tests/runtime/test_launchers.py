@@ -68,6 +68,13 @@ def test_a_module_bundled_in_the_zip_shadows_the_runtime_own(make_pool, fork_ser
 
 
 @BOTH
+def test_tmp_is_empty_at_a_cold_start(make_pool, fork_server):
+    pool = make_pool("import os\n\ndef lambda_handler(e, c):\n    return os.listdir('/tmp')\n", fork_server=fork_server)
+    assert pool.wait_ready()
+    assert pool.invoke({}).response == []
+
+
+@BOTH
 def test_the_shared_runtime_directory_is_read_only(make_pool, fork_server):
     source = """
         import os
