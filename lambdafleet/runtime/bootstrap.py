@@ -4,6 +4,7 @@ Started with Lambda's environment variables as `pythonX.Y -S bootstrap.py MODE T
 HANDLER`. It does what Lambda's sandbox and /var/runtime/bootstrap do:
 - in a private user + mount namespace (Linux), mounts a tmpfs of TMP_MB on /tmp and makes the task root
   and the runtime dir read-only; where namespaces are unavailable it says so once and carries on;
+- adds the builtins `site` would (`exit`, `quit`, `help`...), without its sys.path changes;
 - sets sys.path to Lambda's order (task root, runtime dir, standard library); `-S` already kept the
   interpreter's site-packages and any virtualenv out;
 - hands over to awslambdaric in this same process (no second exec: that would double the cold start).
@@ -136,7 +137,20 @@ def _set_path(*first):
     sys.path[:] = [*first, *(path for path in _STANDARD_LIBRARY if path not in first)]
 
 
+def _add_site_builtins():
+    """`exit`, `quit`, `help`, `copyright`... as Lambda's interpreter has them; `-S` skipped adding them.
+
+    Only these: site.main() would put site-packages back on sys.path.
+    """
+    import site
+
+    site.setquit()
+    site.setcopyright()
+    site.sethelper()
+
+
 def _start_runtime(task_root, runtime_dir, tmp_mb, handler):
+    _add_site_builtins()
     if sys.platform == "linux":
         _sandbox(task_root, runtime_dir, int(tmp_mb))
     if os.environ.get("LC_CTYPE") == "C.UTF-8":

@@ -75,6 +75,15 @@ def test_tmp_is_empty_at_a_cold_start(make_pool, fork_server):
 
 
 @BOTH
+def test_exit_and_quit_exist_as_in_lambda(make_pool, fork_server):
+    source = "def lambda_handler(e, c):\n    exit(4) if e else quit(5)\n"
+    pool = make_pool(source, fork_server=fork_server)
+    assert pool.wait_ready()
+    assert pool.invoke({"exit": 1}).error["errorMessage"].endswith("Runtime exited with error: exit status 4")
+    assert pool.invoke({}).error["errorMessage"].endswith("Runtime exited with error: exit status 5")
+
+
+@BOTH
 def test_the_shared_runtime_directory_is_read_only(make_pool, fork_server):
     source = """
         import os
