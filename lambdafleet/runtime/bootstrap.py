@@ -3,7 +3,8 @@
 Started with Lambda's environment variables as `pythonX.Y -S bootstrap.py MODE TASK_ROOT RUNTIME_DIR TMP_MB
 HANDLER`. It does what Lambda's sandbox and /var/runtime/bootstrap do:
 - in a private user + mount namespace (Linux), mounts a tmpfs of TMP_MB on /tmp and makes the task root
-  read-only; where namespaces are unavailable it says so once and carries on;
+  and the runtime dir read-only; where namespaces are unavailable it says so once and carries on;
+- adds the builtins `site` would (`exit`, `quit`, `help`...), without its sys.path changes;
 - sets sys.path to Lambda's order (task root, runtime dir, standard library); `-S` already kept the
   interpreter's site-packages and any virtualenv out;
 - hands over to awslambdaric in this same process (no second exec: that would double the cold start).
@@ -113,7 +114,9 @@ def _sandbox(task_root, runtime_dir, tmp_mb):
         call = _libc()
         _enter_namespaces(call)
         _mount_private_tmp(call, tmp_mb, [task_root, runtime_dir])
+        # Lambda's /var/task and /var/runtime are read-only; the runtime dir is shared by every function.
         _make_read_only(call, task_root)
+        _make_read_only(call, runtime_dir)
     except (OSError, AttributeError) as error:
         print(f"lambdafleet: no private /tmp or read-only task root on this system ({error})", flush=True)
 
@@ -134,7 +137,20 @@ def _set_path(*first):
     sys.path[:] = [*first, *(path for path in _STANDARD_LIBRARY if path not in first)]
 
 
+def _add_site_builtins():
+    """`exit`, `quit`, `help`, `copyright`... as Lambda's interpreter has them; `-S` skipped adding them.
+
+    Only these: site.main() would put site-packages back on sys.path.
+    """
+    import site
+
+    site.setquit()
+    site.setcopyright()
+    site.sethelper()
+
+
 def _start_runtime(task_root, runtime_dir, tmp_mb, handler):
+    _add_site_builtins()
     if sys.platform == "linux":
         _sandbox(task_root, runtime_dir, int(tmp_mb))
     if os.environ.get("LC_CTYPE") == "C.UTF-8":

@@ -15,13 +15,16 @@ from lambdafleet.runtime.faults import Fault
 from lambdafleet.runtime.interpreter import Interpreter
 from lambdafleet.runtime.lambda_env import lambda_environment
 from lambdafleet.runtime.launcher import Launcher
-from lambdafleet.runtime.memory import peak_mib, resident_mib
+from lambdafleet.runtime.memory import peak_mib, resident_mib, session_resident_mib
 from lambdafleet.runtime.server import Invocation, RuntimeApiServer
 from lambdafleet.runtime.spec import FunctionSpec
 
 INIT_TIMEOUT_S = 10.0  # Lambda's limit on the init phase of an on-demand function
 # How often memory and deadlines are checked while an invocation runs; responses do not wait for it.
 _POLL_S = 0.005
+# How often the memory of the function's child processes is added in: a scan of every process on the
+# machine, too slow for each poll. Invocations shorter than this never pay for it.
+_SESSION_POLL_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,7 @@ class ExecutionEnvironment:
         self._output = bytearray()
         self._init_output: bytes | None = None
         self._peak_mib = 0
+        self._session_polled_at = 0.0
         self._invocations = 0
 
     @property
@@ -96,6 +100,7 @@ class ExecutionEnvironment:
         cold = self._invocations == 0
         self._invocations += 1
         self.server.submit(invocation)
+        self._session_polled_at = time.monotonic()
         fault = None
         while not invocation.done.is_set() and fault is None:
             self._pump(_POLL_S)
@@ -115,7 +120,7 @@ class ExecutionEnvironment:
         if returncode is not None:
             self._drain()
             return None if invocation.done.is_set() else faults.exited(request_id, returncode)
-        rss = resident_mib(self._process.pid)
+        rss = self._resident_mib()
         if rss is not None:
             # Kept as well as the kernel's high-water mark, which is gone once the process is killed.
             self._peak_mib = max(self._peak_mib, math.ceil(rss))
@@ -124,6 +129,16 @@ class ExecutionEnvironment:
         if time.monotonic() > self._deadline(invocation):
             return faults.timed_out(request_id, self._launch.spec.timeout)
         return None
+
+    def _resident_mib(self) -> float | None:
+        """The process's resident memory; every _SESSION_POLL_S, its whole session's (its children's too)."""
+        rss = resident_mib(self._process.pid)
+        now = time.monotonic()
+        if rss is None or now - self._session_polled_at < _SESSION_POLL_S:
+            return rss
+        self._session_polled_at = now
+        # max: a fork may not lead its own session yet, and then only the process itself counts.
+        return max(rss, session_resident_mib(self._process.pid))
 
     def _deadline(self, invocation: Invocation) -> float:
         if invocation.delivered_at is not None:

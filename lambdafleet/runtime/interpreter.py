@@ -17,7 +17,7 @@ _MACHINES = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64":
 _PROBE = (
     "import json, platform, sys;"
     "print(json.dumps([sys.implementation.name, '%d.%d' % sys.version_info[:2], platform.machine(),"
-    " sys.executable]))"
+    " getattr(sys, '_base_executable', sys.executable)]))"
 )
 
 
@@ -77,10 +77,7 @@ def _candidates(version: str) -> list[Path]:
 
 def _pyenv_candidates(version: str) -> list[Path]:
     """pyenv's installed versions of `version`, newest patch release first."""
-    pyenv = shutil.which("pyenv")
-    if not pyenv:
-        return []
-    root = subprocess.run([pyenv, "root"], capture_output=True, text=True, check=False).stdout.strip()
+    root = _pyenv_root()
     versions = Path(root) / "versions" if root else None
     if versions is None or not versions.is_dir():
         return []
@@ -89,9 +86,21 @@ def _pyenv_candidates(version: str) -> list[Path]:
     return [path / "bin" / f"python{version}" for path in matching]
 
 
+def _pyenv_root() -> str:
+    """`pyenv root`; without pyenv on PATH (only its shims, or nothing) where pyenv itself would look."""
+    pyenv = shutil.which("pyenv")
+    if pyenv:
+        return subprocess.run([pyenv, "root"], capture_output=True, text=True, check=False).stdout.strip()
+    return os.environ.get("PYENV_ROOT") or str(Path.home() / ".pyenv")
+
+
 @functools.cache
 def _probe(executable: str) -> Interpreter | None:
-    """Ask an executable what it is; shims and virtualenv pythons resolve to the real binary."""
+    """Ask an executable what it is; shims and virtualenv pythons resolve to the real binary.
+
+    A virtualenv's python reports its base interpreter: run as the venv's, the function's subprocesses
+    (`sys.executable`) would import the developer's packages from the venv's site-packages.
+    """
     try:
         result = subprocess.run(
             [executable, "-S", "-c", _PROBE], capture_output=True, text=True, timeout=30, check=False

@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 from lambdafleet.runtime.environment import Outcome
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def _now(timestamp: float | None = None) -> str:
+    moment = datetime.now(UTC) if timestamp is None else datetime.fromtimestamp(timestamp, UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def billed_ms(outcome: Outcome) -> int:
@@ -16,10 +17,13 @@ def billed_ms(outcome: Outcome) -> int:
     return math.ceil(outcome.duration_ms + (outcome.init_duration_ms or 0.0))
 
 
-def start_lines(logging_format: str, request_id: str) -> list[str]:
-    """What Lambda logs when an invocation starts."""
+def start_lines(logging_format: str, request_id: str, started_at: float | None) -> list[str]:
+    """What Lambda logs when an invocation starts; `started_at` (time.time()) stamps the JSON record.
+
+    None (the event was never delivered, e.g. the init phase failed) stamps it now.
+    """
     if logging_format == "JSON":
-        return [_json("platform.start", {"requestId": request_id, "version": "$LATEST"})]
+        return [_json("platform.start", {"requestId": request_id, "version": "$LATEST"}, started_at)]
     return [f"START RequestId: {request_id} Version: $LATEST"]
 
 
@@ -70,5 +74,5 @@ def _report_record(request_id: str, memory_size: int, outcome: Outcome) -> dict[
     return record
 
 
-def _json(record_type: str, record: dict[str, object]) -> str:
-    return json.dumps({"time": _now(), "type": record_type, "record": record})
+def _json(record_type: str, record: dict[str, object], timestamp: float | None = None) -> str:
+    return json.dumps({"time": _now(timestamp), "type": record_type, "record": record})

@@ -60,7 +60,7 @@ class FunctionPool:
             spec=spec,
             interpreter=interpreter,
             runtime_dir=runtime_dir(interpreter, cache_dir.resolve()),
-            task_root=task_root.unpack(zip_path, spec.name).resolve(),
+            task_root=task_root.unpack(zip_path, spec.name, cache_dir.resolve()),
             region=region,
             credentials=credentials,
             extra_env=dict(extra_env or {}),
@@ -104,7 +104,7 @@ class FunctionPool:
             outcome = environment.invoke(invocation)
         finally:
             self._release(environment)
-        return self._result(invocation.request_id, outcome)
+        return self._result(invocation, outcome)
 
     def _acquire(self) -> ExecutionEnvironment:
         with self._lock:
@@ -141,11 +141,11 @@ class FunctionPool:
             self._count -= 1
             self._lock.notify()
 
-    def _result(self, request_id: str, outcome: Outcome) -> InvokeResult:
-        log_format, memory = self.spec.logging_format, self.spec.memory_size
+    def _result(self, invocation: Invocation, outcome: Outcome) -> InvokeResult:
+        log_format, memory, request_id = self.spec.logging_format, self.spec.memory_size, invocation.request_id
         parts = [
             _text(outcome.init_output or b""),
-            *(line + "\n" for line in platform_log.start_lines(log_format, request_id)),
+            *(line + "\n" for line in platform_log.start_lines(log_format, request_id, invocation.started_at)),
             _text(outcome.output),
             *(line + "\n" for line in platform_log.end_lines(log_format, request_id, memory, outcome)),
         ]

@@ -33,6 +33,7 @@ class Invocation:
     cognito_identity: str = ""
     trace_id: str = ""
     delivered_at: float | None = None  # time.monotonic() when /next handed it out
+    started_at: float | None = None  # time.time() then: the timestamp of the platform's start line
     finished_at: float | None = None
     response: bytes | None = None
     error: bytes | None = None
@@ -103,6 +104,7 @@ class RuntimeApiServer:
         invocation = self._queue.get()
         if invocation is not None:
             invocation.delivered_at = time.monotonic()
+            invocation.started_at = time.time()
             self.current = invocation
             self._wake()
         return invocation

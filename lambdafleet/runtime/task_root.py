@@ -8,17 +8,20 @@ import zipfile
 from pathlib import Path
 
 from lambdafleet.errors import UserError
+from lambdafleet.paths import RUNTIMES_CACHE
 
 _WRITE_BITS = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
 
 
-def unpack(zip_path: Path, name: str) -> Path:
-    """A fresh directory holding the zip's contents with every write permission removed.
+def unpack(zip_path: Path, name: str, cache_dir: Path) -> Path:
+    """A fresh directory under `cache_dir` holding the zip's contents with every write permission removed.
 
-    The directory sits in the system's temp folder; the sandbox re-attaches it under the private /tmp.
-    Raises UserError when the zip is missing or not a zip.
+    Not in the system's temp folder: the sandbox would have to re-attach it inside the function's private
+    /tmp, which Lambda starts empty. Raises UserError when the zip is missing or not a zip.
     """
-    root = Path(tempfile.mkdtemp(prefix=f"lambdafleet-{name}-"))
+    parent = cache_dir / RUNTIMES_CACHE / "tasks"
+    parent.mkdir(parents=True, exist_ok=True)
+    root = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=parent))
     try:
         with zipfile.ZipFile(zip_path) as archive:
             for member in archive.infolist():

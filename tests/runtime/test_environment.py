@@ -2,6 +2,7 @@
 
 import json
 import threading
+from datetime import datetime
 
 import pytest
 
@@ -78,6 +79,14 @@ def test_json_log_format(make_pool):
     assert report["type"] == "platform.report" and report["record"]["status"] == "success"
     metrics = report["record"]["metrics"]
     assert set(metrics) == {"durationMs", "billedDurationMs", "memorySizeMB", "maxMemoryUsedMB", "initDurationMs"}
+
+
+def test_json_platform_start_is_stamped_when_the_invocation_starts(make_pool):
+    source = "import time\n\ndef lambda_handler(e, c):\n    time.sleep(0.3)\n"
+    result = make_pool(source, logging_format="JSON").invoke({})
+    start, report = (json.loads(line) for line in result.logs.splitlines())
+    elapsed = datetime.fromisoformat(report["time"]) - datetime.fromisoformat(start["time"])
+    assert start["type"] == "platform.start" and 0.3 <= elapsed.total_seconds() < 2
 
 
 def test_text_format_logger_lines(make_pool):

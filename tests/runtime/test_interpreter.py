@@ -1,6 +1,9 @@
 """Interpreter discovery, architecture checks and the per-version runtime directory."""
 
+import os
 import platform
+import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -23,6 +26,38 @@ def test_found_interpreter_reports_its_version():
     interpreter = find_interpreter("python3.12", HOST, source="function.toml")
     assert interpreter.version == "3.12" and interpreter.path.name == "python3.12"
     assert "shims" not in interpreter.path.parts  # resolved to the real binary
+
+
+def test_a_virtualenv_first_on_path_does_not_reach_the_function(make_pool, tmp_path: Path, monkeypatch):
+    base = find_interpreter("python3.11", HOST, source="function.toml").path
+    venv = tmp_path / "venv"
+    subprocess.run([str(base), "-m", "venv", "--without-pip", str(venv)], check=True)
+    (venv / "lib" / "python3.11" / "site-packages" / "developer_only.py").write_text("", encoding="utf-8")
+    monkeypatch.setenv("PATH", f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    source = """
+        import subprocess, sys
+        def lambda_handler(event, context):
+            child = subprocess.run([sys.executable, "-c", "import developer_only"], capture_output=True)
+            return [sys.executable, child.returncode]
+    """
+    executable, returncode = make_pool(source, runtime="python3.11", fork_server=False).invoke({}).response
+    assert executable == str(base) and returncode == 1  # the venv's package is not importable
+
+
+@pytest.mark.parametrize("located_by", ["PYENV_ROOT", "HOME"])
+def test_pyenv_versions_are_found_without_pyenv_on_path(tmp_path: Path, monkeypatch, located_by):
+    pyenv_root = tmp_path / ".pyenv"
+    (pyenv_root / "versions").mkdir(parents=True)
+    real = find_interpreter("python3.12", HOST, source="function.toml").path
+    (pyenv_root / "versions" / "3.12.99").symlink_to(real.parent.parent)
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # neither python3.12 nor pyenv
+    monkeypatch.delenv("PYENV_ROOT", raising=False)
+    if located_by == "PYENV_ROOT":
+        monkeypatch.setenv("PYENV_ROOT", str(pyenv_root))
+    else:
+        monkeypatch.setenv("HOME", str(tmp_path))
+    found = find_interpreter("python3.12", HOST, source="function.toml")
+    assert found.version == "3.12" and found.path.is_relative_to(pyenv_root)
 
 
 def test_missing_version_is_a_user_error():

@@ -65,3 +65,35 @@ def test_a_module_bundled_in_the_zip_shadows_the_runtime_own(make_pool, fork_ser
     result = pool.invoke({})
     assert result.error["errorType"] == "Runtime.ExitError"
     assert "ImportError: the bundled simplejson was loaded" in result.logs
+
+
+@BOTH
+def test_tmp_is_empty_at_a_cold_start(make_pool, fork_server):
+    pool = make_pool("import os\n\ndef lambda_handler(e, c):\n    return os.listdir('/tmp')\n", fork_server=fork_server)
+    assert pool.wait_ready()
+    assert pool.invoke({}).response == []
+
+
+@BOTH
+def test_exit_and_quit_exist_as_in_lambda(make_pool, fork_server):
+    source = "def lambda_handler(e, c):\n    exit(4) if e else quit(5)\n"
+    pool = make_pool(source, fork_server=fork_server)
+    assert pool.wait_ready()
+    assert pool.invoke({"exit": 1}).error["errorMessage"].endswith("Runtime exited with error: exit status 4")
+    assert pool.invoke({}).error["errorMessage"].endswith("Runtime exited with error: exit status 5")
+
+
+@BOTH
+def test_the_shared_runtime_directory_is_read_only(make_pool, fork_server):
+    source = """
+        import os
+        def lambda_handler(event, context):
+            try:
+                open(os.path.join(os.environ["LAMBDA_RUNTIME_DIR"], "awslambdaric", "pwned.txt"), "w").close()
+                return "writable"
+            except OSError as error:
+                return error.strerror
+    """
+    pool = make_pool(source, fork_server=fork_server)
+    assert pool.wait_ready()
+    assert pool.invoke({}).response == "Read-only file system"

@@ -43,6 +43,19 @@ def test_memory_hog_is_killed_and_reported(make_pool):
     assert "Error Type: Runtime.OutOfMemory" in result.logs
 
 
+def test_memory_of_child_processes_counts(make_pool):
+    source = """
+        import subprocess, sys
+        def lambda_handler(event, context):
+            hog = "import time; hog = b'x' * (300 << 20); time.sleep(10)"
+            subprocess.run([sys.executable, "-c", hog], check=True)
+            return "survived"
+    """
+    result = make_pool(source, memory_size=128, timeout=20).invoke({})
+    assert result.error["errorType"] == "Runtime.OutOfMemory"
+    assert result.max_memory_used_mb >= 128
+
+
 def test_os_exit_in_the_handler(make_pool):
     pool = make_pool("import os\n\ndef lambda_handler(e, c):\n    if e: os._exit(3)\n    return 'ok'\n")
     result = pool.invoke({"exit": True})
