@@ -10,6 +10,7 @@ from lambdafleet.lockfile import write_lock
 from lambdafleet.paths import CACHE_PARTS, build_dir, cache_root
 from lambdafleet.platforms import Target
 from lambdafleet.project import load_project
+from lambdafleet.runtime import task_root
 from lambdafleet.scaffold import create_function
 
 
@@ -48,7 +49,7 @@ def _clean(args: argparse.Namespace) -> int:
     if args.cache:
         cache = cache_root(args.root)
         for part in CACHE_PARTS:
-            shutil.rmtree(cache / part, ignore_errors=True)
+            task_root.remove(cache / part)  # gives write permission back to a crashed pool's read-only task root
         with contextlib.suppress(OSError):  # left in place when it holds anything else
             cache.rmdir()
     return 0

@@ -2,13 +2,16 @@
 
 import base64
 import json
-import tempfile
 import uuid
 from pathlib import Path
 
 import localstack_client.session
 import pytest
 from botocore.exceptions import ClientError
+
+from lambdafleet.paths import RUNTIMES_CACHE, cache_root
+
+REPO_ROOT = Path(__file__).resolve().parents[2]  # where the endpoint fixture runs build.py local
 
 ECHO = "def lambda_handler(event, context):\n    print('value1 = ' + event['key1'])\n    return event['key1']\n"
 
@@ -149,14 +152,14 @@ def test_deleting_a_function_stops_its_environments(embedded, make_function, wai
     client, name = embedded.client("lambda"), make_function()
     client.invoke(FunctionName=name, Payload=b'{"key1": "a"}')
     # Each warm pool unpacks the zip to a task root named after the function, removed when the pool stops.
-    task_roots = Path(tempfile.gettempdir()).glob
+    task_roots = (cache_root(REPO_ROOT) / RUNTIMES_CACHE / "tasks").glob
 
-    assert list(task_roots(f"lambdafleet-{name}-*"))
+    assert list(task_roots(f"{name}-*"))
     client.delete_function(FunctionName=name)
 
     def stopped() -> bool:
         """the deleted function's task root is gone"""
-        return not list(task_roots(f"lambdafleet-{name}-*"))
+        return not list(task_roots(f"{name}-*"))
 
     assert wait_for(stopped, timeout=10)
 
