@@ -19,6 +19,8 @@ import boto3
 
 ID_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,128}")
 MAX_NAME, MAX_TAGS, MAX_TAG, MAX_LIMIT, DEFAULT_LIMIT = 200, 20, 50, 100, 20
+MAX_QUANTITY = 10**15  # well inside DynamoDB's 38 significant digits
+LIMIT_PATTERN = re.compile(r"[0-9]{1,4}")  # ASCII digits only: str.isdigit() also accepts '²'
 
 
 class HttpError(Exception):
@@ -101,7 +103,7 @@ def _valid_id(item_id: str) -> str:
 def _valid_limit(raw: str | None) -> int:
     if raw is None:
         return DEFAULT_LIMIT
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    if not LIMIT_PATTERN.fullmatch(raw) or not 1 <= int(raw) <= MAX_LIMIT:
         raise HttpError(400, f"limit must be a whole number from 1 to {MAX_LIMIT}")
     return int(raw)
 
@@ -119,8 +121,8 @@ def _json_body(event: dict) -> object:
         if event.get("isBase64Encoded"):
             body = base64.b64decode(body, validate=True).decode()
         return json.loads(body)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise HttpError(400, f"body is not valid JSON: {error}") from None
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:  # RecursionError: "[[[[…" nested too deep
+        raise HttpError(400, f"body is not valid JSON: {str(error)[:80]}") from None
 
 
 def _valid_item(body: object) -> dict:
@@ -130,17 +132,28 @@ def _valid_item(body: object) -> dict:
     if unknown:
         raise HttpError(400, f"unknown field(s): {', '.join(unknown)}")
     name, quantity, tags = body.get("name"), body.get("quantity", 0), body.get("tags", [])
-    if not isinstance(name, str) or not 1 <= len(name) <= MAX_NAME:
+    if not _text(name) or not 1 <= len(name) <= MAX_NAME:
         raise HttpError(400, f"name must be a string of 1 to {MAX_NAME} characters")
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
-        raise HttpError(400, "quantity must be a whole number >= 0")
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or not 0 <= quantity <= MAX_QUANTITY:
+        raise HttpError(400, f"quantity must be a whole number from 0 to {MAX_QUANTITY}")
     if not isinstance(tags, list) or len(tags) > MAX_TAGS or not all(_valid_tag(t) for t in tags):
         raise HttpError(400, f"tags must be a list of at most {MAX_TAGS} strings of 1 to {MAX_TAG} characters")
     return {"name": name, "quantity": quantity, "tags": tags}
 
 
 def _valid_tag(tag: object) -> bool:
-    return isinstance(tag, str) and 1 <= len(tag) <= MAX_TAG
+    return _text(tag) and 1 <= len(tag) <= MAX_TAG
+
+
+def _text(value: object) -> bool:
+    """A string DynamoDB can store: JSON allows lone surrogates ("\\ud800"), UTF-8 does not."""
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _to_dynamodb(item: dict) -> dict:

@@ -1,7 +1,8 @@
 """ML inference behind the HTTP API: `POST /predict` classifies an iris flower, `GET /health` answers ok.
 
 The model (a numpy `.npz` written by scripts/train_model.py) lives in the models bucket; the first
-request of an execution environment downloads it to /tmp and later (warm) requests reuse it. Every
+request of an execution environment downloads it to /tmp and later (warm) requests reuse it. When
+`MODEL_DIR` already holds it (the `predict_image` variant bakes it into the image), nothing is downloaded. Every
 prediction is stored in the predictions table. Invoked directly (asynchronously, or as a Step Functions
 step) with `{"features": [...]}`, the function returns the prediction itself, which is what its
 on_success destination (`notify`) receives.
@@ -16,6 +17,9 @@ from datetime import UTC, datetime
 
 import boto3
 import numpy as np
+
+MAX_FEATURE = 1e6  # cm; iris measurements are a few cm
+MIN_FEATURE = 1e-100  # smaller magnitudes (except 0) are noise DynamoDB cannot store
 
 _model: dict[str, np.ndarray] | None = None
 
@@ -56,8 +60,8 @@ def _json_body(event: dict) -> object:
         if event.get("isBase64Encoded"):
             body = base64.b64decode(body, validate=True).decode()
         return json.loads(body, parse_constant=_reject_constant)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise BadRequest(f"body is not valid JSON: {error}") from None
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:  # RecursionError: "[[[[…" nested too deep
+        raise BadRequest(f"body is not valid JSON: {str(error)[:80]}") from None
 
 
 def _reject_constant(name: str) -> float:
@@ -89,7 +93,15 @@ def _features(request: object, count: int) -> np.ndarray:
     for value in features:
         if not _is_finite_number(value):
             raise BadRequest(f"feature {str(value)[:40]!r} is not a finite number")
+        if not _storable(value):
+            raise BadRequest(f"feature {value!r} is outside ±{MAX_FEATURE:g} or too close to zero to store")
     return np.array(features, dtype=float)
+
+
+def _storable(value: float) -> bool:
+    # Far beyond any measurement, huge values overflow the model's arithmetic to NaN, and DynamoDB numbers must lie
+    # within 1e-130..9.99e125 in magnitude: either way a 500 for what is a bad request.
+    return value == 0 or MIN_FEATURE <= abs(value) <= MAX_FEATURE
 
 
 def _is_finite_number(value: object) -> bool:

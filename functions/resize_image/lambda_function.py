@@ -13,7 +13,7 @@ import os
 import urllib.parse
 
 import boto3
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 logger = logging.getLogger(__name__)
 logger.setLevel(logging.INFO)
@@ -49,7 +49,9 @@ def _thumbnail(s3_record: dict) -> str | None:
     data = s3.get_object(Bucket=source, Key=key)["Body"].read()
     try:
         body, content_type = _shrink(data)
-    except (UnidentifiedImageError, TooLarge, OSError) as error:
+    # Pillow reports damaged files as OSError, ValueError or SyntaxError, and headers far over its own pixel limit as
+    # DecompressionBombError, raised while it opens them, before the TooLarge check can run.
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
         logger.warning("skipped s3://%s/%s: not an image this function can read (%s)", source, key, error)
         return None
     s3.put_object(Bucket=target, Key=key, Body=body, ContentType=content_type)
@@ -63,9 +65,12 @@ def _shrink(data: bytes) -> tuple[bytes, str]:
         if image.width * image.height > MAX_PIXELS:
             raise TooLarge(f"{image.width}x{image.height} is over {MAX_PIXELS} pixels")
         source_format = image.format
+        # Shrink first (a JPEG even decodes at a reduced scale), then turn: transposing the full image would hold a
+        # second full-size copy in memory. The box is square, so the order does not change the result.
+        image.draft("RGB", (THUMBNAIL_SIZE, THUMBNAIL_SIZE))
+        image.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE))
         # Phones store rotation in EXIF; apply it so the thumbnail is upright.
         thumbnail = ImageOps.exif_transpose(image)
-        thumbnail.thumbnail((THUMBNAIL_SIZE, THUMBNAIL_SIZE))
     output_format = source_format if source_format in Image.SAVE else "PNG"
     out = io.BytesIO()
     thumbnail.save(out, format=output_format)

@@ -73,6 +73,10 @@ def test_listing_pages_through_every_item_once(api):
         ({"name": "a", "tags": [""]}, "tags must be"),
         ({"name": "a", "tags": ["t"] * 21}, "tags must be"),
         ({"name": "a", "price": 3}, "unknown field(s): price"),
+        ({"name": "a", "quantity": 10**39}, "quantity must be"),
+        ({"name": "\ud800"}, "name must be"),
+        ({"name": "a", "tags": ["\udfff"]}, "tags must be"),
+        ("[" * 100_000 + "]" * 100_000, "not valid JSON"),
     ],
 )
 def test_invalid_bodies_are_400(api, body, message):
@@ -89,6 +93,7 @@ def test_invalid_bodies_are_400(api, body, message):
         ("GET", "/items", {"limit": "0"}, 400, "limit must be"),
         ("GET", "/items", {"limit": "101"}, 400, "limit must be"),
         ("GET", "/items", {"limit": "ten"}, 400, "limit must be"),
+        ("GET", "/items", {"limit": "\u00b2"}, 400, "limit must be"),
         ("GET", "/items", {"next": "%%%"}, 400, "next is not a token"),
         ("POST", "/items", None, 405, "use GET"),
         ("PATCH", "/items/a", None, 405, "use GET or PUT or DELETE"),

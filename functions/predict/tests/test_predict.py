@@ -66,6 +66,10 @@ def test_base64_body_is_decoded(lambda_module, http_event, resources):
         ('{"features": [1, 2, 3, "4"]}', "'4' is not a finite number"),
         ('{"features": [1, 2, 3, 1e999]}', "'inf' is not a finite number"),
         ('{"features": [1, 2, 3, 1%s]}' % ("0" * 400), "'1000000000"),
+        ('{"features": [1e308, 1e308, 1e308, 1e308]}', "outside ±1e+06"),
+        ('{"features": [1, 2, 3, 1e-200]}', "too close to zero"),
+        ("[" * 100_000 + "]" * 100_000, "not valid JSON"),
+        ('{"features": ' + "[" * 100_000 + "]" * 100_000 + "}", "not valid JSON"),
     ],
 )
 def test_bad_bodies_get_400_with_a_json_error(lambda_module, http_event, resources, body, message):

@@ -2,7 +2,9 @@
 
 import io
 import logging
+import struct
 import urllib.parse
+import zlib
 
 import boto3
 import pytest
@@ -140,3 +142,29 @@ def test_images_over_a_limit_are_skipped_before_decoding(
     with caplog.at_level(logging.WARNING):
         _no_thumbnail(lambda_module, event, buckets["thumbnails"])
     assert message in caplog.text
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def _png(width: int, height: int, header_size: int = 13) -> bytes:
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)[:header_size]
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + _png_chunk(b"IHDR", header)
+        + _png_chunk(b"IDAT", zlib.compress(b"\0" * 10))
+        + _png_chunk(b"IEND", b"")
+    )
+
+
+@pytest.mark.parametrize(
+    "data",
+    [_png(20_000, 20_000), _png(10, 10, header_size=5)],
+    ids=["header-claims-400-megapixels", "truncated-header"],
+)
+def test_crafted_or_damaged_images_are_skipped_not_crashed_on(lambda_module, buckets, caplog, data):
+    event = _upload(buckets["uploads"], "evil.png", data)
+    with caplog.at_level(logging.WARNING):
+        _no_thumbnail(lambda_module, event, buckets["thumbnails"])
+    assert "evil.png: not an image this function can read" in caplog.text
