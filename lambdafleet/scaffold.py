@@ -14,7 +14,7 @@ import json
 def lambda_handler(event, context):
     return {{"statusCode": 200, "body": json.dumps({{"function": "{name}", "received": event}})}}
 ''',
-    "function.toml": """# Every key is optional; the values below are the defaults. See README.md for all keys.
+    "function.toml": """# Every key is optional; the values below are the defaults (but description). See README.md.
 description = "{name}"
 runtime = "python3.12"
 architecture = "x86_64"

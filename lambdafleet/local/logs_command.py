@@ -107,7 +107,8 @@ def _run(args: argparse.Namespace) -> int:
         if args.aws:
             raise UserError(f"--aws: {error}") from None
         raise UserError(
-            f"--endpoint-url {args.endpoint_url}: nothing answers (start it: python build.py local)"
+            f"{args.endpoint_url} (the local endpoint; --endpoint-url or AWS_ENDPOINT_URL name another, --aws reads "
+            "AWS): nothing answers (start it: python build.py local)"
         ) from None
     except ClientError as error:
         details = error.response.get("Error", {})
