@@ -9,15 +9,5 @@ sys.path.insert(0, str(ROOT))
 
 from lambdafleet.cli import main  # noqa: E402  (needs ROOT on sys.path when run from elsewhere)
 
-# Each module adds its subcommands through register(subparsers).
-COMMAND_MODULES = (
-    "lambdafleet.cli.build_commands",
-    "lambdafleet.cli.project_commands",
-    "lambdafleet.cli.push_command",
-    "lambdafleet.runtime.invoke_command",
-    "lambdafleet.local.local_command",
-    "lambdafleet.local.logs_command",
-)
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:], COMMAND_MODULES, ROOT))
+    sys.exit(main(sys.argv[1:], ROOT))

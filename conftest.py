@@ -1,3 +1,3 @@
 """Repository-wide pytest plugins (pytest only honours `pytest_plugins` in the root conftest)."""
 
-pytest_plugins = ["lambdafleet.testing", "lambdafleet.runtime.pytest_plugin"]
+pytest_plugins = ["lambdafleet.testing.endpoint", "lambdafleet.testing.invoke"]

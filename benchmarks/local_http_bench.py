@@ -24,7 +24,7 @@ import boto3
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lambdafleet.testing import _wait_until_up, free_port  # noqa: E402
+from lambdafleet.testing.endpoint import _wait_until_up, free_port  # noqa: E402
 
 HANDLER = "def lambda_handler(event, context):\n    return {'statusCode': 200, 'body': 'pong'}\n"
 TRUST = {

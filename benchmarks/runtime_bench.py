@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lambdafleet.paths import cache_root  # noqa: E402
+from lambdafleet.build.paths import cache_root  # noqa: E402
 from lambdafleet.runtime import FunctionPool, FunctionSpec  # noqa: E402
 from lambdafleet.runtime.interpreter import find_interpreter  # noqa: E402
 

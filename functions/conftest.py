@@ -107,7 +107,7 @@ def zip_invoke(aws_env):
     """`zip_invoke(name, event, **env)`: runs functions/<name> from its built zip through the local runtime
     (awslambdaric, Lambda's environment variables), pointed at the moto server, with `env` added to its
     environment as Terraform would set it. Environments stay warm within one test."""
-    from lambdafleet.runtime.local import open_function
+    from lambdafleet.runtime.from_repo import open_function
 
     pools = {}
     credentials = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "x"}

@@ -5,14 +5,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from lambdafleet.changes import affected_functions, changed_paths
-from lambdafleet.deps_cache import DepsCache
-from lambdafleet.function_build import FunctionBuilder, plan_function
-from lambdafleet.manifest import MANIFEST_FILE, read_manifest, write_manifest
-from lambdafleet.paths import build_dir, cache_root
-from lambdafleet.project import load_project
-from lambdafleet.strategies import Outcome, Report, make_strategy
-from lambdafleet.upload import parse_destination, upload_all
+from lambdafleet.build.changes import affected_functions, changed_paths
+from lambdafleet.build.deps_cache import DepsCache
+from lambdafleet.build.manifest import MANIFEST_FILE, read_manifest, write_manifest
+from lambdafleet.build.paths import build_dir, cache_root
+from lambdafleet.build.plan import FunctionBuilder, plan_function
+from lambdafleet.build.project import load_project
+from lambdafleet.build.strategies import BuildOutcome, Report, make_strategy
+from lambdafleet.build.upload import parse_destination, upload_all
 
 
 def run_build(
@@ -24,13 +24,13 @@ def run_build(
     upload: str | None = None,
     changed_since: str | None = None,
     report: Report = lambda outcome: None,
-) -> list[Outcome]:
+) -> list[BuildOutcome]:
     """Build the named functions (all when None), upload them if every one succeeded, and write the manifest.
 
     With `changed_since` (a git ref), only functions whose inputs changed since then are built, plus
     any the manifest lacks; the manifest keeps the others' entries. Configuration and lock errors
     raise UserError before anything is built. A failure while building one function is returned in
-    its Outcome; the manifest still records the functions that did build, because their zips in
+    its BuildOutcome; the manifest still records the functions that did build, because their zips in
     build/ have changed and Terraform must never pair a zip with another zip's hash, while a failed
     function keeps its last good entry and zip.
     """

@@ -19,10 +19,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lambdafleet import atomic  # noqa: E402  (needs ROOT on sys.path when run as a script)
+from lambdafleet.build import atomic  # noqa: E402  (needs ROOT on sys.path when run as a script)
+from lambdafleet.build.upload import Destination, parse_destination  # noqa: E402
 from lambdafleet.cli import Parser  # noqa: E402
 from lambdafleet.errors import BuildError, UserError  # noqa: E402
-from lambdafleet.upload import Destination, parse_destination  # noqa: E402
 
 STATE_OBJECT = "deploy-state.json"
 STATE_SCHEMA_VERSION = 1

@@ -11,6 +11,17 @@ from typing import NoReturn
 
 from lambdafleet.errors import BuildError, UserError
 
+# Every subcommand lives in one module of this package; each adds its subcommands through register(subparsers).
+# A new subcommand is a new module here, named in this tuple.
+COMMAND_MODULES = (
+    "lambdafleet.cli.build",
+    "lambdafleet.cli.project",
+    "lambdafleet.cli.push",
+    "lambdafleet.cli.invoke",
+    "lambdafleet.cli.local",
+    "lambdafleet.cli.logs",
+)
+
 EXIT_USER_ERROR = 2
 EXIT_FAULT = 1
 
@@ -32,7 +43,7 @@ class _Commands(argparse._SubParsersAction):
         return super().add_parser(name, **kwargs)
 
 
-def _parser(command_modules: Sequence[str]) -> tuple[Parser, set[str]]:
+def _parser(command_modules: Sequence[str] = COMMAND_MODULES) -> tuple[Parser, set[str]]:
     parser = Parser(
         prog="build.py",
         description="Build, lock, check and run the Lambda functions under functions/ (see README.md).",
@@ -45,7 +56,7 @@ def _parser(command_modules: Sequence[str]) -> tuple[Parser, set[str]]:
     return parser, set(subparsers.choices)
 
 
-def main(argv: Sequence[str], command_modules: Sequence[str], root: Path) -> int:
+def main(argv: Sequence[str], root: Path, command_modules: Sequence[str] = COMMAND_MODULES) -> int:
     """Run build.py with `argv`; returns the process exit code."""
     parser, commands = _parser(command_modules)
     argv = list(argv)

@@ -58,7 +58,7 @@ class Launch:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class InvocationOutcome:
     """What happened to one invocation inside an environment, before it is formatted for the caller."""
 
     payload: bytes
@@ -95,7 +95,7 @@ class ExecutionEnvironment:
         """Whether the process can take another invocation."""
         return self._process.poll() is None
 
-    def invoke(self, invocation: Invocation) -> Outcome:
+    def invoke(self, invocation: Invocation) -> InvocationOutcome:
         """Run one invocation to its end: a response, an error, a timeout, a crash or memory exhaustion."""
         cold = self._invocations == 0
         self._invocations += 1
@@ -173,7 +173,7 @@ class ExecutionEnvironment:
         while self._stdout >= 0 and select.select([self._stdout], [], [], 0)[0]:
             self._read_output()
 
-    def _outcome(self, invocation: Invocation, fault: Fault | None, cold: bool) -> Outcome:
+    def _outcome(self, invocation: Invocation, fault: Fault | None, cold: bool) -> InvocationOutcome:
         peak = peak_mib(self._process.pid) if self.alive else None
         self._peak_mib = max(self._peak_mib, peak or 0)
         if fault is not None:
@@ -189,7 +189,7 @@ class ExecutionEnvironment:
             init_output, self._init_output = self._init_output or b"", b""
             init_duration_ms = ((ready_at or end) - self._started_at) * 1000
         output, self._output = bytes(self._output), bytearray()
-        return Outcome(
+        return InvocationOutcome(
             payload=payload or b"null",
             function_error=function_error,
             fault=fault,

@@ -89,7 +89,7 @@ class ForkServer:
             start_new_session=True,
         )
         theirs.close()
-        self._lock = threading.Lock()  # one fork request at a time, so replies pair with requests
+        self._mutex = threading.Lock()  # one fork request at a time, so replies pair with requests
         self._state = threading.Condition()
         self._forked: list[int] = []
         self._exits: dict[int, int] = {}
@@ -101,7 +101,7 @@ class ForkServer:
         with self._state:
             if not self._ready or self._closed:  # still importing, or gone: start afresh instead
                 return self._fallback.start(environment, output)
-        with self._lock:
+        with self._mutex:
             socket.send_fds(self._socket, [json.dumps(dict(environment)).encode()], [output])
             with self._state:
                 if not self._state.wait_for(lambda: self._forked or self._closed, _FORK_TIMEOUT_S):

@@ -4,7 +4,7 @@ import json
 import math
 from datetime import UTC, datetime
 
-from lambdafleet.runtime.environment import Outcome
+from lambdafleet.runtime.environment import InvocationOutcome
 
 
 def _now(timestamp: float | None = None) -> str:
@@ -12,7 +12,7 @@ def _now(timestamp: float | None = None) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def billed_ms(outcome: Outcome) -> int:
+def billed_ms(outcome: InvocationOutcome) -> int:
     """Billed duration: the invocation plus, on a cold start, the init phase, rounded up to 1 ms."""
     return math.ceil(outcome.duration_ms + (outcome.init_duration_ms or 0.0))
 
@@ -27,7 +27,7 @@ def start_lines(logging_format: str, request_id: str, started_at: float | None) 
     return [f"START RequestId: {request_id} Version: $LATEST"]
 
 
-def end_lines(logging_format: str, request_id: str, memory_size: int, outcome: Outcome) -> list[str]:
+def end_lines(logging_format: str, request_id: str, memory_size: int, outcome: InvocationOutcome) -> list[str]:
     """What Lambda logs when an invocation ends: the fault (if any), END and REPORT."""
     if logging_format == "JSON":
         return [_json("platform.report", _report_record(request_id, memory_size, outcome))]
@@ -48,7 +48,7 @@ def end_lines(logging_format: str, request_id: str, memory_size: int, outcome: O
     return [*lines, f"END RequestId: {request_id}", "\t".join(fields) + "\t"]
 
 
-def _text_fault_lines(request_id: str, outcome: Outcome) -> list[str]:
+def _text_fault_lines(request_id: str, outcome: InvocationOutcome) -> list[str]:
     fault = outcome.fault
     if fault is None or fault.body is not None:
         return []  # the runtime already logged its own error
@@ -57,7 +57,7 @@ def _text_fault_lines(request_id: str, outcome: Outcome) -> list[str]:
     return [fault.message, fault.error_type]
 
 
-def _report_record(request_id: str, memory_size: int, outcome: Outcome) -> dict[str, object]:
+def _report_record(request_id: str, memory_size: int, outcome: InvocationOutcome) -> dict[str, object]:
     metrics: dict[str, object] = {
         "durationMs": round(outcome.duration_ms, 3),
         "billedDurationMs": billed_ms(outcome),

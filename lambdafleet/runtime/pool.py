@@ -14,7 +14,7 @@ from typing import Any
 
 from lambdafleet.errors import UserError
 from lambdafleet.runtime import platform_log, task_root
-from lambdafleet.runtime.environment import ExecutionEnvironment, Launch, Outcome
+from lambdafleet.runtime.environment import ExecutionEnvironment, InvocationOutcome, Launch
 from lambdafleet.runtime.interpreter import find_interpreter
 from lambdafleet.runtime.launcher import ForkServer, Launcher, SpawnLauncher
 from lambdafleet.runtime.provision import runtime_dir
@@ -71,7 +71,7 @@ class FunctionPool:
         self._idle: list[ExecutionEnvironment] = []
         self._count = 0
         self._closed = False
-        self._lock = threading.Condition(threading.RLock())  # re-entrant: _forget runs under it too
+        self._mutex = threading.Condition(threading.RLock())  # re-entrant: _forget runs under it too
 
     def invoke(
         self,
@@ -107,7 +107,7 @@ class FunctionPool:
         return self._result(invocation, outcome)
 
     def _acquire(self) -> ExecutionEnvironment:
-        with self._lock:
+        with self._mutex:
             while True:
                 if self._closed:
                     raise RuntimeError(f"the pool of {self.spec.name} is closed")
@@ -119,7 +119,7 @@ class FunctionPool:
                 if self._count < self._max:
                     self._count += 1
                     break
-                self._lock.wait()
+                self._mutex.wait()
         try:
             return ExecutionEnvironment(self._launch, self._launcher)
         except BaseException:
@@ -127,21 +127,21 @@ class FunctionPool:
             raise
 
     def _release(self, environment: ExecutionEnvironment) -> None:
-        with self._lock:
+        with self._mutex:
             if environment.alive and not self._closed:
                 self._idle.append(environment)
-                self._lock.notify()
+                self._mutex.notify()
                 return
         self._forget(environment)
 
     def _forget(self, environment: ExecutionEnvironment | None) -> None:
         if environment is not None:
             environment.close()
-        with self._lock:
+        with self._mutex:
             self._count -= 1
-            self._lock.notify()
+            self._mutex.notify()
 
-    def _result(self, invocation: Invocation, outcome: Outcome) -> InvokeResult:
+    def _result(self, invocation: Invocation, outcome: InvocationOutcome) -> InvokeResult:
         log_format, memory, request_id = self.spec.logging_format, self.spec.memory_size, invocation.request_id
         parts = [
             _text(outcome.init_output or b""),
@@ -165,7 +165,7 @@ class FunctionPool:
     @property
     def environments(self) -> int:
         """How many execution environments exist right now (busy or idle)."""
-        with self._lock:
+        with self._mutex:
             return self._count
 
     def wait_ready(self, timeout: float = 30.0) -> bool:
@@ -174,14 +174,14 @@ class FunctionPool:
 
     def recycle(self) -> None:
         """Stop the idle environments, as Lambda does when it reclaims them: the next call starts cold."""
-        with self._lock:
+        with self._mutex:
             idle, self._idle = self._idle, []
         for environment in idle:
             self._forget(environment)
 
     def close(self) -> None:
         """Stop every idle environment and delete the unpacked zip; busy ones stop when they finish."""
-        with self._lock:
+        with self._mutex:
             self._closed = True
         self.recycle()
         self._launcher.close()

@@ -13,8 +13,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from lambdafleet.build.paths import RUNTIMES_CACHE
 from lambdafleet.errors import BuildError
-from lambdafleet.paths import RUNTIMES_CACHE
 from lambdafleet.runtime.interpreter import Interpreter
 
 LOCK_FILE = Path(__file__).with_name("runtime-requirements.txt")

@@ -4,7 +4,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from lambdafleet.config import FunctionConfig
+from lambdafleet.build.config import FunctionConfig
 
 
 @dataclass(frozen=True)

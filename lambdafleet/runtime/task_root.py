@@ -7,8 +7,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from lambdafleet.build.paths import RUNTIMES_CACHE
 from lambdafleet.errors import UserError
-from lambdafleet.paths import RUNTIMES_CACHE
 
 _WRITE_BITS = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
 

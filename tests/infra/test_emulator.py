@@ -14,8 +14,8 @@ import boto3
 import pytest
 from moto.s3.utils import _VersionedKeyStore
 
-from lambdafleet import emulator, emulator_gaps
-from lambdafleet.emulator_gaps import check_state_machine_definition
+from lambdafleet.endpoint import emulator, moto_patches
+from lambdafleet.endpoint.moto_patches import check_state_machine_definition
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -113,7 +113,7 @@ def test_lambda_keeps_its_logging_config_and_hides_empty_image_config(aws_env: s
 
 def test_an_s3_listing_survives_keys_deleted_while_it_runs() -> None:
     """terraform destroy deletes a bucket's objects while it lists their versions; moto answered 500 (seen in CI)."""
-    emulator_gaps.register()
+    moto_patches.register()
     store = _VersionedKeyStore()
     store["a"], store["b"], store["b"] = "a1", "b1", "b2"
 
@@ -157,7 +157,7 @@ def test_the_command_line_refuses_a_busy_port_in_one_line() -> None:
     with socket.create_server(("127.0.0.1", 0)) as taken:
         port = taken.getsockname()[1]
         result = subprocess.run(
-            [sys.executable, "-m", "lambdafleet.emulator", "--port", str(port)],
+            [sys.executable, "-m", "lambdafleet.endpoint.emulator", "--port", str(port)],
             cwd=REPO_ROOT,
             capture_output=True,
             text=True,
@@ -170,7 +170,7 @@ def test_the_command_line_refuses_a_busy_port_in_one_line() -> None:
 
 def test_the_command_line_rejects_a_port_out_of_range() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "lambdafleet.emulator", "--port", "70000"],
+        [sys.executable, "-m", "lambdafleet.endpoint.emulator", "--port", "70000"],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,

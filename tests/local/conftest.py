@@ -18,7 +18,7 @@ from typing import Any
 import boto3
 import pytest
 
-from lambdafleet.testing import _wait_until_up, free_port
+from lambdafleet.testing.endpoint import _wait_until_up, free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REGION = "us-east-1"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from lambdafleet.testing import free_port
+from lambdafleet.testing.endpoint import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

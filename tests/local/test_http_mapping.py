@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from lambdafleet.local import routes
-from lambdafleet.local.http_event import HttpRequest, RouteTarget, build_event, map_response
+from lambdafleet.endpoint import routes
+from lambdafleet.endpoint.http_event import HttpRequest, RouteTarget, build_event, map_response
 
 ROUTES = [
     "GET /items",

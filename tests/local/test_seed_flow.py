@@ -9,7 +9,7 @@ import localstack_client.session
 import pytest
 from botocore.exceptions import ClientError
 
-from lambdafleet.paths import RUNTIMES_CACHE, cache_root
+from lambdafleet.build.paths import RUNTIMES_CACHE, cache_root
 
 REPO_ROOT = Path(__file__).resolve().parents[2]  # where the endpoint fixture runs build.py local
 

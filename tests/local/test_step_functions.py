@@ -134,7 +134,7 @@ def test_a_sync_execution_of_a_standard_machine_is_refused(endpoint, functions, 
 
 
 def test_the_emulator_gaps_serve_the_executing_backend(endpoint, lambda_role: str) -> None:
-    """ValidateStateMachineDefinition and ListStateMachineVersions (lambdafleet/emulator_gaps.py) read the
+    """ValidateStateMachineDefinition and ListStateMachineVersions (lambdafleet/endpoint/moto_patches.py) read the
     machines of moto's executing backend, where the endpoint keeps them."""
     client = endpoint.client("stepfunctions")
     dangling = json.dumps({"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "B"}}})

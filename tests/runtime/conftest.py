@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lambdafleet.paths import cache_root
+from lambdafleet.build.paths import cache_root
 from lambdafleet.runtime import FunctionPool, FunctionSpec
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import boto3
 
-from lambdafleet.function_build import plan_function
-from lambdafleet.image import build_image_context
-from lambdafleet.project import load_project
+from lambdafleet.build.image import build_image_context
+from lambdafleet.build.plan import plan_function
+from lambdafleet.build.project import load_project
 
 FUNCTION_DIR = Path(__file__).resolve().parent.parent
 REPO_ROOT = FUNCTION_DIR.parents[1]

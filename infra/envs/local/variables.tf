@@ -1,5 +1,5 @@
 variable "endpoint_url" {
-  description = "URL of the AWS emulator that receives every API call (LocalStack or `python -m lambdafleet.emulator`)."
+  description = "URL of the AWS emulator that receives every API call (LocalStack or `python -m lambdafleet.endpoint.emulator`)."
   type        = string
   default     = "http://localhost:4566"
 

@@ -1,0 +1,223 @@
+"""A function's lock file (`requirements.txt`): parsing, validation, and regeneration with uv.
+
+The lock must pin every package with `==` and carry `--hash` values so installs run with
+`--require-hashes`. Its first line records the target it was resolved for, so a runtime or
+architecture change in `function.toml` shows up as a stale lock instead of a wrong-platform zip.
+"""
+
+import hashlib
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lambdafleet.build import atomic
+from lambdafleet.build.platforms import Target
+from lambdafleet.errors import BuildError, UserError
+
+LOCK_FILE = "requirements.txt"
+INPUT_FILE = "requirements.in"
+HEADER = "# lambdafleet-lock: "
+_ALLOWED_OPTIONS = ("--index-url", "--extra-index-url", "--find-links", "-i ", "-f ")
+_HASH = re.compile(r"\s--hash[= ](sha256:[0-9a-f]{64})")
+
+if TYPE_CHECKING:
+    from packaging.requirements import Requirement
+
+
+@dataclass(frozen=True)
+class Pin:
+    """One locked package."""
+
+    name: str
+    version: str
+    hashes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ParsedLock:
+    """The contents of a lock file."""
+
+    target: str | None
+    pins: dict[str, Pin]
+
+
+@dataclass(frozen=True)
+class Lock:
+    """A function's validated lock file; `label` names it in messages."""
+
+    path: Path
+    label: str
+
+
+def _logical_lines(text: str) -> list[tuple[int, str]]:
+    """Join backslash continuations and drop comments, keeping each line's first line number."""
+    lines: list[tuple[int, str]] = []
+    pending, start = "", 0
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = re.sub(r"(^|\s)#.*$", "", raw).rstrip()
+        if not pending:
+            start = number
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        pending += line
+        if pending.strip():
+            lines.append((start, pending.strip()))
+        pending = ""
+    return lines
+
+
+def _unparsable(label: str, spec: str, exc: Exception) -> UserError:
+    # packaging appends the line and a caret under the fault; an error is one line.
+    reason = str(exc).splitlines()[0]
+    return UserError(f"{label}: cannot parse requirement {spec!r}: {reason}")
+
+
+def _parse_pin(line: str, label: str) -> Pin:
+    from packaging.requirements import InvalidRequirement, Requirement  # ~30 ms: only when a lock changed
+    from packaging.utils import canonicalize_name
+
+    hashes = tuple(_HASH.findall(" " + line))
+    spec = _HASH.sub("", " " + line).strip()
+    try:
+        requirement = Requirement(spec)
+    except InvalidRequirement as exc:
+        raise _unparsable(label, spec, exc) from None
+    pins = [s for s in requirement.specifier if s.operator in ("==", "===") and "*" not in s.version]
+    if requirement.url or len(pins) != 1 or len(requirement.specifier) != 1:
+        raise UserError(f"{label}: requirement {spec!r} is not pinned with '=='; run: python build.py lock")
+    if not hashes:
+        raise UserError(f"{label}: requirement {spec!r} has no --hash; run: python build.py lock")
+    if requirement.marker is not None:
+        # pip would evaluate it against the build machine's Python, not Lambda's.
+        raise UserError(
+            f"{label}: requirement {spec!r} has an environment marker; a lock is resolved for one "
+            "target, so markers do not belong in it; run: python build.py lock"
+        )
+    return Pin(canonicalize_name(requirement.name), pins[0].version, hashes)
+
+
+def _read_text(path: Path, label: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise UserError(f"{label}: not UTF-8 text") from None
+
+
+def read_lock(path: Path, label: str) -> ParsedLock:
+    """Parse and validate a lock file; `label` names it in error messages."""
+    text = _read_text(path, label)
+    first = text.splitlines()[0] if text else ""
+    target = first.removeprefix(HEADER).strip() if first.startswith(HEADER) else None
+    pins: dict[str, Pin] = {}
+    for number, line in _logical_lines(text):
+        where = f"{label}:{number}"
+        if line.startswith("-"):
+            if not line.startswith(_ALLOWED_OPTIONS):
+                raise UserError(f"{where}: option {line.split()[0]!r} is not allowed in a lock file")
+            continue
+        pin = _parse_pin(line, where)
+        if pin.name in pins:
+            raise UserError(f"{where}: {pin.name} is pinned twice")
+        pins[pin.name] = pin
+    return ParsedLock(target=target, pins=pins)
+
+
+def direct_requirements(path: Path, label: str) -> list["Requirement"]:
+    """The requirements listed in a `requirements.in` file."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    result = []
+    for number, line in _logical_lines(_read_text(path, label)):
+        if line.startswith("-"):
+            continue
+        try:
+            result.append(Requirement(line))
+        except InvalidRequirement as exc:
+            raise _unparsable(f"{label}:{number}", line, exc) from None
+    return result
+
+
+def _validate(lock_path: Path, in_path: Path, target: Target, folder_label: str) -> bool:
+    """Raise UserError unless the lock is well-formed, for `target`, and covers requirements.in.
+
+    Returns whether the lock pins anything.
+    """
+    from packaging.utils import canonicalize_name
+
+    lock_label, fix = f"{folder_label}{LOCK_FILE}", f"run: python build.py lock {lock_path.parent.name}"
+    lock = read_lock(lock_path, lock_label)
+    if lock.target is not None and lock.target != str(target):
+        raise UserError(f"{lock_label}: locked for {lock.target} but function.toml targets {target}; {fix}")
+    wanted = direct_requirements(in_path, f"{folder_label}{INPUT_FILE}") if in_path.is_file() else []
+    for requirement in wanted:
+        if requirement.marker and not requirement.marker.evaluate(target.marker_environment()):
+            continue  # not needed on Lambda's platform, so rightly absent from the lock
+        pin = lock.pins.get(canonicalize_name(requirement.name))
+        if pin is None or not requirement.specifier.contains(pin.version, prereleases=True):
+            raise UserError(f"{lock_label}: out of date with {INPUT_FILE} ({requirement} is not locked); {fix}")
+    return bool(lock.pins)
+
+
+def check_lock(function_dir: Path, target: Target, folder_label: str, stamps: Path) -> Lock | None:
+    """Validate the function's lock against its requirements.in and target; None when it has no deps.
+
+    A successful check leaves a stamp in `stamps` named after the digest of everything it read, so
+    an unchanged lock is not parsed again (that keeps a no-op build well under 0.15 s).
+    """
+    lock_path, in_path = function_dir / LOCK_FILE, function_dir / INPUT_FILE
+    if not lock_path.is_file():
+        if in_path.is_file() and direct_requirements(in_path, f"{folder_label}{INPUT_FILE}"):
+            raise UserError(f"{folder_label}{LOCK_FILE}: missing; run: python build.py lock {function_dir.name}")
+        return None
+    digest = hashlib.sha256(f"{target}\0".encode() + lock_path.read_bytes())
+    digest.update(in_path.read_bytes() if in_path.is_file() else b"\0no-input")
+    stamp = stamps / digest.hexdigest()
+    if stamp.is_file():
+        has_pins = stamp.read_text() == "pins"
+    else:
+        has_pins = _validate(lock_path, in_path, target, folder_label)
+        atomic.write_text(stamp, "pins" if has_pins else "empty")
+    return Lock(lock_path, f"{folder_label}{LOCK_FILE}") if has_pins else None
+
+
+def write_lock(function_dir: Path, target: Target, folder_label: str) -> bool:
+    """Resolve requirements.in for the Lambda target with uv and atomically rewrite requirements.txt.
+
+    Returns False when the function has no requirements.in (nothing to lock).
+    """
+    in_path = function_dir / INPUT_FILE
+    if not in_path.is_file():
+        return False
+    direct_requirements(in_path, f"{folder_label}{INPUT_FILE}")
+    # Wheels for the target first, as pip --platform and sam build insist: otherwise uv settles on the newest
+    # version even when only its sdist fits (numpy 2.4 has no wheel for python3.11's glibc 2.26, numpy 2.2 has).
+    # Without wheels only, a pure-Python sdist can still resolve; the build rejects a compiled one by name.
+    result = _compile(function_dir, target, wheels_only=True)
+    if result.returncode != 0:
+        result = _compile(function_dir, target, wheels_only=False)
+    if result.returncode != 0:
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        reason = " ".join(line.strip() for line in lines[-3:]) or "uv failed"
+        if "No module named uv" in result.stderr:
+            raise BuildError("uv is not installed; pip install -r requirements-dev.txt")
+        raise UserError(f"{folder_label}{INPUT_FILE}: cannot be resolved for {target}: {reason}")
+    atomic.write_text(function_dir / LOCK_FILE, f"{HEADER}{target}\n{result.stdout}")
+    return True
+
+
+def _compile(function_dir: Path, target: Target, wheels_only: bool) -> subprocess.CompletedProcess[str]:
+    command = [
+        sys.executable, "-m", "uv", "pip", "compile", INPUT_FILE,
+        "--generate-hashes", "--no-header", "--quiet", "--no-progress",
+        "--python-version", target.python_version, "--python-platform", target.uv_platform(),
+    ]  # fmt: skip
+    if wheels_only:
+        command += ["--only-binary", ":all:"]
+    try:
+        return subprocess.run(command, cwd=function_dir, capture_output=True, text=True, check=False)
+    except FileNotFoundError:
+        raise BuildError("cannot run uv; install the dev requirements: pip install -r requirements-dev.txt") from None

@@ -1,0 +1,155 @@
+"""Build one function: plan its inputs (and their cache key), then write its zip."""
+
+import base64
+import hashlib
+import json
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lambdafleet import BUILDER_VERSION
+from lambdafleet.build import atomic
+from lambdafleet.build.archive import Entry, write_archive
+from lambdafleet.build.config import CONFIG_FILE, FunctionConfig
+from lambdafleet.build.deps_cache import DepsCache
+from lambdafleet.build.handler import check_handler
+from lambdafleet.build.image import build_image_context
+from lambdafleet.build.lockfile import Lock, check_lock
+from lambdafleet.build.paths import CHECKED_LOCKS, cache_root
+from lambdafleet.build.platforms import Target
+from lambdafleet.build.project import FUNCTIONS_DIR, Project
+from lambdafleet.build.sources import source_entries
+from lambdafleet.errors import UserError
+
+UNZIPPED_LIMIT = 262_144_000  # Lambda's limit on a function's unzipped deployment package
+DIRECT_UPLOAD_LIMIT = 50 * 1024 * 1024  # larger zips must go through S3
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything that determines one function's zip, and the key that fingerprints it."""
+
+    config: FunctionConfig
+    target: Target
+    lock: Lock | None
+    sources: tuple[Entry, ...]
+    key: str
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    @property
+    def label(self) -> str:
+        return f"{FUNCTIONS_DIR}/{self.name}/"
+
+
+def file_sha256(path: Path) -> bytes:
+    """Raw SHA-256 digest of a file."""
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        while chunk := stream.read(1 << 20):
+            digest.update(chunk)
+    return digest.digest()
+
+
+def plan_function(project: Project, config: FunctionConfig) -> Plan:
+    """Validate the function's lock, list its sources and compute its build key."""
+    function_dir = project.function_dir(config.name)
+    label = f"{FUNCTIONS_DIR}/{config.name}/"
+    # Here, not when the project loads: a broken handler elsewhere must not stop `invoke` of this function.
+    check_handler(function_dir, config.handler, label, f"{label}{CONFIG_FILE}")
+    target = Target(config.runtime, config.architecture)
+    lock = check_lock(function_dir, target, label, cache_root(project.root) / CHECKED_LOCKS)
+    shared = {name: project.shared_dir(name) for name in config.shared}
+    sources = tuple(source_entries(function_dir, config.exclude, shared))
+    _check_handler_ships(config, sources, label)
+    # zlib's version is part of the key: another zlib may compress the same files to other bytes.
+    digest = hashlib.sha256(f"{BUILDER_VERSION}\0{zlib.ZLIB_RUNTIME_VERSION}\0{target}\0".encode())
+    digest.update(json.dumps(config.to_manifest(), sort_keys=True).encode())
+    digest.update(lock.path.read_bytes() if lock else b"\0no-lock")
+    for entry in sources:
+        try:
+            digest.update(f"\0{entry.name}\0{entry.executable}\0".encode())
+            digest.update(file_sha256(entry.path))
+        except OSError as exc:  # a dangling symlink, a file without read permission
+            raise UserError(f"{label}{entry.name}: cannot be read ({exc.strerror})") from None
+    return Plan(config, target, lock, sources, digest.hexdigest())
+
+
+def _check_handler_ships(config: FunctionConfig, sources: tuple[Entry, ...], label: str) -> None:
+    module = config.handler.rsplit(".", 1)[0].replace(".", "/")
+    names = {entry.name for entry in sources}
+    if f"{module}.py" not in names and f"{module}/__init__.py" not in names:
+        raise UserError(
+            f"{label}function.toml: key 'handler': {module}.py is excluded from the zip (the default excludes such as "
+            "test_*.py and tests/, or key 'exclude')"
+        )
+
+
+def _check_size(plan: Plan, package_sizes: dict[str, int], code_size: int) -> int:
+    total = code_size + sum(package_sizes.values())
+    if total > UNZIPPED_LIMIT:
+        largest = sorted(package_sizes.items(), key=lambda item: -item[1])[:5]
+        breakdown = "".join(f"{name} {size / MB:.1f} MB, " for name, size in largest)
+        raise UserError(
+            f"{plan.label}: unzipped size {total / MB:.1f} MB exceeds Lambda's {UNZIPPED_LIMIT:,} byte limit; "
+            f"largest parts: {breakdown}function code {code_size / MB:.1f} MB"
+        )
+    return total
+
+
+class FunctionBuilder:
+    """Writes `<out_dir>/<name>.zip` for a plan and returns its manifest entry."""
+
+    def __init__(self, out_dir: Path, deps_cache: DepsCache) -> None:
+        self.out_dir = out_dir
+        self.deps_cache = deps_cache
+
+    def zip_path(self, name: str) -> Path:
+        return self.out_dir / f"{name}.zip"
+
+    def _stamp_path(self, zip_path: Path) -> Path:
+        return self.out_dir / ".stamps" / f"{zip_path.name}.json"
+
+    def _stamp(self, zip_path: Path, sha256_hex: str) -> None:
+        # Which bytes the zip holds, tied to its size and mtime: a later no-op build can trust the zip on
+        # disk without hashing it, yet notices one that changed while the manifest did not (a build of it
+        # that succeeded while another function failed, a file copied over it).
+        info = zip_path.stat()
+        stamp = {"sha256": sha256_hex, "size": info.st_size, "mtime_ns": info.st_mtime_ns}
+        atomic.write_text(self._stamp_path(zip_path), json.dumps(stamp))
+
+    def holds(self, entry: dict[str, Any]) -> bool:
+        """Whether the zip on disk is the one `entry` describes."""
+        zip_path = self.out_dir / entry["zip"]
+        try:
+            stamp = json.loads(self._stamp_path(zip_path).read_text())
+            info = zip_path.stat()
+        except (OSError, ValueError):
+            return False
+        return stamp == {"sha256": entry["sha256"], "size": info.st_size, "mtime_ns": info.st_mtime_ns}
+
+    def build(self, plan: Plan) -> dict[str, Any]:
+        if plan.config.package_type == "image":
+            return build_image_context(plan, self.out_dir)
+        deps = self.deps_cache.get(plan.lock, plan.target) if plan.lock else None
+        code_size = sum(entry.path.stat().st_size for entry in plan.sources)
+        unzipped = _check_size(plan, deps.sizes if deps else {}, code_size)
+        zip_path = self.zip_path(plan.name)
+        write_archive(zip_path, list(plan.sources), base=deps.archive if deps else None, label=plan.label)
+        digest = file_sha256(zip_path)
+        self._stamp(zip_path, digest.hex())
+        return {
+            **plan.config.to_manifest(),
+            "zip": zip_path.name,
+            "size": zip_path.stat().st_size,
+            "unzipped_size": unzipped,
+            "sha256": digest.hex(),
+            "source_code_hash": base64.b64encode(digest).decode(),
+            "build_key": plan.key,
+            "s3": None,
+            "image": None,
+        }

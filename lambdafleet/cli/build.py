@@ -1,0 +1,124 @@
+"""`build.py all` and `build.py NAME...`: build zips and the manifest."""
+
+import argparse
+import json
+import sys
+import threading
+
+from lambdafleet.api import run_build
+from lambdafleet.build.plan import DIRECT_UPLOAD_LIMIT, MB
+from lambdafleet.build.strategies import BuildOutcome
+from lambdafleet.cli import EXIT_FAULT, EXIT_USER_ERROR
+from lambdafleet.errors import BuildError, UserError
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"-j takes a whole number of at least 1, got {text!r}")
+    return int(text)
+
+
+def _add_build_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-j", "--jobs", type=_positive, help="functions built in parallel (default: cores)")
+    parser.add_argument("--force", action="store_true", help="rebuild even when nothing changed")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    parser.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
+    parser.add_argument("--upload", metavar="s3://BUCKET/PREFIX", help="upload zips to S3 and record them")
+    parser.add_argument(
+        "--changed-since",
+        metavar="GIT_REF",
+        help="build only functions whose inputs changed since GIT_REF (and any missing from the manifest)",
+    )
+
+
+def _size(value: int) -> str:
+    return f"{value / 1024:.1f} KB" if value < MB else f"{value / MB:.1f} MB"
+
+
+class _Progress:
+    """Prints a line per function as it finishes (stderr, so --json output stays clean)."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self._mutex = threading.Lock()
+
+    def __call__(self, outcome: BuildOutcome) -> None:
+        with self._mutex:
+            if outcome.error is not None:
+                print(f"failed  {outcome.name:<24} {outcome.error}", file=sys.stderr)
+                return
+            entry = outcome.entry
+            if entry.get("image"):
+                self._image(outcome)
+                return
+            if not self.quiet:
+                print(
+                    f"{outcome.status:<7} {outcome.name:<24} {_size(entry['size']):>9} zip"
+                    f" {_size(entry['unzipped_size']):>9} unzipped {outcome.seconds:6.2f} s",
+                    file=sys.stderr,
+                )
+            if entry["size"] > DIRECT_UPLOAD_LIMIT:
+                print(
+                    f"warning: build/{entry['zip']} is {_size(entry['size'])}, over Lambda's 50 MB direct upload "
+                    "limit; deploy it with --upload s3://BUCKET/PREFIX",
+                    file=sys.stderr,
+                )
+
+    def _image(self, outcome: BuildOutcome) -> None:
+        if not self.quiet:
+            context = f"build/{outcome.entry['image']['context']}/"
+            print(f"{outcome.status:<7} {outcome.name:<24} {context} (image) {outcome.seconds:6.2f} s", file=sys.stderr)
+
+
+def _summary(outcomes: list[BuildOutcome]) -> dict:
+    return {
+        "ok": not any(o.error for o in outcomes),
+        "error": None,
+        "functions": [
+            {
+                "name": o.name,
+                "status": o.status,
+                "seconds": round(o.seconds, 3),
+                "error": str(o.error) if o.error else None,
+                **({k: o.entry[k] for k in ("zip", "size", "unzipped_size", "sha256")} if o.entry else {}),
+            }
+            for o in outcomes
+        ],
+    }
+
+
+def _run(args: argparse.Namespace) -> int:
+    names = args.names or None
+    try:
+        outcomes = run_build(
+            args.root,
+            names,
+            force=args.force,
+            jobs=args.jobs,
+            upload=args.upload,
+            changed_since=args.changed_since,
+            report=_Progress(args.quiet),
+        )
+    except (UserError, BuildError) as exc:
+        if args.json:  # scripts reading stdout get an answer too; the error line still goes to stderr
+            print(json.dumps({"ok": False, "error": str(exc), "functions": []}, indent=2))
+        raise
+    if not outcomes and args.changed_since and not args.quiet:
+        print(f"nothing to build: no function changed since {args.changed_since}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(_summary(outcomes), indent=2))
+    errors = [o.error for o in outcomes if o.error]
+    if not errors:
+        return 0
+    return EXIT_USER_ERROR if all(isinstance(e, UserError) for e in errors) else EXIT_FAULT
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the `all` and `build` commands."""
+    every = subparsers.add_parser("all", help="build every function under functions/")
+    _add_build_options(every)
+    every.set_defaults(run=_run, names=[])
+    named = subparsers.add_parser("build", help="build the named functions (also: build.py NAME ...)")
+    named.add_argument("names", nargs="+", metavar="NAME", help="functions to build (folders under functions/)")
+    _add_build_options(named)
+    named.set_defaults(run=_run)

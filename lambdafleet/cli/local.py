@@ -1,0 +1,67 @@
+"""`build.py local`: the embedded AWS endpoint in the foreground, until Ctrl-C."""
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+
+from lambdafleet.build.paths import cache_root
+from lambdafleet.errors import UserError
+
+# lambdafleet.endpoint.emulator's defaults, repeated so that other commands do not pay for importing moto (~0.5 s).
+HOST = "127.0.0.1"
+DEFAULT_PORT = 4566
+
+
+def _run(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per API call drowns the invocations
+    if not 0 <= args.port <= 65535:
+        raise UserError(f"--port {args.port}: not a port number (0-65535)")
+    from lambdafleet.endpoint.app import start  # imports moto
+
+    try:
+        endpoint = start(cache_root(args.root), port=args.port, host=args.host, retry_delay_s=args.retry_delay)
+    except OSError as error:
+        raise UserError(f"--port {args.port}: cannot listen on {args.host}:{args.port} ({error.strerror})") from None
+    stopped = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopped.set())
+    if args.host != HOST:
+        print(f"warning: listening on {args.host}, not loopback only: anyone who can reach it can run code", flush=True)
+    print(f"local AWS endpoint on {endpoint.url} (Ctrl-C stops it): export AWS_ENDPOINT_URL={endpoint.url}", flush=True)
+    stopped.wait()
+    endpoint.stop()
+    return 0
+
+
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is negative")
+    return value
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the local command."""
+    summary = "serve every AWS API (moto) and run deployed functions, HTTP APIs and S3 triggers on one port"
+    parser = subparsers.add_parser(
+        "local",
+        help=summary,
+        description=f"{summary[0].upper()}{summary[1:]}. Point Terraform, boto3 or the AWS CLI at it "
+        "(AWS_ENDPOINT_URL); Ctrl-C stops it. State lives as long as the process.",
+    )
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port (default 4566, LocalStack's)")
+    parser.add_argument("--host", default=HOST, help="address to bind (default 127.0.0.1, loopback only)")
+    parser.add_argument(
+        "--retry-delay",
+        type=_non_negative,
+        default=1.0,
+        metavar="SECONDS",
+        help="wait before retrying a failed asynchronous invocation, doubled for the second retry (default 1)",
+    )
+    parser.set_defaults(run=_run)

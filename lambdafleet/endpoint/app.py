@@ -1,0 +1,53 @@
+"""The embedded endpoint: moto on one loopback port, with the data plane in front of it."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from lambdafleet.endpoint import emulator, http_api, lambda_invoke, s3_events, step_functions
+from lambdafleet.endpoint.async_invoke import AsyncInvoker
+from lambdafleet.endpoint.fleet import Fleet
+
+
+@dataclass
+class LocalEndpoint:
+    """A running endpoint; `url` is what AWS_ENDPOINT_URL should be."""
+
+    server: emulator.Emulator
+    fleet: Fleet
+    invoker: AsyncInvoker
+
+    @property
+    def url(self) -> str:
+        """The endpoint's base URL."""
+        return self.server.url
+
+    def stop(self) -> None:
+        """Stop serving, then stop every execution environment."""
+        self.server.stop()
+        self.invoker.close()
+        self.fleet.close()
+
+
+def start(
+    cache_dir: Path, *, port: int = emulator.DEFAULT_PORT, host: str = emulator.HOST, retry_delay_s: float = 1.0
+) -> LocalEndpoint:
+    """Serve moto plus the Lambda, HTTP API and S3-notification data planes on `host:port`.
+
+    `cache_dir` holds the provisioned Lambda runtimes. moto's state is per process, so one endpoint per process.
+    Raises OSError when the port cannot be bound.
+    """
+    fleet = Fleet(cache_dir)
+    invoker = AsyncInvoker(fleet, retry_delay_s=retry_delay_s)
+    lambda_invoke.install(fleet, invoker.submit)
+    s3_events.install(invoker.submit)
+    gateway = http_api.HttpApiGateway(fleet)
+    try:
+        server = emulator.start(port, host, wrap=lambda app: http_api.wrap(lambda_invoke.wrap(app), gateway))
+    except OSError:
+        invoker.close()
+        fleet.close()
+        raise
+    # Functions run on this machine: loopback reaches the endpoint whatever address it listens on.
+    fleet.endpoint_url = f"http://127.0.0.1:{server.server.port}"
+    step_functions.install(fleet.endpoint_url)
+    return LocalEndpoint(server, fleet, invoker)

@@ -1,0 +1,120 @@
+"""Event (asynchronous) invocations: queued, retried on function errors as Lambda does, then routed to the
+function's on_success / on_failure destination."""
+
+import logging
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from moto.awslambda.exceptions import LambdaClientError
+from moto.awslambda.models import LambdaFunction
+
+from lambdafleet.endpoint import destinations
+from lambdafleet.endpoint.fleet import Fleet
+from lambdafleet.runtime import InvokeResult
+from lambdafleet.runtime.pool import PayloadTooLargeError
+
+LOG = logging.getLogger("lambdafleet.endpoint")
+DEFAULT_RETRIES = 2  # Lambda retries a failed asynchronous invocation twice unless configured otherwise
+DEFAULT_MAX_AGE_S = 21600
+
+
+@dataclass
+class _Event:
+    function: LambdaFunction
+    payload: bytes
+    request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    queued_at: float = field(default_factory=time.monotonic)
+    attempts: int = 0
+
+
+def _config(function: LambdaFunction) -> dict[str, Any]:
+    """The function's EventInvokeConfig (retries, event age, destinations); {} when none is set."""
+    return function.event_invoke_config[0].config if function.event_invoke_config else {}
+
+
+class AsyncInvoker:
+    """Runs Event invocations on worker threads; a failed attempt is retried after `retry_delay_s`, then
+    twice that (Lambda waits about a minute, then two)."""
+
+    def __init__(self, fleet: Fleet, *, retry_delay_s: float = 1.0, workers: int = 4) -> None:
+        """`workers` bounds how many asynchronous invocations run at once."""
+        self._fleet = fleet
+        self._retry_delay_s = retry_delay_s
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lambda-event")
+        self._timers: set[threading.Timer] = set()
+        self._mutex = threading.Lock()
+        self._closed = False
+
+    def submit(self, function: LambdaFunction, payload: bytes) -> str:
+        """Queue an invocation; returns its request id at once."""
+        event = _Event(function, payload)
+        self._executor.submit(self._attempt, event)
+        return event.request_id
+
+    def _attempt(self, event: _Event) -> None:
+        event.attempts += 1
+        try:
+            result: InvokeResult | None = self._fleet.invoke(event.function, event.payload)
+        except LambdaClientError as error:
+            LOG.warning("%s: asynchronous invocation failed: %s", event.function.function_name, error.message)
+            result = None
+        except PayloadTooLargeError as error:  # retrying cannot make the event smaller
+            LOG.warning("%s: asynchronous invocation refused: %s", event.function.function_name, error)
+            return
+        except Exception:
+            LOG.exception("%s: asynchronous invocation crashed", event.function.function_name)
+            result = None
+        if result is not None and not result.function_error:
+            self._finish(event, "Success", result)
+            return
+        config = _config(event.function)
+        if event.attempts > config.get("MaximumRetryAttempts", DEFAULT_RETRIES):
+            self._finish(event, "RetriesExhausted", result)
+            return
+        delay = self._retry_delay_s * 2 ** (event.attempts - 1)
+        if time.monotonic() + delay - event.queued_at > config.get("MaximumEventAgeInSeconds", DEFAULT_MAX_AGE_S):
+            self._finish(event, "EventAgeExceeded", result)
+            return
+        self._later(delay, event)
+
+    def _later(self, delay: float, event: _Event) -> None:
+        def fire() -> None:
+            with self._mutex:
+                self._timers.discard(timer)
+                if self._closed:
+                    return
+            self._executor.submit(self._attempt, event)
+
+        timer = threading.Timer(delay, fire)
+        timer.daemon = True
+        with self._mutex:
+            if self._closed:
+                return
+            self._timers.add(timer)
+        timer.start()
+
+    def _finish(self, event: _Event, condition: str, result: InvokeResult | None) -> None:
+        kind = "OnSuccess" if condition == "Success" else "OnFailure"
+        target = _config(event.function).get("DestinationConfig", {}).get(kind, {}).get("Destination")
+        if not target:
+            return
+        record = destinations.invocation_record(
+            event.function, event.request_id, condition, event.attempts, event.payload, result
+        )
+        try:
+            destinations.send(target, record, self.submit)
+        except Exception as error:  # a missing queue or function must not stop the worker
+            LOG.warning("%s: %s destination %s failed: %s", event.function.function_name, kind, target, error)
+
+    def close(self) -> None:
+        """Drop pending retries and queued invocations; running ones finish."""
+        with self._mutex:
+            self._closed = True
+            timers, self._timers = self._timers, set()
+        for timer in timers:
+            timer.cancel()
+        self._executor.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,119 @@
+"""Embedded AWS emulator: a moto server on 127.0.0.1 with the gaps this project's Terraform hits filled in.
+
+Run it with ``python -m lambdafleet.endpoint.emulator --port 4566`` or start it in-process with :func:`start`.
+"""
+
+import argparse
+import json
+import os
+import signal
+import socket
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+HOST = "127.0.0.1"
+DEFAULT_PORT = 4566  # LocalStack's port, so tools configured for LocalStack work unchanged
+
+# AWS-managed policies are off in moto by default; set before moto builds its IAM backend.
+os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+
+from moto.moto_server.werkzeug_app import (  # noqa: E402
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import BaseWSGIServer, make_server  # noqa: E402
+
+from lambdafleet.endpoint import moto_patches  # noqa: E402
+
+
+@dataclass
+class Emulator:
+    """A running emulator; ``url`` is its endpoint."""
+
+    server: BaseWSGIServer
+    thread: threading.Thread
+    url: str
+
+    def stop(self) -> None:
+        """Shut the server down and wait for its thread."""
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
+
+
+WsgiApp = Callable  # a WSGI application: (environ, start_response) -> iterable of bytes
+
+
+def start(port: int = DEFAULT_PORT, host: str = HOST, wrap: Callable[[WsgiApp], WsgiApp] | None = None) -> Emulator:
+    """Start the emulator on `host` (default 127.0.0.1) in a background thread (port 0 picks a free port).
+
+    `wrap` may put a WSGI layer in front of moto (the local data plane does). Raises OSError when the port
+    cannot be bound.
+    """
+    moto_patches.register()
+    app = DomainDispatcherApplication(create_backend_app)
+    app = _answer_crashes_as_internal_failure(wrap(app) if wrap else app)
+    # Bound here so a busy port raises OSError (werkzeug would print and exit the process instead).
+    with socket.create_server((host, port)) as listener:
+        server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler, fd=listener.fileno())
+    thread = threading.Thread(target=server.serve_forever, name="emulator", daemon=True)
+    thread.start()
+    return Emulator(server=server, thread=thread, url=f"http://{host}:{server.port}")
+
+
+def _answer_crashes_as_internal_failure(app: WsgiApp) -> WsgiApp:
+    """Answer a request that moto (or a layer in front of it) crashes on as AWS does, 500 InternalFailure, and log
+    one line instead of werkzeug's traceback.
+
+    moto raises on some malformed requests (an unsigned POST to an S3 key path is a KeyError); the endpoint must keep
+    answering in AWS's shape and keep its log readable.
+    """
+
+    def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        try:
+            return app(environ, start_response)
+        except Exception as error:  # any fault: the client gets AWS's answer to a service fault
+            request = f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')}"
+            print(f"error: {request}: {type(error).__name__}: {error} (answered 500 InternalFailure)", file=sys.stderr)
+            body = json.dumps({"__type": "InternalFailure", "message": f"{type(error).__name__}: {error}"}).encode()
+            headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+            start_response("500 Internal Server Error", headers)
+            return [body]
+
+    return application
+
+
+def _port(text: str) -> int:
+    """argparse type: a TCP port number (0 picks a free one)."""
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0-65535)")
+    return int(text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: serve until SIGINT or SIGTERM."""
+    parser = argparse.ArgumentParser(
+        prog="python -m lambdafleet.endpoint.emulator", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--port", type=_port, default=DEFAULT_PORT, help=f"port on {HOST} (default {DEFAULT_PORT})")
+    args = parser.parse_args(argv)
+    try:
+        emulator = start(args.port)
+    except OSError as error:
+        print(f"error: cannot listen on {HOST}:{args.port}: {error.strerror}", file=sys.stderr)
+        return 2
+    stopped = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopped.set())
+    print(f"emulator listening on {emulator.url}", flush=True)
+    stopped.wait()
+    emulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,150 @@
+"""Warm execution environments for the functions moto holds, run by lambdafleet.runtime.
+
+A function's environments run the zip moto stores with the configuration moto stores; when either changes
+(UpdateFunctionCode, UpdateFunctionConfiguration), the next invocation gets fresh environments.
+"""
+
+import hashlib
+import json
+import logging
+import shutil
+import tempfile
+import threading
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from moto.awslambda.exceptions import LambdaClientError
+from moto.awslambda.models import LambdaFunction
+
+from lambdafleet.endpoint import cloudwatch
+from lambdafleet.errors import UserError
+from lambdafleet.runtime import FunctionPool, FunctionSpec, InvokeResult
+
+LOG = logging.getLogger("lambdafleet.endpoint")
+
+
+class UnrunnableFunction(LambdaClientError):
+    """The function cannot run on this machine (an image function, or a runtime it lacks)."""
+
+    code = 502
+
+    def __init__(self, message: str) -> None:
+        super().__init__("InvalidRuntimeException", message)
+
+
+def spec_of(function: LambdaFunction) -> FunctionSpec:
+    """The runtime-relevant configuration moto holds for `function`."""
+    logging_config = getattr(function, "logging_config", None) or {}  # stored by moto_patches
+    return FunctionSpec(
+        name=function.function_name,
+        runtime=function.run_time or "",
+        architecture=function.architectures[0],
+        handler=function.handler or "",
+        memory_size=int(function.memory_size),
+        timeout=float(function.timeout),
+        ephemeral_storage=int(function.ephemeral_storage),
+        environment=dict(function.environment_vars or {}),
+        logging_format=logging_config.get("LogFormat", "Text"),
+    )
+
+
+def log_group_of(function: LambdaFunction) -> str:
+    """Where the function's logs go: its LoggingConfig's group, else Lambda's default."""
+    logging_config = getattr(function, "logging_config", None) or {}
+    return logging_config.get("LogGroup", f"/aws/lambda/{function.function_name}")
+
+
+def _fingerprint(function: LambdaFunction, spec: FunctionSpec) -> str:
+    identity = [function.function_arn, function.code_sha_256, repr(spec)]
+    return hashlib.sha256(json.dumps(identity, default=str).encode()).hexdigest()
+
+
+@dataclass
+class _Deployment:
+    fingerprint: str
+    pool: FunctionPool
+    log_stream: str
+
+
+class Fleet:
+    """One pool of warm environments per deployed function (and version), replaced when it is redeployed."""
+
+    def __init__(self, cache_dir: Path, *, max_environments: int = 4) -> None:
+        """`cache_dir` holds the provisioned runtimes (lambdafleet.build.paths.cache_root)."""
+        self.endpoint_url = ""  # what the functions' AWS SDKs call: set once the endpoint listens
+        self._cache_dir = cache_dir
+        self._max_environments = max_environments
+        self._deployments: dict[str, _Deployment] = {}
+        self._mutex = threading.Lock()
+        self._staging = Path(tempfile.mkdtemp(prefix="lambdafleet-local-"))
+
+    def invoke(
+        self, function: LambdaFunction, payload: bytes, client_context: Mapping[str, Any] | None = None
+    ) -> InvokeResult:
+        """Run one synchronous invocation and write its logs to CloudWatch Logs.
+
+        Raises UnrunnableFunction when the function cannot run here.
+        """
+        deployment = self._deployment(function)
+        result = deployment.pool.invoke(payload=payload, client_context=client_context)
+        cloudwatch.write(
+            function.account_id, function.region, log_group_of(function), deployment.log_stream, result.logs
+        )
+        LOG.info("%s %s %.1f ms", function.function_name, result.status, result.duration_ms)
+        return result
+
+    def _deployment(self, function: LambdaFunction) -> _Deployment:
+        spec = spec_of(function)
+        fingerprint = _fingerprint(function, spec)
+        key = function.function_arn
+        with self._mutex:
+            current = self._deployments.get(key)
+            if current is not None and current.fingerprint == fingerprint:
+                return current
+            replacement = _Deployment(fingerprint, self._open(function, spec), cloudwatch.new_stream_name())
+            self._deployments[key] = replacement
+        if current is not None:
+            current.pool.close()  # busy environments finish their invocation first
+        return replacement
+
+    def _open(self, function: LambdaFunction, spec: FunctionSpec) -> FunctionPool:
+        if function.package_type != "Zip" or not function.code_bytes:
+            raise UnrunnableFunction(
+                f"{function.function_name}: only zip functions run on the embedded endpoint "
+                f"(package type {function.package_type}); use LocalStack for container images"
+            )
+        zip_path = self._staging / f"{uuid.uuid4().hex}.zip"  # CodeSha256 is base64: it may hold a "/"
+        zip_path.write_bytes(function.code_bytes)
+        try:
+            return FunctionPool(
+                spec,
+                zip_path,
+                cache_dir=self._cache_dir,
+                region=function.region,
+                extra_env={"AWS_ENDPOINT_URL": self.endpoint_url},
+                max_environments=self._max_environments,
+                source=f"function {function.function_name}",
+            )
+        except UserError as error:
+            raise UnrunnableFunction(str(error)) from None
+        finally:
+            zip_path.unlink()  # the pool unpacked it
+
+    def discard(self, function_arn: str) -> None:
+        """Stop the environments of a deleted function (all its versions when the ARN is unqualified)."""
+        with self._mutex:
+            keys = [key for key in self._deployments if key == function_arn or key.startswith(function_arn + ":")]
+            gone = [self._deployments.pop(key) for key in keys]
+        for deployment in gone:
+            deployment.pool.close()
+
+    def close(self) -> None:
+        """Stop every environment and delete the staging folder."""
+        with self._mutex:
+            deployments, self._deployments = list(self._deployments.values()), {}
+        for deployment in deployments:
+            deployment.pool.close()
+        shutil.rmtree(self._staging, ignore_errors=True)

@@ -1,0 +1,167 @@
+"""Lambda's Invoke data plane on moto: RequestResponse, Event and DryRun run the code moto stores.
+
+moto answers Invoke by calling `LambdaFunction.invoke` (and would start a Docker container there); this
+module replaces that method, so every path into a function (the Invoke API, InvokeAsync, moto's own
+service integrations) runs it through the fleet.
+"""
+
+import base64
+import binascii
+import io
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from moto.awslambda.exceptions import LambdaClientError
+from moto.awslambda.models import LambdaBackend, LambdaFunction
+from moto.awslambda.responses import LambdaResponse
+from moto.awslambda.utils import make_function_arn
+
+from lambdafleet.endpoint.emulator import WsgiApp
+from lambdafleet.endpoint.fleet import Fleet
+from lambdafleet.endpoint.http_event import HttpResponse
+from lambdafleet.endpoint.wsgi_body import read_body, send
+from lambdafleet.runtime.pool import MAX_REQUEST_BYTES
+
+LOG_TAIL_BYTES = 4096  # what Lambda returns in X-Amz-Log-Result with LogType Tail
+# "For asynchronous invocations, the maximum payload size is 1 MB."
+# (https://docs.aws.amazon.com/lambda/latest/dg/API_Invoke.html; 256 KB before 2025)
+MAX_EVENT_REQUEST_BYTES = 1024 * 1024
+INVOCATION_PATH = re.compile(r"^/(2015-03-31/functions/[^/]+/invocations|2014-11-13/functions/[^/]+/invoke-async)/?$")
+
+
+class RequestTooLarge(LambdaClientError):
+    """The request is bigger than Lambda accepts for its invocation type."""
+
+    code = 413
+
+    def __init__(self, message: str) -> None:
+        super().__init__("RequestTooLargeException", message)
+
+
+SubmitAsync = Callable[[LambdaFunction, bytes], str]
+
+
+def log_tail(logs: str) -> str:
+    """X-Amz-Log-Result: the last 4 KB of the invocation's logs, base64-encoded."""
+    return base64.b64encode(logs.encode()[-LOG_TAIL_BYTES:]).decode()
+
+
+def request_payload(body: str | bytes | None, limit: int = MAX_REQUEST_BYTES) -> bytes:
+    """The event bytes of an Invoke request; Lambda refuses a body over `limit` bytes or one that is not JSON."""
+    raw = body.encode() if isinstance(body, str) else (body or b"")
+    if len(raw) > limit:
+        raise RequestTooLarge(f"Request must be smaller than {limit} bytes for the InvokeFunction operation")
+    if not raw.strip():
+        return b"{}"
+    try:
+        json.loads(raw)
+    except ValueError as error:
+        raise LambdaClientError(
+            "InvalidRequestContentException", f"Could not parse request body into json: {error}"
+        ) from None
+    return raw
+
+
+def _client_context(headers: Mapping[str, str]) -> dict[str, Any] | None:
+    encoded = headers.get("X-Amz-Client-Context")
+    if not encoded:
+        return None
+    try:
+        context = json.loads(base64.b64decode(encoded, validate=True))
+    except (binascii.Error, ValueError):
+        context = None
+    if not isinstance(context, dict):
+        raise LambdaClientError(
+            "InvalidRequestContentException", "Client context must be a valid Base64-encoded JSON object."
+        )
+    return context
+
+
+def _invoke(
+    fleet: Fleet, submit_async: SubmitAsync, function: LambdaFunction, body: Any, headers: Any, response_headers: Any
+) -> bytes:
+    headers = headers or {}
+    invocation_type = headers.get("X-Amz-Invocation-Type") or "RequestResponse"
+    payload = request_payload(body, MAX_EVENT_REQUEST_BYTES if invocation_type == "Event" else MAX_REQUEST_BYTES)
+    if invocation_type == "DryRun":
+        return b""  # moto answers 204: the caller may invoke
+    if invocation_type == "Event":
+        submit_async(function, payload)
+        return b""  # moto answers 202
+    if invocation_type != "RequestResponse":
+        raise LambdaClientError("InvalidParameterValueException", f"Unsupported invocation type {invocation_type}")
+    result = fleet.invoke(function, payload, _client_context(headers))
+    response_headers["X-Amz-Executed-Version"] = str(function.version)
+    response_headers["x-amz-log-result"] = log_tail(result.logs)  # moto drops it unless LogType is Tail
+    if result.function_error:
+        response_headers["X-Amz-Function-Error"] = "Unhandled"
+    return result.payload
+
+
+def install(fleet: Fleet, submit_async: SubmitAsync) -> None:
+    """Route moto's Lambda invocations to `fleet`, and Event invocations to `submit_async`; a deleted
+    function's warm environments stop with it."""
+    delete_function = LambdaBackend.delete_function
+
+    def invoke(self: LambdaFunction, body: Any, request_headers: Any, response_headers: Any) -> bytes:
+        return _invoke(fleet, submit_async, self, body, request_headers, response_headers)
+
+    def delete(self: LambdaBackend, function_name: str, qualifier: str | None = None) -> None:
+        function = self.get_function(function_name, qualifier)
+        delete_function(self, function_name, qualifier)
+        # Unqualified, every version goes: so does every pool under the function's ARN.
+        unqualified = make_function_arn(self.region_name, self.account_id, function.function_name)
+        fleet.discard(function.function_arn if qualifier else unqualified)
+
+    LambdaFunction.invoke = invoke
+    LambdaBackend.delete_function = delete
+    LambdaResponse.invoke = _reading_the_qualifier(LambdaResponse.invoke)
+
+
+def _reading_the_qualifier(respond: Callable[[LambdaResponse], Any]) -> Callable[[LambdaResponse], Any]:
+    """moto's Invoke looks for `qualifier`, but clients send `?Qualifier=`; absent both, moto's lookup would
+    fall through to a "qualifier" key of the payload. Hand it the one the client sent, or None."""
+
+    def invoke(self: LambdaResponse) -> Any:
+        self.querystring["qualifier"] = self.querystring.get("Qualifier") or [None]
+        return respond(self)
+
+    return invoke
+
+
+def wrap(app: WsgiApp) -> WsgiApp:
+    """A WSGI layer that refuses an Invoke body that is not UTF-8 (moto cannot decode it) with Lambda's error,
+    and passes every other one to `app` (moto) as JSON, whatever its Content-Type."""
+
+    def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD") == "POST" and INVOCATION_PATH.match(environ.get("PATH_INFO", "")):
+            refusal = _unsigned(environ) or _accept_invocation(environ)
+            if refusal is not None:
+                return send(start_response, refusal)
+        return app(environ, start_response)
+
+    return application
+
+
+def _unsigned(environ: dict[str, Any]) -> HttpResponse | None:
+    """Lambda's 403 for a request without a SigV4 signature; moto would take it for S3, whose default it is."""
+    if environ.get("HTTP_AUTHORIZATION") or "X-Amz-Credential=" in environ.get("QUERY_STRING", ""):
+        return None
+    headers = [("content-type", "application/json"), ("x-amzn-ErrorType", "MissingAuthenticationTokenException")]
+    return HttpResponse(403, headers, json.dumps({"message": "Missing Authentication Token"}).encode())
+
+
+def _accept_invocation(environ: dict[str, Any]) -> HttpResponse | None:
+    """Buffer an invocation's body for moto, or the 400 answer when it cannot be an event."""
+    try:
+        body = read_body(environ)
+        body.decode()
+    except ValueError as error:  # UnicodeDecodeError included
+        document = {"__type": "InvalidRequestContentException", "message": f"Could not read request body: {error}"}
+        return HttpResponse(400, [("content-type", "application/json")], json.dumps(document).encode())
+    environ.pop("wsgi.input_terminated", None)
+    # Lambda takes the body as the event whatever its type; moto would parse a form body as parameters.
+    environ |= {"wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body)), "CONTENT_TYPE": "application/json"}
+    return None
