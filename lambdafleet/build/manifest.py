@@ -16,7 +16,7 @@ def read_manifest(path: Path) -> dict[str, Any]:
     if not path.is_file():
         return {"schema_version": SCHEMA_VERSION, "functions": {}, "chains": {}}
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise UserError(f"{path}: not valid JSON ({exc}); delete it or run: python build.py clean") from None
     if data.get("schema_version") != SCHEMA_VERSION:

@@ -126,7 +126,7 @@ class FunctionBuilder:
         """Whether the zip on disk is the one `entry` describes."""
         zip_path = self.out_dir / entry["zip"]
         try:
-            stamp = json.loads(self._stamp_path(zip_path).read_text())
+            stamp: object = json.loads(self._stamp_path(zip_path).read_text())
             info = zip_path.stat()
         except (OSError, ValueError):
             return False

@@ -13,8 +13,9 @@ from pathlib import Path
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from lambdafleet.api import build_dir, build_functions
+from lambdafleet.api import build_functions
 from lambdafleet.build.image import context_dir
+from lambdafleet.build.paths import build_dir
 from lambdafleet.build.project import FUNCTIONS_DIR, load_project
 from lambdafleet.errors import BuildError, UserError
 

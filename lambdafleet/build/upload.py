@@ -72,7 +72,7 @@ class Uploader:
         return {"bucket": self.destination.bucket, "key": key, "version_id": version}
 
 
-def upload_all(destination: Destination, zips: dict[str, tuple[Path, dict[str, Any]]]) -> dict[str, dict]:
+def upload_all(destination: Destination, zips: dict[str, tuple[Path, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
     """Upload every zip; returns the `s3` object per function name. Errors become one-line messages."""
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 

@@ -4,11 +4,12 @@ import argparse
 import json
 import sys
 import threading
+from typing import Any
 
 from lambdafleet.api import run_build
 from lambdafleet.build.plan import DIRECT_UPLOAD_LIMIT, MB
 from lambdafleet.build.strategies import BuildOutcome
-from lambdafleet.cli import EXIT_FAULT, EXIT_USER_ERROR
+from lambdafleet.cli import EXIT_FAULT, EXIT_USER_ERROR, Commands
 from lambdafleet.errors import BuildError, UserError
 
 
@@ -48,8 +49,9 @@ class _Progress:
                 print(f"failed  {outcome.name:<24} {outcome.error}", file=sys.stderr)
                 return
             entry = outcome.entry
+            assert entry is not None  # an outcome without an error has its entry
             if entry.get("image"):
-                self._image(outcome)
+                self._image(outcome, entry)
                 return
             if not self.quiet:
                 print(
@@ -64,13 +66,13 @@ class _Progress:
                     file=sys.stderr,
                 )
 
-    def _image(self, outcome: BuildOutcome) -> None:
+    def _image(self, outcome: BuildOutcome, entry: dict[str, Any]) -> None:
         if not self.quiet:
-            context = f"build/{outcome.entry['image']['context']}/"
+            context = f"build/{entry['image']['context']}/"
             print(f"{outcome.status:<7} {outcome.name:<24} {context} (image) {outcome.seconds:6.2f} s", file=sys.stderr)
 
 
-def _summary(outcomes: list[BuildOutcome]) -> dict:
+def _summary(outcomes: list[BuildOutcome]) -> dict[str, Any]:
     return {
         "ok": not any(o.error for o in outcomes),
         "error": None,
@@ -113,7 +115,7 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_USER_ERROR if all(isinstance(e, UserError) for e in errors) else EXIT_FAULT
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: Commands) -> None:
     """Add the `all` and `build` commands."""
     every = subparsers.add_parser("all", help="build every function under functions/")
     _add_build_options(every)

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
+from wsgiref.types import WSGIApplication
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 4566  # LocalStack's port, so tools configured for LocalStack work unchanged
@@ -45,7 +46,7 @@ class Emulator:
         self.thread.join()
 
 
-WsgiApp = Callable  # a WSGI application: (environ, start_response) -> iterable of bytes
+WsgiApp = WSGIApplication  # (environ, start_response) -> iterable of bytes
 
 
 def start(port: int = DEFAULT_PORT, host: str = HOST, wrap: Callable[[WsgiApp], WsgiApp] | None = None) -> Emulator:
@@ -54,8 +55,8 @@ def start(port: int = DEFAULT_PORT, host: str = HOST, wrap: Callable[[WsgiApp], 
     `wrap` may put a WSGI layer in front of moto (the local data plane does). Raises OSError when the port
     cannot be bound.
     """
-    moto_patches.register()
-    app = DomainDispatcherApplication(create_backend_app)
+    moto_patches.apply_all()
+    app: WsgiApp = DomainDispatcherApplication(create_backend_app)
     app = _answer_crashes_as_internal_failure(wrap(app) if wrap else app)
     # Bound here so a busy port raises OSError (werkzeug would print and exit the process instead).
     with socket.create_server((host, port)) as listener:

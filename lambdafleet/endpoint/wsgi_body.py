@@ -2,7 +2,7 @@
 
 import http
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, BinaryIO
 
 from lambdafleet.endpoint.http_event import HttpResponse
 
@@ -13,7 +13,7 @@ def read_body(environ: dict[str, Any]) -> bytes:
 
     Raises ValueError when Content-Length is not a number.
     """
-    stream = environ["wsgi.input"]
+    stream: BinaryIO = environ["wsgi.input"]
     if environ.get("wsgi.input_terminated"):
         return stream.read()
     length = environ.get("CONTENT_LENGTH") or "0"

@@ -27,6 +27,8 @@ import signal
 import socket
 import sys
 import traceback
+from collections.abc import Callable, Iterable
+from typing import NoReturn
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUSER = 0x10000000
@@ -52,16 +54,19 @@ _LOCKED_FLAGS = {
 }
 
 
+Call = Callable[..., None]  # calls a libc function by name; raises SandboxUnavailable when it fails
+
+
 class SandboxUnavailable(OSError):
     """The kernel refused a namespace or mount operation."""
 
 
-def _libc():
+def _libc() -> Call:
     import ctypes
 
     libc = ctypes.CDLL(None, use_errno=True)
 
-    def call(name, *args):
+    def call(name: str, *args: object) -> None:
         if getattr(libc, name)(*args) != 0:
             errno = ctypes.get_errno()
             raise SandboxUnavailable(errno, f"{name}{args!r}: {os.strerror(errno)}")
@@ -69,12 +74,12 @@ def _libc():
     return call
 
 
-def _write(path, text):
+def _write(path: str, text: str) -> None:
     with open(path, "w") as stream:
         stream.write(text)
 
 
-def _enter_namespaces(call):
+def _enter_namespaces(call: Call) -> None:
     uid, gid = os.getuid(), os.getgid()
     call("unshare", CLONE_NEWUSER | CLONE_NEWNS)
     _write("/proc/self/setgroups", "deny")
@@ -84,7 +89,7 @@ def _enter_namespaces(call):
     call("mount", None, b"/", None, MS_REC | MS_PRIVATE, None)
 
 
-def _mount_private_tmp(call, size_mb, keep):
+def _mount_private_tmp(call: Call, size_mb: int, keep: list[str]) -> None:
     """Mount a fresh tmpfs on /tmp; directories in `keep` that lived under /tmp are re-attached."""
     kept = [(path, os.open(path, os.O_RDONLY | os.O_DIRECTORY)) for path in keep if _under_tmp(path)]
     options = f"size={size_mb}m,mode=1777".encode()
@@ -95,11 +100,11 @@ def _mount_private_tmp(call, size_mb, keep):
         os.close(fd)
 
 
-def _under_tmp(path):
+def _under_tmp(path: str) -> bool:
     return path == "/tmp" or path.startswith("/tmp/")
 
 
-def _make_read_only(call, path):
+def _make_read_only(call: Call, path: str) -> None:
     locked = os.statvfs(path).f_flag
     flags = MS_REMOUNT | MS_BIND | MS_RDONLY
     for st_flag, ms_flag in _LOCKED_FLAGS.items():
@@ -109,7 +114,7 @@ def _make_read_only(call, path):
     call("mount", None, path.encode(), None, flags, None)
 
 
-def _sandbox(task_root, runtime_dir, tmp_mb):
+def _sandbox(task_root: str, runtime_dir: str, tmp_mb: int) -> None:
     try:
         call = _libc()
         _enter_namespaces(call)
@@ -133,11 +138,11 @@ PRELOAD = (
 _STANDARD_LIBRARY = sys.path[1:]
 
 
-def _set_path(*first):
+def _set_path(*first: str) -> None:
     sys.path[:] = [*first, *(path for path in _STANDARD_LIBRARY if path not in first)]
 
 
-def _add_site_builtins():
+def _add_site_builtins() -> None:
     """`exit`, `quit`, `help`, `copyright`... as Lambda's interpreter has them; `-S` skipped adding them.
 
     Only these: site.main() would put site-packages back on sys.path.
@@ -149,7 +154,7 @@ def _add_site_builtins():
     site.sethelper()
 
 
-def _start_runtime(task_root, runtime_dir, tmp_mb, handler):
+def _start_runtime(task_root: str, runtime_dir: str, tmp_mb: str, handler: str) -> None:
     _add_site_builtins()
     if sys.platform == "linux":
         _sandbox(task_root, runtime_dir, int(tmp_mb))
@@ -164,11 +169,11 @@ def _start_runtime(task_root, runtime_dir, tmp_mb, handler):
     run_runtime(sys.argv)
 
 
-def _top_level_names(entries):
+def _top_level_names(entries: Iterable[str]) -> set[str]:
     return {entry.split(".")[0] for entry in entries}
 
 
-def _serve(task_root, runtime_dir, tmp_mb, handler, preload="preload"):
+def _serve(task_root: str, runtime_dir: str, tmp_mb: str, handler: str, preload: str = "preload") -> None:
     requests = socket.socket(fileno=0)
     _set_path(runtime_dir)
     if preload == "preload":
@@ -185,7 +190,8 @@ def _serve(task_root, runtime_dir, tmp_mb, handler, preload="preload"):
     signal.set_wakeup_fd(wake_write)
     signal.signal(signal.SIGCHLD, lambda *_: None)
     while True:
-        readable = select.select([requests, wake_read], [], [])[0]
+        watched: list[socket.socket | int] = [requests, wake_read]
+        readable = select.select(watched, [], [])[0]
         if wake_read in readable:
             os.read(wake_read, 4096)
             _reap(requests)
@@ -203,7 +209,7 @@ def _serve(task_root, runtime_dir, tmp_mb, handler, preload="preload"):
             requests.send(f"pid {pid}".encode())
 
 
-def _reap(requests):
+def _reap(requests: socket.socket) -> None:
     while True:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
@@ -214,7 +220,7 @@ def _reap(requests):
         requests.send(f"exit {pid} {os.waitstatus_to_exitcode(status)}".encode())
 
 
-def _child(environment, output, arguments):
+def _child(environment: dict[str, str], output: int, arguments: tuple[str, str, str, str]) -> NoReturn:
     """Become one execution environment; never returns to the server loop."""
     code = 1
     try:
@@ -239,14 +245,14 @@ def _child(environment, output, arguments):
         os._exit(code)
 
 
-def _exit_code(code):
+def _exit_code(code: object) -> int:
     if code is None or isinstance(code, int):
         return code or 0
     print(code, file=sys.stderr)
     return 1
 
 
-def main():
+def main() -> None:
     mode, *arguments = sys.argv[1:]
     if mode == "serve":
         _serve(*arguments)

@@ -7,12 +7,14 @@ records what the runtime reports and calls `wake`; the execution environment dec
 
 import json
 import queue
+import socket
 import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 API_PREFIX = "/2018-06-01/runtime"
 # Lambda's limit on a synchronous response; bigger ones fail with Function.ResponseSizeTooLarge.
@@ -63,7 +65,7 @@ class Invocation:
 class RuntimeApiServer:
     """A threaded HTTP server on 127.0.0.1 serving the Runtime API for a single environment."""
 
-    def __init__(self, wake: Callable[[], None]) -> None:
+    def __init__(self, wake: Callable[[], object]) -> None:
         self._wake = wake
         self._queue: queue.Queue[Invocation | None] = queue.Queue()
         self.current: Invocation | None = None
@@ -77,7 +79,7 @@ class RuntimeApiServer:
     @property
     def address(self) -> str:
         """host:port, the value of AWS_LAMBDA_RUNTIME_API."""
-        host, port = self._httpd.server_address[:2]
+        host, port = self._httpd.socket.getsockname()[:2]
         return f"{host}:{port}"
 
     def submit(self, invocation: Invocation) -> None:
@@ -127,7 +129,7 @@ class RuntimeApiServer:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def handle_error(self, request: object, client_address: object) -> None:
+    def handle_error(self, request: socket.socket | tuple[bytes, socket.socket], client_address: Any) -> None:
         """A runtime killed mid-request resets its connection: expected, not worth a traceback."""
         if not isinstance(sys.exc_info()[1], ConnectionError):
             super().handle_error(request, client_address)
