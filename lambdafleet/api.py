@@ -3,11 +3,10 @@
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from lambdafleet.build.changes import affected_functions, changed_paths
 from lambdafleet.build.deps_cache import DepsCache
-from lambdafleet.build.manifest import MANIFEST_FILE, read_manifest, write_manifest
+from lambdafleet.build.manifest import MANIFEST_FILE, FunctionEntry, read_manifest, write_manifest
 from lambdafleet.build.paths import build_dir, cache_root
 from lambdafleet.build.plan import FunctionBuilder, plan_function
 from lambdafleet.build.project import load_project
@@ -47,7 +46,7 @@ def run_build(
     builder = FunctionBuilder(out_dir, DepsCache(cache_root(root)))
     strategy = make_strategy(builder, jobs or os.cpu_count() or 1, previous, force)
     outcomes = strategy.run(plans, report)
-    entries = {o.name: {**o.entry, "s3": None} for o in outcomes if o.entry}
+    entries: dict[str, FunctionEntry] = {o.name: {**o.entry, "s3": None} for o in outcomes if o.entry}
     kept = {name: entry for name, entry in previous.items() if name in project.functions}
     functions = {**kept, **entries}
     # A partial build (`build.py a`) may not have built every step of a chain yet; Terraform could not wire it.
@@ -65,7 +64,7 @@ def run_build(
 
 def build_functions(
     root: Path, names: list[str] | None = None, *, force: bool = False, jobs: int | None = None
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, FunctionEntry]:
     """Build what is stale and return the manifest entries of `names` (all when None).
 
     Raises the first function's error (UserError for user mistakes) if any build failed.

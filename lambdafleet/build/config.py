@@ -8,8 +8,9 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
+from lambdafleet.build.manifest import FunctionSettings
 from lambdafleet.errors import UserError
 
 CONFIG_FILE = "function.toml"
@@ -75,14 +76,14 @@ class FunctionConfig:
     exclude: tuple[str, ...] = ()
     shared: tuple[str, ...] = ()
 
-    def to_manifest(self) -> dict[str, Any]:
+    def to_manifest(self) -> FunctionSettings:
         """The config as plain JSON-ready data, in the manifest's shape."""
         data = asdict(self)
         data["routes"] = list(self.routes)
         data["permissions"] = [dict(p) for p in self.permissions]
         data["exclude"] = list(self.exclude)
         data["shared"] = list(self.shared)
-        return data
+        return cast(FunctionSettings, data)
 
 
 T = TypeVar("T")

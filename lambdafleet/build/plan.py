@@ -6,7 +6,6 @@ import json
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from lambdafleet import BUILDER_VERSION
 from lambdafleet.build import atomic
@@ -16,6 +15,7 @@ from lambdafleet.build.deps_cache import DepsCache
 from lambdafleet.build.handler import check_handler
 from lambdafleet.build.image import build_image_context
 from lambdafleet.build.lockfile import Lock, check_lock
+from lambdafleet.build.manifest import FunctionEntry
 from lambdafleet.build.paths import CHECKED_LOCKS, cache_root
 from lambdafleet.build.platforms import Target
 from lambdafleet.build.project import FUNCTIONS_DIR, Project
@@ -122,8 +122,10 @@ class FunctionBuilder:
         stamp = {"sha256": sha256_hex, "size": info.st_size, "mtime_ns": info.st_mtime_ns}
         atomic.write_text(self._stamp_path(zip_path), json.dumps(stamp))
 
-    def holds(self, entry: dict[str, Any]) -> bool:
+    def holds(self, entry: FunctionEntry) -> bool:
         """Whether the zip on disk is the one `entry` describes."""
+        if entry["zip"] is None:
+            return False
         zip_path = self.out_dir / entry["zip"]
         try:
             stamp: object = json.loads(self._stamp_path(zip_path).read_text())
@@ -132,7 +134,7 @@ class FunctionBuilder:
             return False
         return stamp == {"sha256": entry["sha256"], "size": info.st_size, "mtime_ns": info.st_mtime_ns}
 
-    def build(self, plan: Plan) -> dict[str, Any]:
+    def build(self, plan: Plan) -> FunctionEntry:
         if plan.config.package_type == "image":
             return build_image_context(plan, self.out_dir)
         deps = self.deps_cache.get(plan.lock, plan.target) if plan.lock else None

@@ -4,9 +4,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from lambdafleet.build.config import FunctionConfig, load_config, read_toml
+from lambdafleet.build.manifest import ChainEntry
 from lambdafleet.errors import UserError
 
 FUNCTIONS_DIR = "functions"
@@ -27,7 +27,7 @@ class Chain:
     steps: tuple[str, ...]
     description: str = ""
 
-    def to_manifest(self) -> dict[str, Any]:
+    def to_manifest(self) -> ChainEntry:
         return {"name": self.name, "steps": list(self.steps), "description": self.description}
 
 

@@ -95,6 +95,7 @@ def push(root: Path, name: str, repository: str | None, prefix: str) -> str:
         )
     docker = require_docker()
     image = build_functions(root, [name])[name]["image"]
+    assert image is not None  # the entry of a package_type "image" function
     reference = f"{repository or default_repository(name, prefix)}:{image['tag']}"
     _login(docker, reference.split("/", 1)[0])
     context = context_dir(build_dir(root), name)

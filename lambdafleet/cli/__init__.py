@@ -93,7 +93,12 @@ def main(argv: Sequence[str], root: Path, command_modules: Sequence[str] = COMMA
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except Exception:
-        traceback.print_exc()
-        print("internal error: please report it with the traceback above", file=sys.stderr)
+    except Exception as exc:
+        print_internal_error(exc)
         return EXIT_FAULT
+
+
+def print_internal_error(error: BaseException) -> None:
+    """A bug, not a user mistake: its traceback on stderr and a request to report it (the caller exits 1)."""
+    traceback.print_exception(error, file=sys.stderr)
+    print("internal error: please report it with the traceback above", file=sys.stderr)

@@ -18,7 +18,7 @@ def open_function(root: Path, name: str, **pool_options: Any) -> FunctionPool:
     """
     entry = build_functions(root, [name])[name]
     source = f"functions/{name}/function.toml"
-    if entry.get("package_type", "zip") != "zip":
+    if entry["package_type"] != "zip" or entry["zip"] is None:
         raise UserError(f"{source}: package_type {entry['package_type']!r} cannot be invoked locally (zip only)")
     zip_path = build_dir(root) / entry["zip"]
     spec = FunctionSpec.from_manifest(entry)
