@@ -172,3 +172,11 @@ def test_pull_request_runs_every_check_and_a_read_only_plan():
     assert plan["permissions"] == {"contents": "read", "id-token": "write"}
     assert "scripts/deploy.sh plan infra/envs/aws" in all_runs({"jobs": {"plan": plan}})
     assert "head.repo.full_name == github.repository" in plan["if"]  # forks get no OIDC token
+
+
+def test_pull_request_jobs_get_no_secrets():
+    """A same-repository pull request runs its own code: no job of pull-request.yml may receive a secret."""
+    text = (GITHUB / "workflows" / "pull-request.yml").read_text()
+    workflow = load(GITHUB / "workflows" / "pull-request.yml")
+    assert "secrets." not in text
+    assert all("secrets" not in job for job in workflow["jobs"].values())
