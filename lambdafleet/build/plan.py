@@ -15,10 +15,12 @@ from lambdafleet.build.config import CONFIG_FILE, FunctionConfig
 from lambdafleet.build.deps_cache import DepsCache
 from lambdafleet.build.handler import check_handler
 from lambdafleet.build.image import build_image_context
-from lambdafleet.build.lockfile import Lock, check_lock
+from lambdafleet.build.lockfile import Lock, check_lock, read_lock
 from lambdafleet.build.paths import CHECKED_LOCKS, cache_root
 from lambdafleet.build.platforms import Target
 from lambdafleet.build.project import FUNCTIONS_DIR, Project
+from lambdafleet.build.sbom import SUFFIX as SBOM_SUFFIX
+from lambdafleet.build.sbom import function_sbom, write_sbom
 from lambdafleet.build.sources import source_entries
 from lambdafleet.errors import UserError
 
@@ -142,6 +144,9 @@ class FunctionBuilder:
         write_archive(zip_path, list(plan.sources), base=deps.archive if deps else None, label=plan.label)
         digest = file_sha256(zip_path)
         self._stamp(zip_path, digest.hex())
+        sbom_path = self.out_dir / f"{plan.name}{SBOM_SUFFIX}"
+        pins = read_lock(plan.lock.path, plan.lock.label).pins.values() if plan.lock else ()
+        write_sbom(sbom_path, function_sbom(plan.name, plan.target, pins, plan.sources, zip_path.name, digest.hex()))
         return {
             **plan.config.to_manifest(),
             "zip": zip_path.name,
@@ -150,6 +155,7 @@ class FunctionBuilder:
             "sha256": digest.hex(),
             "source_code_hash": base64.b64encode(digest).decode(),
             "build_key": plan.key,
+            "sbom": sbom_path.name,
             "s3": None,
             "image": None,
         }
