@@ -48,7 +48,7 @@ class LayerConfig:
         return f"{LAYERS_DIR}/{self.name}/"
 
     def targets(self) -> list[Target]:
-        """Every runtime × architecture the layer is built for."""
+        """Every runtime and architecture pair the layer is built for."""
         return [Target(runtime, arch) for runtime in self.runtimes for arch in self.architectures]
 
     def to_manifest(self) -> dict[str, Any]:
