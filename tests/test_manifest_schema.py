@@ -14,6 +14,8 @@ from lambdafleet.build.manifest import (
     Destinations,
     FunctionEntry,
     ImageContext,
+    LayerBuild,
+    LayerEntry,
     Manifest,
     Permission,
     S3Location,
@@ -40,13 +42,18 @@ def _object(schema: dict[str, Any]) -> dict[str, Any]:
         (ChainEntry, DEFS["chain"]),
         (Destinations, FUNCTION["destinations"]),
         (Permission, FUNCTION["permissions"]["items"]),
-        (S3Location, _object(FUNCTION["s3"])),
+        (S3Location, DEFS["s3_location"]),
         (ImageContext, _object(FUNCTION["image"])),
+        (LayerEntry, DEFS["layer"]),
+        (LayerBuild, DEFS["layer_build"]),
     ],
     ids=lambda value: getattr(value, "__name__", ""),
 )
 def test_the_typed_dicts_and_the_schema_name_the_same_keys(typed: Any, schema: dict[str, Any]) -> None:
-    assert set(get_type_hints(typed)) == set(schema["properties"]) == set(schema["required"])
+    assert set(get_type_hints(typed)) == set(schema["properties"])
+    # Optional in the schema: keys that older builds did not write; read_manifest supplies the `layers` section.
+    supplied = {"layers"} if typed is Manifest else set()
+    assert typed.__required_keys__ == set(schema["required"]) | supplied
     assert schema["additionalProperties"] is False
 
 
@@ -63,7 +70,7 @@ def test_the_schema_is_valid_json_schema_and_its_choices_are_function_tomls() ->
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory, make_workspace: Any) -> dict[str, Any]:
-    """A real manifest: zip functions with every kind of setting, an image function and a chain."""
+    """A real manifest: zip functions with every kind of setting, an image function, a chain and a layer."""
     workspace = make_workspace(tmp_path_factory.mktemp("manifest") / "repo", tmp_path_factory.mktemp("cache"))
     (workspace.root / "lib" / "common").mkdir(parents=True)
     (workspace.root / "lib" / "common" / "common.py").write_text("X = 1\n")
@@ -71,8 +78,10 @@ def built(tmp_path_factory: pytest.TempPathFactory, make_workspace: Any) -> dict
         "first",
         'memory_size = 256\ntimeout = 30\nenvironment = { MODE = "x" }\nlogging_format = "JSON"\n'
         'routes = ["POST /first"]\ndestinations = { on_failure = "second" }\npermissions = ["table:items:read"]\n'
-        'shared = ["common"]\ndescription = "the first"\n',
+        'shared = ["common"]\ndescription = "the first"\nlayers = ["tools"]\n',
     )
+    (workspace.root / "layers" / "tools" / "python").mkdir(parents=True)
+    (workspace.root / "layers" / "tools" / "python" / "tools.py").write_text("Y = 2\n")
     workspace.add_function("second", 'architecture = "arm64"\n')
     workspace.add_function("boxed", 'package_type = "image"\n')
     (workspace.root / "functions" / "chains.toml").write_text('[chains.both]\nsteps = ["first", "second"]\n')
@@ -85,6 +94,7 @@ def built(tmp_path_factory: pytest.TempPathFactory, make_workspace: Any) -> dict
 def test_a_built_manifest_matches_the_schema(built: dict[str, Any]) -> None:
     jsonschema.Draft202012Validator(SCHEMA).validate(built)
     assert built["functions"]["boxed"]["image"] is not None and built["chains"]["both"]["steps"] == ["first", "second"]
+    assert list(built["layers"]["tools"]["builds"]) == ["python3.12-x86_64"]
     check_manifest(built, "build/manifest.json")
 
 
@@ -100,11 +110,13 @@ def _broken(built: dict[str, Any], change: str) -> Any:
     elif change == "missing-key":
         del first["zip"]
     elif change == "unknown-key":
-        first["layers"] = []
+        first["vpc_config"] = {}
     elif change == "bad-permission":
         first["permissions"][0]["access"] = "admin"
     elif change == "image-with-zip":
         manifest["functions"]["boxed"]["zip"] = "boxed.zip"
+    elif change == "layer-without-hash":
+        del manifest["layers"]["tools"]["builds"]["python3.12-x86_64"]["sha256"]
     elif change == "short-chain":
         manifest["chains"]["both"]["steps"] = ["first"]
     return manifest
@@ -117,10 +129,11 @@ def _broken(built: dict[str, Any], change: str) -> Any:
         ("missing-functions", "functions", "'functions' is a required property"),
         ("wrong-type", "functions.first.memory_size", "'256' is not of type 'integer'"),
         ("missing-key", "functions.first.zip", "'zip' is a required property"),
-        ("unknown-key", "functions.first.layers", "('layers' was unexpected)"),
+        ("unknown-key", "functions.first.vpc_config", "('vpc_config' was unexpected)"),
         ("bad-permission", "functions.first.permissions.0.access", "'admin' is not one of"),
         ("image-with-zip", "functions.boxed.zip", "'boxed.zip' is not of type 'null'"),
         ("short-chain", "chains.both.steps", "['first'] is too short"),
+        ("layer-without-hash", "layers.tools.builds.python3.12-x86_64.sha256", "'sha256' is a required property"),
     ],
 )
 def test_a_manifest_of_another_shape_is_refused_naming_the_key(

@@ -75,6 +75,7 @@ class FunctionConfig:
     permissions: tuple[dict[str, str], ...] = ()
     exclude: tuple[str, ...] = ()
     shared: tuple[str, ...] = ()
+    layers: tuple[str, ...] = ()
 
     def to_manifest(self) -> FunctionSettings:
         """The config as plain JSON-ready data, in the manifest's shape."""
@@ -83,6 +84,7 @@ class FunctionConfig:
         data["permissions"] = [dict(p) for p in self.permissions]
         data["exclude"] = list(self.exclude)
         data["shared"] = list(self.shared)
+        data["layers"] = list(self.layers)
         return cast(FunctionSettings, data)
 
 
@@ -201,6 +203,7 @@ _VALIDATORS: dict[str, _Validator] = {
     "permissions": _permissions,
     "exclude": lambda c, v: tuple(c.string_list("exclude", v)),
     "shared": lambda c, v: tuple(c.string_list("shared", v)),
+    "layers": lambda c, v: tuple(c.string_list("layers", v)),
 }
 
 

@@ -8,7 +8,7 @@ A manifest is checked against the schema when it is read, unless it is byte for 
 
 import json
 from pathlib import Path
-from typing import Any, Literal, TypedDict, cast
+from typing import Any, Literal, NotRequired, TypedDict, cast
 
 from lambdafleet.build import atomic
 from lambdafleet.errors import UserError
@@ -48,6 +48,7 @@ class FunctionSettings(TypedDict):
     permissions: list[Permission]
     exclude: list[str]
     shared: list[str]
+    layers: NotRequired[list[str]]  # absent from entries written before layers existed
 
 
 class S3Location(TypedDict):
@@ -78,6 +79,7 @@ class FunctionEntry(FunctionSettings):
     sha256: str | None
     source_code_hash: str | None
     build_key: str
+    sbom: NotRequired[str | None]  # the CycloneDX file beside the zip (null for an image); absent before SBOMs
     s3: S3Location | None
     image: ImageContext | None
 
@@ -90,14 +92,43 @@ class ChainEntry(TypedDict):
     description: str
 
 
+class LayerBuild(TypedDict):
+    """One layer zip, for one runtime and architecture (`build/layers/<name>-<runtime>-<arch>.zip`)."""
+
+    zip: str
+    size: int
+    unzipped_size: int
+    sha256: str
+    source_code_hash: str
+    build_key: str
+    sbom: str
+    s3: S3Location | None
+
+
+class LayerSettings(TypedDict):
+    """A layer's resolved `layers/<name>/layer.toml` (LayerConfig.to_manifest)."""
+
+    name: str
+    runtimes: list[str]
+    architectures: list[str]
+    description: str
+
+
+class LayerEntry(LayerSettings):
+    """A layer and its builds, keyed `python3.12-x86_64`."""
+
+    builds: dict[str, LayerBuild]
+
+
 class Manifest(TypedDict):
     schema_version: Literal[1]
     functions: dict[str, FunctionEntry]
     chains: dict[str, ChainEntry]
+    layers: dict[str, LayerEntry]  # read_manifest supplies {} for a manifest written before layers existed
 
 
 def empty_manifest() -> Manifest:
-    return {"schema_version": SCHEMA_VERSION, "functions": {}, "chains": {}}
+    return {"schema_version": SCHEMA_VERSION, "functions": {}, "chains": {}, "layers": {}}
 
 
 def read_manifest(path: Path) -> Manifest:
@@ -117,6 +148,7 @@ def read_manifest(path: Path) -> Manifest:
         return empty_manifest()  # another version's: rebuild everything
     if not _stamp_matches(path):
         check_manifest(data, str(path))
+    data.setdefault("layers", {})
     return cast(Manifest, data)
 
 
@@ -149,9 +181,19 @@ def _key(error: Any) -> str:
     return ".".join(path) or "(top level)"
 
 
-def write_manifest(path: Path, functions: dict[str, FunctionEntry], chains: dict[str, ChainEntry]) -> None:
+def write_manifest(
+    path: Path,
+    functions: dict[str, FunctionEntry],
+    chains: dict[str, ChainEntry],
+    layers: dict[str, LayerEntry] | None = None,
+) -> None:
     """Atomically write the manifest; keys sorted so that equal builds give equal bytes."""
-    data: Manifest = {"schema_version": SCHEMA_VERSION, "functions": functions, "chains": chains}
+    data: Manifest = {
+        "schema_version": SCHEMA_VERSION,
+        "functions": functions,
+        "chains": chains,
+        "layers": layers or {},
+    }
     atomic.write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
     _stamp(path)
 

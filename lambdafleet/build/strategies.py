@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from lambdafleet.build.image import context_dir
-from lambdafleet.build.manifest import FunctionEntry
+from lambdafleet.build.manifest import FunctionEntry, LayerBuild
 from lambdafleet.build.plan import FunctionBuilder, Plan
 
 
@@ -23,6 +23,7 @@ class BuildOutcome:
     status: str  # "built", "cached" or "failed"
     seconds: float
     entry: FunctionEntry | None = None
+    layer: LayerBuild | None = None  # the outcome of a layer's build for one target (then `entry` is None)
     error: Exception | None = None
 
 
@@ -81,6 +82,9 @@ class Cached:
             return None
         if entry.get("image"):
             return entry if context_dir(self.builder.out_dir, plan.name).is_dir() else None
+        sbom = entry.get("sbom")
+        if not sbom or not (self.builder.out_dir / sbom).is_file():
+            return None
         return entry if self.builder.holds(entry) else None
 
     def run(self, plans: list[Plan], report: Report) -> list[BuildOutcome]:

@@ -49,12 +49,12 @@ class _Progress:
             if outcome.error is not None:
                 self._failed(outcome.name, outcome.error)
                 return
-            entry = outcome.entry
-            assert entry is not None  # an outcome without an error has its entry
-            if entry["image"] is not None:
-                self._image(outcome, entry["image"])
+            if outcome.entry is not None and outcome.entry["image"] is not None:
+                self._image(outcome, outcome.entry["image"])
                 return
-            size, unzipped_size = entry["size"] or 0, entry["unzipped_size"] or 0  # a zip function's: never None
+            built = outcome.entry or outcome.layer  # a zip function's entry, or a layer zip's
+            assert built is not None  # an outcome without an error has what it built
+            size, unzipped_size = built["size"] or 0, built["unzipped_size"] or 0  # None only for images
             if not self.quiet:
                 print(
                     f"{outcome.status:<7} {outcome.name:<24} {_size(size):>9} zip"
@@ -63,7 +63,7 @@ class _Progress:
                 )
             if size > DIRECT_UPLOAD_LIMIT:
                 print(
-                    f"warning: build/{entry['zip']} is {_size(size)}, over Lambda's 50 MB direct upload "
+                    f"warning: build/{built['zip']} is {_size(size)}, over Lambda's 50 MB direct upload "
                     "limit; deploy it with --upload s3://BUCKET/PREFIX",
                     file=sys.stderr,
                 )
