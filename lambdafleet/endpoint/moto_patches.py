@@ -421,3 +421,17 @@ def _interpreter_errors_have_their_codes() -> None:
     for error in vars(stepfunctions_api).values():
         if isinstance(error, type) and issubclass(error, AWSError) and isinstance(error.__dict__.get("code"), str):
             _replace(error, "TYPE", error.__dict__["code"])
+
+
+def describe() -> str:
+    """The registry as text: one line per patch, its plane, what it restores and any reproduction."""
+    lines = [f"moto {MOTO_VERSION}: {len(PATCHES)} patches"]
+    for entry in PATCHES:
+        plane = "data plane" if entry.data_plane else "control plane"
+        reproduced = f" [moto bug, reproduced by {entry.reproduction}]" if entry.reproduction else ""
+        lines.append(f"- {entry.name} ({plane}): {entry.restores}{reproduced}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(describe())

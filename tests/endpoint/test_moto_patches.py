@@ -51,6 +51,17 @@ def test_every_patch_says_what_it_restores() -> None:
         assert patch.reproduction is None or (REPO_ROOT / patch.reproduction).is_file(), patch.name
 
 
+def test_the_registry_lists_itself() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "lambdafleet.endpoint.moto_patches"],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    lines = result.stdout.splitlines()
+    assert lines[0] == f"moto {MOTO_VERSION}: {len(PATCHES)} patches"
+    assert [line.split(" ", 2)[1] for line in lines[1:]] == [patch.name for patch in PATCHES]
+    assert "s3_listings_survive_concurrent_deletes (control plane): An S3 listing that races" in result.stdout
+
+
 def test_applying_twice_patches_once() -> None:
     moto_patches.apply_all()
     installed = LambdaFunction.get_configuration
