@@ -68,6 +68,7 @@ class ImageContext(TypedDict):
     command: list[str]
     sha256: str
     tag: str
+    task_zip: NotRequired[str]  # the image's task root as a zip, run locally without Docker; absent before that
 
 
 class FunctionEntry(FunctionSettings):
