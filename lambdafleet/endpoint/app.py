@@ -6,6 +6,7 @@ from pathlib import Path
 from lambdafleet.endpoint import emulator, http_api, lambda_invoke, s3_events, step_functions
 from lambdafleet.endpoint.async_invoke import AsyncInvoker
 from lambdafleet.endpoint.fleet import Fleet
+from lambdafleet.endpoint.http_server import BodyLimit, Limits
 
 
 @dataclass
@@ -42,7 +43,9 @@ def start(
     s3_events.install(invoker.submit)
     gateway = http_api.HttpApiGateway(fleet)
     try:
-        server = emulator.start(port, host, wrap=lambda app: http_api.wrap(lambda_invoke.wrap(app), gateway))
+        server = emulator.start(
+            port, host, wrap=lambda app: http_api.wrap(lambda_invoke.wrap(app), gateway), limits=Limits(_body_limit)
+        )
     except OSError:
         invoker.close()
         fleet.close()
@@ -51,3 +54,8 @@ def start(
     fleet.endpoint_url = f"http://127.0.0.1:{server.server.port}"
     step_functions.install(fleet.endpoint_url)
     return LocalEndpoint(server, fleet, invoker)
+
+
+def _body_limit(method: str, path: str, host: str) -> BodyLimit | None:
+    """Invoke and HTTP API bodies are bounded by what Lambda takes; other APIs by the server's limit."""
+    return lambda_invoke.body_limit(method, path, host) or http_api.body_limit(method, path, host)

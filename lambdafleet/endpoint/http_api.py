@@ -27,8 +27,9 @@ from lambdafleet.endpoint.http_event import (
     build_event,
     map_response,
 )
+from lambdafleet.endpoint.http_server import BodyLimit
 from lambdafleet.endpoint.wsgi_body import read_body, send
-from lambdafleet.runtime.pool import PayloadTooLargeError
+from lambdafleet.runtime.pool import MAX_REQUEST_BYTES, PayloadTooLargeError
 
 LOG = logging.getLogger("lambdafleet.endpoint")
 PATH_PREFIX = re.compile(r"^/_api/(?P<api>[a-z0-9]+)(?P<path>/.*)?$")
@@ -152,6 +153,14 @@ class HttpApiGateway:
         except JsonRESTError as error:
             LOG.warning("API %s: %s", api.api_id, error.message)
             return None
+
+
+def body_limit(method: str, path: str, host: str) -> BodyLimit | None:
+    """An HTTP API request body over what Lambda takes cannot make an event: the HTTP server refuses it as API
+    Gateway does before reading it."""
+    if addressed_api({"RAW_URI": path, "HTTP_HOST": host}) is None:
+        return None
+    return BodyLimit.json(MAX_REQUEST_BYTES, 413, "Request Entity Too Large", {"message": "Request Entity Too Large"})
 
 
 def wrap(app: WsgiApp, gateway: HttpApiGateway) -> WsgiApp:

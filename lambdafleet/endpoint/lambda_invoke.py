@@ -21,6 +21,7 @@ from moto.awslambda.utils import make_function_arn
 from lambdafleet.endpoint.emulator import WsgiApp
 from lambdafleet.endpoint.fleet import Fleet
 from lambdafleet.endpoint.http_event import HttpResponse
+from lambdafleet.endpoint.http_server import BodyLimit
 from lambdafleet.endpoint.wsgi_body import read_body, send
 from lambdafleet.runtime.pool import MAX_REQUEST_BYTES
 
@@ -129,6 +130,18 @@ def _reading_the_qualifier(respond: Callable[[LambdaResponse], Any]) -> Callable
         return respond(self)
 
     return invoke
+
+
+def body_limit(method: str, path: str, host: str) -> BodyLimit | None:
+    """Invoke's body limit, answered as Lambda answers it, for the HTTP server to refuse a bigger body before
+    reading it (the Event limit needs the invocation type: `request_payload` checks it once the body is read)."""
+    if method != "POST" or not INVOCATION_PATH.match(path):
+        return None
+    message = f"Request must be smaller than {MAX_REQUEST_BYTES} bytes for the InvokeFunction operation"
+    document = {"Type": "User", "message": message}
+    return BodyLimit.json(
+        MAX_REQUEST_BYTES, 413, "Request Entity Too Large", document, x_amzn_ErrorType="RequestTooLargeException"
+    )
 
 
 def wrap(app: WsgiApp) -> WsgiApp:
