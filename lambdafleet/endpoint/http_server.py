@@ -179,7 +179,25 @@ def _codings(header_plus: bytes) -> list[str]:
     return codings
 
 
-class _Task(WSGITask):  # type: ignore[misc]
+class _KeepsHeaderSpelling:
+    """A waitress task mixin."""
+
+    response_headers: list[tuple[str, str]]
+
+    def build_response_header(self) -> bytes:
+        """waitress capitalizes header names (`X-Amz-Meta-My_key`); keep the application's spelling, since S3
+        metadata keys reach clients through them (boto3's `Metadata` keys)."""
+        spelled = {_capitalized(name): name for name, _ in reversed(self.response_headers)}
+        head: bytes = super().build_response_header()  # type: ignore[misc]
+        lines = head.decode("latin-1").split("\r\n")
+        for index, line in enumerate(lines[1:], start=1):
+            name, sep, value = line.partition(": ")
+            if sep and name in spelled:
+                lines[index] = f"{spelled[name]}: {value}"
+        return "\r\n".join(lines).encode("latin-1")
+
+
+class _Task(_KeepsHeaderSpelling, WSGITask):  # type: ignore[misc]
     """waitress's WSGI task, with the environ keys moto reads from werkzeug's development server."""
 
     def get_environment(self) -> dict[str, Any]:
@@ -196,24 +214,12 @@ class _Task(WSGITask):  # type: ignore[misc]
         environ[PRESERVED_HEADER_NAMES_ENVIRON_KEY] = names
         return environ
 
-    def build_response_header(self) -> bytes:
-        """waitress capitalizes header names (`X-Amz-Meta-My_key`); keep the application's spelling, since S3
-        metadata keys reach clients through them (boto3's `Metadata` keys)."""
-        spelled = {_capitalized(name): name for name, _ in reversed(self.response_headers)}
-        head: bytes = super().build_response_header()
-        lines = head.decode("latin-1").split("\r\n")
-        for index, line in enumerate(lines[1:], start=1):
-            name, sep, value = line.partition(": ")
-            if sep and name in spelled:
-                lines[index] = f"{spelled[name]}: {value}"
-        return "\r\n".join(lines).encode("latin-1")
-
 
 def _capitalized(name: str) -> str:
     return "-".join(part.capitalize() for part in name.split("-"))
 
 
-class _ErrorTask(ErrorTask):  # type: ignore[misc]
+class _ErrorTask(_KeepsHeaderSpelling, ErrorTask):  # type: ignore[misc]
     """A request the server itself refuses (bad framing, headers too large) is answered in API Gateway's JSON
     shape, `{"message": "Bad Request"}`, not waitress's text page; the detail goes to the log."""
 

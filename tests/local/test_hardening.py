@@ -1,0 +1,225 @@
+"""The endpoint's HTTP server under malformed and hostile requests, sent with raw sockets on loopback: conflicting
+framing is refused, Invoke and HTTP API bodies are bounded before they are read, slow clients are cut off, open
+connections are capped, and memory stays bounded under the whole malformed set."""
+
+import http.client
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+INVOKE = "/2015-03-31/functions/{name}/invocations"
+SIGNED = "Authorization: AWS4-HMAC-SHA256 Credential=test/20260101/us-east-1/lambda/aws4_request, Signature=x"
+
+
+def _exchange(url: str, head: str, body: bytes = b"", *, close_after: bool = False, timeout: float = 10) -> bytes:
+    """Send `head` (request line and headers, CRLF-separated, without the blank line) and `body` raw; return what
+    the server answers until it closes or `timeout` passes (b"" when nothing came)."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=timeout) as sock:
+        sock.sendall(head.encode("latin-1") + b"\r\n\r\n" + body)
+        if close_after:
+            return b""
+        received = b""
+        try:
+            while chunk := sock.recv(65536):
+                received += chunk
+                if b"\r\n\r\n" in received and _complete(received):
+                    break
+        except TimeoutError:
+            pass
+        return received
+
+
+def _complete(response: bytes) -> bool:
+    head, _, body = response.partition(b"\r\n\r\n")
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            return len(body) >= int(line.split(b":")[1])
+    return False
+
+
+def _status(response: bytes) -> int:
+    return int(response.split(b" ", 2)[1]) if response.startswith(b"HTTP/") else 0
+
+
+def _rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no VmRSS for {pid}")
+
+
+@pytest.fixture(scope="module")
+def echo(deploy_function) -> str:
+    return deploy_function("def lambda_handler(event, context):\n    return event\n")["FunctionName"]
+
+
+def _invoke_head(url: str, name: str, *headers: str) -> str:
+    host = url.removeprefix("http://")
+    return "\r\n".join([f"POST {INVOKE.format(name=name)} HTTP/1.1", f"Host: {host}", SIGNED, *headers])
+
+
+@pytest.mark.parametrize(
+    "framing",
+    [
+        ["Content-Length: 2", "Transfer-Encoding: chunked"],
+        ["Content-Length: 2", "Content-Length: 3"],
+        ["Content-Length: 2, 2"],
+        ["Content-Length: -1"],
+        ["Transfer-Encoding: chunked", "Transfer-Encoding: chunked"],
+        ["Transfer-Encoding: gzip, chunked"],
+    ],
+)
+def test_conflicting_or_duplicate_framing_is_a_bad_request(embedded, echo, framing: list[str]) -> None:
+    answer = _exchange(embedded.url, _invoke_head(embedded.url, echo, *framing), b"{}")
+    assert _status(answer) in (400, 501), answer  # 501: a transfer coding the server does not implement
+    assert b'"message"' in answer
+
+
+def test_an_http10_request_with_transfer_encoding_is_a_bad_request(embedded, echo) -> None:
+    head = _invoke_head(embedded.url, echo, "Transfer-Encoding: chunked").replace("HTTP/1.1", "HTTP/1.0", 1)
+    assert _status(_exchange(embedded.url, head, b"2\r\n{}\r\n0\r\n\r\n")) == 400
+
+
+def test_an_oversized_invoke_is_refused_from_its_headers_without_reading_the_body(embedded, echo) -> None:
+    """200 MB announced, nothing sent: the 413 comes at once, in Lambda's shape."""
+    started = time.monotonic()
+    answer = _exchange(embedded.url, _invoke_head(embedded.url, echo, f"Content-Length: {200 * 1024**2}"))
+    assert time.monotonic() - started < 5
+    assert _status(answer) == 413, answer
+    assert b"x-amzn-ErrorType: RequestTooLargeException" in answer
+    assert b"Request must be smaller than 6291456 bytes" in answer
+
+
+def test_an_oversized_http_api_body_is_refused_from_its_headers(embedded) -> None:
+    host = embedded.url.removeprefix("http://")
+    head = f"POST /_api/abcdefgh/anything HTTP/1.1\r\nHost: {host}\r\nExpect: 100-continue\r\nContent-Length: 7000000"
+    answer = _exchange(embedded.url, head)
+    assert _status(answer) == 413, answer
+    assert answer.endswith(b'{"message":"Request Entity Too Large"}')
+
+
+def test_a_chunked_invoke_over_6_mb_is_refused_once_it_passes_the_limit(embedded, echo) -> None:
+    megabyte = b"a" * 1024**2
+    chunks = b"".join(b"100000\r\n" + megabyte + b"\r\n" for _ in range(7)) + b"0\r\n\r\n"
+    answer = _exchange(embedded.url, _invoke_head(embedded.url, echo, "Transfer-Encoding: chunked"), chunks)
+    assert _status(answer) == 413, answer
+    assert b"RequestTooLargeException" in answer
+
+
+def test_a_chunked_invoke_under_the_limit_runs(embedded, echo) -> None:
+    body = b'{"k": "v"}'
+    chunked = f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n"
+    answer = _exchange(embedded.url, _invoke_head(embedded.url, echo, "Transfer-Encoding: chunked"), chunked)
+    assert _status(answer) == 200, answer
+    assert answer.endswith(body)
+
+
+def test_connections_are_kept_alive(embedded) -> None:
+    connection = http.client.HTTPConnection(embedded.url.removeprefix("http://"), timeout=10)
+    connection.request("GET", "/moto-api/")
+    first = connection.getresponse()
+    first.read()
+    local_port = connection.sock.getsockname()[1]
+    connection.request("GET", "/moto-api/")
+    second = connection.getresponse()
+    second.read()
+    assert first.getheader("Connection") != "close" and second.status == 200
+    assert connection.sock is not None and connection.sock.getsockname()[1] == local_port  # the same connection
+    connection.close()
+
+
+def _malformed_set(url: str, name: str) -> list[tuple[str, bytes]]:
+    """The hostile requests of issue 12: a huge chunk size then an early close, a 200 MB Content-Length with a
+    partial body, conflicting framing, oversized headers, garbage."""
+    host = url.removeprefix("http://")
+    s3_put = f"PUT /soak-bucket/key HTTP/1.1\r\nHost: {host}"
+    return [
+        (f"{s3_put}\r\nTransfer-Encoding: chunked", b"fffffffffffff\r\n" + b"x" * 65536),
+        (_invoke_head(url, name, "Transfer-Encoding: chunked"), b"fffffffffffff\r\n" + b"x" * 65536),
+        (_invoke_head(url, name, f"Content-Length: {200 * 1024**2}"), b"x" * 65536),
+        (f"{s3_put}\r\nContent-Length: {500 * 1024**2}", b"x" * 65536),
+        (_invoke_head(url, name, "Content-Length: 5", "Transfer-Encoding: chunked"), b"0\r\n\r\n"),
+        (f"GET / HTTP/1.1\r\nHost: {host}\r\nX-Big: {'a' * 70000}", b""),
+        ("\x00\x01garbage", b""),
+    ]
+
+
+def test_memory_stays_bounded_under_the_malformed_set(embedded, echo) -> None:
+    """A soak: 30 rounds of the malformed set, each request closed early; the endpoint's RSS grows by less than
+    40 MB and it still answers."""
+    assert embedded.pid is not None
+    requests = _malformed_set(embedded.url, echo)
+    for head, body in requests:  # one warm-up round: first-use allocations are not growth
+        _exchange(embedded.url, head, body, close_after=True)
+    time.sleep(0.5)
+    before = _rss_kb(embedded.pid)
+    for _ in range(30):
+        for head, body in requests:
+            _exchange(embedded.url, head, body, close_after=True)
+    time.sleep(0.5)
+    grown_mb = (_rss_kb(embedded.pid) - before) / 1024
+    assert grown_mb < 40, f"RSS grew by {grown_mb:.0f} MB"
+    assert _status(_exchange(embedded.url, f"GET /moto-api/ HTTP/1.1\r\nHost: {embedded.url[7:]}")) == 200
+
+
+STRICT_SERVER = """
+import sys
+from lambdafleet.endpoint import emulator
+from lambdafleet.endpoint.http_server import Limits
+server = emulator.start(0, limits=Limits(read_timeout_s=1, idle_timeout_s=2, connection_limit=8))
+print(server.url, flush=True)
+sys.stdin.read()
+server.stop()
+"""
+
+
+@pytest.fixture(scope="module")
+def strict_server() -> Iterator[str]:
+    """A bare emulator process on loopback with short limits: 1 s to send a request, 8 connections; it stops
+    when its standard input closes."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", STRICT_SERVER], cwd=REPO_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        yield process.stdout.readline().strip()
+    finally:
+        process.stdin.close()
+        assert process.wait(timeout=20) == 0
+
+
+def test_a_client_trickling_its_request_is_cut_off(strict_server: str) -> None:
+    host, port = strict_server.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(b"GET /moto-api/ HTTP/1.1\r\n")
+        started = time.monotonic()
+        try:
+            for _ in range(20):  # a byte every 0.25 s keeps the connection active, never completes the request
+                sock.sendall(b"X")
+                time.sleep(0.25)
+            closed = sock.recv(1) == b""
+        except OSError:  # reset while sending
+            closed = True
+    assert closed and time.monotonic() - started < 5
+
+
+def test_open_connections_are_capped(strict_server: str) -> None:
+    """Past the cap, a new connection waits in the backlog until one closes; the server keeps serving."""
+    host, port = strict_server.removeprefix("http://").split(":")
+    idle = [socket.create_connection((host, int(port))) for _ in range(12)]
+    time.sleep(0.3)
+    request = f"GET /moto-api/ HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+    with socket.create_connection((host, int(port)), timeout=1) as waiting:
+        waiting.sendall(request)
+        with pytest.raises(TimeoutError):
+            waiting.recv(1)
+        for sock in idle:
+            sock.close()
+        waiting.settimeout(10)
+        assert waiting.recv(12).startswith(b"HTTP/1.1 200")
