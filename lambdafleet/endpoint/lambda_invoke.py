@@ -22,7 +22,7 @@ from lambdafleet.endpoint.emulator import WsgiApp
 from lambdafleet.endpoint.fleet import Fleet
 from lambdafleet.endpoint.http_event import HttpResponse
 from lambdafleet.endpoint.http_server import BodyLimit
-from lambdafleet.endpoint.wsgi_body import read_body, send
+from lambdafleet.endpoint.wsgi_body import BodyTooLarge, read_body, send
 from lambdafleet.runtime.pool import MAX_REQUEST_BYTES
 
 LOG_TAIL_BYTES = 4096  # what Lambda returns in X-Amz-Log-Result with LogType Tail
@@ -152,7 +152,7 @@ def wrap(app: WsgiApp) -> WsgiApp:
         if environ.get("REQUEST_METHOD") == "POST" and INVOCATION_PATH.match(environ.get("PATH_INFO", "")):
             refusal = _unsigned(environ) or _accept_invocation(environ)
             if refusal is not None:
-                return send(start_response, refusal)
+                return send(start_response, refusal, environ)
         return app(environ, start_response)
 
     return application
@@ -171,6 +171,10 @@ def _accept_invocation(environ: dict[str, Any]) -> HttpResponse | None:
     try:
         body = read_body(environ)
         body.decode()
+    except BodyTooLarge:
+        limit = body_limit("POST", environ.get("PATH_INFO", ""), "")
+        assert limit is not None  # an invocation path
+        return HttpResponse(limit.status, limit.headers, limit.body)
     except ValueError as error:  # UnicodeDecodeError included
         document = {"__type": "InvalidRequestContentException", "message": f"Could not read request body: {error}"}
         return HttpResponse(400, [("content-type", "application/json")], json.dumps(document).encode())
