@@ -17,6 +17,7 @@ import json
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import zipfile
@@ -142,6 +143,53 @@ def _concurrent(port: int, path: str, clients: int, per_client: int) -> dict[str
     }
 
 
+def _runtime_floor(clients: int, per_client: int) -> dict[str, Any]:
+    """The same function run by the local runtime directly from `clients` threads, no HTTP at all: what any
+    server in front of it must pay (the function runs in its own process). Four environments, as the endpoint's."""
+    from lambdafleet.build.paths import cache_root
+    from lambdafleet.runtime import FunctionPool, FunctionSpec
+
+    with tempfile.TemporaryDirectory() as folder:
+        zip_path = Path(folder) / "ping.zip"
+        with zipfile.ZipFile(zip_path, "w") as zipped:
+            zipped.writestr("lambda_function.py", HANDLER)
+        spec = FunctionSpec(name="ping", runtime="python3.12", handler="lambda_function.lambda_handler")
+        pool = FunctionPool(spec, zip_path, cache_dir=cache_root(ROOT), max_environments=4)
+        try:
+            latencies: list[float] = []
+            mutex = threading.Lock()
+
+            def client(count: int) -> None:
+                mine = []
+                for _ in range(count):
+                    started = time.perf_counter()
+                    pool.invoke(payload=b"{}")
+                    mine.append((time.perf_counter() - started) * 1000)
+                with mutex:
+                    latencies.extend(mine)
+
+            warm = [threading.Thread(target=client, args=(10,)) for _ in range(clients)]
+            for thread in warm:
+                thread.start()
+            for thread in warm:
+                thread.join()
+            latencies.clear()
+            threads = [threading.Thread(target=client, args=(per_client,)) for _ in range(clients)]
+            started = time.perf_counter()
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            elapsed = time.perf_counter() - started
+        finally:
+            pool.close()
+    return {
+        "req/s": round(len(latencies) / elapsed),
+        "p50 ms": round(statistics.median(latencies), 2),
+        "p99 ms": round(_percentile(latencies, 0.99), 2),
+    }
+
+
 def _cpu_s(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / 100  # utime + stime, in clock ticks (100 Hz)
@@ -157,10 +205,15 @@ def main() -> int:
     parser.add_argument("--invokes", type=int, default=400)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--requests", type=int, default=200, help="per client")
+    parser.add_argument("--serve-floor", type=int, metavar="PORT", help=argparse.SUPPRESS)  # the floor's process
     args = parser.parse_args()
-    bare = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Bare)
-    threading.Thread(target=bare.serve_forever, daemon=True).start()
-    bare_url = f"http://127.0.0.1:{bare.server_port}"
+    if args.serve_floor is not None:
+        http.server.ThreadingHTTPServer(("127.0.0.1", args.serve_floor), _Bare).serve_forever()
+        return 0
+    bare_port = free_port()
+    bare_url = f"http://127.0.0.1:{bare_port}"
+    # Its own process, as the endpoint is: in this one it would share the clients' interpreter lock.
+    bare = subprocess.Popen([sys.executable, __file__, "--serve-floor", str(bare_port)])
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     server = subprocess.Popen(
@@ -171,6 +224,7 @@ def main() -> int:
     )
     try:
         _wait_until_up(url, server)
+        _wait_until_up(bare_url, bare)
         path = f"/_api/{_deploy(url)}/ping"
         cpu_before = _cpu_s(server.pid)
         invoke = _measure("Invoke", lambda: _invoke_latencies(url, args.invokes))
@@ -178,12 +232,16 @@ def main() -> int:
         # boto3 signs and parses the same way against the floor: Invoke's path is just another POST there.
         floor = _measure("Invoke floor", lambda: _invoke_latencies(bare_url, args.invokes))
         _concurrent(port, path, args.clients, 20)  # warm every environment the clients will use
+        cpu_before = _cpu_s(server.pid)
         routed = _measure("HTTP route", lambda: _concurrent(port, path, args.clients, args.requests))
-        bare_routed = _measure("HTTP floor", lambda: _concurrent(bare.server_port, path, args.clients, args.requests))
+        routed["endpoint CPU ms"] = round((_cpu_s(server.pid) - cpu_before) * 1000 / (args.clients * args.requests), 2)
+        bare_routed = _measure("HTTP floor", lambda: _concurrent(bare_port, path, args.clients, args.requests))
+        runtime_floor = _measure("runtime floor", lambda: _runtime_floor(args.clients, args.requests))
     finally:
         server.terminate()
         server.wait(timeout=30)
-        bare.shutdown()
+        bare.terminate()
+        bare.wait(timeout=30)
     figures = {
         "invoke p50 ms": round(statistics.median(invoke), 2),
         "invoke p99 ms": round(_percentile(invoke, 0.99), 2),
@@ -191,6 +249,7 @@ def main() -> int:
         "invoke floor p50 ms": round(statistics.median(floor), 2),
         f"route x{args.clients}": routed,
         f"route floor x{args.clients}": bare_routed,
+        f"runtime floor x{args.clients}": runtime_floor,
     }
     print(json.dumps(figures))
     ratio = routed["req/s"] / bare_routed["req/s"]
@@ -202,6 +261,10 @@ def main() -> int:
         f"HTTP route, {args.clients} clients: {routed['req/s']} req/s = {ratio:.2f}x the floor's {bare_routed['req/s']}"
         f" (goal >= 0.9x), p99 {routed['p99 ms']} ms (goal <= 15 ms), Connection: close on "
         f"{routed['Connection: close']} responses (goal 0)"
+    )
+    print(
+        f"  the function alone, run by the local runtime from {args.clients} threads without HTTP: "
+        f"{runtime_floor['req/s']} req/s; the endpoint reaches {routed['req/s'] / runtime_floor['req/s']:.2f}x of that"
     )
     return 0
 
