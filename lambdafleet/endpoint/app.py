@@ -1,9 +1,11 @@
 """The embedded endpoint: moto on one loopback port, with the data plane in front of it."""
 
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from lambdafleet.endpoint import emulator, http_api, lambda_invoke, s3_events, step_functions
+from lambdafleet.endpoint import emulator, http_api, lambda_invoke, recursion, s3_events, step_functions
 from lambdafleet.endpoint.async_invoke import AsyncInvoker
 from lambdafleet.endpoint.fleet import Fleet
 from lambdafleet.endpoint.http_server import BodyLimit, Limits
@@ -22,8 +24,19 @@ class LocalEndpoint:
         """The endpoint's base URL."""
         return self.server.url
 
+    def drain(self, timeout_s: float, interrupted: threading.Event | None = None) -> int:
+        """Wait for the queued asynchronous invocations (their retries and destinations included) to finish, while
+        still serving (their functions call the endpoint), `timeout_s` at most or until `interrupted` is set;
+        returns how many had not finished."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            remaining = self.invoker.drain(max(0.0, min(0.2, deadline - time.monotonic())))
+            if not remaining or time.monotonic() >= deadline or (interrupted is not None and interrupted.is_set()):
+                return remaining
+
     def stop(self) -> None:
-        """Stop serving, then stop every execution environment."""
+        """Stop serving, then stop every execution environment; queued asynchronous invocations are dropped
+        (`drain` first to run them)."""
         self.server.stop()
         self.invoker.close()
         self.fleet.close()
@@ -44,7 +57,10 @@ def start(
     gateway = http_api.HttpApiGateway(fleet)
     try:
         server = emulator.start(
-            port, host, wrap=lambda app: http_api.wrap(lambda_invoke.wrap(app), gateway), limits=Limits(_body_limit)
+            port,
+            host,
+            wrap=lambda app: recursion.wrap(http_api.wrap(lambda_invoke.wrap(app), gateway)),
+            limits=Limits(_body_limit),
         )
     except OSError:
         invoker.close()

@@ -9,6 +9,7 @@ import base64
 import binascii
 import io
 import json
+import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -18,6 +19,7 @@ from moto.awslambda.models import LambdaBackend, LambdaFunction
 from moto.awslambda.responses import LambdaResponse
 from moto.awslambda.utils import make_function_arn
 
+from lambdafleet.endpoint import recursion
 from lambdafleet.endpoint.emulator import WsgiApp
 from lambdafleet.endpoint.fleet import Fleet
 from lambdafleet.endpoint.http_event import HttpResponse
@@ -25,6 +27,7 @@ from lambdafleet.endpoint.http_server import BodyLimit
 from lambdafleet.endpoint.wsgi_body import BodyTooLarge, read_body, send
 from lambdafleet.runtime.pool import MAX_REQUEST_BYTES
 
+LOG = logging.getLogger("lambdafleet.endpoint")
 LOG_TAIL_BYTES = 4096  # what Lambda returns in X-Amz-Log-Result with LogType Tail
 # "For asynchronous invocations, the maximum payload size is 1 MB."
 # (https://docs.aws.amazon.com/lambda/latest/dg/API_Invoke.html; 256 KB before 2025)
@@ -93,7 +96,17 @@ def _invoke(
         return b""  # moto answers 202
     if invocation_type != "RequestResponse":
         raise LambdaClientError("InvalidParameterValueException", f"Unsupported invocation type {invocation_type}")
-    result = fleet.invoke(function, payload, _client_context(headers))
+    try:
+        trace = recursion.trace_for(function)
+    except recursion.RecursiveInvocation:
+        LOG.warning(
+            "%s: recursive loop detected: the chain invoked it more than %d times; answered "
+            "RecursiveInvocationException",
+            function.function_name,
+            recursion.MAX_INVOCATIONS,
+        )
+        raise
+    result = fleet.invoke(function, payload, _client_context(headers), trace_id=trace)
     response_headers["X-Amz-Executed-Version"] = str(function.version)
     response_headers["x-amz-log-result"] = log_tail(result.logs)  # moto drops it unless LogType is Tail
     if result.function_error:

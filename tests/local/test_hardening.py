@@ -3,6 +3,9 @@ framing is refused, Invoke and HTTP API bodies are bounded before they are read,
 connections are capped, and memory stays bounded under the whole malformed set."""
 
 import http.client
+import json
+import re
+import signal
 import socket
 import subprocess
 import sys
@@ -10,7 +13,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import boto3
 import pytest
+from botocore.exceptions import ClientError
+
+from lambdafleet.testing.endpoint import _wait_until_up, free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 INVOKE = "/2015-03-31/functions/{name}/invocations"
@@ -223,3 +230,143 @@ def test_open_connections_are_capped(strict_server: str) -> None:
             sock.close()
         waiting.settimeout(10)
         assert waiting.recv(12).startswith(b"HTTP/1.1 200")
+
+
+SELF_EVENT = """
+import boto3
+
+def lambda_handler(event, context):
+    boto3.client("lambda").invoke(FunctionName=context.function_name, InvocationType="Event", Payload=b"{}")
+    return "again"
+"""
+TRACE = "import os\n\ndef lambda_handler(event, context):\n    return os.environ.get('_X_AMZN_TRACE_ID')\n"
+# Not an echo: each destination record nests the last one, and an echoed one twice (it would double per hop).
+OK_SRC = "def lambda_handler(event, context):\n    return 'ok'\n"
+
+
+def _reports(endpoint, name: str) -> int:
+    logs = endpoint.client("logs")
+    try:
+        events = logs.filter_log_events(logGroupName=f"/aws/lambda/{name}", filterPattern="REPORT")["events"]
+    except logs.exceptions.ResourceNotFoundException:
+        return 0
+    return len(events)
+
+
+def _settled(endpoint, wait_for, *names: str) -> list[int]:
+    """REPORT counts of `names` once they stop growing for 2 s."""
+    counts: list[list[int]] = [[-1]]
+
+    def stable() -> list[int] | None:
+        """the invocation counts stop growing"""
+        now = [_reports(endpoint, name) for name in names]
+        if now == counts[-1] and any(now):
+            return now
+        counts.append(now)
+        time.sleep(2)
+        return None
+
+    return wait_for(stable, timeout=90)
+
+
+def test_a_function_invoking_itself_asynchronously_is_stopped_after_16(embedded, deploy_function, wait_for) -> None:
+    name = deploy_function(SELF_EVENT, Timeout=10)["FunctionName"]
+    embedded.client("lambda").invoke(FunctionName=name, InvocationType="Event", Payload=b"{}")
+    assert _settled(embedded, wait_for, name) == [16]
+
+
+def test_a_destination_cycle_is_stopped_after_16_of_each(embedded, deploy_function, wait_for) -> None:
+    client = embedded.client("lambda")
+    first, second = (deploy_function(OK_SRC) for _ in range(2))
+    for source, target in [(first, second), (second, first)]:
+        client.put_function_event_invoke_config(
+            FunctionName=source["FunctionName"],
+            MaximumRetryAttempts=0,
+            DestinationConfig={"OnSuccess": {"Destination": target["FunctionArn"]}},
+        )
+    client.invoke(FunctionName=first["FunctionName"], InvocationType="Event", Payload=b'{"n": 1}')
+    assert _settled(embedded, wait_for, first["FunctionName"], second["FunctionName"]) == [16, 16]
+
+
+def test_a_synchronous_chain_past_16_is_refused_with_recursive_invocation_exception(embedded, deploy_function) -> None:
+    """The test plays the function's SDK: it invokes with the trace header the last invocation ran with."""
+    name = deploy_function(TRACE)["FunctionName"]
+    client = embedded.client("lambda")
+    trace: list[str] = []
+
+    def forward(params: dict, **_: object) -> None:
+        if trace:
+            params["headers"]["X-Amzn-Trace-Id"] = trace[-1]
+
+    client.meta.events.register("before-call.lambda.Invoke", forward)
+    for _ in range(16):
+        trace.append(json.loads(client.invoke(FunctionName=name)["Payload"].read()))
+    assert "Lineage=" in trace[-1]
+    with pytest.raises(ClientError) as caught:
+        client.invoke(FunctionName=name)
+    assert caught.value.response["Error"]["Code"] == "RecursiveInvocationException"
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    trace.clear()  # a new chain runs again
+    assert client.invoke(FunctionName=name)["StatusCode"] == 200
+
+
+SLEEPER = "import time\n\ndef lambda_handler(event, context):\n    time.sleep(event['sleep'])\n    return 'slept'\n"
+
+
+def _own_endpoint(tmp_path: Path, *options: str) -> tuple[subprocess.Popen, str, Path]:
+    """A `build.py local` process of the test's own (it will be stopped), its URL and its log."""
+    port = free_port()
+    log = tmp_path / "endpoint.log"
+    with log.open("w") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "build.py", "local", "--port", str(port), *options],
+            cwd=REPO_ROOT,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    _wait_until_up(url, process)
+    return process, url, log
+
+
+def _queue_sleepers(url: str, zip_of, count: int, sleep_s: float) -> str:
+    """Deploy a function that sleeps `sleep_s`, warm it, and queue `count` Event invocations of it."""
+    options = {"endpoint_url": url, "region_name": "us-east-1", "aws_access_key_id": "t", "aws_secret_access_key": "t"}
+    role = boto3.client("iam", **options).create_role(RoleName="drain", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    client = boto3.client("lambda", **options)
+    client.create_function(
+        FunctionName="sleeper",
+        Runtime="python3.12",
+        Role=role,
+        Handler="lambda_function.lambda_handler",
+        Code={"ZipFile": zip_of(SLEEPER)},
+    )
+    client.invoke(FunctionName="sleeper", Payload=b'{"sleep": 0}')
+    for _ in range(count):
+        client.invoke(FunctionName="sleeper", InvocationType="Event", Payload=json.dumps({"sleep": sleep_s}))
+    return "sleeper"
+
+
+def test_ctrl_c_runs_the_queued_asynchronous_invocations_first(tmp_path: Path, zip_of) -> None:
+    process, url, log = _own_endpoint(tmp_path)
+    try:
+        name = _queue_sleepers(url, zip_of, 40, 0.1)
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 0
+    output = log.read_text()
+    assert "queued asynchronous invocation(s)" in output, output
+    assert output.count(f"{name} success") == 41, output  # the warm-up, then every queued one
+    assert "dropped" not in output and "Traceback" not in output, output
+
+
+def test_ctrl_c_gives_up_after_the_drain_timeout_and_says_how_many_are_lost(tmp_path: Path, zip_of) -> None:
+    process, url, log = _own_endpoint(tmp_path, "--drain-timeout", "0.5")
+    try:
+        _queue_sleepers(url, zip_of, 40, 0.5)
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 0
+    output = log.read_text()
+    lost = re.search(r"stopped with (\d+) asynchronous invocation\(s\) not run or not finished: dropped", output)
+    assert lost is not None and 0 < int(lost[1]) <= 40, output
