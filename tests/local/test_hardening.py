@@ -370,3 +370,33 @@ def test_ctrl_c_gives_up_after_the_drain_timeout_and_says_how_many_are_lost(tmp_
     output = log.read_text()
     lost = re.search(r"stopped with (\d+) asynchronous invocation\(s\) not run or not finished: dropped", output)
     assert lost is not None and 0 < int(lost[1]) <= 40, output
+
+
+S3_WRITER = """
+import uuid
+import boto3
+
+def lambda_handler(event, context):
+    bucket = event["Records"][0]["s3"]["bucket"]["name"]
+    boto3.client("s3").put_object(Bucket=bucket, Key=f"out/{uuid.uuid4()}", Body=b"x")
+    return "wrote"
+"""
+
+
+def test_a_function_writing_to_the_bucket_that_triggers_it_is_stopped_after_16(
+    embedded, deploy_function, wait_for
+) -> None:
+    function = deploy_function(S3_WRITER, Timeout=10)
+    s3 = embedded.client("s3")
+    bucket = f"loop-{function['FunctionName']}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_notification_configuration(
+        Bucket=bucket,
+        NotificationConfiguration={
+            "LambdaFunctionConfigurations": [
+                {"LambdaFunctionArn": function["FunctionArn"], "Events": ["s3:ObjectCreated:*"]}
+            ]
+        },
+    )
+    s3.put_object(Bucket=bucket, Key="in/first", Body=b"x")
+    assert _settled(embedded, wait_for, function["FunctionName"]) == [16]
