@@ -38,7 +38,7 @@ class Emulator:
         self.server.stop()
 
 
-WsgiApp = Callable  # a WSGI application: (environ, start_response) -> iterable of bytes
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]  # a WSGI application
 
 
 def start(
@@ -53,8 +53,8 @@ def start(
     may cost (lambdafleet.endpoint.http_server). Raises OSError when the port cannot be bound.
     """
     moto_patches.register()
-    app = _HostCachingDispatcher(create_backend_app)
-    app = _answer_crashes_as_internal_failure(wrap(app) if wrap else app)
+    moto: WsgiApp = _HostCachingDispatcher(create_backend_app)
+    app = _answer_crashes_as_internal_failure(wrap(moto) if wrap else moto)
     # Bound here so a busy port raises OSError, and with the backlog the connection cap leaves waiting.
     listener = socket.create_server((host, port), backlog=1024)
     try:
@@ -65,7 +65,7 @@ def start(
     return Emulator(server=server, url=f"http://{host}:{server.port}")
 
 
-class _HostCachingDispatcher(DomainDispatcherApplication):  # type: ignore[misc]  # moto is untyped here
+class _HostCachingDispatcher(DomainDispatcherApplication):
     """moto's dispatcher, remembering which backend serves a host: moto lists and stats its ~180 package folders
     on every request to answer that (about a third of a warm Invoke's CPU)."""
 

@@ -113,6 +113,8 @@ class _Parser(HTTPRequestParser):  # type: ignore[misc]
     body_limits: BodyLimits = staticmethod(lambda method, path, host: None)
     limit: BodyLimit | None = None
     refused = False
+    error: Error | None = None  # waitress's own attributes, typed for the checks below
+    completed: bool = False
 
     def __init__(self, adj: Adjustments) -> None:
         super().__init__(adj)
@@ -143,7 +145,7 @@ class _Parser(HTTPRequestParser):  # type: ignore[misc]
         consumed: int = super().received(data)
         if self.limit is not None and self.error is None and not self.refused:
             self._enforce(self.limit)
-        elif self.refused and self.completed and self.error is None:
+        elif self.refused and self.completed and self.error is None and self.limit is not None:
             self.error = _Refusal(self.limit)
         return consumed
 
@@ -151,7 +153,7 @@ class _Parser(HTTPRequestParser):  # type: ignore[misc]
         receiver = self.body_rcv
         announced = 0 if self.chunked else self.content_length
         received = len(receiver) if receiver is not None else 0
-        if announced <= limit.max_bytes and received <= limit.max_bytes:
+        if receiver is None or (announced <= limit.max_bytes and received <= limit.max_bytes):
             return
         self.refused = True
         if self.expect_continue or announced > DISCARD_LIMIT or self.body_bytes_received > DISCARD_LIMIT:

@@ -47,4 +47,4 @@ def read_body(environ: dict[str, Any]) -> bytes:
 def send(start_response: Callable[..., Any], response: HttpResponse, environ: dict[str, Any]) -> Iterable[bytes]:
     """Start `response` and return its body, as a WSGI application does."""
     answer = _Answer(response.body, status=response.status, headers=response.headers)
-    return answer(environ, start_response)  # type: ignore[no-any-return]
+    return answer(environ, start_response)
