@@ -74,7 +74,10 @@ class Limits:
     read_timeout_s: float = 30.0  # first byte of a request to its last
     idle_timeout_s: float = 60.0  # a kept-alive connection with no request in flight
     connection_limit: int = 128
-    threads: int = 32  # a synchronous Invoke holds one for the function's duration, and functions call back
+    # One per connection: a synchronous Invoke holds its thread for the function's duration, and a function may
+    # call the endpoint back (S3, another Invoke); with fewer threads than connections those calls could wait on
+    # each other until the functions time out.
+    threads: int = 128
     extra: dict[str, Any] = field(default_factory=dict)  # any other waitress adjustment
 
 

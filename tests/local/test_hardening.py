@@ -11,10 +11,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import boto3
 import pytest
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from lambdafleet.testing.endpoint import _wait_until_up, free_port
@@ -400,3 +402,23 @@ def test_a_function_writing_to_the_bucket_that_triggers_it_is_stopped_after_16(
     )
     s3.put_object(Bucket=bucket, Key="in/first", Body=b"x")
     assert _settled(embedded, wait_for, function["FunctionName"]) == [16]
+
+
+CALLS_BACK = """
+import boto3
+
+def lambda_handler(event, context):
+    return len(boto3.client("s3").list_buckets()["Buckets"])
+"""
+
+
+def test_many_concurrent_invocations_calling_the_endpoint_back_all_finish(embedded, deploy_function) -> None:
+    """40 synchronous invocations at once hold 40 server threads while 4 environments run; the functions' own
+    calls to the endpoint must still find a thread (a smaller pool deadlocks until the functions time out)."""
+    name = deploy_function(CALLS_BACK, Timeout=20)["FunctionName"]
+    client = embedded.client(
+        "lambda", config=Config(max_pool_connections=40, read_timeout=60, retries={"total_max_attempts": 1})
+    )
+    with ThreadPoolExecutor(max_workers=40) as pool:
+        answers = list(pool.map(lambda _: client.invoke(FunctionName=name), range(40)))
+    assert [answer.get("FunctionError") for answer in answers] == [None] * 40
