@@ -24,7 +24,7 @@ from lambdafleet.endpoint.emulator import WsgiApp
 from lambdafleet.endpoint.fleet import Fleet
 from lambdafleet.endpoint.http_event import HttpResponse
 from lambdafleet.endpoint.http_server import BodyLimit
-from lambdafleet.endpoint.wsgi_body import BodyTooLarge, read_body, send
+from lambdafleet.endpoint.wsgi_body import BodyTooLarge, read_body, request_of, send
 from lambdafleet.runtime.pool import MAX_REQUEST_BYTES
 
 LOG = logging.getLogger("lambdafleet.endpoint")
@@ -173,7 +173,8 @@ def wrap(app: WsgiApp) -> WsgiApp:
 
 def _unsigned(environ: dict[str, Any]) -> HttpResponse | None:
     """Lambda's 403 for a request without a SigV4 signature; moto would take it for S3, whose default it is."""
-    if environ.get("HTTP_AUTHORIZATION") or "X-Amz-Credential=" in environ.get("QUERY_STRING", ""):
+    request = request_of(environ)
+    if request.headers.get("Authorization") or "X-Amz-Credential" in request.args:
         return None
     headers = [("content-type", "application/json"), ("x-amzn-ErrorType", "MissingAuthenticationTokenException")]
     return HttpResponse(403, headers, json.dumps({"message": "Missing Authentication Token"}).encode())
