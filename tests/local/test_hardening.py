@@ -2,6 +2,7 @@
 framing is refused, Invoke and HTTP API bodies are bounded before they are read, slow clients are cut off, open
 connections are capped, and memory stays bounded under the whole malformed set."""
 
+import contextlib
 import http.client
 import json
 import re
@@ -31,9 +32,14 @@ def _exchange(url: str, head: str, body: bytes = b"", *, close_after: bool = Fal
     the server answers until it closes or `timeout` passes (b"" when nothing came)."""
     host, port = url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=timeout) as sock:
-        sock.sendall(head.encode("latin-1") + b"\r\n\r\n" + body)
-        if close_after:
+        if close_after:  # end the request early, and wait until the server has dealt with it and closed
+            with contextlib.suppress(OSError):  # it may refuse and close while this is still sending
+                sock.sendall(head.encode("latin-1") + b"\r\n\r\n" + body)
+                sock.shutdown(socket.SHUT_WR)
+                while sock.recv(65536):
+                    pass
             return b""
+        sock.sendall(head.encode("latin-1") + b"\r\n\r\n" + body)
         received = b""
         try:
             while chunk := sock.recv(65536):
