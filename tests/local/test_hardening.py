@@ -428,3 +428,8 @@ def test_many_concurrent_invocations_calling_the_endpoint_back_all_finish(embedd
     with ThreadPoolExecutor(max_workers=40) as pool:
         answers = list(pool.map(lambda _: client.invoke(FunctionName=name), range(40)))
     assert [answer.get("FunctionError") for answer in answers] == [None] * 40
+
+
+def test_headers_over_64_kb_are_refused(embedded) -> None:
+    answer = _exchange(embedded.url, f"GET /moto-api/ HTTP/1.1\r\nHost: {embedded.url[7:]}\r\nX-Big: {'a' * 70000}")
+    assert _status(answer) == 431, answer[:200]
