@@ -13,9 +13,6 @@ from lambdafleet.errors import UserError
 # lambdafleet.endpoint.emulator's defaults, repeated so that other commands do not pay for importing moto (~0.5 s).
 HOST = "127.0.0.1"
 DEFAULT_PORT = 4566
-# The server's threads mostly wait on sockets; handing the GIL over every 0.5 ms instead of 5 ms keeps a request
-# that is ready from waiting behind another thread's Python work (issue 18: p99 under 8 clients).
-SWITCH_INTERVAL_S = 0.0005
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -24,8 +21,6 @@ def _run(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise UserError(f"--port {args.port}: not a port number (0-65535)")
     from lambdafleet.endpoint.app import start  # imports moto
-
-    sys.setswitchinterval(SWITCH_INTERVAL_S)
 
     try:
         endpoint = start(cache_root(args.root), port=args.port, host=args.host, retry_delay_s=args.retry_delay)
