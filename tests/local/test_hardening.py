@@ -358,26 +358,26 @@ def _queue_sleepers(url: str, zip_of, count: int, sleep_s: float) -> str:
 def test_ctrl_c_runs_the_queued_asynchronous_invocations_first(tmp_path: Path, zip_of) -> None:
     process, url, log = _own_endpoint(tmp_path)
     try:
-        name = _queue_sleepers(url, zip_of, 40, 0.1)
+        name = _queue_sleepers(url, zip_of, 20, 1.0)  # 5 s of work for 4 workers: some still queued at Ctrl-C
     finally:
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=60) == 0
     output = log.read_text()
     assert "queued asynchronous invocation(s)" in output, output
-    assert output.count(f"{name} success") == 41, output  # the warm-up, then every queued one
+    assert output.count(f"{name} success") == 21, output  # the warm-up, then every queued one
     assert "dropped" not in output and "Traceback" not in output, output
 
 
 def test_ctrl_c_gives_up_after_the_drain_timeout_and_says_how_many_are_lost(tmp_path: Path, zip_of) -> None:
     process, url, log = _own_endpoint(tmp_path, "--drain-timeout", "0.5")
     try:
-        _queue_sleepers(url, zip_of, 40, 0.5)
+        _queue_sleepers(url, zip_of, 20, 0.5)
     finally:
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=60) == 0
     output = log.read_text()
     lost = re.search(r"stopped with (\d+) asynchronous invocation\(s\) not run or not finished: dropped", output)
-    assert lost is not None and 0 < int(lost[1]) <= 40, output
+    assert lost is not None and 0 < int(lost[1]) <= 20, output
 
 
 S3_WRITER = """
