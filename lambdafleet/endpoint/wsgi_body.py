@@ -44,7 +44,10 @@ def read_body(environ: dict[str, Any]) -> bytes:
         raise BodyTooLarge(f"the body is over {MAX_REQUEST_BYTES} bytes") from None
 
 
-def send(start_response: Callable[..., Any], response: HttpResponse, environ: dict[str, Any]) -> Iterable[bytes]:
-    """Start `response` and return its body, as a WSGI application does."""
+def send(
+    start_response: Callable[..., Any], response: HttpResponse, environ: dict[str, Any] | None = None
+) -> Iterable[bytes]:
+    """Start `response` and return its body, as a WSGI application does; with the request's `environ`, a HEAD
+    request gets the headers without the body."""
     answer = _Answer(response.body, status=response.status, headers=response.headers)
-    return answer(environ, start_response)
+    return answer(environ or {"REQUEST_METHOD": "GET"}, start_response)
