@@ -433,3 +433,15 @@ def test_many_concurrent_invocations_calling_the_endpoint_back_all_finish(embedd
 def test_headers_over_64_kb_are_refused(embedded) -> None:
     answer = _exchange(embedded.url, f"GET /moto-api/ HTTP/1.1\r\nHost: {embedded.url[7:]}\r\nX-Big: {'a' * 70000}")
     assert _status(answer) == 431, answer[:200]
+
+
+def test_pipelined_requests_on_one_connection_are_answered_in_order(embedded) -> None:
+    host, port = embedded.url.removeprefix("http://").split(":")
+    request = f"GET /moto-api/ HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(request * 3)
+        received = b""
+        while received.count(b"HTTP/1.1 200") < 3:
+            chunk = sock.recv(65536)
+            assert chunk, received[:300]
+            received += chunk
