@@ -5,6 +5,7 @@ with a payload-2.0 event and map its result to the HTTP response."""
 import json
 import logging
 import re
+import threading
 import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -21,6 +22,7 @@ from lambdafleet.endpoint.http_event import (
     INTERNAL_ERROR,
     NOT_FOUND,
     PAYLOAD_TOO_LARGE,
+    SERVICE_UNAVAILABLE,
     HttpRequest,
     HttpResponse,
     RouteTarget,
@@ -35,6 +37,7 @@ PATH_PREFIX = re.compile(r"^/_api/(?P<api>[a-z0-9]+)(?P<path>/.*)?$")
 HOST = re.compile(r"^(?P<api>[a-z0-9]+)\.execute-api\.localhost(:\d+)?$", re.IGNORECASE)
 FUNCTION_ARN = re.compile(r"arn:[\w-]+:lambda:[\w-]+:\d{12}:function:[\w-]+(:[\w$-]+)?")
 DEFAULT_STAGE = "$default"
+MAX_INTEGRATION_TIMEOUT_MS = 30_000  # HTTP APIs wait 30 s at most, whatever the function's own timeout
 
 
 def _raw_uri(environ: dict[str, Any]) -> tuple[str, str]:
@@ -101,15 +104,15 @@ class HttpApiGateway:
         except ValueError as error:
             LOG.warning("HTTP API %s %s: %s", api_id, path, error)
             return BAD_REQUEST
-        routed = self._route(api_id, request, environ.get("HTTP_HOST", "localhost"))
+        routed = self._route(api_id, request)
         if isinstance(routed, HttpResponse):
             return routed
-        target, function = routed
+        target, function, timeout_ms = routed
         request_id = str(uuid.uuid4())
-        response = self._invoke(function, build_event(request, target, request_id))
+        response = self._invoke(function, build_event(request, target, request_id), timeout_ms)
         return HttpResponse(response.status, [*response.headers, ("apigw-requestid", request_id)], response.body)
 
-    def _route(self, api_id: str, request: HttpRequest, host: str) -> tuple[RouteTarget, Any] | HttpResponse:
+    def _route(self, api_id: str, request: HttpRequest) -> tuple[RouteTarget, Any, int] | HttpResponse:
         """The selected route and its function, or the error response when there is none."""
         found = _find_api(api_id)
         staged = _stage_and_path(found[2], request.raw_path) if found else None
@@ -121,12 +124,26 @@ class HttpApiGateway:
         match = routes.select(by_key, request.method, route_path)
         if match is None:
             return NOT_FOUND
-        function = self._integration_function(api, by_key[match.route_key].target, account, region)
-        if function is None:
+        integrated = self._integration_function(api, by_key[match.route_key].target, account, region)
+        if integrated is None:
             return INTERNAL_ERROR
-        return RouteTarget(api_id, account, host, stage, match.route_key, match.path_parameters), function
+        function, timeout_ms = integrated
+        # API Gateway's form whichever local address was used; a real domain name has no port either.
+        domain = f"{api_id}.execute-api.localhost"
+        return RouteTarget(api_id, account, domain, stage, match.route_key, match.path_parameters), function, timeout_ms
 
-    def _invoke(self, function: Any, event: dict[str, Any]) -> HttpResponse:
+    def _invoke(self, function: Any, event: dict[str, Any], timeout_ms: int) -> HttpResponse:
+        """The mapped result, or 503 when the function has not answered within `timeout_ms` (it runs on)."""
+        outcome: list[HttpResponse] = []
+        worker = threading.Thread(target=lambda: outcome.append(self._invoke_now(function, event)), daemon=True)
+        worker.start()
+        worker.join(timeout_ms / 1000)
+        if not outcome:
+            LOG.warning("%s %s: no answer within %d ms", event["routeKey"], event["rawPath"], timeout_ms)
+            return SERVICE_UNAVAILABLE
+        return outcome[0]
+
+    def _invoke_now(self, function: Any, event: dict[str, Any]) -> HttpResponse:
         try:
             result = self._fleet.invoke(function, json.dumps(event).encode())
         except JsonRESTError as error:
@@ -138,7 +155,8 @@ class HttpApiGateway:
         return map_response(result.payload, result.function_error)
 
     @staticmethod
-    def _integration_function(api: Api, route_target: str | None, account: str, region: str) -> Any:
+    def _integration_function(api: Api, route_target: str | None, account: str, region: str) -> tuple[Any, int] | None:
+        """The integration's function and timeout in ms, or None when it is not a Lambda proxy."""
         integration = api.integrations.get((route_target or "").removeprefix("integrations/"))
         if integration is None or integration.integration_type != "AWS_PROXY":
             LOG.warning("API %s: route target %s is not a Lambda proxy integration", api.api_id, route_target)
@@ -148,10 +166,12 @@ class HttpApiGateway:
             LOG.warning("API %s: integration %s is not a payload-2.0 Lambda", api.api_id, integration.id)
             return None
         try:
-            return lambda_backends[account][region].get_function(arn[0])
+            function = lambda_backends[account][region].get_function(arn[0])
         except JsonRESTError as error:
             LOG.warning("API %s: %s", api.api_id, error.message)
             return None
+        timeout_ms = min(integration.timeout_in_millis or MAX_INTEGRATION_TIMEOUT_MS, MAX_INTEGRATION_TIMEOUT_MS)
+        return function, timeout_ms
 
 
 def wrap(app: WsgiApp, gateway: HttpApiGateway) -> WsgiApp:

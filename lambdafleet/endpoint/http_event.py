@@ -53,6 +53,8 @@ NOT_FOUND = HttpResponse(404, [("content-type", "application/json")], b'{"messag
 BAD_REQUEST = HttpResponse(400, [("content-type", "application/json")], b'{"message":"Bad Request"}')
 # The event Lambda would refuse: API Gateway answers that a body is too large, not that the integration failed.
 PAYLOAD_TOO_LARGE = HttpResponse(413, [("content-type", "application/json")], b'{"message":"Request Entity Too Large"}')
+# The integration did not answer within its TimeoutInMillis (30 s at most).
+SERVICE_UNAVAILABLE = HttpResponse(503, [("content-type", "application/json")], b'{"message":"Service Unavailable"}')
 
 
 def _is_text(content_type: str) -> bool:
@@ -68,16 +70,22 @@ def _joined(pairs: list[tuple[str, str]]) -> dict[str, str]:
     return joined
 
 
+def request_cookies(headers: list[tuple[str, str]]) -> list[str]:
+    """One entry per cookie of every Cookie header: the server joins repeated headers with ',', and a cookie
+    value cannot hold ',' or ';' (RFC 6265), so both separate cookies."""
+    return [
+        cookie.strip()
+        for name, value in headers
+        if name.lower() == "cookie"
+        for cookie in value.replace(",", ";").split(";")
+        if cookie.strip()
+    ]
+
+
 def build_event(request: HttpRequest, target: RouteTarget, request_id: str) -> dict[str, Any]:
     """The payload-2.0 event for `request`; absent parts (cookies, query, body, parameters) are left out."""
     headers = [(name.lower(), value) for name, value in request.headers if name.lower() != "cookie"]
-    cookies = [
-        cookie.strip()
-        for name, value in request.headers
-        if name.lower() == "cookie"
-        for cookie in value.split(";")
-        if cookie.strip()
-    ]
+    cookies = request_cookies(request.headers)
     header_map = _joined(headers)
     now = time.time()
     event: dict[str, Any] = {
@@ -151,9 +159,9 @@ def _structured(result: dict[str, Any]) -> HttpResponse:
     status = result["statusCode"]
     if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
         raise ValueError(f"statusCode {status!r}")
-    headers = [(str(name).lower(), _header_value(value)) for name, value in (result.get("headers") or {}).items()]
-    multi = result.get("multiValueHeaders") or {}
-    headers += [(str(name).lower(), _header_value(value)) for name, values in multi.items() for value in values]
+    # Format 2.0 has no multiValueHeaders: API Gateway ignores them; names differing in case are one header.
+    single = [(str(name).lower(), _header_value(value)) for name, value in (result.get("headers") or {}).items()]
+    headers = list(_joined(single).items())
     headers += [("set-cookie", str(cookie)) for cookie in result.get("cookies") or []]
     body = result.get("body")
     if body is None:

@@ -105,3 +105,13 @@ def test_cookies_become_set_cookie_headers_and_errors_become_500() -> None:
     failed = map_response(b'{"errorType": "KeyError"}', function_error=True)
     assert (failed.status, failed.body) == (500, b'{"message":"Internal Server Error"}')
     assert map_response(b"not json", function_error=False).status == 500
+
+
+def test_a_2_0_response_ignores_multi_value_headers_and_joins_repeated_names() -> None:
+    result = {
+        "statusCode": 200,
+        "headers": {"X-A": "1", "x-a": "2", "x-b": "3"},
+        "multiValueHeaders": {"x-b": ["4", "5"], "x-c": ["6"]},
+    }
+    response = map_response(json.dumps(result).encode(), False)
+    assert sorted(response.headers) == [("x-a", "1,2"), ("x-b", "3")]
