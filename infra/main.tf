@@ -61,6 +61,8 @@ locals {
       function_name = module.function[name].function_name
       invoke_arn    = module.function[name].invoke_arn
       route_keys    = function.routes
+      # Manifests written before the key existed mean API Gateway's current format.
+      payload_format_version = try(function.payload_format_version, "2.0")
     } if length(function.routes) > 0
   }
 }

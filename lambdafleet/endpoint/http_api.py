@@ -8,6 +8,7 @@ import re
 import threading
 import uuid
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from moto.apigatewayv2.models import Api, apigatewayv2_backends
@@ -29,6 +30,7 @@ from lambdafleet.endpoint.http_event import (
     build_event,
     map_response,
 )
+from lambdafleet.endpoint.http_event_v1 import build_event_v1, map_response_v1
 from lambdafleet.endpoint.wsgi_body import read_body, send
 from lambdafleet.runtime.pool import PayloadTooLargeError
 
@@ -37,7 +39,17 @@ PATH_PREFIX = re.compile(r"^/_api/(?P<api>[a-z0-9]+)(?P<path>/.*)?$")
 HOST = re.compile(r"^(?P<api>[a-z0-9]+)\.execute-api\.localhost(:\d+)?$", re.IGNORECASE)
 FUNCTION_ARN = re.compile(r"arn:[\w-]+:lambda:[\w-]+:\d{12}:function:[\w-]+(:[\w$-]+)?")
 DEFAULT_STAGE = "$default"
+ResponseMapper = Callable[[bytes, bool], HttpResponse]
 MAX_INTEGRATION_TIMEOUT_MS = 30_000  # HTTP APIs wait 30 s at most, whatever the function's own timeout
+
+
+@dataclass(frozen=True)
+class Integrated:
+    """A route's Lambda proxy integration: the function, how long API Gateway waits, the payload format."""
+
+    function: Any
+    timeout_ms: int
+    payload_version: str
 
 
 def _raw_uri(environ: dict[str, Any]) -> tuple[str, str]:
@@ -107,12 +119,16 @@ class HttpApiGateway:
         routed = self._route(api_id, request)
         if isinstance(routed, HttpResponse):
             return routed
-        target, function, timeout_ms = routed
+        target, integrated = routed
         request_id = str(uuid.uuid4())
-        response = self._invoke(function, build_event(request, target, request_id), timeout_ms)
+        if integrated.payload_version == "1.0":
+            event, mapper = build_event_v1(request, target, request_id), map_response_v1
+        else:
+            event, mapper = build_event(request, target, request_id), map_response
+        response = self._invoke(integrated, event, mapper)
         return HttpResponse(response.status, [*response.headers, ("apigw-requestid", request_id)], response.body)
 
-    def _route(self, api_id: str, request: HttpRequest) -> tuple[RouteTarget, Any, int] | HttpResponse:
+    def _route(self, api_id: str, request: HttpRequest) -> tuple[RouteTarget, Integrated] | HttpResponse:
         """The selected route and its function, or the error response when there is none."""
         found = _find_api(api_id)
         staged = _stage_and_path(found[2], request.raw_path) if found else None
@@ -127,43 +143,46 @@ class HttpApiGateway:
         integrated = self._integration_function(api, by_key[match.route_key].target, account, region)
         if integrated is None:
             return INTERNAL_ERROR
-        function, timeout_ms = integrated
         # API Gateway's form whichever local address was used; a real domain name has no port either.
         domain = f"{api_id}.execute-api.localhost"
-        return RouteTarget(api_id, account, domain, stage, match.route_key, match.path_parameters), function, timeout_ms
+        return RouteTarget(api_id, account, domain, stage, match.route_key, match.path_parameters), integrated
 
-    def _invoke(self, function: Any, event: dict[str, Any], timeout_ms: int) -> HttpResponse:
-        """The mapped result, or 503 when the function has not answered within `timeout_ms` (it runs on)."""
+    def _invoke(self, integrated: Integrated, event: dict[str, Any], mapper: ResponseMapper) -> HttpResponse:
+        """The mapped result, or 503 when the function has not answered within the integration's timeout (the
+        invocation runs on, as in Lambda)."""
         outcome: list[HttpResponse] = []
-        worker = threading.Thread(target=lambda: outcome.append(self._invoke_now(function, event)), daemon=True)
+        worker = threading.Thread(
+            target=lambda: outcome.append(self._invoke_now(integrated.function, event, mapper)), daemon=True
+        )
         worker.start()
-        worker.join(timeout_ms / 1000)
+        worker.join(integrated.timeout_ms / 1000)
         if not outcome:
-            LOG.warning("%s %s: no answer within %d ms", event["routeKey"], event["rawPath"], timeout_ms)
+            LOG.warning("%s: no answer within %d ms", integrated.function.function_name, integrated.timeout_ms)
             return SERVICE_UNAVAILABLE
         return outcome[0]
 
-    def _invoke_now(self, function: Any, event: dict[str, Any]) -> HttpResponse:
+    def _invoke_now(self, function: Any, event: dict[str, Any], mapper: ResponseMapper) -> HttpResponse:
         try:
             result = self._fleet.invoke(function, json.dumps(event).encode())
         except JsonRESTError as error:
-            LOG.warning("%s %s: %s", event["routeKey"], event["rawPath"], error.message)
+            LOG.warning("%s: %s", function.function_name, error.message)
             return INTERNAL_ERROR
         except PayloadTooLargeError as error:
-            LOG.warning("%s %s: %s", event["routeKey"], event["rawPath"], error)
+            LOG.warning("%s: %s", function.function_name, error)
             return PAYLOAD_TOO_LARGE
-        return map_response(result.payload, result.function_error)
+        return mapper(result.payload, result.function_error)
 
     @staticmethod
-    def _integration_function(api: Api, route_target: str | None, account: str, region: str) -> tuple[Any, int] | None:
-        """The integration's function and timeout in ms, or None when it is not a Lambda proxy."""
+    def _integration_function(api: Api, route_target: str | None, account: str, region: str) -> Integrated | None:
+        """The integration's function, timeout and payload format, or None when it is not a Lambda proxy."""
         integration = api.integrations.get((route_target or "").removeprefix("integrations/"))
         if integration is None or integration.integration_type != "AWS_PROXY":
             LOG.warning("API %s: route target %s is not a Lambda proxy integration", api.api_id, route_target)
             return None
         arn = FUNCTION_ARN.search(integration.integration_uri or "")
-        if arn is None or (integration.payload_format_version or "2.0") != "2.0":
-            LOG.warning("API %s: integration %s is not a payload-2.0 Lambda", api.api_id, integration.id)
+        version = integration.payload_format_version or "2.0"
+        if arn is None or version not in ("1.0", "2.0"):
+            LOG.warning("API %s: integration %s is not a payload-1.0/2.0 Lambda", api.api_id, integration.id)
             return None
         try:
             function = lambda_backends[account][region].get_function(arn[0])
@@ -171,7 +190,7 @@ class HttpApiGateway:
             LOG.warning("API %s: %s", api.api_id, error.message)
             return None
         timeout_ms = min(integration.timeout_in_millis or MAX_INTEGRATION_TIMEOUT_MS, MAX_INTEGRATION_TIMEOUT_MS)
-        return function, timeout_ms
+        return Integrated(function, timeout_ms, version)
 
 
 def wrap(app: WsgiApp, gateway: HttpApiGateway) -> WsgiApp:

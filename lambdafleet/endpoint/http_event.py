@@ -82,8 +82,13 @@ def request_cookies(headers: list[tuple[str, str]]) -> list[str]:
     ]
 
 
-def build_event(request: HttpRequest, target: RouteTarget, request_id: str) -> dict[str, Any]:
-    """The payload-2.0 event for `request`; absent parts (cookies, query, body, parameters) are left out."""
+def build_event(
+    request: HttpRequest, target: RouteTarget, request_id: str, authorizer: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The payload-2.0 event for `request`; absent parts (cookies, query, body, parameters) are left out.
+
+    `authorizer` is what the route's authorizer passed on (requestContext.authorizer: jwt, lambda or iam).
+    """
     headers = [(name.lower(), value) for name, value in request.headers if name.lower() != "cookie"]
     cookies = request_cookies(request.headers)
     header_map = _joined(headers)
@@ -114,6 +119,8 @@ def build_event(request: HttpRequest, target: RouteTarget, request_id: str) -> d
         },
         "isBase64Encoded": False,
     }
+    if authorizer is not None:
+        event["requestContext"]["authorizer"] = authorizer
     if cookies:
         event["cookies"] = cookies
     query = parse_qsl(request.raw_query, keep_blank_values=True)
@@ -126,15 +133,18 @@ def build_event(request: HttpRequest, target: RouteTarget, request_id: str) -> d
     return event
 
 
-def _add_body(event: dict[str, Any], body: bytes, content_type: str) -> None:
+def encoded_body(body: bytes, content_type: str) -> tuple[str, bool]:
+    """The body as the event carries it, and whether that is base64: text types go as text when UTF-8."""
     if _is_text(content_type):
         try:
-            event["body"] = body.decode("utf-8")
-            return
+            return body.decode("utf-8"), False
         except UnicodeDecodeError:
             pass
-    event["body"] = base64.b64encode(body).decode()
-    event["isBase64Encoded"] = True
+    return base64.b64encode(body).decode(), True
+
+
+def _add_body(event: dict[str, Any], body: bytes, content_type: str) -> None:
+    event["body"], event["isBase64Encoded"] = encoded_body(body, content_type)
 
 
 def map_response(payload: bytes, function_error: bool) -> HttpResponse:
@@ -160,7 +170,7 @@ def _structured(result: dict[str, Any]) -> HttpResponse:
     if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
         raise ValueError(f"statusCode {status!r}")
     # Format 2.0 has no multiValueHeaders: API Gateway ignores them; names differing in case are one header.
-    single = [(str(name).lower(), _header_value(value)) for name, value in (result.get("headers") or {}).items()]
+    single = [(str(name).lower(), header_value(value)) for name, value in (result.get("headers") or {}).items()]
     headers = list(_joined(single).items())
     headers += [("set-cookie", str(cookie)) for cookie in result.get("cookies") or []]
     body = result.get("body")
@@ -173,7 +183,7 @@ def _structured(result: dict[str, Any]) -> HttpResponse:
     return HttpResponse(status, headers, data)
 
 
-def _header_value(value: Any) -> str:
+def header_value(value: Any) -> str:
     if isinstance(value, bool):
         return str(value).lower()
     return str(value)

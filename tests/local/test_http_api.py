@@ -17,6 +17,8 @@ def lambda_handler(event, context):
     shape = (event.get('queryStringParameters') or {}).get('shape')
     if shape == 'fail':
         raise RuntimeError('asked to fail')
+    if event.get('version') == '1.0':
+        return {'statusCode': 200, 'multiValueHeaders': {'x-v': ['1', '2']}, 'body': json.dumps(event)}
     if shape == 'bare':
         return {'bare': True}
     if shape == 'binary':
@@ -43,6 +45,10 @@ def api(endpoint, deploy_function) -> dict:
         gateway.create_route(ApiId=api_id, RouteKey=key, Target=f"integrations/{integration}")
     for stage in ("$default", "v1"):
         gateway.create_stage(ApiId=api_id, StageName=stage, AutoDeploy=True)
+    v1 = gateway.create_integration(
+        ApiId=api_id, IntegrationType="AWS_PROXY", IntegrationUri=uri, PayloadFormatVersion="1.0"
+    )["IntegrationId"]
+    gateway.create_route(ApiId=api_id, RouteKey="ANY /v1format/{proxy+}", Target=f"integrations/{v1}")
     return {"base": f"{endpoint.url}/_api/{api_id}", "id": api_id}
 
 
@@ -178,3 +184,14 @@ def test_domain_name_has_api_gateways_form_on_both_addresses(api: dict, endpoint
     for context in (by_path, by_host):
         assert context["domainName"] == f"{api['id']}.execute-api.localhost"
         assert context["domainPrefix"] == api["id"]
+
+
+def test_a_payload_1_integration_gets_the_rest_style_event(api: dict) -> None:
+    status, headers, body = _call(f"{api['base']}/v1format/a?x=1&x=2", "POST", b"hi", {"Content-Type": "text/plain"})
+    assert status == 200
+    assert headers.get_all("x-v") == ["1", "2"]
+    event = json.loads(body)
+    assert (event["version"], event["resource"], event["httpMethod"]) == ("1.0", "/v1format/{proxy+}", "POST")
+    assert event["multiValueQueryStringParameters"] == {"x": ["1", "2"]}
+    assert event["pathParameters"] == {"proxy": "a"}
+    assert (event["body"], event["isBase64Encoded"]) == ("hi", False)

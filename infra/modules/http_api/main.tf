@@ -47,7 +47,7 @@ resource "aws_apigatewayv2_integration" "this" {
   integration_type       = "AWS_PROXY"
   integration_method     = "POST"
   integration_uri        = each.value.invoke_arn
-  payload_format_version = "2.0"
+  payload_format_version = each.value.payload_format_version
 }
 
 resource "aws_apigatewayv2_route" "this" {

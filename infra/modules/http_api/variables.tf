@@ -9,11 +9,12 @@ variable "name" {
 }
 
 variable "integrations" {
-  description = "One Lambda proxy integration per function, keyed by function: its invoke ARN, name and route keys such as \"POST /predict\"."
+  description = "One Lambda proxy integration per function, keyed by function: its invoke ARN, name, route keys such as \"POST /predict\" and payload format version (\"2.0\" or \"1.0\")."
   type = map(object({
-    function_name = string
-    invoke_arn    = string
-    route_keys    = list(string)
+    function_name          = string
+    invoke_arn             = string
+    route_keys             = list(string)
+    payload_format_version = optional(string, "2.0")
   }))
 
   validation {
@@ -23,6 +24,11 @@ variable "integrations" {
       ]
     ]))
     error_message = "each route key must be \"$default\" or \"<METHOD> /<path>\" with METHOD one of ANY, GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS."
+  }
+
+  validation {
+    condition     = alltrue([for integration in values(var.integrations) : contains(["1.0", "2.0"], integration.payload_format_version)])
+    error_message = "payload_format_version must be \"1.0\" or \"2.0\"."
   }
 
   validation {
