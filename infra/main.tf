@@ -10,7 +10,21 @@ locals {
   build_dir     = dirname(local.manifest_path)
   chains        = try(local.manifest.chains, {})
 
-  functions       = local.manifest.functions
+  functions = local.manifest.functions
+  # functions/api.toml (manifests from before it existed have no "api").
+  api = merge({ cors = null, throttling = null, authorizers = {}, routes = {} }, try(local.manifest.api, {}))
+  authorizers = {
+    for name, authorizer in local.api.authorizers : name => {
+      type             = authorizer.type
+      identity_sources = authorizer.identity_sources
+      issuer           = authorizer.type == "jwt" ? lookup(var.jwt_issuers, name, authorizer.issuer) : null
+      audience         = try(authorizer.audience, null)
+      function_name    = authorizer.type == "lambda" ? module.function[authorizer.function].function_name : null
+      invoke_arn       = authorizer.type == "lambda" ? module.function[authorizer.function].invoke_arn : null
+      simple_responses = try(authorizer.simple_responses, true)
+      result_ttl       = try(authorizer.result_ttl, 0)
+    }
+  }
   image_functions = { for name, function in local.functions : name => function if try(function.package_type, "zip") == "image" }
 
   account_id = data.aws_caller_identity.current.account_id
@@ -194,6 +208,10 @@ module "http_api" {
 
   name               = "${var.name_prefix}api"
   integrations       = local.integrations
+  cors               = local.api.cors
+  throttling         = local.api.throttling
+  authorizers        = local.authorizers
+  route_settings     = local.api.routes
   log_retention_days = var.log_retention_days
   tags               = var.tags
 }

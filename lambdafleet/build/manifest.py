@@ -24,7 +24,14 @@ def read_manifest(path: Path) -> dict[str, Any]:
     return data
 
 
-def write_manifest(path: Path, functions: dict[str, dict[str, Any]], chains: dict[str, Any]) -> None:
-    """Atomically write the manifest; keys sorted so that equal builds give equal bytes."""
+def write_manifest(
+    path: Path, functions: dict[str, dict[str, Any]], chains: dict[str, Any], api: dict[str, Any] | None = None
+) -> None:
+    """Atomically write the manifest; keys sorted so that equal builds give equal bytes.
+
+    `api` is functions/api.toml's HTTP API settings (CORS, throttling, authorizers, route authorization).
+    """
     data = {"schema_version": SCHEMA_VERSION, "functions": functions, "chains": chains}
+    if api is not None:
+        data["api"] = api
     atomic.write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")

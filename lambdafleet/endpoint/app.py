@@ -40,7 +40,7 @@ def start(
     invoker = AsyncInvoker(fleet, retry_delay_s=retry_delay_s)
     lambda_invoke.install(fleet, invoker.submit)
     s3_events.install(invoker.submit)
-    gateway = http_api.HttpApiGateway(fleet)
+    gateway = http_api.HttpApiGateway(fleet, cache_dir)
     try:
         server = emulator.start(port, host, wrap=lambda app: http_api.wrap(lambda_invoke.wrap(app), gateway))
     except OSError:

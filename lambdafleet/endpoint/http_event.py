@@ -53,6 +53,9 @@ NOT_FOUND = HttpResponse(404, [("content-type", "application/json")], b'{"messag
 BAD_REQUEST = HttpResponse(400, [("content-type", "application/json")], b'{"message":"Bad Request"}')
 # The event Lambda would refuse: API Gateway answers that a body is too large, not that the integration failed.
 PAYLOAD_TOO_LARGE = HttpResponse(413, [("content-type", "application/json")], b'{"message":"Request Entity Too Large"}')
+UNAUTHORIZED = HttpResponse(401, [("content-type", "application/json")], b'{"message":"Unauthorized"}')
+FORBIDDEN = HttpResponse(403, [("content-type", "application/json")], b'{"message":"Forbidden"}')
+TOO_MANY_REQUESTS = HttpResponse(429, [("content-type", "application/json")], b'{"message":"Too Many Requests"}')
 # The integration did not answer within its TimeoutInMillis (30 s at most).
 SERVICE_UNAVAILABLE = HttpResponse(503, [("content-type", "application/json")], b'{"message":"Service Unavailable"}')
 
@@ -62,7 +65,7 @@ def _is_text(content_type: str) -> bool:
     return not content_type or any(marker in content_type for marker in _TEXT_TYPES)
 
 
-def _joined(pairs: list[tuple[str, str]]) -> dict[str, str]:
+def joined(pairs: list[tuple[str, str]]) -> dict[str, str]:
     """Repeated names become one comma-separated value, as API Gateway sends them."""
     joined: dict[str, str] = {}
     for name, value in pairs:
@@ -91,7 +94,7 @@ def build_event(
     """
     headers = [(name.lower(), value) for name, value in request.headers if name.lower() != "cookie"]
     cookies = request_cookies(request.headers)
-    header_map = _joined(headers)
+    header_map = joined(headers)
     now = time.time()
     event: dict[str, Any] = {
         "version": "2.0",
@@ -125,7 +128,7 @@ def build_event(
         event["cookies"] = cookies
     query = parse_qsl(request.raw_query, keep_blank_values=True)
     if query:
-        event["queryStringParameters"] = _joined(query)
+        event["queryStringParameters"] = joined(query)
     if target.path_parameters:
         event["pathParameters"] = target.path_parameters
     if request.body:
@@ -171,7 +174,7 @@ def _structured(result: dict[str, Any]) -> HttpResponse:
         raise ValueError(f"statusCode {status!r}")
     # Format 2.0 has no multiValueHeaders: API Gateway ignores them; names differing in case are one header.
     single = [(str(name).lower(), header_value(value)) for name, value in (result.get("headers") or {}).items()]
-    headers = list(_joined(single).items())
+    headers = list(joined(single).items())
     headers += [("set-cookie", str(cookie)) for cookie in result.get("cookies") or []]
     body = result.get("body")
     if body is None:
