@@ -32,7 +32,7 @@ def lambda_handler(event, context):
     open(path, 'w').write(str(calls))
     token = event['identitySource'][0]
     if event['headers'].get('x-policy'):
-        effect = 'Allow' if token == 'let-me-in' else 'Deny'
+        effect = 'Allow' if token.startswith('let-me-in') else 'Deny'
         return {'principalId': 'user-1', 'context': {'calls': calls},
                 'policyDocument': {'Version': '2012-10-17', 'Statement': [
                     {'Action': 'execute-api:Invoke', 'Effect': effect, 'Resource': event['routeArn']}]}}
@@ -190,9 +190,10 @@ def test_lambda_authorizer_simple_response_context_and_cache(api: dict) -> None:
 
 def test_lambda_authorizer_iam_policy_response(api: dict) -> None:
     url = f"{api['base']}/gate"
-    status, _, body = _call(url, headers={"Authorization": "let-me-in", "X-Policy": "1"})
-    # The simple verdict for this identity is cached; a new identity asks for a policy.
+    status, _, body = _call(url, headers={"Authorization": "let-me-in-too", "X-Policy": "1"})
     assert status == 200
+    authorizer = json.loads(body)["requestContext"]["authorizer"]
+    assert authorizer["principalId"] == "user-1" and isinstance(authorizer["lambda"]["calls"], int)
     denied = _call(url, headers={"Authorization": "policy-deny", "X-Policy": "1"})
     assert denied[::2] == (403, b'{"message":"Forbidden"}')
 
