@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from pathlib import Path
 
-from lambdafleet.endpoint import emulator, http_api, lambda_invoke, s3_events, step_functions
+from lambdafleet.endpoint import emulator, function_urls, http_api, lambda_invoke, s3_events, step_functions
 from lambdafleet.endpoint.async_invoke import AsyncInvoker
 from lambdafleet.endpoint.fleet import Fleet
 
@@ -41,8 +41,13 @@ def start(
     lambda_invoke.install(fleet, invoker.submit)
     s3_events.install(invoker.submit)
     gateway = http_api.HttpApiGateway(fleet, cache_dir)
+    urls = function_urls.FunctionUrls(fleet)
+
+    def layers(app: emulator.WsgiApp) -> emulator.WsgiApp:
+        return function_urls.wrap(http_api.wrap(lambda_invoke.wrap(app), gateway), urls)
+
     try:
-        server = emulator.start(port, host, wrap=lambda app: http_api.wrap(lambda_invoke.wrap(app), gateway))
+        server = emulator.start(port, host, wrap=layers)
     except OSError:
         invoker.close()
         fleet.close()
