@@ -216,6 +216,15 @@ module "http_api" {
   tags               = var.tags
 }
 
+module "function_url" {
+  source   = "./modules/function_url"
+  for_each = { for name, function in local.functions : name => function.function_url if try(function.function_url, null) != null }
+
+  function_name = module.function[each.key].function_name
+  auth_type     = each.value.auth_type
+  cors          = each.value.cors
+}
+
 module "state_machine" {
   source   = "./modules/state_machine"
   for_each = local.chains

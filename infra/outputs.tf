@@ -42,3 +42,13 @@ output "ecr_repository_urls" {
   description = "ECR repository URLs of image functions, keyed by manifest name."
   value       = { for name, repository in module.ecr_repository : name => repository.repository_url }
 }
+
+output "function_urls" {
+  description = "Function URLs, keyed by manifest name (functions whose function.toml has function_url)."
+  value       = { for name, url in module.function_url : name => url.function_url }
+}
+
+output "function_url_ids" {
+  description = "Function URL ids, keyed by manifest name: the local endpoint serves http://<id>.lambda-url.<region>.localhost:<port>/."
+  value       = { for name, url in module.function_url : name => url.url_id }
+}

@@ -62,25 +62,35 @@ class _Source:
         return value
 
 
-def _cors(src: _Source, value: Any) -> dict[str, Any]:
+def _cors(src: _Source, value: Any, key: str = "cors") -> dict[str, Any]:
     keys = ("allow_origins", "allow_methods", "allow_headers", "expose_headers", "allow_credentials", "max_age")
-    raw = src.table("cors", value, keys)
+    raw = src.table(key, value, keys)
     cors = {
-        "allow_origins": src.strings("cors.allow_origins", raw.get("allow_origins", []), ORIGIN),
-        "allow_methods": [m.upper() for m in src.strings("cors.allow_methods", raw.get("allow_methods", []))],
-        "allow_headers": [h.lower() for h in src.strings("cors.allow_headers", raw.get("allow_headers", []))],
-        "expose_headers": [h.lower() for h in src.strings("cors.expose_headers", raw.get("expose_headers", []))],
-        "allow_credentials": src.boolean("cors.allow_credentials", raw.get("allow_credentials", False)),
-        "max_age": src.integer("cors.max_age", raw.get("max_age", 0), 0, 86400),
+        "allow_origins": src.strings(f"{key}.allow_origins", raw.get("allow_origins", []), ORIGIN),
+        "allow_methods": [m.upper() for m in src.strings(f"{key}.allow_methods", raw.get("allow_methods", []))],
+        "allow_headers": [h.lower() for h in src.strings(f"{key}.allow_headers", raw.get("allow_headers", []))],
+        "expose_headers": [h.lower() for h in src.strings(f"{key}.expose_headers", raw.get("expose_headers", []))],
+        "allow_credentials": src.boolean(f"{key}.allow_credentials", raw.get("allow_credentials", False)),
+        "max_age": src.integer(f"{key}.max_age", raw.get("max_age", 0), 0, 86400),
     }
     bad = [m for m in cors["allow_methods"] if m not in CORS_METHODS]
     if bad:
-        raise src.fail("cors.allow_methods", f"{bad[0]!r} is not one of {', '.join(CORS_METHODS)}")
+        raise src.fail(f"{key}.allow_methods", f"{bad[0]!r} is not one of {', '.join(CORS_METHODS)}")
     if cors["allow_credentials"] and "*" in cors["allow_origins"]:
-        raise src.fail(
-            "cors.allow_credentials", "cannot be true while allow_origins holds '*' (API Gateway refuses it)"
-        )
+        raise src.fail(f"{key}.allow_credentials", "cannot be true while allow_origins holds '*' (AWS refuses it)")
     return cors
+
+
+def function_url(source: str, value: Any) -> dict[str, Any]:
+    """function.toml's `function_url` table: auth_type (AWS_IAM by default: a public URL must be asked for)
+    and the URL's own CORS."""
+    src = _Source(source)
+    raw = src.table("function_url", value, ("auth_type", "cors"))
+    auth_type = raw.get("auth_type", AWS_IAM)
+    if auth_type not in ("NONE", AWS_IAM):
+        raise src.fail("function_url.auth_type", f"must be NONE or AWS_IAM; got {auth_type!r}")
+    cors = _cors(src, raw["cors"], "function_url.cors") if "cors" in raw else None
+    return {"auth_type": auth_type, "cors": cors}
 
 
 def _throttling(src: _Source, key: str, value: Any) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lambdafleet.build import api_config
 from lambdafleet.errors import UserError
 
 CONFIG_FILE = "function.toml"
@@ -72,6 +73,7 @@ class FunctionConfig:
     package_type: str = "zip"
     routes: tuple[str, ...] = ()
     payload_format_version: str = "2.0"
+    function_url: dict[str, Any] | None = None
     destinations: dict[str, str | None] = field(default_factory=lambda: dict.fromkeys(DESTINATION_KEYS))
     permissions: tuple[dict[str, str], ...] = ()
     exclude: tuple[str, ...] = ()
@@ -197,6 +199,7 @@ _VALIDATORS: dict[str, _Validator] = {
     "package_type": lambda c, v: c.choice("package_type", v, PACKAGE_TYPES),
     "routes": _routes,
     "payload_format_version": lambda c, v: c.choice("payload_format_version", v, PAYLOAD_FORMATS),
+    "function_url": lambda c, v: api_config.function_url(c.source, v),
     "destinations": _destinations,
     "permissions": _permissions,
     "exclude": lambda c, v: tuple(c.string_list("exclude", v)),

@@ -75,7 +75,8 @@ def _check_stack(manifest: dict) -> None:
     functions = manifest["functions"]
     names = _resource_names(manifest)
     arns = {name: _check_function(name, entry, names) for name, entry in functions.items()}
-    _check_routes(functions, arns)
+    _check_routes(functions, manifest["api"], arns)
+    _check_function_urls(functions)
     _check_tables()
     _check_buckets(arns)
     _check_destinations(functions, arns)
@@ -138,7 +139,15 @@ def _resource_name(arn: str) -> str:
     return tail.removeprefix("table/").split("/")[0]
 
 
-def _check_routes(functions: dict, arns: dict) -> None:
+def _check_function_urls(functions: dict) -> None:
+    client = boto3.client("lambda")
+    for name, entry in functions.items():
+        if entry.get("function_url"):
+            config = client.get_function_url_config(FunctionName=PREFIX + name)
+            assert config["AuthType"] == entry["function_url"]["auth_type"]
+
+
+def _check_routes(functions: dict, declared: dict, arns: dict) -> None:
     client = boto3.client("apigatewayv2")
     api = next(api for api in client.get_apis()["Items"] if api["Name"] == f"{PREFIX}api")
     integrations = {i["IntegrationId"]: i for i in client.get_integrations(ApiId=api["ApiId"])["Items"]}
@@ -150,6 +159,13 @@ def _check_routes(functions: dict, arns: dict) -> None:
         assert integration["IntegrationType"] == "AWS_PROXY"
         assert integration["PayloadFormatVersion"] == "2.0"
         assert arns[name] in integration["IntegrationUri"]
+    for key, settings in declared["routes"].items():
+        assert routes[key]["AuthorizationType"] == "JWT"
+        assert routes[key]["AuthorizationScopes"] == settings["scopes"]
+    authorizers = {a["AuthorizerId"]: a for a in client.get_authorizers(ApiId=api["ApiId"])["Items"]}
+    users = authorizers[routes["PUT /items/{id}"]["AuthorizerId"]]
+    assert users["JwtConfiguration"]["Issuer"] == declared["authorizers"]["users"]["issuer"]
+    assert api["CorsConfiguration"]["AllowOrigins"] == declared["cors"]["allow_origins"]
     stage = client.get_stage(ApiId=api["ApiId"], StageName="$default")
     assert stage["AutoDeploy"] is True
     assert stage["AccessLogSettings"]["DestinationArn"].endswith(f":log-group:/aws/apigateway/{PREFIX}api")
