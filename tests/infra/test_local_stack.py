@@ -162,8 +162,7 @@ def _check_routes(functions: dict, declared: dict, arns: dict) -> None:
     for key, settings in declared["routes"].items():
         assert routes[key]["AuthorizationType"] == "JWT"
         assert routes[key]["AuthorizationScopes"] == settings["scopes"]
-    authorizers = {a["AuthorizerId"]: a for a in client.get_authorizers(ApiId=api["ApiId"])["Items"]}
-    users = authorizers[routes["PUT /items/{id}"]["AuthorizerId"]]
+    users = client.get_authorizer(ApiId=api["ApiId"], AuthorizerId=routes["PUT /items/{id}"]["AuthorizerId"])
     assert users["JwtConfiguration"]["Issuer"] == declared["authorizers"]["users"]["issuer"]
     assert api["CorsConfiguration"]["AllowOrigins"] == declared["cors"]["allow_origins"]
     stage = client.get_stage(ApiId=api["ApiId"], StageName="$default")
