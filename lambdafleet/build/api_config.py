@@ -65,7 +65,7 @@ class _Source:
 def _cors(src: _Source, value: Any, key: str = "cors") -> dict[str, Any]:
     keys = ("allow_origins", "allow_methods", "allow_headers", "expose_headers", "allow_credentials", "max_age")
     raw = src.table(key, value, keys)
-    cors = {
+    cors: dict[str, Any] = {
         "allow_origins": src.strings(f"{key}.allow_origins", raw.get("allow_origins", []), ORIGIN),
         "allow_methods": [m.upper() for m in src.strings(f"{key}.allow_methods", raw.get("allow_methods", []))],
         "allow_headers": [h.lower() for h in src.strings(f"{key}.allow_headers", raw.get("allow_headers", []))],

@@ -25,7 +25,7 @@ def _default_audience(args: argparse.Namespace) -> str:
                 else f"several audiences ({', '.join(sorted(firsts))})"
             )
         )
-    return firsts.pop()
+    return str(firsts.pop())
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -43,7 +43,7 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     """Add the token command."""
     summary = "print an access token from the local JWT issuer (accepted by the local endpoint only, never by AWS)"
     parser = subparsers.add_parser(

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from moto.apigatewayv2.models import Api, apigatewayv2_backends
 from moto.awslambda.models import lambda_backends
@@ -150,7 +150,7 @@ class HttpApiGateway:
         if found is None:
             return NOT_FOUND
         headers = joined([(name.lower(), value) for name, value in request.headers])
-        rules = CorsRules.from_config(found[2].cors_configuration)
+        rules = CorsRules.from_config(cast(dict[str, Any] | None, found[2].cors_configuration))
         if rules is not None and is_preflight(request.method, headers):
             return cors.preflight(rules, headers)
         request_id = str(uuid.uuid4())
@@ -375,7 +375,7 @@ def wrap(app: WsgiApp, gateway: HttpApiGateway) -> WsgiApp:
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         addressed = addressed_api(environ)
         if addressed is None:
-            return app(environ, start_response)
+            return cast(Iterable[bytes], app(environ, start_response))
         try:
             response = gateway.handle(*addressed, environ)
         except Exception:  # a fault here must cost one request, never the server

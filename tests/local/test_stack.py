@@ -136,7 +136,7 @@ def test_predict_function_url_needs_a_signature(stack: dict, embedded) -> None:
     assert _http("GET", local, headers={"Host": host}) == (403, {"Message": "Forbidden"})
     signed = AWSRequest(method="GET", url=url)
     SigV4Auth(Credentials("test", "test"), "lambda", "us-east-1").add_auth(signed)
-    assert _http("GET", local, headers=dict(signed.headers))[1]["status"] == "ok"
+    assert _http("GET", local, headers={"Host": host, **dict(signed.headers)})[1]["status"] == "ok"
 
 
 def test_http_routes_of_the_example_functions(api: str) -> None:
