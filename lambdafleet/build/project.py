@@ -9,6 +9,7 @@ from typing import Any
 from lambdafleet.build.api_config import EMPTY as EMPTY_API
 from lambdafleet.build.api_config import load_api
 from lambdafleet.build.config import FunctionConfig, load_config, read_toml
+from lambdafleet.build.layers import LayerConfig, check_function_layers, load_layers
 from lambdafleet.errors import UserError
 
 FUNCTIONS_DIR = "functions"
@@ -19,7 +20,7 @@ FUNCTION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 NAME_RULE = "letters, digits, '-', '_', starting with a letter or digit, at most 64 chars"
 # Subcommands of build.py: a function with one of these names could not be built by name.
 RESERVED_NAMES = frozenset(
-    {"all", "build", "check", "clean", "list", "lock", "new", "invoke", "local", "logs", "push", "token"}
+    {"all", "build", "check", "clean", "list", "lock", "new", "invoke", "local", "logs", "push", "token", "verify"}
 )
 
 
@@ -44,6 +45,7 @@ class Project:
     chains: dict[str, Chain]
     # functions/api.toml: CORS, throttling, authorizers and per-route authorization of the HTTP API.
     api: dict[str, Any] = field(default_factory=lambda: dict(EMPTY_API))
+    layers: dict[str, LayerConfig] = field(default_factory=dict)
 
     def function_dir(self, name: str) -> Path:
         return self.root / FUNCTIONS_DIR / name
@@ -162,4 +164,6 @@ def load_project(root: Path) -> Project:
     _check_routes(functions)
     _check_shared(root, functions)
     api = load_api(root / FUNCTIONS_DIR, {name: config.routes for name, config in functions.items()}, read_toml)
-    return Project(root=root, functions=functions, chains=_load_chains(root, functions), api=api)
+    layers = load_layers(root)
+    check_function_layers(functions, layers)
+    return Project(root=root, functions=functions, chains=_load_chains(root, functions), layers=layers, api=api)
