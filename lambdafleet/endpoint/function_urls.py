@@ -33,8 +33,9 @@ from lambdafleet.runtime.pool import PayloadTooLargeError
 
 LOG = logging.getLogger("lambdafleet.endpoint")
 HOST = re.compile(r"^(?P<id>[a-z0-9]+)\.lambda-url\.(?P<region>[a-z0-9-]+)\.localhost(:\d+)?$", re.IGNORECASE)
-JSON = [("content-type", "application/json")]
-NOT_FOUND = HttpResponse(404, JSON, b'{"Message":null}')
+JSON = [("content-type", "application/json"), ("x-amzn-errortype", "AccessDeniedException")]
+# AWS does not say whether a URL exists: an unknown one is refused like an unsigned one.
+NOT_FOUND = HttpResponse(403, JSON, b'{"Message":null}')
 FORBIDDEN = HttpResponse(403, JSON, b'{"Message":"Forbidden"}')
 # An unhandled error or a result the URL cannot map: the client sees a bad gateway, not the function's error.
 BAD_GATEWAY = HttpResponse(502, [("content-type", "text/plain")], b"Internal Server Error")

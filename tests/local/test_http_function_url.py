@@ -64,8 +64,9 @@ def test_the_function_url_event_and_response(urls: dict) -> None:
 
 
 def test_errors_and_unknown_urls(urls: dict) -> None:
-    assert _call(urls["port"], urls["NONE"], "/fail")[0] == 502
-    assert _call(urls["port"], "nosuchurlid.lambda-url.us-east-1.localhost", "/")[0] == 404
+    assert _call(urls["port"], urls["NONE"], "/fail")[::2] == (502, b"Internal Server Error")
+    status, headers, body = _call(urls["port"], "nosuchurlid.lambda-url.us-east-1.localhost", "/")
+    assert (status, body, headers["x-amzn-errortype"]) == (403, b'{"Message":null}', "AccessDeniedException")
 
 
 def test_the_urls_own_cors(urls: dict) -> None:
