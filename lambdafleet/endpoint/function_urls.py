@@ -28,8 +28,9 @@ from lambdafleet.endpoint.http_event import (
     joined,
     map_response,
 )
-from lambdafleet.endpoint.wsgi_body import read_body, send
-from lambdafleet.runtime.pool import PayloadTooLargeError
+from lambdafleet.endpoint.http_server import BodyLimit
+from lambdafleet.endpoint.wsgi_body import BodyTooLarge, read_body, send
+from lambdafleet.runtime.pool import MAX_REQUEST_BYTES, PayloadTooLargeError
 
 LOG = logging.getLogger("lambdafleet.endpoint")
 HOST = re.compile(r"^(?P<id>[a-z0-9]+)\.lambda-url\.(?P<region>[a-z0-9-]+)\.localhost(:\d+)?$", re.IGNORECASE)
@@ -75,6 +76,8 @@ class FunctionUrls:
         path, _, query = raw.partition("?")
         try:
             body = read_body(environ)
+        except BodyTooLarge:
+            return PAYLOAD_TOO_LARGE
         except ValueError:
             return BAD_REQUEST
         header_pairs = [(k[5:].replace("_", "-").lower(), v) for k, v in environ.items() if k.startswith("HTTP_")]
@@ -132,6 +135,13 @@ class FunctionUrls:
         return HttpResponse(response.status, [*response.headers, ("x-amzn-requestid", request_id)], response.body)
 
 
+def body_limit(method: str, path: str, host: str) -> BodyLimit | None:
+    """A function URL request body over what Lambda takes cannot make an event: refused before it is read."""
+    if addressed_url({"HTTP_HOST": host}) is None:
+        return None
+    return BodyLimit.json(MAX_REQUEST_BYTES, 413, "Request Entity Too Large", {"Message": "Request Entity Too Large"})
+
+
 def wrap(app: WsgiApp, urls: FunctionUrls) -> WsgiApp:
     """A WSGI app that answers function-URL requests itself and passes everything else to `app`."""
 
@@ -144,6 +154,6 @@ def wrap(app: WsgiApp, urls: FunctionUrls) -> WsgiApp:
         except Exception:  # a fault here must cost one request, never the server
             LOG.exception("function URL request %s failed", environ.get("PATH_INFO"))
             response = BAD_GATEWAY
-        return send(start_response, response)
+        return send(start_response, response, environ)
 
     return application
