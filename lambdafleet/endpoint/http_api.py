@@ -37,6 +37,7 @@ from lambdafleet.endpoint.http_event import (
     map_response,
 )
 from lambdafleet.endpoint.http_event_v1 import build_event_v1, map_response_v1
+from lambdafleet.endpoint.http_server import BodyLimit
 from lambdafleet.endpoint.jwt_authorizer import Forbidden, JwtConfig, JwtValidator, Unauthorized
 from lambdafleet.endpoint.lambda_authorizer import (
     AuthorizerFailed,
@@ -45,7 +46,6 @@ from lambdafleet.endpoint.lambda_authorizer import (
     identity_value,
 )
 from lambdafleet.endpoint.throttle import Throttle
-from lambdafleet.endpoint.http_server import BodyLimit
 from lambdafleet.endpoint.wsgi_body import BodyTooLarge, read_body, request_of, send
 from lambdafleet.runtime.pool import MAX_REQUEST_BYTES, PayloadTooLargeError
 
