@@ -9,7 +9,7 @@ import logging
 import re
 import uuid
 from collections.abc import Callable, Iterable
-from typing import Any, cast
+from typing import Any
 
 from moto.awslambda.models import lambda_backends
 from moto.core.exceptions import JsonRESTError
@@ -148,7 +148,7 @@ def wrap(app: WsgiApp, urls: FunctionUrls) -> WsgiApp:
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         addressed = addressed_url(environ)
         if addressed is None:
-            return cast(Iterable[bytes], app(environ, start_response))
+            return app(environ, start_response)
         try:
             response = urls.handle(*addressed, environ)
         except Exception:  # a fault here must cost one request, never the server

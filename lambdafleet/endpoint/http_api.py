@@ -384,7 +384,7 @@ def wrap(app: WsgiApp, gateway: HttpApiGateway) -> WsgiApp:
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         addressed = addressed_api(environ)
         if addressed is None:
-            return cast(Iterable[bytes], app(environ, start_response))
+            return app(environ, start_response)
         try:
             response = gateway.handle(*addressed, environ)
         except Exception:  # a fault here must cost one request, never the server
