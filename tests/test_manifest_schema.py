@@ -10,15 +10,20 @@ import pytest
 
 from lambdafleet.build import config, image
 from lambdafleet.build.manifest import (
+    ApiSettings,
     ChainEntry,
+    Cors,
     Destinations,
     FunctionEntry,
+    FunctionUrl,
     ImageContext,
     LayerBuild,
     LayerEntry,
     Manifest,
     Permission,
+    RouteSettings,
     S3Location,
+    Throttling,
     check_manifest,
     load_schema,
 )
@@ -46,6 +51,11 @@ def _object(schema: dict[str, Any]) -> dict[str, Any]:
         (ImageContext, _object(FUNCTION["image"])),
         (LayerEntry, DEFS["layer"]),
         (LayerBuild, DEFS["layer_build"]),
+        (ApiSettings, DEFS["api"]),
+        (Cors, DEFS["cors"]),
+        (Throttling, DEFS["throttling"]),
+        (RouteSettings, DEFS["api"]["properties"]["routes"]["additionalProperties"]),
+        (FunctionUrl, _object(FUNCTION["function_url"])),
     ],
     ids=lambda value: getattr(value, "__name__", ""),
 )
@@ -78,7 +88,14 @@ def built(tmp_path_factory: pytest.TempPathFactory, make_workspace: Any) -> dict
         "first",
         'memory_size = 256\ntimeout = 30\nenvironment = { MODE = "x" }\nlogging_format = "JSON"\n'
         'routes = ["POST /first"]\ndestinations = { on_failure = "second" }\npermissions = ["table:items:read"]\n'
-        'shared = ["common"]\ndescription = "the first"\nlayers = ["tools"]\n',
+        'shared = ["common"]\ndescription = "the first"\nlayers = ["tools"]\npayload_format_version = "1.0"\n'
+        'function_url = { auth_type = "NONE", cors = { allow_origins = ["*"] } }\n',
+    )
+    (workspace.root / "functions" / "api.toml").write_text(
+        '[cors]\nallow_origins = ["http://localhost:8000"]\n[throttling]\nrate_limit = 10\n'
+        '[authorizers.users]\ntype = "jwt"\naudience = ["me"]\n'
+        '[authorizers.gate]\ntype = "lambda"\nfunction = "second"\n'
+        '[routes."POST /first"]\nauthorization = "users"\nscopes = ["write"]\n'
     )
     (workspace.root / "layers" / "tools" / "python").mkdir(parents=True)
     (workspace.root / "layers" / "tools" / "python" / "tools.py").write_text("Y = 2\n")
@@ -95,6 +112,7 @@ def test_a_built_manifest_matches_the_schema(built: dict[str, Any]) -> None:
     jsonschema.Draft202012Validator(SCHEMA).validate(built)
     assert built["functions"]["boxed"]["image"] is not None and built["chains"]["both"]["steps"] == ["first", "second"]
     assert list(built["layers"]["tools"]["builds"]) == ["python3.12-x86_64"]
+    assert set(built["api"]["authorizers"]) == {"users", "gate"} and built["functions"]["first"]["function_url"]
     check_manifest(built, "build/manifest.json")
 
 

@@ -29,6 +29,20 @@ class Permission(TypedDict):
     access: str  # "read", "write" or "read_write"
 
 
+class Cors(TypedDict):
+    allow_origins: list[str]
+    allow_methods: list[str]
+    allow_headers: list[str]
+    expose_headers: list[str]
+    allow_credentials: bool
+    max_age: int
+
+
+class FunctionUrl(TypedDict):
+    auth_type: str  # "NONE" or "AWS_IAM"
+    cors: Cors | None
+
+
 class FunctionSettings(TypedDict):
     """function.toml's resolved configuration (FunctionConfig.to_manifest)."""
 
@@ -49,6 +63,8 @@ class FunctionSettings(TypedDict):
     exclude: list[str]
     shared: list[str]
     layers: NotRequired[list[str]]  # absent from entries written before layers existed
+    payload_format_version: NotRequired[str]  # "2.0" or "1.0" (HTTP API); absent before it was configurable
+    function_url: NotRequired[FunctionUrl | None]  # absent before function URLs
 
 
 class S3Location(TypedDict):
@@ -121,11 +137,32 @@ class LayerEntry(LayerSettings):
     builds: dict[str, LayerBuild]
 
 
+class Throttling(TypedDict):
+    rate_limit: float
+    burst_limit: int
+
+
+class RouteSettings(TypedDict):
+    authorization: str  # "NONE", "AWS_IAM" or an authorizer's name
+    scopes: list[str]
+    throttling: Throttling | None
+
+
+class ApiSettings(TypedDict):
+    """functions/api.toml: the HTTP API's CORS, throttling, authorizers and per-route authorization."""
+
+    cors: Cors | None
+    throttling: Throttling | None
+    authorizers: dict[str, dict[str, Any]]  # by name: a "jwt" or a "lambda" authorizer (the schema has both shapes)
+    routes: dict[str, RouteSettings]
+
+
 class Manifest(TypedDict):
     schema_version: Literal[1]
     functions: dict[str, FunctionEntry]
     chains: dict[str, ChainEntry]
     layers: dict[str, LayerEntry]  # read_manifest supplies {} for a manifest written before layers existed
+    api: NotRequired[ApiSettings]  # absent before functions/api.toml existed
 
 
 def empty_manifest() -> Manifest:
@@ -187,14 +224,20 @@ def write_manifest(
     functions: dict[str, FunctionEntry],
     chains: dict[str, ChainEntry],
     layers: dict[str, LayerEntry] | None = None,
+    api: ApiSettings | None = None,
 ) -> None:
-    """Atomically write the manifest; keys sorted so that equal builds give equal bytes."""
+    """Atomically write the manifest; keys sorted so that equal builds give equal bytes.
+
+    `api` is functions/api.toml's HTTP API settings (CORS, throttling, authorizers, route authorization).
+    """
     data: Manifest = {
         "schema_version": SCHEMA_VERSION,
         "functions": functions,
         "chains": chains,
         "layers": layers or {},
     }
+    if api is not None:
+        data["api"] = api
     atomic.write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
     _stamp(path)
 

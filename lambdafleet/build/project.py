@@ -4,10 +4,13 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
+from lambdafleet.build.api_config import EMPTY as EMPTY_API
+from lambdafleet.build.api_config import load_api
 from lambdafleet.build.config import FunctionConfig, load_config, read_toml
 from lambdafleet.build.layers import LayerConfig, check_function_layers, load_layers
-from lambdafleet.build.manifest import ChainEntry
+from lambdafleet.build.manifest import ApiSettings, ChainEntry
 from lambdafleet.errors import UserError
 
 FUNCTIONS_DIR = "functions"
@@ -17,7 +20,9 @@ CHAINS_FILE = "chains.toml"
 FUNCTION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 NAME_RULE = "letters, digits, '-', '_', starting with a letter or digit, at most 64 chars"
 # Subcommands of build.py: a function with one of these names could not be built by name.
-RESERVED_NAMES = frozenset({"all", "build", "check", "clean", "list", "lock", "new", "invoke", "local", "logs", "push"})
+RESERVED_NAMES = frozenset(
+    {"all", "build", "check", "clean", "list", "lock", "new", "invoke", "local", "logs", "push", "token", "verify"}
+)
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,8 @@ class Project:
     root: Path
     functions: dict[str, FunctionConfig]
     chains: dict[str, Chain]
+    # functions/api.toml: CORS, throttling, authorizers and per-route authorization of the HTTP API.
+    api: ApiSettings = field(default_factory=lambda: cast(ApiSettings, dict(EMPTY_API)))
     layers: dict[str, LayerConfig] = field(default_factory=dict)
 
     def function_dir(self, name: str) -> Path:
@@ -157,6 +164,8 @@ def load_project(root: Path) -> Project:
     _check_destinations(functions)
     _check_routes(functions)
     _check_shared(root, functions)
+    routes = {name: config.routes for name, config in functions.items()}
+    api = cast(ApiSettings, load_api(root / FUNCTIONS_DIR, routes, read_toml))  # the schema's `api` shape
     layers = load_layers(root)
     check_function_layers(functions, layers)
-    return Project(root=root, functions=functions, chains=_load_chains(root, functions), layers=layers)
+    return Project(root=root, functions=functions, chains=_load_chains(root, functions), layers=layers, api=api)
