@@ -2,8 +2,10 @@
 
 Started with Lambda's environment variables as `pythonX.Y -S bootstrap.py MODE TASK_ROOT RUNTIME_DIR TMP_MB
 HANDLER`. It does what Lambda's sandbox and /var/runtime/bootstrap do:
-- in a private user + mount namespace (Linux), mounts a tmpfs of TMP_MB on /tmp and makes the task root
-  and the runtime dir read-only; where namespaces are unavailable it says so once and carries on;
+- on Linux, enters the sandbox of sandbox_child.py: Lambda's read-only filesystem view (the task root at
+  /var/task, the runtime at /var/runtime, nothing of the host's home), then per environment a PID
+  namespace and a tmpfs of TMP_MB on /tmp; where namespaces are unavailable (or on other systems) it says
+  so in one line in the function's logs and carries on unsandboxed;
 - adds the builtins `site` would (`exit`, `quit`, `help`...), without its sys.path changes;
 - sets sys.path to Lambda's order (task root, runtime dir, standard library); `-S` already kept the
   interpreter's site-packages and any virtualenv out;
@@ -11,7 +13,8 @@ HANDLER`. It does what Lambda's sandbox and /var/runtime/bootstrap do:
 
 MODE `run` does that at once. MODE `serve` is a fork server: it imports what awslambdaric needs (never the
 function's code) and then, for each request on the SOCK_SEQPACKET socket it got as stdin (a JSON
-environment plus the write end of an output pipe), forks an environment that does the above. A cold start
+environment plus the write end of an output pipe), forks an environment that does the above. The server
+enters the sandbox's root itself, after its imports, so each fork only adds its PID namespace and /tmp. A cold start
 then costs a fork instead of an interpreter start and awslambdaric's imports. It reports "ready" once its
 imports are done, "pid N" per fork and "exit N CODE" per child that ends, since only it can reap them.
 
@@ -28,97 +31,47 @@ import socket
 import sys
 import traceback
 
-CLONE_NEWNS = 0x00020000
-CLONE_NEWUSER = 0x10000000
-MS_RDONLY = 0x1
-MS_NOSUID = 0x2
-MS_NODEV = 0x4
-MS_NOEXEC = 0x8
-MS_REMOUNT = 0x20
-MS_NOATIME = 0x400
-MS_NODIRATIME = 0x800
-MS_BIND = 0x1000
-MS_REC = 0x4000
-MS_PRIVATE = 0x40000
-MS_RELATIME = 0x200000
-# A read-only remount inside a user namespace must keep the flags the outer mount locked in.
-_LOCKED_FLAGS = {
-    os.ST_NOSUID: MS_NOSUID,
-    os.ST_NODEV: MS_NODEV,
-    os.ST_NOEXEC: MS_NOEXEC,
-    os.ST_NOATIME: MS_NOATIME,
-    os.ST_NODIRATIME: MS_NODIRATIME,
-    os.ST_RELATIME: MS_RELATIME,
-}
+
+def _load_sandbox():
+    """sandbox_child.py, loaded from beside this file under a name no function module can take."""
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sandbox_child.py")
+    spec = importlib.util.spec_from_file_location("_lambdafleet_sandbox", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-class SandboxUnavailable(OSError):
-    """The kernel refused a namespace or mount operation."""
+sandbox = _load_sandbox() if sys.platform == "linux" else None
+_UNSANDBOXED = (
+    "lambdafleet: no sandbox ({reason}): this function can read and write what you can, /tmp is the host's, "
+    "the task root is at its host path and child processes that start their own session are not contained"
+)
 
 
-def _libc():
-    import ctypes
-
-    libc = ctypes.CDLL(None, use_errno=True)
-
-    def call(name, *args):
-        if getattr(libc, name)(*args) != 0:
-            errno = ctypes.get_errno()
-            raise SandboxUnavailable(errno, f"{name}{args!r}: {os.strerror(errno)}")
-
-    return call
-
-
-def _write(path, text):
-    with open(path, "w") as stream:
-        stream.write(text)
+def _enter_root(task_root, runtime_dir):
+    """Lambda's filesystem view for this process and its forks: (task root, runtime dir, None) as the
+    function will see them, or the host's paths and why the sandbox is unavailable."""
+    if sandbox is None:
+        return task_root, runtime_dir, f"not available on {sys.platform}"
+    reason = sandbox.enter_root(task_root, runtime_dir)
+    if reason is not None:
+        return task_root, runtime_dir, f"user namespaces unavailable: {reason}"
+    # PYTHONPATH named the host's runtime dir when the interpreter started.
+    _STANDARD_LIBRARY[:] = [path.replace(runtime_dir, sandbox.RUNTIME_DIR) for path in _STANDARD_LIBRARY]
+    return sandbox.TASK_ROOT, sandbox.RUNTIME_DIR, None
 
 
-def _enter_namespaces(call):
-    uid, gid = os.getuid(), os.getgid()
-    call("unshare", CLONE_NEWUSER | CLONE_NEWNS)
-    _write("/proc/self/setgroups", "deny")
-    _write("/proc/self/uid_map", f"{uid} {uid} 1")
-    _write("/proc/self/gid_map", f"{gid} {gid} 1")
-    # Keep our mounts from propagating back to the host's mount namespace.
-    call("mount", None, b"/", None, MS_REC | MS_PRIVATE, None)
-
-
-def _mount_private_tmp(call, size_mb, keep):
-    """Mount a fresh tmpfs on /tmp; directories in `keep` that lived under /tmp are re-attached."""
-    kept = [(path, os.open(path, os.O_RDONLY | os.O_DIRECTORY)) for path in keep if _under_tmp(path)]
-    options = f"size={size_mb}m,mode=1777".encode()
-    call("mount", b"tmpfs", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV, options)
-    for path, fd in kept:
-        os.makedirs(path, exist_ok=True)
-        call("mount", f"/proc/self/fd/{fd}".encode(), path.encode(), None, MS_BIND, None)
-        os.close(fd)
-
-
-def _under_tmp(path):
-    return path == "/tmp" or path.startswith("/tmp/")
-
-
-def _make_read_only(call, path):
-    locked = os.statvfs(path).f_flag
-    flags = MS_REMOUNT | MS_BIND | MS_RDONLY
-    for st_flag, ms_flag in _LOCKED_FLAGS.items():
-        if locked & st_flag:
-            flags |= ms_flag
-    call("mount", path.encode(), path.encode(), None, MS_BIND, None)
-    call("mount", None, path.encode(), None, flags, None)
-
-
-def _sandbox(task_root, runtime_dir, tmp_mb):
-    try:
-        call = _libc()
-        _enter_namespaces(call)
-        _mount_private_tmp(call, tmp_mb, [task_root, runtime_dir])
-        # Lambda's /var/task and /var/runtime are read-only; the runtime dir is shared by every function.
-        _make_read_only(call, task_root)
-        _make_read_only(call, runtime_dir)
-    except (OSError, AttributeError) as error:
-        print(f"lambdafleet: no private /tmp or read-only task root on this system ({error})", flush=True)
+def _enter_environment(tmp_mb, host_paths, reason):
+    """Become one execution environment's runtime: in its own PID namespace when the root is sandboxed."""
+    if reason is None:
+        sandbox.translate(os.environ, *host_paths)
+        sandbox.enter_environment(int(tmp_mb))
+        return
+    print(_UNSANDBOXED.format(reason=reason), flush=True)
+    if sandbox is not None:
+        sandbox.adopt_orphans()
 
 
 # What awslambdaric imports, minus the modules that read the environment or start the runtime client.
@@ -149,10 +102,8 @@ def _add_site_builtins():
     site.sethelper()
 
 
-def _start_runtime(task_root, runtime_dir, tmp_mb, handler):
+def _start_runtime(task_root, runtime_dir, handler):
     _add_site_builtins()
-    if sys.platform == "linux":
-        _sandbox(task_root, runtime_dir, int(tmp_mb))
     if os.environ.get("LC_CTYPE") == "C.UTF-8":
         # Python's locale coercion adds this when LANG's locale is not installed locally; Lambda has it.
         del os.environ["LC_CTYPE"]
@@ -162,6 +113,13 @@ def _start_runtime(task_root, runtime_dir, tmp_mb, handler):
     from awslambdaric.__main__ import main as run_runtime
 
     run_runtime(sys.argv)
+
+
+def _run(task_root, runtime_dir, tmp_mb, handler):
+    """MODE `run`: this new interpreter becomes one environment."""
+    task, runtime, reason = _enter_root(task_root, runtime_dir)
+    _enter_environment(tmp_mb, (task_root, runtime_dir), reason)
+    _start_runtime(task, runtime, handler)
 
 
 def _top_level_names(entries):
@@ -179,6 +137,11 @@ def _serve(task_root, runtime_dir, tmp_mb, handler, preload="preload"):
             # start over without preloading (the socket on stdin survives the exec).
             arguments = ["serve", task_root, runtime_dir, tmp_mb, handler, "bare"]
             os.execv(sys.executable, [sys.executable, "-S", os.path.abspath(__file__), *arguments])
+    host_paths = (task_root, runtime_dir)
+    task, runtime, reason = _enter_root(task_root, runtime_dir)
+    if reason is None:
+        sandbox.rebase_modules(runtime_dir)  # the preloaded ones came from the host's path
+        _set_path(runtime)
     requests.send(b"ready")
     wake_read, wake_write = os.pipe()
     os.set_blocking(wake_write, False)
@@ -198,7 +161,7 @@ def _serve(task_root, runtime_dir, tmp_mb, handler, preload="preload"):
                 requests.close()
                 os.close(wake_read)
                 os.close(wake_write)
-                _child(json.loads(message), fds[0], (task_root, runtime_dir, tmp_mb, handler))
+                _child(json.loads(message), fds[0], (tmp_mb, host_paths, reason), (task, runtime, handler))
             os.close(fds[0])
             requests.send(f"pid {pid}".encode())
 
@@ -214,7 +177,7 @@ def _reap(requests):
         requests.send(f"exit {pid} {os.waitstatus_to_exitcode(status)}".encode())
 
 
-def _child(environment, output, arguments):
+def _child(environment, output, sandboxing, arguments):
     """Become one execution environment; never returns to the server loop."""
     code = 1
     try:
@@ -226,6 +189,7 @@ def _child(environment, output, arguments):
         os.close(output)
         os.environ.clear()
         os.environ.update(environment)
+        _enter_environment(*sandboxing)
         _start_runtime(*arguments)
         code = 0
     except SystemExit as exit_request:
@@ -251,7 +215,7 @@ def main():
     if mode == "serve":
         _serve(*arguments)
     else:
-        _start_runtime(*arguments)
+        _run(*arguments)
 
 
 if __name__ == "__main__":

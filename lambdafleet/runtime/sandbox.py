@@ -1,0 +1,162 @@
+"""The sandbox from the outside: every process of one execution environment, their memory, their end, and
+whether a connection to the environment's Runtime API comes from one of them.
+
+An environment's processes are the descendants of the process its launcher started, found in /proc by
+parent id: inside the sandbox (sandbox_child.py) that process waits for a PID namespace whose init adopts
+every orphan, so a child that calls `setsid` or double-forks stays a descendant; without namespaces the
+runtime is a child subreaper and adopts them itself. On systems without /proc (macOS) only the started
+process is known, and nothing here restricts the Runtime API.
+"""
+
+import contextlib
+import os
+import signal
+from collections.abc import Iterable
+
+_PAGE_BYTES = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+_MIB = 1024 * 1024
+# Indexes in /proc/PID/stat after the command name (fields 4, 22 and 24 of proc(5)).
+_PPID, _START, _RSS = 1, 19, 21
+HAS_PROC = os.path.isdir("/proc/self/fd")
+
+
+class _Process:
+    __slots__ = ("pages", "parent", "pid", "start")
+
+    def __init__(self, pid: int, parent: int, start: int, pages: int) -> None:
+        self.pid, self.parent, self.start, self.pages = pid, parent, start, pages
+
+
+def _all_processes() -> dict[int, _Process]:
+    """Every process on the machine. Reads one stat file per process: call it sparingly."""
+    processes = {}
+    with contextlib.suppress(OSError):
+        for entry in os.scandir("/proc"):
+            if entry.name.isdigit():
+                process = _read_stat(int(entry.name))
+                if process is not None:
+                    processes[process.pid] = process
+    return processes
+
+
+def _read_stat(pid: int) -> _Process | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stream:
+            # After the command name (which may hold spaces and parentheses): state, ppid, pgrp...
+            fields = stream.read().rpartition(b")")[2].split()
+        return _Process(pid, int(fields[_PPID]), int(fields[_START]), int(fields[_RSS]))
+    except (OSError, IndexError, ValueError):
+        return None  # gone since the directory was listed
+
+
+def _descendants(root: int, processes: dict[int, _Process]) -> list[_Process]:
+    """`root` (when alive) and everything below it, parents before children."""
+    children: dict[int, list[_Process]] = {}
+    for process in processes.values():
+        children.setdefault(process.parent, []).append(process)
+    found = [processes[root]] if root in processes else []
+    for process in found:  # grows while it is walked
+        found.extend(sorted(children.get(process.pid, []), key=lambda child: child.start))
+    return found
+
+
+def _starts_namespace(pid: int) -> bool:
+    """Whether `pid` made a PID namespace for its children: the sandbox's handle on an environment."""
+    try:
+        return os.readlink(f"/proc/{pid}/ns/pid") != os.readlink(f"/proc/{pid}/ns/pid_for_children")
+    except OSError:
+        return False
+
+
+class EnvironmentProcesses:
+    """The processes of the environment whose launcher started `root`."""
+
+    def __init__(self, root: int) -> None:
+        self.root = root
+        self._runtime: int | None = None
+        self._plumbing = {root}
+
+    def runtime(self) -> int:
+        """The runtime's process (awslambdaric), once it exists; until then the started process."""
+        if self._runtime is None and HAS_PROC and _starts_namespace(self.root):
+            self._find_runtime(_all_processes())
+        return self._runtime or self.root
+
+    def _find_runtime(self, processes: dict[int, _Process]) -> None:
+        """Settle which process is the runtime; undecided until bootstrap.py made its choice."""
+        if not _starts_namespace(self.root):
+            return  # unsandboxed, or not yet: the started process stands for the runtime meanwhile
+        tree = _descendants(self.root, processes)
+        init = next((process for process in tree if process.parent == self.root), None)
+        if init is not None:
+            self._plumbing = {self.root, init.pid}
+            runtime = next((process for process in tree if process.parent == init.pid), None)
+            self._runtime = runtime.pid if runtime is not None else None
+
+    def members(self) -> list[int]:
+        """Every live process of the environment (empty once it is gone, or without /proc)."""
+        if not HAS_PROC:
+            return []
+        return [process.pid for process in _descendants(self.root, _all_processes())]
+
+    def resident_mib(self) -> float:
+        """Resident memory of the runtime and everything the function started, in MiB.
+
+        The sandbox's own waiting processes are left out: they are forks that share the runtime's
+        pages, which would otherwise count twice.
+        """
+        processes = _all_processes()
+        if self._runtime is None:
+            self._find_runtime(processes)
+        tree = _descendants(self.root, processes)
+        pages = sum(process.pages for process in tree if process.pid not in self._plumbing)
+        return pages * _PAGE_BYTES / _MIB
+
+    def kill(self) -> None:
+        """SIGKILL every process of the environment, stopping them first so none can fork away."""
+        for kill in (os.killpg, os.kill):  # the session and the started process, even without /proc
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                kill(self.root, signal.SIGSTOP if HAS_PROC else signal.SIGKILL)
+        if not HAS_PROC:
+            return
+        stopped: set[int] = set()
+        for _ in range(100):  # until a pass finds nothing new: a fork in flight shows up in the next
+            new = [pid for pid in self.members() if pid not in stopped]
+            if not new:
+                break
+            _signal(new, signal.SIGSTOP)
+            stopped.update(new)
+        _signal(stopped | {self.root}, signal.SIGKILL)
+
+    def holds_connection(self, client_port: int, server_port: int) -> bool:
+        """Whether the loopback TCP connection from `client_port` to `server_port` was opened by one of the
+        environment's processes (its socket is among their open files)."""
+        inode = _socket_inode(client_port, server_port)
+        if inode is None:
+            return False
+        target = f"socket:[{inode}]"
+        for pid in self.members():
+            with contextlib.suppress(OSError):
+                for fd in os.listdir(f"/proc/{pid}/fd"):
+                    with contextlib.suppress(OSError):
+                        if os.readlink(f"/proc/{pid}/fd/{fd}") == target:
+                            return True
+        return False
+
+
+def _signal(pids: Iterable[int], number: int) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, number)
+
+
+def _socket_inode(local_port: int, remote_port: int) -> int | None:
+    """The inode of the IPv4 loopback socket 127.0.0.1:local_port -> 127.0.0.1:remote_port."""
+    local, remote = f"0100007F:{local_port:04X}", f"0100007F:{remote_port:04X}"
+    with contextlib.suppress(OSError), open("/proc/net/tcp", encoding="ascii") as table:
+        next(table)  # the header
+        for line in table:
+            fields = line.split()
+            if fields[1] == local and fields[2] == remote:
+                return int(fields[9])
+    return None
