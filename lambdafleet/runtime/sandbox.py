@@ -135,13 +135,19 @@ class EnvironmentProcesses:
         if inode is None:
             return False
         target = f"socket:[{inode}]"
-        for pid in self.members():
+        # The runtime first: it is nearly always the one connecting, and then no scan of /proc is needed.
+        runtime = self.runtime()
+        return _holds(runtime, target) or any(_holds(pid, target) for pid in self.members() if pid != runtime)
+
+
+def _holds(pid: int, target: str) -> bool:
+    """Whether process `pid` has the file `target` (a readlink of /proc/PID/fd/N) open."""
+    with contextlib.suppress(OSError):
+        for fd in os.listdir(f"/proc/{pid}/fd"):
             with contextlib.suppress(OSError):
-                for fd in os.listdir(f"/proc/{pid}/fd"):
-                    with contextlib.suppress(OSError):
-                        if os.readlink(f"/proc/{pid}/fd/{fd}") == target:
-                            return True
-        return False
+                if os.readlink(f"/proc/{pid}/fd/{fd}") == target:
+                    return True
+    return False
 
 
 def _signal(pids: Iterable[int], number: int) -> None:
