@@ -30,14 +30,16 @@ import signal
 import socket
 import sys
 import traceback
+import types
 
 
-def _load_sandbox():
+def _load_sandbox() -> types.ModuleType:
     """sandbox_child.py, loaded from beside this file under a name no function module can take."""
     import importlib.util
 
     path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sandbox_child.py")
     spec = importlib.util.spec_from_file_location("_lambdafleet_sandbox", path)
+    assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -50,7 +52,7 @@ _UNSANDBOXED = (
 )
 
 
-def _enter_root(task_root, runtime_dir):
+def _enter_root(task_root: str, runtime_dir: str) -> tuple[str, str, str | None]:
     """Lambda's filesystem view for this process and its forks: (task root, runtime dir, None) as the
     function will see them, or the host's paths and why the sandbox is unavailable."""
     if sandbox is None:
@@ -63,9 +65,10 @@ def _enter_root(task_root, runtime_dir):
     return sandbox.TASK_ROOT, sandbox.RUNTIME_DIR, None
 
 
-def _enter_environment(tmp_mb, host_paths, reason):
+def _enter_environment(tmp_mb: str, host_paths: tuple[str, str], reason: str | None) -> None:
     """Become one execution environment's runtime: in its own PID namespace when the root is sandboxed."""
     if reason is None:
+        assert sandbox is not None  # a root was entered
         sandbox.translate(os.environ, *host_paths)
         sandbox.enter_environment(int(tmp_mb))
         return
@@ -102,7 +105,7 @@ def _add_site_builtins():
     site.sethelper()
 
 
-def _start_runtime(task_root, runtime_dir, handler):
+def _start_runtime(task_root: str, runtime_dir: str, handler: str) -> None:
     _add_site_builtins()
     if os.environ.get("LC_CTYPE") == "C.UTF-8":
         # Python's locale coercion adds this when LANG's locale is not installed locally; Lambda has it.
@@ -115,7 +118,7 @@ def _start_runtime(task_root, runtime_dir, handler):
     run_runtime(sys.argv)
 
 
-def _run(task_root, runtime_dir, tmp_mb, handler):
+def _run(task_root: str, runtime_dir: str, tmp_mb: str, handler: str) -> None:
     """MODE `run`: this new interpreter becomes one environment."""
     task, runtime, reason = _enter_root(task_root, runtime_dir)
     _enter_environment(tmp_mb, (task_root, runtime_dir), reason)
@@ -140,6 +143,7 @@ def _serve(task_root, runtime_dir, tmp_mb, handler, preload="preload"):
     host_paths = (task_root, runtime_dir)
     task, runtime, reason = _enter_root(task_root, runtime_dir)
     if reason is None:
+        assert sandbox is not None
         sandbox.rebase_modules(runtime_dir)  # the preloaded ones came from the host's path
         _set_path(runtime)
     requests.send(b"ready")

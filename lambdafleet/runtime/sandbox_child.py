@@ -21,6 +21,8 @@ import os
 import select
 import signal
 import sys
+from collections.abc import MutableMapping
+from typing import Literal, NoReturn
 
 TASK_ROOT = "/var/task"
 RUNTIME_DIR = "/var/runtime"
@@ -74,30 +76,32 @@ class SandboxUnavailable(OSError):
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
-def _call(name, *args):
+def _call(name: str, *args: object) -> None:
     if getattr(_libc, name)(*args) != 0:
         errno = ctypes.get_errno()
         raise SandboxUnavailable(errno, f"{name}{args!r}: {os.strerror(errno)}")
 
 
-def _syscall(numbers, *args):
+def _syscall(numbers: dict[str, int], *args: object) -> None:
     number = numbers.get(os.uname().machine)
     if number is None:
         raise SandboxUnavailable(0, f"no system call table for {os.uname().machine}")
     _call("syscall", ctypes.c_long(number), *args)
 
 
-def _mount(source, target, kind, flags, options=None):
-    encode = lambda value: value.encode() if isinstance(value, str) else value  # noqa: E731
+def _mount(source: str | None, target: str, kind: str | None, flags: int, options: str | None = None) -> None:
+    def encode(value: str | None) -> bytes | None:
+        return value.encode() if value is not None else None
+
     _call("mount", encode(source), encode(target), encode(kind), ctypes.c_ulong(flags), encode(options))
 
 
-def _write(path, text):
+def _write(path: str, text: str) -> None:
     with open(path, "w") as stream:
         stream.write(text)
 
 
-def set_name(name):
+def set_name(name: str) -> None:
     """Name this process (its `comm`), so `ps` shows what the sandbox's own processes are."""
     _libc.prctl(PR_SET_NAME, name.encode(), 0, 0, 0)
 
@@ -105,7 +109,7 @@ def set_name(name):
 # --- stage 1: the root -------------------------------------------------------------------------
 
 
-def enter_root(task_root, runtime_dir):
+def enter_root(task_root: str, runtime_dir: str) -> str | None:
     """Pivot this process into Lambda's filesystem view; returns None, or why the sandbox is unavailable.
 
     On failure nothing the function can see has changed, except possibly a private user namespace that
@@ -130,9 +134,13 @@ def enter_root(task_root, runtime_dir):
     return None
 
 
-def _sources(task_root, runtime_dir):
+Kind = Literal["dir", "file", "link", "proc"]
+Source = tuple[str, str, Kind]
+
+
+def _sources(task_root: str, runtime_dir: str) -> list[Source]:
     """(path in the new root, host path, kind) for every entry; kind is "dir", "file", "link" or "proc"."""
-    entries = []
+    entries: list[Source] = []
     for name in _SYSTEM:
         path = f"/{name}"
         if os.path.islink(path):
@@ -153,34 +161,38 @@ def _sources(task_root, runtime_dir):
     return entries
 
 
-def _assemble(sources):
+def _assemble(sources: list[Source]) -> None:
     # Opened before the staging tmpfs covers anything: a task root or cache under /tmp stays reachable.
     handles = {path: os.open(host, os.O_PATH) for path, host, kind in sources if kind != "link"}
     try:
         _mount("tmpfs", _STAGING, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755")
-        new = lambda path: _STAGING + path  # noqa: E731
         for directory in ("/opt", "/tmp", "/proc", "/dev"):
-            os.makedirs(new(directory), exist_ok=True)
-        os.chmod(new("/tmp"), 0o1777)
+            os.makedirs(_new(directory), exist_ok=True)
+        os.chmod(_new("/tmp"), 0o1777)
         for path, host, kind in sources:
             if kind == "link":
-                os.symlink(host, new(path))
+                os.symlink(host, _new(path))
                 continue
-            os.makedirs(new(os.path.dirname(path)), exist_ok=True)
+            os.makedirs(_new(os.path.dirname(path)), exist_ok=True)
             if kind == "file":
-                open(new(path), "w").close()
+                open(_new(path), "w").close()
             else:
-                os.makedirs(new(path), exist_ok=True)
+                os.makedirs(_new(path), exist_ok=True)
             flags = MS_BIND if kind in ("file", "proc") else MS_BIND | MS_REC
-            _mount(f"/proc/self/fd/{handles[path]}", new(path), None, flags)
+            _mount(f"/proc/self/fd/{handles[path]}", _new(path), None, flags)
     finally:
         for handle in handles.values():
             os.close(handle)
     for name, target in (("fd", "/proc/self/fd"), ("stdin", "fd/0"), ("stdout", "fd/1"), ("stderr", "fd/2")):
-        os.symlink(target, new(f"/dev/{name}"))
+        os.symlink(target, _new(f"/dev/{name}"))
 
 
-def _pivot():
+def _new(path: str) -> str:
+    """Where `path` of the new root is while it is assembled."""
+    return _STAGING + path
+
+
+def _pivot() -> None:
     os.chdir(_STAGING)
     _syscall(_SYS_PIVOT_ROOT, b".", b".")  # the old root is now stacked under the new one...
     _call("umount2", b".", MNT_DETACH)  # ...and gone
@@ -190,7 +202,7 @@ def _pivot():
             _make_read_only(mount_point)
 
 
-def _mount_points():
+def _mount_points() -> list[str]:
     """Every mount point of this namespace, from /proc/self/mountinfo (host /proc, still on /tmp)."""
     points = []
     with open(f"{_HOST_PROC}/self/mountinfo") as stream:
@@ -200,7 +212,7 @@ def _mount_points():
     return sorted(set(points), key=len)
 
 
-def _make_read_only(path):
+def _make_read_only(path: str) -> None:
     flags = MS_REMOUNT | MS_BIND | MS_RDONLY
     locked = os.statvfs(path).f_flag
     for st_flag, ms_flag in _LOCKED_FLAGS.items():
@@ -209,30 +221,34 @@ def _make_read_only(path):
     _mount(None, path, None, flags)
 
 
-def translate(environment, task_root, runtime_dir):
+def translate(environment: MutableMapping[str, str], task_root: str, runtime_dir: str) -> None:
     """Rewrite the host's task root and runtime dir in variable values to where the sandbox shows them."""
     for key, value in environment.items():
         environment[key] = value.replace(task_root, TASK_ROOT).replace(runtime_dir, RUNTIME_DIR)
 
 
-def rebase_modules(host_runtime_dir):
+def rebase_modules(host_runtime_dir: str) -> None:
     """Point modules imported from the host's runtime dir before the pivot at /var/runtime, where their
     submodules (imported later) now are."""
     prefix = host_runtime_dir.rstrip("/") + "/"
-    rebase = lambda path: RUNTIME_DIR + "/" + path[len(prefix) :] if path.startswith(prefix) else path  # noqa: E731
+
+    def rebase(path: str) -> str:
+        return RUNTIME_DIR + "/" + path[len(prefix) :] if path.startswith(prefix) else path
+
     for module in list(sys.modules.values()):
         locations = getattr(module, "__path__", None)
         if isinstance(locations, list):
             locations[:] = [rebase(path) for path in locations]
-        if isinstance(getattr(module, "__file__", None), str):
-            module.__file__ = rebase(module.__file__)
+        file = getattr(module, "__file__", None)
+        if isinstance(file, str):
+            module.__file__ = rebase(file)
     sys.path_importer_cache.clear()
 
 
 # --- stage 2: one environment ------------------------------------------------------------------
 
 
-def enter_environment(tmp_mb):
+def enter_environment(tmp_mb: int) -> None:
     """Split into the environment's init and its runtime; returns in the runtime (PID 2), only.
 
     This process stays outside as the environment's handle: it exits as the runtime did (the same code,
@@ -256,7 +272,7 @@ def enter_environment(tmp_mb):
     _exit_like(int(reported) if reported else status)
 
 
-def _be_init(alive_read, status_write, tmp_mb):
+def _be_init(alive_read: int, status_write: int, tmp_mb: int) -> None:
     try:
         _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         if select.select([alive_read], [], [], 0)[0]:
@@ -281,7 +297,7 @@ def _be_init(alive_read, status_write, tmp_mb):
             os._exit(0)
 
 
-def _drop_privileges():
+def _drop_privileges() -> None:
     """Give up the user namespace's capabilities: the function cannot unmount, remount or mount."""
     with open("/proc/sys/kernel/cap_last_cap") as stream:
         last = int(stream.read())
@@ -293,7 +309,7 @@ def _drop_privileges():
     _call("prctl", PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
 
 
-def _exit_like(status):
+def _exit_like(status: int) -> NoReturn:
     """End this process as a process with wait status `status` ended."""
     if os.WIFSIGNALED(status):
         import resource
@@ -304,6 +320,6 @@ def _exit_like(status):
     os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 1)
 
 
-def adopt_orphans():
+def adopt_orphans() -> None:
     """Without namespaces: become the parent of every orphaned descendant, so the host can find them."""
     _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
