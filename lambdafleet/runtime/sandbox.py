@@ -9,15 +9,43 @@ process is known, and nothing here restricts the Runtime API.
 """
 
 import contextlib
+import functools
 import os
 import signal
+import subprocess
+import sys
+import tempfile
 from collections.abc import Iterable
+from pathlib import Path
 
 _PAGE_BYTES = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 _MIB = 1024 * 1024
 # Indexes in /proc/PID/stat after the command name (fields 4, 22 and 24 of proc(5)).
 _PPID, _START, _RSS = 1, 19, 21
 HAS_PROC = os.path.isdir("/proc/self/fd")
+_CHILD_MODULE = Path(__file__).with_name("sandbox_child.py")
+_PROBE = """
+import importlib.util, sys
+spec = importlib.util.spec_from_file_location("_lambdafleet_sandbox", sys.argv[1])
+module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(module)
+print(module.enter_root(sys.argv[2], sys.argv[2]) or "")
+"""
+
+
+@functools.cache
+def unavailable(python: str = sys.executable) -> str | None:
+    """Why functions run unsandboxed on this machine (None: they are sandboxed); asks a child process of
+    `python` to enter the sandbox's root, as every environment does."""
+    if sys.platform != "linux":
+        return f"not available on {sys.platform}"
+    with tempfile.TemporaryDirectory() as empty:
+        done = subprocess.run(
+            [python, "-S", "-c", _PROBE, str(_CHILD_MODULE), empty], capture_output=True, text=True, check=False
+        )
+    if done.returncode != 0:
+        return (done.stderr.strip().splitlines() or [f"exit status {done.returncode}"])[-1]
+    return done.stdout.strip() or None
 
 
 class _Process:

@@ -20,7 +20,7 @@ import pytest
 
 from lambdafleet.runtime.interpreter import Interpreter
 from lambdafleet.runtime.provision import runtime_dir
-from tests.runtime.conftest import CACHE_DIR, REPO_ROOT
+from tests.runtime.conftest import CACHE_DIR, REPO_ROOT, needs_sandbox
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the sandbox needs Linux namespaces")
 BOTH = pytest.mark.parametrize("fork_server", [True, False], ids=["fork-server", "new-interpreter"])
@@ -67,6 +67,7 @@ def host_secrets() -> Iterator[list[str]]:
         shutil.rmtree(directory)
 
 
+@needs_sandbox
 @BOTH
 def test_the_function_sees_lambda_filesystem_and_nothing_of_the_host(make_pool, fork_server, host_secrets, tmp_path):
     hidden = [*host_secrets, str(REPO_ROOT), str(CACHE_DIR), str(tmp_path), "/var/tmp", "/dev/shm"]
@@ -89,6 +90,7 @@ def test_the_function_sees_lambda_filesystem_and_nothing_of_the_host(make_pool, 
     assert seen["processes"] == [1, 2] and seen["pid"] == 2  # the environment's init and its runtime
 
 
+@needs_sandbox
 def test_tmp_is_empty_when_the_cache_and_the_zip_live_under_tmp(make_zip, tmp_path):
     """A checkout or cache under /tmp used to show its top folder in the function's /tmp."""
     from lambdafleet.runtime import FunctionPool, FunctionSpec
@@ -102,6 +104,7 @@ def test_tmp_is_empty_when_the_cache_and_the_zip_live_under_tmp(make_zip, tmp_pa
     assert result.response == []
 
 
+@needs_sandbox
 def test_the_function_cannot_undo_its_mounts(make_pool):
     """Capabilities are dropped: no unmount, no remount, not even from a user namespace of its own."""
     source = """
@@ -224,6 +227,7 @@ UNPRIVILEGED_CHECK = """
 """
 
 
+@needs_sandbox
 @pytest.mark.skipif(os.getuid() != 0 or not shutil.which("setpriv"), reason="needs root to become nobody")
 @pytest.mark.skipif(not os.access("/usr/bin/python3.11", os.X_OK), reason="needs a python3.11 nobody can run")
 def test_the_sandbox_works_for_an_unprivileged_user(make_zip, host_secrets):
@@ -233,13 +237,15 @@ def test_the_sandbox_works_for_an_unprivileged_user(make_zip, host_secrets):
     try:
         cache = base / "cache"
         runtime_dir(interpreter, cache)
+        # The package too: a checkout under a home folder is out of nobody's reach.
+        shutil.copytree(REPO_ROOT / "lambdafleet", base / "src" / "lambdafleet", ignore=shutil.ignore_patterns("*.pyc"))
         zip_path = base / "function.zip"
         shutil.copy(make_zip({"lambda_function.py": textwrap.dedent(PROBE)}), zip_path)
         for path in [base, *base.rglob("*")]:
             os.chmod(path, stat.S_IMODE(path.lstat().st_mode) | stat.S_IRGRP | stat.S_IROTH | _search(path))
         os.chown(base, 65534, 65534)
         os.chown(cache / "runtime", 65534, 65534)
-        environment = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO_ROOT), "HOME": "/nonexistent"}
+        environment = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(base / "src"), "HOME": "/nonexistent"}
         command = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "/usr/bin/python3.11", "-c"]
         command += [textwrap.dedent(UNPRIVILEGED_CHECK), str(cache), str(zip_path), host_secrets[2]]
         done = subprocess.run(command, capture_output=True, text=True, env=environment, cwd=base, timeout=120)
@@ -260,3 +266,35 @@ def _interpreter(version: str) -> Interpreter:
     from lambdafleet.runtime.interpreter import find_interpreter
 
     return find_interpreter(f"python{version}", "x86_64", source="test")
+
+
+FALLBACK_CHECK = """
+    import json, sys
+    from pathlib import Path
+    from lambdafleet.runtime import FunctionPool, FunctionSpec
+    from tests.runtime.test_sandbox import _gone, _processes_with
+    cache, zip_path = sys.argv[1:]
+    marker = sys.stdin.read()  # not an argument: this process must not match it
+    with FunctionPool(FunctionSpec(name="probe"), Path(zip_path), cache_dir=Path(cache)) as pool:
+        pool.wait_ready()
+        result = pool.invoke({"marker": marker, "mb": 1, "wait": 0})
+        alive = bool(_processes_with(marker))
+        pool.recycle()
+        print(json.dumps([result.logs, alive, _gone(marker)]))
+"""
+
+
+@pytest.mark.skipif(not shutil.which("unshare"), reason="needs util-linux's unshare")
+def test_without_user_namespaces_the_logs_say_so_and_descendants_are_still_killed(make_zip):
+    """A kernel that refuses user namespaces: one line in each cold start's logs; the runtime still adopts
+    (as a child subreaper), counts and kills whatever the function started."""
+    zip_path = make_zip({"lambda_function.py": textwrap.dedent(DAEMON)})
+    marker = f"lambdafleet-daemon-{uuid.uuid4().hex}"
+    script = textwrap.dedent(FALLBACK_CHECK)
+    command = ["unshare", "-Ur", "sh", "-c", 'echo 0 > /proc/sys/user/max_user_namespaces && exec "$@"', "-"]
+    command += [sys.executable, "-c", script, str(CACHE_DIR), str(zip_path)]
+    done = subprocess.run(command, input=marker, capture_output=True, text=True, cwd=REPO_ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    logs, alive, gone = json.loads(done.stdout.splitlines()[-1])
+    assert "lambdafleet: no sandbox (user namespaces unavailable: [Errno 28]" in logs
+    assert alive and gone
