@@ -23,6 +23,7 @@ _MIB = 1024 * 1024
 # Indexes in /proc/PID/stat after the command name (fields 4, 22 and 24 of proc(5)).
 _PPID, _START, _RSS = 1, 19, 21
 HAS_PROC = os.path.isdir("/proc/self/fd")
+_NEAR = 64  # how many process ids after a parent's are read to find its children without a full scan
 _CHILD_MODULE = Path(__file__).with_name("sandbox_child.py")
 _PROBE = """
 import importlib.util, sys
@@ -88,6 +89,14 @@ def _descendants(root: int, processes: dict[int, _Process]) -> list[_Process]:
     return found
 
 
+def _first_child(parent: int) -> int | None:
+    """The oldest child of `parent` among the few process ids right after its own (ids are handed out in
+    increasing order): cheap enough for every poll; a full scan (`_find_runtime`) settles the rare miss."""
+    near = (process for process in map(_read_stat, range(parent + 1, parent + _NEAR)) if process)
+    children = [process for process in near if process.parent == parent]
+    return min(children, key=lambda process: process.start).pid if children else None
+
+
 def _starts_namespace(pid: int) -> bool:
     """Whether `pid` made a PID namespace for its children: the sandbox's handle on an environment."""
     try:
@@ -107,11 +116,15 @@ class EnvironmentProcesses:
     def runtime(self) -> int:
         """The runtime's process (awslambdaric), once it exists; until then the started process."""
         if self._runtime is None and HAS_PROC and _starts_namespace(self.root):
-            self._find_runtime(_all_processes())
+            init = _first_child(self.root)
+            runtime = _first_child(init) if init is not None else None
+            if init is not None:
+                self._plumbing = {self.root, init}
+                self._runtime = runtime
         return self._runtime or self.root
 
     def _find_runtime(self, processes: dict[int, _Process]) -> None:
-        """Settle which process is the runtime; undecided until bootstrap.py made its choice."""
+        """Settle which process is the runtime from a full list; undecided until bootstrap.py chose."""
         if not _starts_namespace(self.root):
             return  # unsandboxed, or not yet: the started process stands for the runtime meanwhile
         tree = _descendants(self.root, processes)
