@@ -65,16 +65,24 @@ def _enter_root(task_root: str, runtime_dir: str) -> tuple[str, str, str | None]
     return sandbox.TASK_ROOT, sandbox.RUNTIME_DIR, None
 
 
-def _enter_environment(tmp_mb: str, host_paths: tuple[str, str], reason: str | None) -> None:
+def _enter_environment(tmp_mb: str, reason: str | None) -> None:
     """Become one execution environment's runtime: in its own PID namespace when the root is sandboxed."""
     if reason is None:
         assert sandbox is not None  # a root was entered
-        sandbox.translate(os.environ, *host_paths)
         sandbox.enter_environment(int(tmp_mb))
-        return
-    print(_UNSANDBOXED.format(reason=reason), flush=True)
-    if sandbox is not None:
+    elif sandbox is not None:
         sandbox.adopt_orphans()
+
+
+def _take_environment(environment: dict[str, str], host_paths: tuple[str, str], reason: str | None) -> None:
+    """Adopt the environment's variables (with the sandbox's paths); say in its logs when it is unsandboxed."""
+    os.environ.clear()
+    os.environ.update(environment)
+    if reason is None:
+        assert sandbox is not None
+        sandbox.translate(os.environ, *host_paths)
+    else:
+        print(_UNSANDBOXED.format(reason=reason), flush=True)
 
 
 # What awslambdaric imports, minus the modules that read the environment or start the runtime client.
@@ -121,7 +129,8 @@ def _start_runtime(task_root: str, runtime_dir: str, handler: str) -> None:
 def _run(task_root: str, runtime_dir: str, tmp_mb: str, handler: str) -> None:
     """MODE `run`: this new interpreter becomes one environment."""
     task, runtime, reason = _enter_root(task_root, runtime_dir)
-    _enter_environment(tmp_mb, (task_root, runtime_dir), reason)
+    _enter_environment(tmp_mb, reason)
+    _take_environment(dict(os.environ), (task_root, runtime_dir), reason)
     _start_runtime(task, runtime, handler)
 
 
@@ -140,60 +149,109 @@ def _serve(task_root, runtime_dir, tmp_mb, handler, preload="preload"):
             # start over without preloading (the socket on stdin survives the exec).
             arguments = ["serve", task_root, runtime_dir, tmp_mb, handler, "bare"]
             os.execv(sys.executable, [sys.executable, "-S", os.path.abspath(__file__), *arguments])
-    host_paths = (task_root, runtime_dir)
     task, runtime, reason = _enter_root(task_root, runtime_dir)
     if reason is None:
         assert sandbox is not None
         sandbox.rebase_modules(runtime_dir)  # the preloaded ones came from the host's path
         _set_path(runtime)
+        _check_environments(tmp_mb)
     requests.send(b"ready")
     wake_read, wake_write = os.pipe()
     os.set_blocking(wake_write, False)
     signal.set_wakeup_fd(wake_write)
     signal.signal(signal.SIGCHLD, lambda *_: None)
+    inherited = (requests.fileno(), wake_read, wake_write)
+    prepare = lambda: _prepare(inherited, (tmp_mb, (task_root, runtime_dir), reason), (task, runtime, handler))  # noqa: E731
+    spare = prepare()
     while True:
-        readable = select.select([requests, wake_read], [], [])[0]
+        # The next spare is forked once the server has been idle a moment, not while the environment just
+        # handed over is starting (it would compete with that cold start for the CPU).
+        readable = select.select([requests, wake_read], [], [], None if spare else _SPARE_DELAY_S)[0]
+        if not readable and spare is None:
+            spare = prepare()
         if wake_read in readable:
             os.read(wake_read, 4096)
-            _reap(requests)
+            reaped = _reap(requests)
+            if spare and spare[0] in reaped:
+                spare[1].close()
+                spare = None  # it died before it was needed (the pool ignores its exit); next time afresh
         if requests in readable:
             message, fds, _, _ = socket.recv_fds(requests, 1 << 20, 1)
             if not message:
                 return  # the pool closed its end
-            pid = os.fork()
-            if pid == 0:
-                requests.close()
-                os.close(wake_read)
-                os.close(wake_write)
-                _child(json.loads(message), fds[0], (tmp_mb, host_paths, reason), (task, runtime, handler))
+            pid, channel = spare or prepare()
+            with contextlib.suppress(OSError):  # it died since the last reap: its exit report tells the pool
+                socket.send_fds(channel, [message], fds)
+            channel.close()
             os.close(fds[0])
             requests.send(f"pid {pid}".encode())
+            spare = None
+
+
+_SPARE_DELAY_S = 0.05
+
+
+def _check_environments(tmp_mb):
+    """Make one environment's namespaces and end it: if that fails, every fork would fail before it has
+    anywhere to say why, so the server stops instead, and the pool starts environments afresh (whose
+    logs then show the error)."""
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            sandbox.enter_environment(int(tmp_mb))
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    if status != 0:
+        sys.exit(f"lambdafleet: an environment's sandbox failed (wait status {status})")
+
+
+def _prepare(inherited, sandboxing, arguments):
+    """Fork the next environment ahead of its request, so a cold start does not wait for its sandbox: it
+    waits on a socket for its variables and output; returns (its pid, that socket)."""
+    channel, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    pid = os.fork()
+    if pid == 0:
+        for fd in (*inherited, channel.detach()):
+            os.close(fd)
+        _child(theirs, sandboxing, arguments)
+    theirs.close()
+    return pid, channel
 
 
 def _reap(requests):
+    """Report every child that ended; returns their pids."""
+    reaped = []
     while True:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
-            return
+            return reaped
         if pid == 0:
-            return
+            return reaped
+        reaped.append(pid)
         requests.send(f"exit {pid} {os.waitstatus_to_exitcode(status)}".encode())
 
 
-def _child(environment, output, sandboxing, arguments):
-    """Become one execution environment; never returns to the server loop."""
+def _child(channel, sandboxing, arguments):
+    """Become one execution environment once the server hands it over; never returns to the server loop."""
     code = 1
     try:
         signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         os.setsid()
-        os.dup2(output, 1)
-        os.dup2(output, 2)
-        os.close(output)
-        os.environ.clear()
-        os.environ.update(environment)
-        _enter_environment(*sandboxing)
+        tmp_mb, host_paths, reason = sandboxing
+        _enter_environment(tmp_mb, reason)
+        message, fds, _, _ = socket.recv_fds(channel, 1 << 20, 1)
+        channel.close()
+        if not message:
+            os._exit(0)  # the server is gone
+        os.dup2(fds[0], 1)
+        os.dup2(fds[0], 2)
+        os.close(fds[0])
+        _take_environment(json.loads(message), host_paths, reason)
         _start_runtime(*arguments)
         code = 0
     except SystemExit as exit_request:
