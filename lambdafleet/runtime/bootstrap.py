@@ -13,12 +13,15 @@ HANDLER`. It does what Lambda's sandbox and /var/runtime/bootstrap do:
 
 MODE `run` does that at once. MODE `serve` is a fork server: it imports what awslambdaric needs (never the
 function's code) and then, for each request on the SOCK_SEQPACKET socket it got as stdin (a JSON
-environment plus the write end of an output pipe), forks an environment that does the above. The server
-enters the sandbox's root itself, after its imports, so each fork only adds its PID namespace and /tmp. A cold start
-then costs a fork instead of an interpreter start and awslambdaric's imports. It reports "ready" once its
-imports are done, "pid N" per fork and "exit N CODE" per child that ends, since only it can reap them.
+environment plus the write end of an output pipe), hands it to an environment forked ahead of time (a spare
+that already has its PID namespace and /tmp, and waits for exactly that), which then does the above. The
+server enters the sandbox's root itself, after its imports, so each fork only adds its own namespaces. A
+cold start then costs a hand-over instead of an interpreter start and awslambdaric's imports. It reports
+"ready" once its imports are done, "pid N" per environment handed over and "exit N CODE" per child that
+ends, since only it can reap them.
 
-Standard library only, and no imports from lambdafleet: this file runs outside the developer's venv.
+Standard library only, and no imports from lambdafleet (only sandbox_child.py, loaded from beside this file
+by path): this file runs outside the developer's venv.
 """
 
 import contextlib
@@ -214,6 +217,7 @@ def _prepare(inherited, sandboxing, arguments):
     channel, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     pid = os.fork()
     if pid == 0:
+        signal.set_wakeup_fd(-1)  # before its pipe is closed here
         for fd in (*inherited, channel.detach()):
             os.close(fd)
         _child(theirs, sandboxing, arguments)
@@ -239,7 +243,6 @@ def _child(channel, sandboxing, arguments):
     """Become one execution environment once the server hands it over; never returns to the server loop."""
     code = 1
     try:
-        signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         os.setsid()
         tmp_mb, host_paths, reason = sandboxing
