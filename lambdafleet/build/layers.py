@@ -9,15 +9,13 @@ come from the same dependency cache as functions' (verified wheels for the exact
 import base64
 import hashlib
 import json
-import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from lambdafleet import BUILDER_VERSION
-from lambdafleet.build import atomic
-from lambdafleet.build.archive import COMPRESS_LEVEL, Entry, entries_under, write_archive
+from lambdafleet.build.archive import Entry, entries_under, write_archive
 from lambdafleet.build.config import ARCHITECTURES, RUNTIMES, _Checker, read_toml
 from lambdafleet.build.deps_cache import DepsCache
 from lambdafleet.build.lockfile import LOCK_FILE, Lock, check_lock, read_lock
@@ -152,22 +150,6 @@ def plan_layer(root: Path, config: LayerConfig, target: Target, stamps: Path) ->
     return LayerPlan(config, target, lock, sources, digest.hexdigest())
 
 
-def _write_layer_zip(dest: Path, deps_archive: Path | None, sources: list[Entry]) -> int:
-    """The dependency archive's files re-rooted under python/, then the layer's own code; returns the unzipped size."""
-    size = 0
-    with atomic.replacing(dest) as tmp, zipfile.ZipFile(tmp, "w") as layer:
-        if deps_archive is not None:
-            with zipfile.ZipFile(deps_archive) as deps:
-                for info in sorted(deps.infolist(), key=lambda i: i.filename):
-                    moved = zipfile.ZipInfo(f"{CODE_DIR}/{info.filename}", date_time=info.date_time)
-                    moved.create_system, moved.external_attr = info.create_system, info.external_attr
-                    moved.compress_type = zipfile.ZIP_DEFLATED
-                    data = deps.read(info)
-                    layer.writestr(moved, data, compresslevel=COMPRESS_LEVEL)
-                    size += len(data)
-    return size + (write_archive(dest, sources, base=dest) if sources else 0)
-
-
 class LayerBuilder:
     """Writes `build/layers/<name>-<runtime>-<arch>.zip` and its SBOM; reuses one whose key and bytes match."""
 
@@ -188,10 +170,14 @@ class LayerBuilder:
         if self._unchanged(plan, previous):
             assert previous is not None
             return previous, False
-        deps = self.deps_cache.get(plan.lock, plan.target) if plan.lock else None
+        # Installed straight under python/ and cached like a function's dependencies: a layer's zip is a copy of
+        # that archive plus the layer's own code.
+        deps = self.deps_cache.get(plan.lock, plan.target, prefix=CODE_DIR) if plan.lock else None
         zip_path = self.out_dir / plan.zip_name
-        zip_path.parent.mkdir(parents=True, exist_ok=True)
-        unzipped = _write_layer_zip(zip_path, deps.archive if deps else None, list(plan.sources))
+        code_size = write_archive(
+            zip_path, list(plan.sources), base=deps.archive if deps else None, label=plan.config.label
+        )
+        unzipped = code_size + (deps.unzipped_size if deps else 0)
         if unzipped > UNZIPPED_LIMIT:
             raise UserError(
                 f"{plan.config.label}: unzipped size {unzipped:,} bytes exceeds Lambda's {UNZIPPED_LIMIT:,}"
