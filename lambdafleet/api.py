@@ -7,7 +7,7 @@ from typing import Any
 
 from lambdafleet.build.changes import affected_functions, changed_paths
 from lambdafleet.build.deps_cache import DepsCache
-from lambdafleet.build.manifest import MANIFEST_FILE, read_manifest, write_manifest
+from lambdafleet.build.manifest import MANIFEST_FILE, read_manifest, update_manifest
 from lambdafleet.build.paths import build_dir, cache_root
 from lambdafleet.build.plan import FunctionBuilder, plan_function
 from lambdafleet.build.project import load_project
@@ -48,18 +48,23 @@ def run_build(
     strategy = make_strategy(builder, jobs or os.cpu_count() or 1, previous, force)
     outcomes = strategy.run(plans, report)
     entries = {o.name: {**o.entry, "s3": None} for o in outcomes if o.entry}
-    kept = {name: entry for name, entry in previous.items() if name in project.functions}
-    functions = {**kept, **entries}
-    # A partial build (`build.py a`) may not have built every step of a chain yet; Terraform could not wire it.
-    chains = {name: chain.to_manifest() for name, chain in project.chains.items() if set(chain.steps) <= set(functions)}
+
+    def keep(name: str) -> bool:
+        return name in project.functions
+
+    def chains(functions: dict[str, dict[str, Any]]) -> dict[str, Any]:
+        # A partial build (`build.py a`) may not have built every step of a chain yet; Terraform could not wire it.
+        return {n: c.to_manifest() for n, c in project.chains.items() if set(c.steps) <= set(functions)}
+
     failed = any(outcome.error for outcome in outcomes)
     if not failed or any(outcome.status == "built" for outcome in outcomes):
-        write_manifest(manifest_path, functions, chains)  # first describe build/ as it now is, whatever follows
+        # first describe build/ as it now is, whatever follows
+        update_manifest(manifest_path, entries, keep, chains, builder.on_disk)
     if destination and not failed:
         zips = {name: (builder.zip_path(name), entry) for name, entry in entries.items() if entry["zip"]}
         for name, location in upload_all(destination, zips).items():
-            functions[name]["s3"] = location
-        write_manifest(manifest_path, functions, chains)
+            entries[name]["s3"] = location
+        update_manifest(manifest_path, entries, keep, chains, builder.on_disk)
     return outcomes
 
 

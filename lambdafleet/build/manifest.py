@@ -1,6 +1,14 @@
-"""`build/manifest.json`: what was built, in the shape Terraform reads with jsondecode(file(...))."""
+"""`build/manifest.json`: what was built, in the shape Terraform reads with jsondecode(file(...)).
 
+Several `build.py` runs may update it at once (one per function, say), so every update re-reads it
+under an exclusive file lock and merges its own entries into what is there, never into a stale copy.
+"""
+
+import fcntl
 import json
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -9,22 +17,104 @@ from lambdafleet.errors import UserError
 
 SCHEMA_VERSION = 1
 MANIFEST_FILE = "manifest.json"
+LOCK_FILE = ".manifest.lock"
+
+Chains = Callable[[dict[str, dict[str, Any]]], dict[str, Any]]
+
+
+def _empty() -> dict[str, Any]:
+    return {"schema_version": SCHEMA_VERSION, "functions": {}, "chains": {}}
 
 
 def read_manifest(path: Path) -> dict[str, Any]:
     """The manifest at `path`, or an empty one when there is none yet."""
-    if not path.is_file():
-        return {"schema_version": SCHEMA_VERSION, "functions": {}, "chains": {}}
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return _empty()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: cannot be read ({exc}); delete it or run: python build.py clean") from None
+    try:
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise UserError(f"{path}: not valid JSON ({exc}); delete it or run: python build.py clean") from None
-    if data.get("schema_version") != SCHEMA_VERSION:
-        return {"schema_version": SCHEMA_VERSION, "functions": {}, "chains": {}}
+    if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION:
+        return _empty()
+    if not isinstance(data.get("functions"), dict) or not all(
+        isinstance(entry, dict) for entry in data["functions"].values()
+    ):
+        raise UserError(f"{path}: key 'functions': must map names to entries; delete it or run: python build.py clean")
     return data
 
 
-def write_manifest(path: Path, functions: dict[str, dict[str, Any]], chains: dict[str, Any]) -> None:
-    """Atomically write the manifest; keys sorted so that equal builds give equal bytes."""
+def render(functions: dict[str, dict[str, Any]], chains: dict[str, Any]) -> str:
+    """The manifest's text; keys sorted so that equal builds give equal bytes."""
     data = {"schema_version": SCHEMA_VERSION, "functions": functions, "chains": chains}
-    atomic.write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+    return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+
+def write_manifest(path: Path, functions: dict[str, dict[str, Any]], chains: dict[str, Any]) -> None:
+    """Atomically write the manifest."""
+    atomic.write_text(path, render(functions, chains))
+
+
+@contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the manifest beside `path` (released when the process dies, too)."""
+    lock_path = path.with_name(LOCK_FILE)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        why = f"cannot write the manifest ({exc.strerror}); is the checkout read-only?"
+        raise UserError(f"{path.parent}/: {why}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def update_manifest(
+    path: Path,
+    entries: dict[str, dict[str, Any]],
+    keep: Callable[[str], bool],
+    chains: Chains,
+    on_disk: Callable[[dict[str, Any]], bool] = lambda entry: True,
+) -> dict[str, dict[str, Any]]:
+    """Merge `entries` into the manifest as it is now (keeping the entries `keep` accepts) and write it.
+
+    An entry whose zip another build has replaced since (`on_disk` says no) yields to the current entry
+    when that one describes the zip on disk. Returns the functions written. Nothing is written (and no lock
+    taken) when the text would not change, so a no-op build works on a read-only checkout.
+    """
+    functions = _merged(path, entries, keep, on_disk)
+    if _holds(path, render(functions, chains(functions))):
+        return functions
+    with locked(path):
+        functions = _merged(path, entries, keep, on_disk)  # again: another build may have written it meanwhile
+        write_manifest(path, functions, chains(functions))
+    return functions
+
+
+def _holds(path: Path, text: str) -> bool:
+    try:
+        return path.read_text(encoding="utf-8") == text
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def _merged(
+    path: Path,
+    entries: dict[str, dict[str, Any]],
+    keep: Callable[[str], bool],
+    on_disk: Callable[[dict[str, Any]], bool],
+) -> dict[str, dict[str, Any]]:
+    current = read_manifest(path)["functions"]
+    merged = {name: entry for name, entry in current.items() if keep(name)}
+    for name, entry in entries.items():
+        theirs = merged.get(name)
+        if theirs is not None and theirs != entry and not on_disk(entry) and on_disk(theirs):
+            continue  # another build replaced this zip after ours and recorded it
+        merged[name] = entry
+    return merged

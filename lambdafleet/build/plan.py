@@ -132,6 +132,10 @@ class FunctionBuilder:
             return False
         return stamp == {"sha256": entry["sha256"], "size": info.st_size, "mtime_ns": info.st_mtime_ns}
 
+    def on_disk(self, entry: dict[str, Any]) -> bool:
+        """Whether build/ holds what `entry` describes (image contexts are taken on trust)."""
+        return bool(entry.get("image")) or self.holds(entry)
+
     def build(self, plan: Plan) -> dict[str, Any]:
         if plan.config.package_type == "image":
             return build_image_context(plan, self.out_dir)
