@@ -8,11 +8,12 @@ from typing import Any
 from lambdafleet.build.changes import affected_functions, changed_paths
 from lambdafleet.build.deps_cache import DepsCache
 from lambdafleet.build.manifest import MANIFEST_FILE, read_manifest, update_manifest
-from lambdafleet.build.paths import build_dir, cache_root
+from lambdafleet.build.paths import BUILD_DIR, build_dir, cache_root
 from lambdafleet.build.plan import FunctionBuilder, plan_function
-from lambdafleet.build.project import load_project
+from lambdafleet.build.project import FUNCTIONS_DIR, load_project
 from lambdafleet.build.strategies import BuildOutcome, Report, make_strategy
 from lambdafleet.build.upload import parse_destination, upload_all
+from lambdafleet.errors import UserError
 
 
 def run_build(
@@ -23,6 +24,7 @@ def run_build(
     jobs: int | None = None,
     upload: str | None = None,
     changed_since: str | None = None,
+    allow_empty: bool = False,
     report: Report = lambda outcome: None,
 ) -> list[BuildOutcome]:
     """Build the named functions (all when None), upload them if every one succeeded, and write the manifest.
@@ -32,9 +34,15 @@ def run_build(
     raise UserError before anything is built. A failure while building one function is returned in
     its BuildOutcome; the manifest still records the functions that did build, because their zips in
     build/ have changed and Terraform must never pair a zip with another zip's hash, while a failed
-    function keeps its last good entry and zip.
+    function keeps its last good entry and zip. A manifest with no functions is written only with
+    `allow_empty`: Terraform would destroy every deployed function.
     """
     project = load_project(root)
+    if not project.functions and not allow_empty:
+        raise UserError(
+            f"{FUNCTIONS_DIR}/: no functions found; refusing to write {BUILD_DIR}/{MANIFEST_FILE} without any "
+            "(terraform apply would destroy every deployed function); pass --allow-empty to mean it"
+        )
     destination = parse_destination(upload) if upload else None
     out_dir = build_dir(root)
     manifest_path = out_dir / MANIFEST_FILE

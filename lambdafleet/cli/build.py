@@ -97,6 +97,7 @@ def _run(args: argparse.Namespace) -> int:
             jobs=args.jobs,
             upload=args.upload,
             changed_since=args.changed_since,
+            allow_empty=getattr(args, "allow_empty", False),
             report=_Progress(args.quiet),
         )
     except (UserError, BuildError) as exc:
@@ -117,6 +118,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `all` and `build` commands."""
     every = subparsers.add_parser("all", help="build every function under functions/")
     _add_build_options(every)
+    every.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="write a manifest even when functions/ holds no function (terraform apply then destroys every function)",
+    )
     every.set_defaults(run=_run, names=[])
     named = subparsers.add_parser("build", help="build the named functions (also: build.py NAME ...)")
     named.add_argument("names", nargs="+", metavar="NAME", help="functions to build (folders under functions/)")
