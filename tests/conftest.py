@@ -29,6 +29,13 @@ class Workspace:
         (root / "functions").mkdir(exist_ok=True)
         shutil.copy2(REPO_ROOT / "functions" / "conftest.py", root / "functions" / "conftest.py")
 
+    @classmethod
+    def existing(cls, root: Path, cache_dir: Path) -> "Workspace":
+        """A handle on a workspace already on disk (a copy of another, say)."""
+        workspace = cls.__new__(cls)
+        workspace.root, workspace.cache_dir = root, cache_dir
+        return workspace
+
     def add_function(self, name: str, config: str | None = None, files: dict[str, str] | None = None) -> Path:
         """Write functions/<name>/ with a trivial handler unless `files` provides one."""
         folder = self.root / "functions" / name

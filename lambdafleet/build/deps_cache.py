@@ -5,7 +5,6 @@ recompressed: `archive.write_archive` extends a copy of the cached archive with 
 """
 
 import hashlib
-import json
 import shutil
 import tempfile
 import threading
@@ -14,11 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lambdafleet import BUILDER_VERSION
-from lambdafleet.build import atomic
 from lambdafleet.build.archive import entries_under, write_archive
+from lambdafleet.build.integrity import discard, file_digest, read_sealed, write_sealed
 from lambdafleet.build.lockfile import Lock
 from lambdafleet.build.paths import DEPS_CACHE
 from lambdafleet.build.platforms import Target
+from lambdafleet.errors import BuildError
 
 
 @dataclass(frozen=True)
@@ -57,15 +57,19 @@ class DepsCache:
             return self._mutexes.setdefault(key, threading.Lock())
 
     def get(self, lock: Lock, target: Target) -> Deps:
-        """The dependency archive for `lock` on `target`, installing and compressing it if missing."""
+        """The dependency archive for `lock` on `target`, installing and compressing it if missing or damaged."""
         key = self.key(lock, target)
-        archive, sizes_file = self.root / f"{key}.zip", self.root / f"{key}.json"
+        archive, record_file = self.root / f"{key}.zip", self.root / f"{key}.json"
         with self._lock_for(key):
-            if not (archive.is_file() and sizes_file.is_file()):
-                self._build(lock, target, archive, sizes_file)
-            return Deps(archive, json.loads(sizes_file.read_text()))
+            deps = _verified(archive, record_file)
+            if deps is None:
+                self._build(lock, target, archive, record_file)
+                deps = _verified(archive, record_file)
+            if deps is None:  # written a moment ago, so the disk itself is failing
+                raise BuildError(f"{archive}: dependency cache entry damaged as soon as written; check the disk")
+            return deps
 
-    def _build(self, lock: Lock, target: Target, archive: Path, sizes_file: Path) -> None:
+    def _build(self, lock: Lock, target: Target, archive: Path, record_file: Path) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix="install-", dir=self.root))
         try:
@@ -78,7 +82,36 @@ class DepsCache:
                 top = entry.name.split("/", 1)[0]
                 sizes[top] = sizes.get(top, 0) + entry.path.stat().st_size
             write_archive(archive, entries)
-            # The sizes file is written last: its presence marks a complete cache entry.
-            atomic.write_text(sizes_file, json.dumps(dict(sorted(sizes.items())), indent=1))
+            # The record is written last: its presence, with the archive's hash, marks a complete cache entry.
+            record = {"archive_sha256": file_digest(archive), "archive_size": archive.stat().st_size, "sizes": sizes}
+            write_sealed(record_file, record)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def _verified(archive: Path, record_file: Path) -> Deps | None:
+    """The cache entry if its record is whole and the archive has the recorded size and hash; else None.
+
+    A damaged part is discarded (with a one-line warning), so the caller rebuilds the entry.
+    """
+    record = read_sealed(record_file, "dependency cache record")
+    if record is None:
+        if archive.exists():  # an archive without its record: unfinished or its record was damaged
+            archive.unlink(missing_ok=True)
+        return None
+    sizes = record.get("sizes")
+    if not isinstance(sizes, dict) or not all(isinstance(v, int) for v in sizes.values()):
+        discard(record_file, "dependency cache record", "no package sizes")
+        archive.unlink(missing_ok=True)
+        return None
+    try:
+        whole = archive.stat().st_size == record.get("archive_size") and file_digest(archive) == record.get(
+            "archive_sha256"
+        )
+    except FileNotFoundError:
+        whole = False
+    if not whole:
+        discard(archive, "dependency cache archive", "its size or sha256 differs from the one recorded")
+        record_file.unlink(missing_ok=True)
+        return None
+    return Deps(archive, sizes)

@@ -173,15 +173,35 @@ def check_lock(function_dir: Path, target: Target, folder_label: str, stamps: Pa
         if in_path.is_file() and direct_requirements(in_path, f"{folder_label}{INPUT_FILE}"):
             raise UserError(f"{folder_label}{LOCK_FILE}: missing; run: python build.py lock {function_dir.name}")
         return None
-    digest = hashlib.sha256(f"{target}\0".encode() + lock_path.read_bytes())
+    # "sealed": stamps written before they repeated their name are not recognised, rather than called damaged.
+    digest = hashlib.sha256(f"sealed\0{target}\0".encode() + lock_path.read_bytes())
     digest.update(in_path.read_bytes() if in_path.is_file() else b"\0no-input")
     stamp = stamps / digest.hexdigest()
-    if stamp.is_file():
-        has_pins = stamp.read_text() == "pins"
-    else:
+    has_pins = _read_stamp(stamp)
+    if has_pins is None:
         has_pins = _validate(lock_path, in_path, target, folder_label)
-        atomic.write_text(stamp, "pins" if has_pins else "empty")
+        atomic.write_text(stamp, _stamp_text(stamp, has_pins))
     return Lock(lock_path, f"{folder_label}{LOCK_FILE}") if has_pins else None
+
+
+def _stamp_text(stamp: Path, has_pins: bool) -> str:
+    # The stamp repeats its own name (the digest of what was checked): a damaged stamp matches neither text.
+    return f"{'pins' if has_pins else 'empty'} {stamp.name}\n"
+
+
+def _read_stamp(stamp: Path) -> bool | None:
+    """Whether the checked lock pins anything; None when there is no stamp or a damaged one (then removed)."""
+    try:
+        text = stamp.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return None
+    for has_pins in (True, False):
+        if text == _stamp_text(stamp, has_pins):
+            return has_pins
+    from lambdafleet.build.integrity import discard
+
+    discard(stamp, "checked-lock stamp", "it is not one the build wrote")
+    return None
 
 
 def write_lock(function_dir: Path, target: Target, folder_label: str) -> bool:
