@@ -54,7 +54,7 @@ class Workspace:
         shutil.copy(FIXTURES / fixture, folder / "requirements.txt")
         return folder
 
-    def run(self, *args: str, env: dict[str, str] | None = None, umask: int = 0o022):
+    def run(self, *args: str, env: dict[str, str] | None = None, umask: int = 0o022, timeout: float = 600):
         """Run `python build.py ARGS` in a child process; returns the CompletedProcess."""
         full_env = {**os.environ, "LAMBDAFLEET_CACHE_DIR": str(self.cache_dir), **(env or {})}
         return subprocess.run(
@@ -63,7 +63,7 @@ class Workspace:
             env=full_env,
             capture_output=True,
             text=True,
-            timeout=600,
+            timeout=timeout,
             preexec_fn=lambda: os.umask(umask),
         )
 

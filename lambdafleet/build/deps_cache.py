@@ -14,6 +14,7 @@ from pathlib import Path
 
 from lambdafleet import BUILDER_VERSION
 from lambdafleet.build.archive import entries_under, write_archive
+from lambdafleet.build.installer import installer_version
 from lambdafleet.build.integrity import discard, file_digest, read_sealed, write_sealed
 from lambdafleet.build.lockfile import Lock
 from lambdafleet.build.paths import DEPS_CACHE
@@ -43,11 +44,9 @@ class DepsCache:
 
     @staticmethod
     def key(lock: Lock, target: Target) -> str:
-        # pip's and zlib's versions count: a pure-Python sdist built by another pip, or another zlib's
-        # deflate, can give other bytes from the same lock.
-        import importlib.metadata  # ~15 ms, and only a build that misses the cache gets here
-
-        tools = f"pip {importlib.metadata.version('pip')}\0zlib {zlib.ZLIB_RUNTIME_VERSION}"
+        # The installer's and zlib's versions count: another uv may lay out the same lock (or build a pure-Python
+        # sdist) as other bytes, and another zlib's deflate gives other bytes.
+        tools = f"{installer_version()}\0zlib {zlib.ZLIB_RUNTIME_VERSION}"
         digest = hashlib.sha256(f"{BUILDER_VERSION}\0{target}\0{tools}\0".encode())
         digest.update(lock.path.read_bytes())
         return digest.hexdigest()

@@ -21,6 +21,8 @@ LOCK_FILE = "requirements.txt"
 INPUT_FILE = "requirements.in"
 HEADER = "# lambdafleet-lock: "
 _ALLOWED_OPTIONS = ("--index-url", "--extra-index-url", "--find-links", "-i ", "-f ")
+# uv's words for a network fault (exit 1, not a user error).
+UNREACHABLE = ("error sending request", "tcp connect error", "dns error", "Failed to fetch", "operation timed out")
 _HASH = re.compile(r"\s--hash[= ](sha256:[0-9a-f]{64})")
 
 if TYPE_CHECKING:
@@ -216,17 +218,41 @@ def write_lock(function_dir: Path, target: Target, folder_label: str) -> bool:
     # Wheels for the target first, as pip --platform and sam build insist: otherwise uv settles on the newest
     # version even when only its sdist fits (numpy 2.4 has no wheel for python3.11's glibc 2.26, numpy 2.2 has).
     # Without wheels only, a pure-Python sdist can still resolve; the build rejects a compiled one by name.
-    result = _compile(function_dir, target, wheels_only=True)
+    wheels_only = True
+    result = _compile(function_dir, target, wheels_only)
     if result.returncode != 0:
-        result = _compile(function_dir, target, wheels_only=False)
+        wheels_only = False
+        result = _compile(function_dir, target, wheels_only)
     if result.returncode != 0:
         lines = [line for line in result.stderr.splitlines() if line.strip()]
         reason = " ".join(line.strip() for line in lines[-3:]) or "uv failed"
         if "No module named uv" in result.stderr:
             raise BuildError("uv is not installed; pip install -r requirements-dev.txt")
+        if any(marker in result.stderr for marker in UNREACHABLE):
+            raise BuildError(f"{folder_label}{INPUT_FILE}: cannot reach the package index ({reason})")
         raise UserError(f"{folder_label}{INPUT_FILE}: cannot be resolved for {target}: {reason}")
-    atomic.write_text(function_dir / LOCK_FILE, f"{HEADER}{target}\n{result.stdout}")
+    text = f"{HEADER}{target}\n{result.stdout}"
+    if not wheels_only:
+        _refuse_compiled_sdists(in_path, text, target, f"{folder_label}{INPUT_FILE}")
+    atomic.write_text(function_dir / LOCK_FILE, text)
     return True
+
+
+def _refuse_compiled_sdists(in_path: Path, lock_text: str, target: Target, label: str) -> None:
+    """Raise UserError when a resolution that needed sdists pins a compiled project without a wheel for `target`.
+
+    Only a pure-Python sdist may stand in for a wheel; the index tells which pins are which.
+    """
+    from lambdafleet.build.index import index_url, refuse_compiled_without_wheel
+
+    index = index_url(in_path)
+    pins = {}
+    for _number, line in _logical_lines(lock_text):
+        if not line.startswith("-"):
+            pin = _parse_pin(line, label)
+            pins[pin.name] = pin.version
+    for name, version in sorted(pins.items()):
+        refuse_compiled_without_wheel(label, index, target, name, version)
 
 
 def _compile(function_dir: Path, target: Target, wheels_only: bool) -> subprocess.CompletedProcess[str]:

@@ -15,6 +15,7 @@ from lambdafleet.build.config import CONFIG_FILE, FunctionConfig
 from lambdafleet.build.deps_cache import DepsCache
 from lambdafleet.build.handler import check_handler
 from lambdafleet.build.image import build_image_context
+from lambdafleet.build.installer import installer_version
 from lambdafleet.build.lockfile import Lock, check_lock
 from lambdafleet.build.paths import CHECKED_LOCKS, cache_root
 from lambdafleet.build.platforms import Target
@@ -66,8 +67,10 @@ def plan_function(project: Project, config: FunctionConfig) -> Plan:
     shared = {name: project.shared_dir(name) for name in config.shared}
     sources = tuple(source_entries(function_dir, config.exclude, shared))
     _check_handler_ships(config, sources, label)
-    # zlib's version is part of the key: another zlib may compress the same files to other bytes.
-    digest = hashlib.sha256(f"{BUILDER_VERSION}\0{zlib.ZLIB_RUNTIME_VERSION}\0{target}\0".encode())
+    # zlib's and the installer's versions are part of the key: another zlib may compress the same files to other
+    # bytes, another installer lay out the dependencies otherwise.
+    tools = f"{zlib.ZLIB_RUNTIME_VERSION}\0{installer_version()}"
+    digest = hashlib.sha256(f"{BUILDER_VERSION}\0{tools}\0{target}\0".encode())
     digest.update(json.dumps(config.to_manifest(), sort_keys=True).encode())
     digest.update(lock.path.read_bytes() if lock else b"\0no-lock")
     for entry in sources:
