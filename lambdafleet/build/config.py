@@ -73,6 +73,7 @@ class FunctionConfig:
     destinations: dict[str, str | None] = field(default_factory=lambda: dict.fromkeys(DESTINATION_KEYS))
     permissions: tuple[dict[str, str], ...] = ()
     exclude: tuple[str, ...] = ()
+    include: tuple[str, ...] = ()
     shared: tuple[str, ...] = ()
 
     def to_manifest(self) -> dict[str, Any]:
@@ -81,6 +82,7 @@ class FunctionConfig:
         data["routes"] = list(self.routes)
         data["permissions"] = [dict(p) for p in self.permissions]
         data["exclude"] = list(self.exclude)
+        data["include"] = list(self.include)
         data["shared"] = list(self.shared)
         return data
 
@@ -197,6 +199,7 @@ _VALIDATORS: dict[str, _Validator] = {
     "destinations": _destinations,
     "permissions": _permissions,
     "exclude": lambda c, v: tuple(c.string_list("exclude", v)),
+    "include": lambda c, v: tuple(c.string_list("include", v)),
     "shared": lambda c, v: tuple(c.string_list("shared", v)),
 }
 

@@ -65,7 +65,7 @@ def plan_function(project: Project, config: FunctionConfig) -> Plan:
     target = Target(config.runtime, config.architecture)
     lock = check_lock(function_dir, target, label, cache_root(project.root) / CHECKED_LOCKS)
     shared = {name: project.shared_dir(name) for name in config.shared}
-    sources = tuple(source_entries(function_dir, config.exclude, shared))
+    sources = tuple(source_entries(function_dir, config.exclude, shared, config.include, project.git_ignored))
     _check_handler_ships(config, sources, label)
     # zlib's and the installer's versions are part of the key: another zlib may compress the same files to other
     # bytes, another installer lay out the dependencies otherwise.

@@ -3,6 +3,7 @@
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,13 @@ class Project:
     root: Path
     functions: dict[str, FunctionConfig]
     chains: dict[str, Chain]
+
+    @cached_property
+    def git_ignored(self) -> frozenset[str]:
+        """Repository paths git ignores, asked once per build (they never ship)."""
+        from lambdafleet.build.sources import git_ignored
+
+        return git_ignored(self.root)
 
     def function_dir(self, name: str) -> Path:
         return self.root / FUNCTIONS_DIR / name
