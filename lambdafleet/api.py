@@ -52,7 +52,9 @@ def run_build(
         affected = affected_functions(project, changed_paths(root, changed_since))
         configs = [c for c in configs if c.name in affected or c.name not in previous]
     plans = [plan_function(project, config) for config in configs]
-    builder = FunctionBuilder(out_dir, DepsCache(cache_root(root)))
+    deps_cache = DepsCache(cache_root(root))
+    deps_cache.sweep()  # install folders a killed build left behind
+    builder = FunctionBuilder(out_dir, deps_cache)
     strategy = make_strategy(builder, jobs or os.cpu_count() or 1, previous, force)
     outcomes = strategy.run(plans, report)
     entries = {o.name: {**o.entry, "s3": None} for o in outcomes if o.entry}

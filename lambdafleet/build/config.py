@@ -212,6 +212,8 @@ def read_toml(path: Path, source: str) -> dict[str, Any]:
         raise UserError(f"{source}: invalid TOML: {exc}") from None
     except UnicodeDecodeError:
         raise UserError(f"{source}: not UTF-8 text") from None
+    except RecursionError:
+        raise UserError(f"{source}: invalid TOML: nested too deeply") from None
 
 
 def load_config(function_dir: Path, source_prefix: str = "") -> FunctionConfig:

@@ -4,11 +4,15 @@ A function whose lock did not change never runs pip again, and its dependencies 
 recompressed: `archive.write_archive` extends a copy of the cached archive with the sources.
 """
 
+import fcntl
 import hashlib
+import os
 import shutil
 import tempfile
 import threading
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +24,8 @@ from lambdafleet.build.lockfile import Lock
 from lambdafleet.build.paths import DEPS_CACHE
 from lambdafleet.build.platforms import Target
 from lambdafleet.errors import BuildError
+
+_STAGING_PREFIX = "install-"
 
 
 @dataclass(frozen=True)
@@ -68,9 +74,38 @@ class DepsCache:
                 raise BuildError(f"{archive}: dependency cache entry damaged as soon as written; check the disk")
             return deps
 
+    def sweep(self) -> None:
+        """Remove install folders left by a build that was killed; a live build's folder (locked) stays."""
+        try:
+            leftovers = [entry.path for entry in os.scandir(self.root) if entry.name.startswith(_STAGING_PREFIX)]
+        except FileNotFoundError:
+            return
+        if not leftovers:
+            return
+        try:
+            with self._sweep_guard():
+                for leftover in leftovers:
+                    _remove_unless_locked(leftover)
+        except OSError:
+            pass  # a read-only cache: the leftovers wait for a build that can write
+
+    @contextmanager
+    def _sweep_guard(self) -> Iterator[None]:
+        fd = os.open(self.root / ".sweep.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
     def _build(self, lock: Lock, target: Target, archive: Path, record_file: Path) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix="install-", dir=self.root))
+        with self._sweep_guard():  # no sweep() between making the folder and locking it
+            staging = Path(tempfile.mkdtemp(prefix=_STAGING_PREFIX, dir=self.root))
+            # Held while installing, so that sweep() in another build knows the folder is in use; a killed
+            # build's lock dies with it.
+            held = os.open(staging, os.O_RDONLY | os.O_DIRECTORY)
+            fcntl.flock(held, fcntl.LOCK_EX)
         try:
             from lambdafleet.build.install import install_dependencies  # only a cache miss needs pip's machinery
 
@@ -86,6 +121,22 @@ class DepsCache:
             write_sealed(record_file, record)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+            os.close(held)
+
+
+def _remove_unless_locked(leftover: str) -> None:
+    try:
+        fd = os.open(leftover, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return  # its build is still running
+    else:
+        shutil.rmtree(leftover, ignore_errors=True)
+    finally:
+        os.close(fd)
 
 
 def _verified(archive: Path, record_file: Path) -> Deps | None:

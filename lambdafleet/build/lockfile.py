@@ -164,6 +164,13 @@ def _validate(lock_path: Path, in_path: Path, target: Target, folder_label: str)
     return bool(lock.pins)
 
 
+def _must_be_files(folder_label: str, *paths: Path) -> None:
+    """A requirements file that exists as something else (a folder) is a mistake, not 'no dependencies'."""
+    for path in paths:
+        if path.exists() and not path.is_file():
+            raise UserError(f"{folder_label}{path.name}: not a file (remove it or make it a file)")
+
+
 def check_lock(function_dir: Path, target: Target, folder_label: str, stamps: Path) -> Lock | None:
     """Validate the function's lock against its requirements.in and target; None when it has no deps.
 
@@ -171,6 +178,7 @@ def check_lock(function_dir: Path, target: Target, folder_label: str, stamps: Pa
     an unchanged lock is not parsed again (that keeps a no-op build well under 0.15 s).
     """
     lock_path, in_path = function_dir / LOCK_FILE, function_dir / INPUT_FILE
+    _must_be_files(folder_label, lock_path, in_path)
     if not lock_path.is_file():
         if in_path.is_file() and direct_requirements(in_path, f"{folder_label}{INPUT_FILE}"):
             raise UserError(f"{folder_label}{LOCK_FILE}: missing; run: python build.py lock {function_dir.name}")
@@ -212,6 +220,7 @@ def write_lock(function_dir: Path, target: Target, folder_label: str) -> bool:
     Returns False when the function has no requirements.in (nothing to lock).
     """
     in_path = function_dir / INPUT_FILE
+    _must_be_files(folder_label, in_path)
     if not in_path.is_file():
         return False
     direct_requirements(in_path, f"{folder_label}{INPUT_FILE}")

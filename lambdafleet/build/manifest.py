@@ -34,11 +34,16 @@ def read_manifest(path: Path) -> dict[str, Any]:
         return _empty()
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"{path}: cannot be read ({exc}); delete it or run: python build.py clean") from None
+    fix = "delete it or run: python build.py clean"
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise UserError(f"{path}: not valid JSON ({exc}); delete it or run: python build.py clean") from None
-    if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION:
+        raise UserError(f"{path}: not valid JSON ({exc}); {fix}") from None
+    except RecursionError:
+        raise UserError(f"{path}: not valid JSON (nested too deeply); {fix}") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: must be a JSON object with 'schema_version' and 'functions'; {fix}")
+    if data.get("schema_version") != SCHEMA_VERSION:
         return _empty()
     if not isinstance(data.get("functions"), dict) or not all(
         isinstance(entry, dict) for entry in data["functions"].values()

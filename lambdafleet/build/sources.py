@@ -133,8 +133,20 @@ def _check_links(folder: Path, entries: list[Entry], root: Path, rules: Rules, l
                     _check_link(path, f"{label}{relative}", root, rules, relative)
 
 
+def _check_names(entries: list[Entry], label: str) -> None:
+    for entry in entries:
+        try:
+            entry.name.encode("utf-8")
+        except UnicodeEncodeError:
+            printable = os.fsencode(entry.name).decode("utf-8", "backslashreplace")
+            raise UserError(
+                f"{label}{printable}: file name is not UTF-8; Lambda's zip needs UTF-8 names: rename it, or exclude it"
+            ) from None
+
+
 def _shipped(folder: Path, rules: Rules, root: Path, label: str) -> list[Entry]:
     entries = entries_under(folder, keep=rules.keep)
+    _check_names(entries, label)
     _check_links(folder, entries, root, rules, label)
     return entries
 

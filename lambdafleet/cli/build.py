@@ -9,7 +9,7 @@ from lambdafleet.api import run_build
 from lambdafleet.build.plan import DIRECT_UPLOAD_LIMIT, MB
 from lambdafleet.build.strategies import BuildOutcome
 from lambdafleet.cli import EXIT_FAULT, EXIT_USER_ERROR
-from lambdafleet.errors import BuildError, UserError
+from lambdafleet.errors import BuildError, UserError, one_line
 
 
 def _positive(text: str) -> int:
@@ -45,7 +45,7 @@ class _Progress:
     def __call__(self, outcome: BuildOutcome) -> None:
         with self._mutex:
             if outcome.error is not None:
-                print(f"failed  {outcome.name:<24} {outcome.error}", file=sys.stderr)
+                print(f"failed  {outcome.name:<24} {one_line(str(outcome.error))}", file=sys.stderr)
                 return
             entry = outcome.entry
             if entry.get("image"):
