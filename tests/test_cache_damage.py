@@ -54,11 +54,15 @@ def _kinds(pristine) -> list[str]:
 
 
 def test_every_kind_of_cache_file_is_covered(pristine):
-    assert sorted(set(_kinds(pristine))) == [".stamps", "checked-locks", "deps"]
+    kinds = set(_kinds(pristine))
+    # checked-syntax: verdicts of the runtime's own interpreter, when the build machine runs another version
+    assert {".stamps", "checked-locks", "deps"} <= kinds <= {".stamps", "checked-locks", "checked-syntax", "deps"}
 
 
 @pytest.mark.parametrize("damage", sorted(DAMAGE))
-@pytest.mark.parametrize("kind", ["deps/*.zip", "deps/*.json", "checked-locks/*", "build/.stamps/*"])
+@pytest.mark.parametrize(
+    "kind", ["deps/*.zip", "deps/*.json", "checked-locks/*", "checked-syntax/*", "build/.stamps/*"]
+)
 def test_damaged_cache_file_gives_the_same_zip_or_one_line(pristine, make_workspace, tmp_path, kind, damage):
     base = pristine.root.parent
     shutil.copytree(base, tmp_path / "copy", symlinks=True)
@@ -66,6 +70,8 @@ def test_damaged_cache_file_gives_the_same_zip_or_one_line(pristine, make_worksp
     reference = (pristine.root / "build" / "fn.zip").read_bytes()
     where = workspace.root if kind.startswith("build/") else workspace.cache_dir
     targets = sorted(where.glob(kind))
+    if not targets and kind.startswith("checked-syntax"):
+        pytest.skip("the build machine runs python3.12 itself: no syntax verdicts to damage")
     assert targets, kind
     for target in targets:
         DAMAGE[damage](target)

@@ -17,7 +17,7 @@ from lambdafleet.build.handler import check_handler
 from lambdafleet.build.image import build_image_context
 from lambdafleet.build.installer import installer_version
 from lambdafleet.build.lockfile import Lock, check_lock
-from lambdafleet.build.paths import CHECKED_LOCKS, cache_root
+from lambdafleet.build.paths import CHECKED_LOCKS, CHECKED_SYNTAX, cache_root
 from lambdafleet.build.platforms import Target
 from lambdafleet.build.project import FUNCTIONS_DIR, Project
 from lambdafleet.build.sources import source_entries
@@ -61,9 +61,10 @@ def plan_function(project: Project, config: FunctionConfig) -> Plan:
     function_dir = project.function_dir(config.name)
     label = f"{FUNCTIONS_DIR}/{config.name}/"
     # Here, not when the project loads: a broken handler elsewhere must not stop `invoke` of this function.
-    check_handler(function_dir, config.handler, label, f"{label}{CONFIG_FILE}")
+    stamps = cache_root(project.root)
+    check_handler(function_dir, config.handler, label, f"{label}{CONFIG_FILE}", config.runtime, stamps / CHECKED_SYNTAX)
     target = Target(config.runtime, config.architecture)
-    lock = check_lock(function_dir, target, label, cache_root(project.root) / CHECKED_LOCKS)
+    lock = check_lock(function_dir, target, label, stamps / CHECKED_LOCKS)
     shared = {name: project.shared_dir(name) for name in config.shared}
     sources = tuple(source_entries(function_dir, config.exclude, shared, config.include, project.git_ignored))
     _check_handler_ships(config, sources, label)
