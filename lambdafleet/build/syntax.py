@@ -7,9 +7,7 @@ unchanged module is not checked again. Without that interpreter the build says t
 """
 
 import hashlib
-import platform
 import subprocess
-import sys
 from pathlib import Path
 
 from lambdafleet.build import atomic
@@ -25,10 +23,23 @@ _COMPILE = (
     "except ValueError as exc:\n"
     "    print(0); print(exc); sys.exit(3)\n"
 )
-_warned: set[str] = set()
+# runtime -> the first module whose syntax could not be checked for it; the build command reports them.
+_unchecked: dict[str, str] = {}
+
+
+def unchecked_warnings() -> list[str]:
+    """One warning line per runtime whose grammar could not be checked since the last call."""
+    lines = [
+        f"warning: {label}: syntax not checked for {runtime} (no {runtime} found on PATH or in pyenv)"
+        for runtime, label in sorted(_unchecked.items())
+    ]
+    _unchecked.clear()
+    return lines
 
 
 def _interpreter(runtime: str) -> Path | None:
+    import platform
+
     from lambdafleet.runtime.interpreter import find_interpreter, lambda_architecture
 
     try:  # any architecture parses the same grammar: look for this machine's
@@ -53,12 +64,7 @@ def check_syntax(source: bytes, label: str, runtime: str, stamps: Path | None) -
             pass
     interpreter = _interpreter(runtime)
     if interpreter is None:
-        if runtime not in _warned:
-            _warned.add(runtime)
-            print(
-                f"warning: {label}: syntax not checked for {runtime} (no {runtime} found on PATH or in pyenv)",
-                file=sys.stderr,
-            )
+        _unchecked.setdefault(runtime, label)
         return
     command = [str(interpreter), "-I", "-S", "-c", _COMPILE, label]
     result = subprocess.run(command, input=source, capture_output=True, timeout=60, check=False)

@@ -8,6 +8,7 @@ import threading
 from lambdafleet.api import run_build
 from lambdafleet.build.plan import DIRECT_UPLOAD_LIMIT, MB
 from lambdafleet.build.strategies import BuildOutcome
+from lambdafleet.build.syntax import unchecked_warnings
 from lambdafleet.cli import EXIT_FAULT, EXIT_USER_ERROR
 from lambdafleet.errors import BuildError, UserError, one_line
 
@@ -104,6 +105,8 @@ def _run(args: argparse.Namespace) -> int:
         if args.json:  # scripts reading stdout get an answer too; the error line still goes to stderr
             print(json.dumps({"ok": False, "error": str(exc), "functions": []}, indent=2))
         raise
+    for warning in unchecked_warnings():
+        print(warning, file=sys.stderr)
     if not outcomes and args.changed_since and not args.quiet:
         print(f"nothing to build: no function changed since {args.changed_since}", file=sys.stderr)
     if args.json:

@@ -5,6 +5,7 @@ import contextlib
 import json
 import os
 import shutil
+import sys
 
 from lambdafleet.build.lockfile import write_lock
 from lambdafleet.build.paths import BUILD_DIR, CACHE_PARTS, build_dir, cache_root
@@ -12,6 +13,7 @@ from lambdafleet.build.plan import plan_function
 from lambdafleet.build.platforms import Target
 from lambdafleet.build.project import load_project
 from lambdafleet.build.scaffold import create_function
+from lambdafleet.build.syntax import unchecked_warnings
 from lambdafleet.errors import UserError
 from lambdafleet.runtime import task_root
 
@@ -33,6 +35,8 @@ def _check(args: argparse.Namespace) -> int:
     configs = project.select(args.names or None)
     for config in configs:
         plan_function(project, config)
+    for warning in unchecked_warnings():
+        print(warning, file=sys.stderr)
     print(f"ok: {len(configs)} function(s), configs and locks valid")
     return 0
 
