@@ -75,6 +75,7 @@ class FunctionConfig:
     exclude: tuple[str, ...] = ()
     include: tuple[str, ...] = ()
     shared: tuple[str, ...] = ()
+    layers: tuple[str, ...] = ()
 
     def to_manifest(self) -> dict[str, Any]:
         """The config as plain JSON-ready data, in the manifest's shape."""
@@ -84,6 +85,7 @@ class FunctionConfig:
         data["exclude"] = list(self.exclude)
         data["include"] = list(self.include)
         data["shared"] = list(self.shared)
+        data["layers"] = list(self.layers)
         return data
 
 
@@ -201,6 +203,7 @@ _VALIDATORS: dict[str, _Validator] = {
     "exclude": lambda c, v: tuple(c.string_list("exclude", v)),
     "include": lambda c, v: tuple(c.string_list("include", v)),
     "shared": lambda c, v: tuple(c.string_list("shared", v)),
+    "layers": lambda c, v: tuple(c.string_list("layers", v)),
 }
 
 

@@ -49,11 +49,11 @@ class DepsCache:
         self._guard = threading.Lock()
 
     @staticmethod
-    def key(lock: Lock, target: Target) -> str:
+    def key(lock: Lock, target: Target, prefix: str = "") -> str:
         # The installer's and zlib's versions count: another uv may lay out the same lock (or build a pure-Python
         # sdist) as other bytes, and another zlib's deflate gives other bytes.
         tools = f"{installer_version()}\0zlib {zlib.ZLIB_RUNTIME_VERSION}"
-        digest = hashlib.sha256(f"{BUILDER_VERSION}\0{target}\0{tools}\0".encode())
+        digest = hashlib.sha256(f"{BUILDER_VERSION}\0{target}\0{tools}\0{prefix}\0".encode())
         digest.update(lock.path.read_bytes())
         return digest.hexdigest()
 
@@ -61,14 +61,17 @@ class DepsCache:
         with self._guard:
             return self._mutexes.setdefault(key, threading.Lock())
 
-    def get(self, lock: Lock, target: Target) -> Deps:
-        """The dependency archive for `lock` on `target`, installing and compressing it if missing or damaged."""
-        key = self.key(lock, target)
+    def get(self, lock: Lock, target: Target, prefix: str = "") -> Deps:
+        """The dependency archive for `lock` on `target`, installing and compressing it if missing or damaged.
+
+        `prefix` (a folder, e.g. a layer's `python`) roots every installed file under it.
+        """
+        key = self.key(lock, target, prefix)
         archive, record_file = self.root / f"{key}.zip", self.root / f"{key}.json"
         with self._lock_for(key):
             deps = _verified(archive, record_file)
             if deps is None:
-                self._build(lock, target, archive, record_file)
+                self._build(lock, target, archive, record_file, prefix)
                 deps = _verified(archive, record_file)
             if deps is None:  # written a moment ago, so the disk itself is failing
                 raise BuildError(f"{archive}: dependency cache entry damaged as soon as written; check the disk")
@@ -98,7 +101,7 @@ class DepsCache:
         finally:
             os.close(fd)
 
-    def _build(self, lock: Lock, target: Target, archive: Path, record_file: Path) -> None:
+    def _build(self, lock: Lock, target: Target, archive: Path, record_file: Path, prefix: str = "") -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         with self._sweep_guard():  # no sweep() between making the folder and locking it
             staging = Path(tempfile.mkdtemp(prefix=_STAGING_PREFIX, dir=self.root))
@@ -109,7 +112,7 @@ class DepsCache:
         try:
             from lambdafleet.build.install import install_dependencies  # only a cache miss needs pip's machinery
 
-            install_dependencies(lock, target, staging)
+            install_dependencies(lock, target, staging / prefix if prefix else staging)
             entries = entries_under(staging)
             sizes: dict[str, int] = {}
             for entry in entries:

@@ -23,7 +23,7 @@ Chains = Callable[[dict[str, dict[str, Any]]], dict[str, Any]]
 
 
 def _empty() -> dict[str, Any]:
-    return {"schema_version": SCHEMA_VERSION, "functions": {}, "chains": {}}
+    return {"schema_version": SCHEMA_VERSION, "functions": {}, "chains": {}, "layers": {}}
 
 
 def read_manifest(path: Path) -> dict[str, Any]:
@@ -48,19 +48,24 @@ def read_manifest(path: Path) -> dict[str, Any]:
     if not isinstance(data.get("functions"), dict) or not all(
         isinstance(entry, dict) for entry in data["functions"].values()
     ):
-        raise UserError(f"{path}: key 'functions': must map names to entries; delete it or run: python build.py clean")
+        raise UserError(f"{path}: key 'functions': must map names to entries; {fix}")
+    data.setdefault("layers", {})
+    if not isinstance(data["layers"], dict):
+        raise UserError(f"{path}: key 'layers': must map names to entries; {fix}")
     return data
 
 
-def render(functions: dict[str, dict[str, Any]], chains: dict[str, Any]) -> str:
+def render(functions: dict[str, dict[str, Any]], chains: dict[str, Any], layers: dict[str, Any] | None = None) -> str:
     """The manifest's text; keys sorted so that equal builds give equal bytes."""
-    data = {"schema_version": SCHEMA_VERSION, "functions": functions, "chains": chains}
+    data = {"schema_version": SCHEMA_VERSION, "functions": functions, "chains": chains, "layers": layers or {}}
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
 
-def write_manifest(path: Path, functions: dict[str, dict[str, Any]], chains: dict[str, Any]) -> None:
+def write_manifest(
+    path: Path, functions: dict[str, dict[str, Any]], chains: dict[str, Any], layers: dict[str, Any] | None = None
+) -> None:
     """Atomically write the manifest."""
-    atomic.write_text(path, render(functions, chains))
+    atomic.write_text(path, render(functions, chains, layers))
 
 
 @contextmanager
@@ -86,19 +91,24 @@ def update_manifest(
     keep: Callable[[str], bool],
     chains: Chains,
     on_disk: Callable[[dict[str, Any]], bool] = lambda entry: True,
+    layers: dict[str, Any] | None = None,
+    keep_layer: Callable[[str], bool] = lambda name: True,
 ) -> dict[str, dict[str, Any]]:
     """Merge `entries` into the manifest as it is now (keeping the entries `keep` accepts) and write it.
+
+    `layers` (the layers this build built) are merged the same way into the current layers `keep_layer` accepts.
 
     An entry whose zip another build has replaced since (`on_disk` says no) yields to the current entry
     when that one describes the zip on disk. Returns the functions written. Nothing is written (and no lock
     taken) when the text would not change, so a no-op build works on a read-only checkout.
     """
-    functions = _merged(path, entries, keep, on_disk)
-    if _holds(path, render(functions, chains(functions))):
+    functions, all_layers = _merged(path, entries, keep, on_disk, layers or {}, keep_layer)
+    if _holds(path, render(functions, chains(functions), all_layers)):
         return functions
     with locked(path):
-        functions = _merged(path, entries, keep, on_disk)  # again: another build may have written it meanwhile
-        write_manifest(path, functions, chains(functions))
+        # again: another build may have written it meanwhile
+        functions, all_layers = _merged(path, entries, keep, on_disk, layers or {}, keep_layer)
+        write_manifest(path, functions, chains(functions), all_layers)
     return functions
 
 
@@ -114,12 +124,16 @@ def _merged(
     entries: dict[str, dict[str, Any]],
     keep: Callable[[str], bool],
     on_disk: Callable[[dict[str, Any]], bool],
-) -> dict[str, dict[str, Any]]:
-    current = read_manifest(path)["functions"]
+    layers: dict[str, Any],
+    keep_layer: Callable[[str], bool],
+) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    manifest = read_manifest(path)
+    current = manifest["functions"]
+    merged_layers = {name: entry for name, entry in manifest["layers"].items() if keep_layer(name)} | layers
     merged = {name: entry for name, entry in current.items() if keep(name)}
     for name, entry in entries.items():
         theirs = merged.get(name)
         if theirs is not None and theirs != entry and not on_disk(entry) and on_disk(theirs):
             continue  # another build replaced this zip after ours and recorded it
         merged[name] = entry
-    return merged
+    return merged, merged_layers
