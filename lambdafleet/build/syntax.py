@@ -7,6 +7,7 @@ unchanged module is not checked again. Without that interpreter the build says t
 """
 
 import hashlib
+import os
 import subprocess
 from pathlib import Path
 
@@ -37,7 +38,23 @@ def unchecked_warnings() -> list[str]:
     return lines
 
 
-def _interpreter(runtime: str) -> Path | None:
+def _interpreter(runtime: str, stamps: Path | None) -> Path | None:
+    """The runtime's interpreter; where it was found is remembered in `stamps` (finding it costs ~0.4 s)."""
+    remembered = stamps / f"interpreter-{runtime}" if stamps is not None else None
+    if remembered is not None:
+        try:
+            path = Path(remembered.read_text(encoding="utf-8").strip())
+            if path.name == runtime and os.access(path, os.X_OK):
+                return path
+        except (OSError, UnicodeDecodeError):
+            pass
+    found = _find_interpreter(runtime)
+    if found is not None and remembered is not None:
+        atomic.write_text(remembered, f"{found}\n")
+    return found
+
+
+def _find_interpreter(runtime: str) -> Path | None:
     import platform
 
     from lambdafleet.runtime.interpreter import find_interpreter, lambda_architecture
@@ -62,7 +79,7 @@ def check_syntax(source: bytes, label: str, runtime: str, stamps: Path | None) -
                 return
         except OSError:
             pass
-    interpreter = _interpreter(runtime)
+    interpreter = _interpreter(runtime, stamps)
     if interpreter is None:
         _unchecked.setdefault(runtime, label)
         return
