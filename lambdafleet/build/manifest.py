@@ -55,17 +55,31 @@ def read_manifest(path: Path) -> dict[str, Any]:
     return data
 
 
-def render(functions: dict[str, dict[str, Any]], chains: dict[str, Any], layers: dict[str, Any] | None = None) -> str:
-    """The manifest's text; keys sorted so that equal builds give equal bytes."""
+def render(
+    functions: dict[str, dict[str, Any]],
+    chains: dict[str, Any],
+    layers: dict[str, Any] | None = None,
+    api: dict[str, Any] | None = None,
+) -> str:
+    """The manifest's text; keys sorted so that equal builds give equal bytes.
+
+    `api` is functions/api.toml's HTTP API settings (CORS, throttling, authorizers, route authorization).
+    """
     data = {"schema_version": SCHEMA_VERSION, "functions": functions, "chains": chains, "layers": layers or {}}
+    if api is not None:
+        data["api"] = api
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
 
 def write_manifest(
-    path: Path, functions: dict[str, dict[str, Any]], chains: dict[str, Any], layers: dict[str, Any] | None = None
+    path: Path,
+    functions: dict[str, dict[str, Any]],
+    chains: dict[str, Any],
+    layers: dict[str, Any] | None = None,
+    api: dict[str, Any] | None = None,
 ) -> None:
     """Atomically write the manifest."""
-    atomic.write_text(path, render(functions, chains, layers))
+    atomic.write_text(path, render(functions, chains, layers, api))
 
 
 @contextmanager
@@ -93,22 +107,24 @@ def update_manifest(
     on_disk: Callable[[dict[str, Any]], bool] = lambda entry: True,
     layers: dict[str, Any] | None = None,
     keep_layer: Callable[[str], bool] = lambda name: True,
+    api: dict[str, Any] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Merge `entries` into the manifest as it is now (keeping the entries `keep` accepts) and write it.
 
-    `layers` (the layers this build built) are merged the same way into the current layers `keep_layer` accepts.
+    `layers` (the layers this build built) are merged the same way into the current layers `keep_layer` accepts;
+    `api` (the project's, not one build's) is written as it is.
 
     An entry whose zip another build has replaced since (`on_disk` says no) yields to the current entry
     when that one describes the zip on disk. Returns the functions written. Nothing is written (and no lock
     taken) when the text would not change, so a no-op build works on a read-only checkout.
     """
     functions, all_layers = _merged(path, entries, keep, on_disk, layers or {}, keep_layer)
-    if _holds(path, render(functions, chains(functions), all_layers)):
+    if _holds(path, render(functions, chains(functions), all_layers, api)):
         return functions
     with locked(path):
         # again: another build may have written it meanwhile
         functions, all_layers = _merged(path, entries, keep, on_disk, layers or {}, keep_layer)
-        write_manifest(path, functions, chains(functions), all_layers)
+        write_manifest(path, functions, chains(functions), all_layers, api)
     return functions
 
 
