@@ -81,7 +81,12 @@ locals {
     if bucket.notify_function != null && !contains(keys(local.functions), coalesce(bucket.notify_function, "-"))
   ]
 
-  manifest_problems = concat(local.undeclared_permissions, local.unknown_destinations, local.unknown_notified, local.names_too_long)
+  # An empty manifest (a broken or empty functions/) would make apply destroy every deployed function.
+  empty_manifest = length(local.functions) == 0 && !var.allow_empty_manifest ? [
+    "functions is empty: applying it would destroy every deployed function; rebuild with python build.py all, or set allow_empty_manifest = true to mean it"
+  ] : []
+
+  manifest_problems = concat(local.empty_manifest, local.undeclared_permissions, local.unknown_destinations, local.unknown_notified, local.names_too_long)
 
   integrations = {
     for name, function in local.functions : name => {

@@ -4,6 +4,13 @@ variable "manifest_path" {
   default     = null
 }
 
+variable "allow_empty_manifest" {
+  description = "Accept a manifest with no functions (which destroys every deployed function); false refuses it at plan time."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
 variable "name_prefix" {
   description = "Prefix of every resource name, so several stacks can share an account."
   type        = string

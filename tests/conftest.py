@@ -29,6 +29,13 @@ class Workspace:
         (root / "functions").mkdir(exist_ok=True)
         shutil.copy2(REPO_ROOT / "functions" / "conftest.py", root / "functions" / "conftest.py")
 
+    @classmethod
+    def existing(cls, root: Path, cache_dir: Path) -> "Workspace":
+        """A handle on a workspace already on disk (a copy of another, say)."""
+        workspace = cls.__new__(cls)
+        workspace.root, workspace.cache_dir = root, cache_dir
+        return workspace
+
     def add_function(self, name: str, config: str | None = None, files: dict[str, str] | None = None) -> Path:
         """Write functions/<name>/ with a trivial handler unless `files` provides one."""
         folder = self.root / "functions" / name
@@ -47,7 +54,7 @@ class Workspace:
         shutil.copy(FIXTURES / fixture, folder / "requirements.txt")
         return folder
 
-    def run(self, *args: str, env: dict[str, str] | None = None, umask: int = 0o022):
+    def run(self, *args: str, env: dict[str, str] | None = None, umask: int = 0o022, timeout: float = 600):
         """Run `python build.py ARGS` in a child process; returns the CompletedProcess."""
         full_env = {**os.environ, "LAMBDAFLEET_CACHE_DIR": str(self.cache_dir), **(env or {})}
         return subprocess.run(
@@ -56,7 +63,7 @@ class Workspace:
             env=full_env,
             capture_output=True,
             text=True,
-            timeout=600,
+            timeout=timeout,
             preexec_fn=lambda: os.umask(umask),
         )
 

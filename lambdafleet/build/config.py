@@ -78,6 +78,7 @@ class FunctionConfig:
     destinations: dict[str, str | None] = field(default_factory=lambda: dict.fromkeys(DESTINATION_KEYS))
     permissions: tuple[dict[str, str], ...] = ()
     exclude: tuple[str, ...] = ()
+    include: tuple[str, ...] = ()
     shared: tuple[str, ...] = ()
     layers: tuple[str, ...] = ()
 
@@ -87,6 +88,7 @@ class FunctionConfig:
         data["routes"] = list(self.routes)
         data["permissions"] = [dict(p) for p in self.permissions]
         data["exclude"] = list(self.exclude)
+        data["include"] = list(self.include)
         data["shared"] = list(self.shared)
         data["layers"] = list(self.layers)
         return cast(FunctionSettings, data)
@@ -208,6 +210,7 @@ _VALIDATORS: dict[str, _Validator] = {
     "destinations": _destinations,
     "permissions": _permissions,
     "exclude": lambda c, v: tuple(c.string_list("exclude", v)),
+    "include": lambda c, v: tuple(c.string_list("include", v)),
     "shared": lambda c, v: tuple(c.string_list("shared", v)),
     "layers": lambda c, v: tuple(c.string_list("layers", v)),
 }
@@ -221,6 +224,8 @@ def read_toml(path: Path, source: str) -> dict[str, Any]:
         raise UserError(f"{source}: invalid TOML: {exc}") from None
     except UnicodeDecodeError:
         raise UserError(f"{source}: not UTF-8 text") from None
+    except RecursionError:
+        raise UserError(f"{source}: invalid TOML: nested too deeply") from None
 
 
 def load_config(function_dir: Path, source_prefix: str = "") -> FunctionConfig:

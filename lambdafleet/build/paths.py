@@ -7,9 +7,10 @@ BUILD_DIR = "build"
 CACHE_ENV = "LAMBDAFLEET_CACHE_DIR"
 DEPS_CACHE = "deps"
 CHECKED_LOCKS = "checked-locks"
+CHECKED_SYNTAX = "checked-syntax"
 RUNTIMES_CACHE = "runtime"
 # Only these are ours to delete: LAMBDAFLEET_CACHE_DIR may name a folder other tools share (~/.cache, say).
-CACHE_PARTS = (DEPS_CACHE, CHECKED_LOCKS, RUNTIMES_CACHE)
+CACHE_PARTS = (DEPS_CACHE, CHECKED_LOCKS, CHECKED_SYNTAX, RUNTIMES_CACHE)
 
 
 def build_dir(root: Path) -> Path:

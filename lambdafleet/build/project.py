@@ -1,8 +1,9 @@
 """The monorepo as a whole: which functions exist, and the rules that span several of them."""
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import cast
 
@@ -47,6 +48,13 @@ class Project:
     # functions/api.toml: CORS, throttling, authorizers and per-route authorization of the HTTP API.
     api: ApiSettings = field(default_factory=lambda: cast(ApiSettings, dict(EMPTY_API)))
     layers: dict[str, LayerConfig] = field(default_factory=dict)
+
+    @cached_property
+    def git_ignored(self) -> frozenset[str]:
+        """Repository paths git ignores, asked once per build (they never ship)."""
+        from lambdafleet.build.sources import git_ignored
+
+        return git_ignored(self.root)
 
     def function_dir(self, name: str) -> Path:
         return self.root / FUNCTIONS_DIR / name
@@ -102,6 +110,41 @@ def _check_destinations(functions: dict[str, FunctionConfig]) -> None:
                 raise UserError(f"{source}: a function cannot be its own destination")
             if target not in functions:
                 raise UserError(f"{source}: no function named {target!r} under {FUNCTIONS_DIR}/")
+    _check_destination_cycles(functions)
+
+
+def _check_destination_cycles(functions: dict[str, FunctionConfig]) -> None:
+    """Refuse a loop of destinations (a -> b -> a): every event would go round it for ever.
+
+    Lambda's recursive loop detection only stops such a loop after about 16 invocations, and the local
+    endpoint would run it until stopped, so a cycle is refused before anything is built.
+    """
+    finished: set[str] = set()
+    for start in sorted(functions):
+        if start in finished:
+            continue
+        path = [start]
+        pending = [_edges(functions[start])]
+        while pending:
+            edge = next(pending[-1], None)
+            if edge is None:
+                finished.add(path.pop())
+                pending.pop()
+                continue
+            key, target = edge
+            if target in path:
+                loop = " -> ".join([*path[path.index(target) :], target])
+                raise UserError(
+                    f"{FUNCTIONS_DIR}/{path[-1]}/function.toml: key 'destinations.{key}': destination cycle {loop}; "
+                    "an event would go round it for ever"
+                )
+            if target not in finished:
+                path.append(target)
+                pending.append(_edges(functions[target]))
+
+
+def _edges(config: FunctionConfig) -> Iterator[tuple[str, str]]:
+    return iter(sorted((key, target) for key, target in config.destinations.items() if target is not None))
 
 
 def _check_routes(functions: dict[str, FunctionConfig]) -> None:

@@ -3,15 +3,19 @@
 import argparse
 import contextlib
 import json
+import os
 import shutil
+import sys
 
 from lambdafleet.build.lockfile import write_lock
-from lambdafleet.build.paths import CACHE_PARTS, build_dir, cache_root
+from lambdafleet.build.paths import BUILD_DIR, CACHE_PARTS, build_dir, cache_root
 from lambdafleet.build.plan import plan_function
 from lambdafleet.build.platforms import Target
 from lambdafleet.build.project import load_project
 from lambdafleet.build.scaffold import create_function
+from lambdafleet.build.syntax import unchecked_warnings
 from lambdafleet.cli import Commands
+from lambdafleet.errors import UserError
 from lambdafleet.runtime import task_root
 
 
@@ -32,6 +36,8 @@ def _check(args: argparse.Namespace) -> int:
     configs = project.select(args.names or None)
     for config in configs:
         plan_function(project, config)
+    for warning in unchecked_warnings():
+        print(warning, file=sys.stderr)
     print(f"ok: {len(configs)} function(s), configs and locks valid")
     return 0
 
@@ -46,7 +52,13 @@ def _lock(args: argparse.Namespace) -> int:
 
 
 def _clean(args: argparse.Namespace) -> int:
-    shutil.rmtree(build_dir(args.root), ignore_errors=True)
+    try:
+        shutil.rmtree(build_dir(args.root))
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        where = os.path.relpath(exc.filename, args.root) if exc.filename else BUILD_DIR
+        raise UserError(f"{BUILD_DIR}/: cannot delete {where} ({exc.strerror}); is the tree read-only?") from None
     if args.cache:
         cache = cache_root(args.root)
         for part in CACHE_PARTS:

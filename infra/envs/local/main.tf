@@ -35,11 +35,12 @@ provider "aws" {
 module "stack" {
   source = "../.."
 
-  manifest_path = var.manifest_path
-  name_prefix   = var.name_prefix
-  tables        = var.tables
-  buckets       = var.buckets
-  force_destroy = true
+  manifest_path        = var.manifest_path
+  allow_empty_manifest = var.allow_empty_manifest
+  name_prefix          = var.name_prefix
+  tables               = var.tables
+  buckets              = var.buckets
+  force_destroy        = true
   # The emulator serves plain HTTP on loopback, and moto enforces bucket policies.
   enforce_tls = false
 }
