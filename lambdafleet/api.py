@@ -24,6 +24,7 @@ def run_build(
     upload: str | None = None,
     changed_since: str | None = None,
     report: Report = lambda outcome: None,
+    out_dir: Path | None = None,
 ) -> list[BuildOutcome]:
     """Build the named functions (all when None), upload them if every one succeeded, and write the manifest.
 
@@ -36,7 +37,7 @@ def run_build(
     """
     project = load_project(root)
     destination = parse_destination(upload) if upload else None
-    out_dir = build_dir(root)
+    out_dir = out_dir or build_dir(root)  # tests build elsewhere than the checkout's build/
     manifest_path = out_dir / MANIFEST_FILE
     previous = read_manifest(manifest_path)["functions"]
     configs = project.select(names)
@@ -64,13 +65,18 @@ def run_build(
 
 
 def build_functions(
-    root: Path, names: list[str] | None = None, *, force: bool = False, jobs: int | None = None
+    root: Path,
+    names: list[str] | None = None,
+    *,
+    force: bool = False,
+    jobs: int | None = None,
+    out_dir: Path | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Build what is stale and return the manifest entries of `names` (all when None).
 
     Raises the first function's error (UserError for user mistakes) if any build failed.
     """
-    outcomes = run_build(root, names, force=force, jobs=jobs)
+    outcomes = run_build(root, names, force=force, jobs=jobs, out_dir=out_dir)
     for outcome in outcomes:
         if outcome.error:
             raise outcome.error

@@ -10,16 +10,19 @@ from lambdafleet.runtime.pool import FunctionPool
 from lambdafleet.runtime.spec import FunctionSpec
 
 
-def open_function(root: Path, name: str, **pool_options: Any) -> FunctionPool:
+def open_function(root: Path, name: str, out_dir: Path | None = None, **pool_options: Any) -> FunctionPool:
     """A pool running `functions/<name>` from its built zip; `pool_options` go to FunctionPool.
+
+    The zip is built into `out_dir` when given (tests keep the checkout's build/ untouched), else build/.
 
     Raises UserError for an unknown function, a failed build, an image function or a runtime this
     machine cannot run.
     """
-    entry = build_functions(root, [name])[name]
+    out_dir = out_dir or build_dir(root)
+    entry = build_functions(root, [name], out_dir=out_dir)[name]
     source = f"functions/{name}/function.toml"
     if entry.get("package_type", "zip") != "zip":
         raise UserError(f"{source}: package_type {entry['package_type']!r} cannot be invoked locally (zip only)")
-    zip_path = build_dir(root) / entry["zip"]
+    zip_path = out_dir / entry["zip"]
     spec = FunctionSpec.from_manifest(entry)
     return FunctionPool(spec, zip_path, cache_dir=cache_root(root), source=source, **pool_options)
