@@ -80,10 +80,11 @@ resource "terraform_data" "manifest_check" {
 module "artifacts" {
   source = "./modules/bucket"
 
-  name          = "${var.name_prefix}artifacts-${local.account_id}"
-  force_destroy = var.force_destroy
-  enforce_tls   = var.enforce_tls
-  tags          = var.tags
+  name            = "${var.name_prefix}artifacts-${local.account_id}"
+  force_destroy   = var.force_destroy
+  enforce_tls     = var.enforce_tls
+  lifecycle_rules = var.bucket_lifecycle_rules
+  tags            = var.tags
 }
 
 module "table" {

@@ -12,7 +12,7 @@ from tftest import TerraformTestError
 
 from tests.conftest import LocalStack
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.stack]  # terraform plans: tens of seconds each
 
 PREFIX = "tfit-"  # keeps the plan-only tests' resources apart from anything else the shared emulator holds
 ACCOUNT = "123456789012"  # the emulator's account
@@ -206,29 +206,26 @@ def _local_plan_error(terraform, endpoint: str, manifest_path: Path) -> str:
     return " ".join(" ".join(map(str, failure.value.args)).split())
 
 
-def test_plan_names_the_manifest_key_of_an_undeclared_resource(
+def test_plan_names_the_manifest_key_of_every_problem(
     make_terraform, infra_copy: Path, aws_env: str, tmp_path: Path
 ) -> None:
+    # One plan finds every problem (the check reports them together): an undeclared table and destination, a
+    # bucket notifying a function the manifest lacks, and a name the prefix pushes past 64 characters.
     path = _one_function_manifest(
         tmp_path,
         destinations={"on_success": "ghost", "on_failure": None},
         permissions=[{"type": "table", "name": "nope", "access": "read"}],
     )
+    long_name = "m" * (64 - len(PREFIX) + 1)
+    manifest = json.loads(path.read_text())
+    long_function = {**manifest["functions"]["math"], "name": long_name, "zip": f"{long_name}.zip"}
+    long_function.update(permissions=[], destinations={"on_success": None, "on_failure": None})
+    manifest["functions"][long_name] = long_function
+    path.write_text(json.dumps(manifest))
     message = _local_plan_error(make_terraform(infra_copy / "envs" / "local"), aws_env, path)
     assert f"{path}: functions.math.permissions names table 'nope', which is not declared in var.tables" in message
     assert "functions.math.destinations.on_success names function 'ghost', which is not in the manifest" in message
     assert "var.buckets.uploads.notify_function names function 'resize_image', which is not in the manifest" in message
-
-
-def test_plan_refuses_a_name_the_prefix_pushes_past_64_characters(
-    make_terraform, infra_copy: Path, aws_env: str, tmp_path: Path
-) -> None:
-    long_name = "m" * (64 - len(PREFIX) + 1)
-    path = _one_function_manifest(tmp_path, name=long_name, zip=f"{long_name}.zip")
-    manifest = json.loads(path.read_text())
-    manifest["functions"] = {long_name: manifest["functions"]["math"]}
-    path.write_text(json.dumps(manifest))
-    message = _local_plan_error(make_terraform(infra_copy / "envs" / "local"), aws_env, path)
     assert f"functions.{long_name}: '{PREFIX}{long_name}' is over the 64 characters Lambda and IAM allow" in message
 
 
