@@ -4,6 +4,8 @@ import os
 import re
 import time
 
+import pytest
+
 SLEEPER = """
     import os, time
     def lambda_handler(event, context):
@@ -114,6 +116,7 @@ def _alive(pid: int) -> bool:
     return True
 
 
+@pytest.mark.stack  # slow end to end: leave out with -m 'not stack' while editing
 def test_an_environment_that_dies_while_idle_is_replaced(make_pool):
     source = """
         import os, threading, time
