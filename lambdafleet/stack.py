@@ -152,5 +152,6 @@ def describe(outputs: Mapping[str, Any], endpoint_url: str) -> list[str]:
     first = next(iter(sorted(functions)), None)
     if first:
         lines.append(f"  python build.py logs {first} --follow --endpoint-url {endpoint_url}")
-    lines.append(f"  python build.py event http --path /health | python build.py invoke {first or 'NAME'} --event -")
+    if "predict" in functions:
+        lines.append("  python build.py event http --path /health | python build.py invoke predict --event -")
     return lines

@@ -20,6 +20,8 @@ COMMAND_MODULES = (
     "lambdafleet.cli.invoke",
     "lambdafleet.cli.local",
     "lambdafleet.cli.logs",
+    "lambdafleet.cli.up",
+    "lambdafleet.cli.event",
 )
 
 EXIT_USER_ERROR = 2
