@@ -63,6 +63,9 @@ def _run(args: argparse.Namespace) -> int:
     missing = missing_tools(root)
     if missing:
         raise UserError("missing: " + "; ".join(missing))
+    if args.check:
+        _say("ready: terraform and every runtime's interpreter are installed")
+        return 0
     _build(root)
     stopped = threading.Event()
     state_dir = Path(tempfile.mkdtemp(prefix="lambdafleet-up-"))  # the endpoint's state is in memory: so is this
@@ -200,4 +203,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="offline provider mirror for terraform init (-plugin-dir); TF_CLI_CONFIG_FILE is honoured too",
     )
     parser.add_argument("--no-watch", action="store_true", help="serve the stack without watching for changes")
+    parser.add_argument(
+        "--check", action="store_true", help="only say what is missing (terraform, runtimes' interpreters), in one line"
+    )
     parser.set_defaults(run=_run)
