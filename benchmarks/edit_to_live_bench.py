@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-PARTS = ("build.py", "pyproject.toml", "lambdafleet", "functions", "models", "lib", "infra")
+PARTS = ("build.py", "pyproject.toml", "lambdafleet", "functions", "models", "lib", "layers", "infra")
 HANDLER = Path("functions") / "math" / "lambda_function.py"
 SQUARE = '"square": lambda n: n * n,'
 

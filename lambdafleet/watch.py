@@ -16,7 +16,7 @@ from lambdafleet.build.manifest import MANIFEST_FILE, read_manifest
 from lambdafleet.build.paths import build_dir
 from lambdafleet.errors import UserError
 
-WATCHED = ("functions", "lib")
+WATCHED = ("functions", "lib", "layers")
 # Manifest keys that change with the code alone; any other difference is Terraform's to apply.
 CODE_KEYS = frozenset({"sha256", "source_code_hash", "zip", "s3", "build_key", "size", "unzipped_size"})
 # Editors write a file in several steps (truncate, write, rename): wait this long for them to settle.
@@ -104,7 +104,7 @@ class Redeployer:
         manifest = self._manifest()
         current, before = manifest["functions"], self.previous["functions"]
         built = [outcome.name for outcome in outcomes if outcome.status == "built" and not outcome.error]
-        structural = set(current) != set(before) or manifest.get("chains") != self.previous.get("chains")
+        structural = set(current) != set(before) or _beyond_functions(manifest) != _beyond_functions(self.previous)
         code = [name for name in built if code_only(before.get(name), current[name])]
         if structural or len(code) < len(built):
             self.say(f"applying: {', '.join(sorted(set(built) - set(code))) or 'the function set changed'}")
@@ -117,6 +117,11 @@ class Redeployer:
             if code:
                 self.say(f"{', '.join(code)}: live {time.time() - edited_at:.2f} s after the save (code updated)")
         self.previous = manifest
+
+
+def _beyond_functions(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    """The manifest's other sections (chains, layers, ...): any change there is Terraform's."""
+    return {key: value for key, value in manifest.items() if key != "functions"}
 
 
 def watch(root: Path, redeployer: Redeployer, stopped: Callable[[float], bool], poll_s: float = 0.05) -> None:

@@ -35,7 +35,7 @@ CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
 # Offline machines keep the AWS provider in this filesystem mirror; elsewhere init downloads it.
 PROVIDER_MIRROR = Path("/opt/tf-plugins")
 # What a copy of the repository needs to build and apply (functions share files through relative symlinks).
-REPO_PARTS = ("build.py", "pyproject.toml", "lambdafleet", "functions", "models", "lib", "infra")
+REPO_PARTS = ("build.py", "pyproject.toml", "lambdafleet", "functions", "models", "lib", "layers", "infra")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -171,7 +171,7 @@ def _watch(root: Path, deploy: _Deployment, stopped: threading.Event) -> None:
             _say(f"error: {error}")
 
     redeployer = Redeployer(root, deploy.update_code, apply, _say)
-    _say("watching functions/ and lib/: a saved handler is live on the next request (Ctrl-C stops and tears down)")
+    _say("watching functions/, lib/, layers/: a saved handler is live on the next request (Ctrl-C stops, tears down)")
     waiting: Callable[[float], bool] = stopped.wait
     watch(root, redeployer, waiting)
 
