@@ -5,7 +5,6 @@ from typing import Any
 
 from lambdafleet.api import build_functions
 from lambdafleet.build.paths import build_dir, cache_root
-from lambdafleet.errors import UserError
 from lambdafleet.runtime.pool import FunctionPool
 from lambdafleet.runtime.spec import FunctionSpec
 
@@ -15,14 +14,13 @@ def open_function(root: Path, name: str, out_dir: Path | None = None, **pool_opt
 
     The zip is built into `out_dir` when given (tests keep the checkout's build/ untouched), else build/.
 
-    Raises UserError for an unknown function, a failed build, an image function or a runtime this
-    machine cannot run.
+    Raises UserError for an unknown function, a failed build or a runtime this machine cannot run.
     """
     out_dir = out_dir or build_dir(root)
     entry = build_functions(root, [name], out_dir=out_dir)[name]
     source = f"functions/{name}/function.toml"
-    if entry.get("package_type", "zip") != "zip":
-        raise UserError(f"{source}: package_type {entry['package_type']!r} cannot be invoked locally (zip only)")
-    zip_path = out_dir / entry["zip"]
-    spec = FunctionSpec.from_manifest(entry)
+    image = entry.get("image")
+    # An image function runs its image's task root (the same lock and sources) with the image's CMD as handler.
+    zip_path = out_dir / (image["task_zip"] if image else entry["zip"])
+    spec = FunctionSpec.from_manifest({**entry, "handler": image["command"][0]} if image else entry)
     return FunctionPool(spec, zip_path, cache_dir=cache_root(root), source=source, **pool_options)

@@ -12,6 +12,7 @@ CONFIGURATIONS = [
     ".",
     "envs/aws",
     "envs/local",
+    "ci",
     "modules/bucket",
     "modules/ecr_repository",
     "modules/function",
