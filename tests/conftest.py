@@ -5,7 +5,7 @@ Shared-stack fixtures (stable names, other folders' tests use them):
 - `endpoint` / `embedded`: the session's `python build.py local` (or AWS_ENDPOINT_URL's endpoint);
 - `built_repo`: a copy of the repository in tmp with every function built (never the checkout's build/);
 - `local_stack`: infra/envs/local applied once to `endpoint` from `built_repo`, with the model uploaded; destroyed
-  (and checked gone) at the end of the session. A test that uses it is marked `stack` automatically.
+  (and checked gone) at the end of the session. A test that uses it (or `make_terraform`) is marked `stack`.
 - `run_cli`: `python build.py ARGS` run in-process (`lambdafleet.cli.main`), for user-error checks.
 """
 
@@ -38,10 +38,14 @@ PROVIDER_MIRROR = Path("/opt/tf-plugins")
 REPO_PARTS = ("build.py", "pyproject.toml", "lambdafleet", "functions", "models", "lib", "layers", "infra")
 
 
+# Fixtures that make a test slow end to end: the applied stack, and terraform runs (each starts the AWS provider).
+STACK_FIXTURES = {"local_stack", "make_terraform"}
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Every test of the applied stack is a `stack` test, so `-m "not stack"` leaves them all out."""
+    """Every test that applies the stack or runs terraform is a `stack` test, so `-m "not stack"` leaves them out."""
     for item in items:
-        if "local_stack" in getattr(item, "fixturenames", ()):
+        if STACK_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.stack)
 
 
