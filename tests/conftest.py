@@ -184,6 +184,7 @@ class Endpoint:
 
     url: str
     embedded: bool
+    pid: int | None = None  # the embedded endpoint's process
 
     def client(self, service: str, **options: Any) -> Any:
         """A boto3 client of `service` on this endpoint, with placeholder keys and boto3.client `options`."""
@@ -215,7 +216,7 @@ def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoint]:
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(url, process)
-        yield Endpoint(url, embedded=True)
+        yield Endpoint(url, embedded=True, pid=process.pid)
     finally:
         process.send_signal(signal.SIGINT)
         code = process.wait(timeout=30)
@@ -284,6 +285,44 @@ class LocalStack:
         return self.outputs["function_names"]
 
 
+FRONT_DOOR_CORS = {
+    "allow_origins": ["https://app.example"],
+    "allow_methods": ["GET"],
+    "allow_headers": ["authorization"],
+    "expose_headers": ["x-total"],
+    "allow_credentials": True,
+    "max_age": 60,
+}
+
+
+def with_every_front_door_setting(manifest_path: Path) -> None:
+    """Add to the manifest what the examples do not use, so that the one apply covers every setting build.py can
+    write: math behind payload-1.0 routes (AWS_IAM, a Lambda authorizer, route throttling), stage throttling, and a
+    public function URL with its own CORS on echo."""
+    manifest = json.loads(manifest_path.read_text())
+    functions = manifest["functions"]
+    functions["math"] = {**functions["math"], "routes": ["GET /math/iam", "GET /math/gated", "GET /math/busy"]}
+    functions["math"]["payload_format_version"] = "1.0"
+    functions["echo"] = {**functions["echo"], "function_url": {"auth_type": "NONE", "cors": FRONT_DOOR_CORS}}
+    api = manifest["api"]
+    api["throttling"] = {"rate_limit": 50.0, "burst_limit": 20}
+    api["authorizers"]["gate"] = {
+        "type": "lambda",
+        "function": "echo",
+        "simple_responses": True,
+        "result_ttl": 60,
+        "identity_sources": ["$request.header.Authorization"],
+    }
+    api["routes"]["GET /math/iam"] = {"authorization": "AWS_IAM", "scopes": [], "throttling": None}
+    api["routes"]["GET /math/gated"] = {"authorization": "gate", "scopes": [], "throttling": None}
+    api["routes"]["GET /math/busy"] = {
+        "authorization": "NONE",
+        "scopes": [],
+        "throttling": {"rate_limit": 1.0, "burst_limit": 1},
+    }
+    manifest_path.write_text(json.dumps(manifest))
+
+
 @pytest.fixture(scope="session")
 def local_stack(endpoint: Endpoint, built_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     """infra/envs/local applied once for the session to `endpoint`, under a unique name prefix, with predict's
@@ -302,6 +341,7 @@ def local_stack(endpoint: Endpoint, built_repo: Path, tmp_path_factory: pytest.T
     )
     prefix = f"st{uuid.uuid4().hex[:4]}-"  # apart from anything else the shared endpoint holds
     manifest_path = built_repo / "build" / "manifest.json"
+    with_every_front_door_setting(manifest_path)
     variables = local_variables(endpoint.url, manifest_path, prefix)
     terraform.init()
     try:

@@ -39,7 +39,8 @@ class _StackCheck:
         functions = manifest["functions"]
         names = self._resource_names(manifest)
         arns = {name: self._check_function(name, entry, names) for name, entry in functions.items()}
-        self._check_routes(functions, arns)
+        self._check_routes(functions, manifest["api"], arns)
+        self._check_function_urls(functions)
         self._check_tables()
         self._check_buckets(arns)
         self._check_destinations(functions, arns)
@@ -91,7 +92,16 @@ class _StackCheck:
         }
         assert granted == own
 
-    def _check_routes(self, functions: dict, arns: dict) -> None:
+    def _check_function_urls(self, functions: dict) -> None:
+        client = self.client("lambda")
+        for name, entry in functions.items():
+            if entry.get("function_url"):
+                config = client.get_function_url_config(FunctionName=self.prefix + name)
+                assert config["AuthType"] == entry["function_url"]["auth_type"]
+                cors = entry["function_url"]["cors"]
+                assert (config.get("Cors") or {}).get("AllowOrigins") == (cors["allow_origins"] if cors else None)
+
+    def _check_routes(self, functions: dict, declared: dict, arns: dict) -> None:
         client = self.client("apigatewayv2")
         api = next(api for api in client.get_apis()["Items"] if api["Name"] == f"{self.prefix}api")
         integrations = {i["IntegrationId"]: i for i in client.get_integrations(ApiId=api["ApiId"])["Items"]}
@@ -101,9 +111,21 @@ class _StackCheck:
         for key, name in expected.items():
             integration = integrations[routes[key]["Target"].removeprefix("integrations/")]
             assert integration["IntegrationType"] == "AWS_PROXY"
-            assert integration["PayloadFormatVersion"] == "2.0"
+            assert integration["PayloadFormatVersion"] == functions[name].get("payload_format_version", "2.0")
             assert arns[name] in integration["IntegrationUri"]
+        kinds = {"NONE": "NONE", "AWS_IAM": "AWS_IAM"}
+        kinds |= {name: {"jwt": "JWT", "lambda": "CUSTOM"}[a["type"]] for name, a in declared["authorizers"].items()}
+        for key, settings in declared["routes"].items():
+            assert routes[key]["AuthorizationType"] == kinds[settings["authorization"]]
+            assert routes[key].get("AuthorizationScopes", []) == settings["scopes"]
+        gate = client.get_authorizer(ApiId=api["ApiId"], AuthorizerId=routes["GET /math/gated"]["AuthorizerId"])
+        assert (gate["AuthorizerType"], gate["AuthorizerResultTtlInSeconds"]) == ("REQUEST", 60)
+        users = client.get_authorizer(ApiId=api["ApiId"], AuthorizerId=routes["PUT /items/{id}"]["AuthorizerId"])
+        assert users["JwtConfiguration"]["Issuer"] == declared["authorizers"]["users"]["issuer"]
+        assert api["CorsConfiguration"]["AllowOrigins"] == declared["cors"]["allow_origins"]
         stage = client.get_stage(ApiId=api["ApiId"], StageName="$default")
+        assert stage["DefaultRouteSettings"]["ThrottlingBurstLimit"] == declared["throttling"]["burst_limit"]
+        assert stage["RouteSettings"]["GET /math/busy"]["ThrottlingRateLimit"] == 1.0
         assert stage["AutoDeploy"] is True
         assert stage["AccessLogSettings"]["DestinationArn"].endswith(f":log-group:/aws/apigateway/{self.prefix}api")
 

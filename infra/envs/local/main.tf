@@ -45,3 +45,8 @@ module "stack" {
   # moto never expires objects, and the AWS provider waits 30-60 s per apply for lifecycle rules to settle.
   bucket_lifecycle_rules = false
 }
+
+locals {
+  # ":4566" of http://127.0.0.1:4566, for the addresses the embedded endpoint serves function URLs on.
+  endpoint_port = try(regex("^https?://[^/:]+(:[0-9]+)", var.endpoint_url)[0], "")
+}
