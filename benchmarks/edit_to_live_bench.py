@@ -121,6 +121,9 @@ def main() -> int:
                 print(f"edit {run + 1}: live after {figures[-1]:.3f} s", flush=True)
                 time.sleep(0.3)  # the next save gets a distinct mtime
             print(f"edit-to-live: median {statistics.median(figures):.3f} s, max {max(figures):.3f} s")
+        except BaseException:
+            print(f"`build.py up` said:\n{log.read_text()[-4000:]}", file=sys.stderr)
+            raise
         finally:
             process.send_signal(signal.SIGINT)
             code = process.wait(timeout=120)

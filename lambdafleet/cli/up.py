@@ -2,6 +2,7 @@
 infra/envs/local, the example model), then watch mode until Ctrl-C, which tears everything down."""
 
 import argparse
+import hashlib
 import logging
 import shutil
 import signal
@@ -123,7 +124,8 @@ class _Deployment:
         self.variables = local_variables(endpoint_url, build_dir(root) / "manifest.json", args.prefix)
         self.terraform = Terraform(
             workdir=root / LOCAL_ENV,
-            data_dir=cache_root(root) / "terraform-local",  # the provider stays installed between runs
+            # The provider stays installed between runs; one data dir per checkout, as two may share the cache.
+            data_dir=cache_root(root) / "terraform-local" / hashlib.sha256(str(root).encode()).hexdigest()[:12],
             state_path=state_dir / "terraform.tfstate",
             plugin_dir=args.plugin_dir,
         )
