@@ -114,10 +114,11 @@ resource "terraform_data" "manifest_check" {
 module "artifacts" {
   source = "./modules/bucket"
 
-  name          = "${var.name_prefix}artifacts-${local.account_id}"
-  force_destroy = var.force_destroy
-  enforce_tls   = var.enforce_tls
-  tags          = var.tags
+  name            = "${var.name_prefix}artifacts-${local.account_id}"
+  force_destroy   = var.force_destroy
+  enforce_tls     = var.enforce_tls
+  lifecycle_rules = var.bucket_lifecycle_rules
+  tags            = var.tags
 }
 
 module "table" {
@@ -138,10 +139,11 @@ module "bucket" {
   source   = "./modules/bucket"
   for_each = var.buckets
 
-  name          = local.resource_names["bucket:${each.key}"]
-  force_destroy = var.force_destroy
-  enforce_tls   = var.enforce_tls
-  tags          = var.tags
+  name            = local.resource_names["bucket:${each.key}"]
+  force_destroy   = var.force_destroy
+  enforce_tls     = var.enforce_tls
+  lifecycle_rules = var.bucket_lifecycle_rules
+  tags            = var.tags
   notifications = each.value.notify_function == null || !contains(keys(local.functions), coalesce(each.value.notify_function, "-")) ? {} : {
     (each.value.notify_function) = {
       function_arn  = module.function[each.value.notify_function].arn

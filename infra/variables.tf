@@ -90,6 +90,12 @@ variable "enforce_tls" {
   default     = true
 }
 
+variable "bucket_lifecycle_rules" {
+  description = "Give every bucket its lifecycle rules (false only for an emulator: it never expires anything, and the AWS provider waits at least 30 s per apply for the rules to settle)."
+  type        = bool
+  default     = true
+}
+
 variable "tags" {
   description = "Tags for every resource."
   type        = map(string)

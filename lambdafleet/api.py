@@ -35,6 +35,7 @@ def run_build(
     changed_since: str | None = None,
     allow_empty: bool = False,
     report: Report = lambda outcome: None,
+    out_dir: Path | None = None,
 ) -> list[BuildOutcome]:
     """Build the named functions (all when None), upload them if every one succeeded, and write the manifest.
 
@@ -53,7 +54,7 @@ def run_build(
             "(terraform apply would destroy every deployed function); pass --allow-empty to mean it"
         )
     destination = parse_destination(upload) if upload else None
-    out_dir = build_dir(root)
+    out_dir = out_dir or build_dir(root)  # tests build elsewhere than the checkout's build/
     manifest_path = out_dir / MANIFEST_FILE
     previous_manifest = read_manifest(manifest_path)
     previous = previous_manifest["functions"]
@@ -126,13 +127,18 @@ def build_layers(
 
 
 def build_functions(
-    root: Path, names: list[str] | None = None, *, force: bool = False, jobs: int | None = None
+    root: Path,
+    names: list[str] | None = None,
+    *,
+    force: bool = False,
+    jobs: int | None = None,
+    out_dir: Path | None = None,
 ) -> dict[str, FunctionEntry]:
     """Build what is stale and return the manifest entries of `names` (all when None).
 
     Raises the first function's error (UserError for user mistakes) if any build failed.
     """
-    outcomes = run_build(root, names, force=force, jobs=jobs)
+    outcomes = run_build(root, names, force=force, jobs=jobs, out_dir=out_dir)
     for outcome in outcomes:
         if outcome.error:
             raise outcome.error

@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 BUILD_DIR = "build"
+BUILD_ENV = "LAMBDAFLEET_BUILD_DIR"
 CACHE_ENV = "LAMBDAFLEET_CACHE_DIR"
 DEPS_CACHE = "deps"
 CHECKED_LOCKS = "checked-locks"
@@ -14,8 +15,11 @@ CACHE_PARTS = (DEPS_CACHE, CHECKED_LOCKS, CHECKED_SYNTAX, RUNTIMES_CACHE)
 
 
 def build_dir(root: Path) -> Path:
-    """Where zips and the manifest go."""
-    return root / BUILD_DIR
+    """Where zips and the manifest go: $LAMBDAFLEET_BUILD_DIR, else build/ in the repository.
+
+    The test suite sets it, so that no test rewrites the checkout's own build/ under a developer's feet.
+    """
+    return Path(os.environ.get(BUILD_ENV) or root / BUILD_DIR)
 
 
 def cache_root(root: Path) -> Path:

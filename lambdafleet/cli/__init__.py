@@ -22,6 +22,8 @@ COMMAND_MODULES = (
     "lambdafleet.cli.logs",
     "lambdafleet.cli.token",
     "lambdafleet.cli.verify",
+    "lambdafleet.cli.up",
+    "lambdafleet.cli.event",
 )
 
 EXIT_USER_ERROR = 2

@@ -1,17 +1,14 @@
-"""End to end: build, `terraform apply` infra/envs/local against the endpoint, use the stack over HTTP and boto3,
-re-plan (no changes), destroy. Tests run in file order on one applied stack."""
+"""End to end on the session's one applied stack (`local_stack`: build, `terraform apply` of infra/envs/local against
+the endpoint, model uploaded): use it over HTTP and boto3, re-plan (no changes). The destroy, and the check that
+nothing is left, happen when the session ends."""
 
 import io
 import json
-import os
-import shutil
 import subprocess
 import sys
 import urllib.error
 import urllib.parse
 import urllib.request
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,75 +18,17 @@ from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 from PIL import Image
 
-pytestmark = pytest.mark.integration
+from tests.conftest import LocalStack
+
+pytestmark = [pytest.mark.integration, pytest.mark.stack]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-PROVIDER_MIRROR = Path("/opt/tf-plugins")  # offline machines; elsewhere init downloads the provider
-PREFIX = f"lt{uuid.uuid4().hex[:4]}-"  # apart from anything else a shared endpoint holds
-ACCOUNT = "123456789012"
-
-
-class Terraform:
-    """terraform on a throw-away copy of infra/envs/local, with its state in tmp."""
-
-    def __init__(self, workdir: Path, variables: dict[str, str]) -> None:
-        self.dir = workdir
-        self.var_args = [arg for name, value in variables.items() for arg in ("-var", f"{name}={value}")]
-        self.env = {**os.environ, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"}
-
-    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        """`terraform ARGS -no-color`; fails the test with terraform's output unless `check` is False."""
-        result = subprocess.run(
-            ["terraform", *args, "-no-color"], cwd=self.dir, env=self.env, capture_output=True, text=True
-        )
-        if check and result.returncode != 0:
-            pytest.fail(f"terraform {args[0]} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
-        return result
-
-    def init(self) -> None:
-        """terraform init, from the provider mirror when this machine has one."""
-        mirror = [f"-plugin-dir={PROVIDER_MIRROR}"] if PROVIDER_MIRROR.is_dir() else []
-        self.run("init", "-input=false", *mirror)
-
-    def apply(self) -> dict:
-        """terraform apply; returns the outputs."""
-        self.run("apply", "-auto-approve", "-input=false", *self.var_args)
-        outputs = json.loads(self.run("output", "-json").stdout)
-        return {name: output["value"] for name, output in outputs.items()}
 
 
 @pytest.fixture(scope="module")
-def manifest_path() -> Path:
-    """`python build.py all` of the repository's functions (incremental: usually nothing to rebuild)."""
-    result = subprocess.run(
-        [sys.executable, "build.py", "all", "--quiet"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=600
-    )
-    assert result.returncode == 0, result.stderr
-    return REPO_ROOT / "build" / "manifest.json"
-
-
-@pytest.fixture(scope="module")
-def terraform(endpoint, manifest_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Terraform]:
-    if shutil.which("terraform") is None:
-        pytest.skip("no `terraform` on PATH")
-    copy = tmp_path_factory.mktemp("tf") / "infra"
-    ignore = shutil.ignore_patterns(".terraform", "*.tfstate*", ".terraform.lock.hcl")
-    shutil.copytree(REPO_ROOT / "infra", copy, ignore=ignore)
-    variables = {"endpoint_url": endpoint.url, "manifest_path": str(manifest_path), "name_prefix": PREFIX}
-    terraform = Terraform(copy / "envs" / "local", variables)
-    terraform.init()
-    yield terraform
-    terraform.run("destroy", "-auto-approve", "-input=false", *terraform.var_args, check=False)  # if a test failed
-
-
-@pytest.fixture(scope="module")
-def stack(terraform: Terraform, endpoint) -> dict:
-    """The applied stack's outputs, with the predict model in the models bucket."""
-    outputs = terraform.apply()
-    endpoint.client("s3").upload_file(
-        str(REPO_ROOT / "models" / "iris.npz"), outputs["bucket_names"]["models"], "iris.npz"
-    )
-    return outputs
+def stack(local_stack: LocalStack) -> dict:
+    """The applied stack's outputs."""
+    return local_stack.outputs
 
 
 @pytest.fixture(scope="module")
@@ -226,7 +165,7 @@ def test_s3_upload_triggers_resize_image(stack: dict, endpoint, wait_for) -> Non
         assert max(image.size) < 640
 
 
-def test_logs_are_queryable(stack: dict, endpoint, wait_for) -> None:
+def test_logs_are_queryable(stack: dict, local_stack: LocalStack, endpoint, wait_for) -> None:
     name = stack["function_names"]["math"]
     logs = endpoint.client("logs")
 
@@ -237,7 +176,7 @@ def test_logs_are_queryable(stack: dict, endpoint, wait_for) -> None:
 
     assert wait_for(reports)
     result = subprocess.run(
-        [sys.executable, "build.py", "logs", "math", "--prefix", PREFIX, "--endpoint-url", endpoint.url],
+        [sys.executable, "build.py", "logs", "math", "--prefix", local_stack.prefix, "--endpoint-url", endpoint.url],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -254,12 +193,6 @@ def test_image_functions_are_refused_clearly(stack: dict, embedded) -> None:
     assert "use LocalStack" in caught.value.response["Error"]["Message"]
 
 
-def test_second_apply_changes_nothing(terraform: Terraform, stack: dict) -> None:
-    plan = terraform.run("plan", "-detailed-exitcode", "-input=false", *terraform.var_args, check=False)
-    assert plan.returncode == 0, f"second plan is not empty:\n{plan.stdout[-4000:]}"
-
-
-def test_destroy_removes_the_stack(terraform: Terraform, stack: dict, endpoint) -> None:
-    terraform.run("destroy", "-auto-approve", "-input=false", *terraform.var_args)
-    left = [f["FunctionName"] for f in endpoint.client("lambda").list_functions()["Functions"]]
-    assert not [name for name in left if name.startswith(PREFIX)]
+def test_second_apply_changes_nothing(local_stack: LocalStack) -> None:
+    changes = local_stack.terraform.plan_changes(local_stack.variables)
+    assert changes is None, f"second plan is not empty:\n{changes}"

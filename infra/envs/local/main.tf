@@ -43,6 +43,8 @@ module "stack" {
   force_destroy        = true
   # The emulator serves plain HTTP on loopback, and moto enforces bucket policies.
   enforce_tls = false
+  # moto never expires objects, and the AWS provider waits 30-60 s per apply for lifecycle rules to settle.
+  bucket_lifecycle_rules = false
 }
 
 locals {
