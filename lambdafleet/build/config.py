@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lambdafleet.build.triggers import parse_triggers
 from lambdafleet.errors import UserError
 
 CONFIG_FILE = "function.toml"
@@ -74,6 +75,7 @@ class FunctionConfig:
     permissions: tuple[dict[str, str], ...] = ()
     exclude: tuple[str, ...] = ()
     shared: tuple[str, ...] = ()
+    triggers: tuple[dict[str, Any], ...] = ()
 
     def to_manifest(self) -> dict[str, Any]:
         """The config as plain JSON-ready data, in the manifest's shape."""
@@ -82,6 +84,7 @@ class FunctionConfig:
         data["permissions"] = [dict(p) for p in self.permissions]
         data["exclude"] = list(self.exclude)
         data["shared"] = list(self.shared)
+        data["triggers"] = [dict(t) for t in self.triggers]
         return data
 
 
@@ -198,6 +201,7 @@ _VALIDATORS: dict[str, _Validator] = {
     "permissions": _permissions,
     "exclude": lambda c, v: tuple(c.string_list("exclude", v)),
     "shared": lambda c, v: tuple(c.string_list("shared", v)),
+    "triggers": parse_triggers,
 }
 
 

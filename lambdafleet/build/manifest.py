@@ -24,7 +24,15 @@ def read_manifest(path: Path) -> dict[str, Any]:
     return data
 
 
-def write_manifest(path: Path, functions: dict[str, dict[str, Any]], chains: dict[str, Any]) -> None:
-    """Atomically write the manifest; keys sorted so that equal builds give equal bytes."""
-    data = {"schema_version": SCHEMA_VERSION, "functions": functions, "chains": chains}
+def write_manifest(
+    path: Path,
+    functions: dict[str, dict[str, Any]],
+    chains: dict[str, Any],
+    resources: dict[str, dict[str, Any]] | None = None,
+) -> None:
+    """Atomically write the manifest; keys sorted so that equal builds give equal bytes.
+
+    `resources` adds the declared queues, topics, streams and buses as top-level keys of those names.
+    """
+    data = {"schema_version": SCHEMA_VERSION, "functions": functions, "chains": chains, **(resources or {})}
     atomic.write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")

@@ -2,11 +2,12 @@
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from lambdafleet.build.config import FunctionConfig, load_config, read_toml
+from lambdafleet.build.event_resources import load_resources
 from lambdafleet.errors import UserError
 
 FUNCTIONS_DIR = "functions"
@@ -38,6 +39,8 @@ class Project:
     root: Path
     functions: dict[str, FunctionConfig]
     chains: dict[str, Chain]
+    # functions/resources.toml: queues, topics, streams and buses by kind, then name
+    resources: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
 
     def function_dir(self, name: str) -> Path:
         return self.root / FUNCTIONS_DIR / name
@@ -115,6 +118,58 @@ def _check_shared(root: Path, functions: dict[str, FunctionConfig]) -> None:
                 )
 
 
+# The trigger key naming a declared resource, and the kind of declaration it names.
+_SINGULAR = {"queues": "queue", "topics": "topic", "streams": "stream", "buses": "bus"}
+_TRIGGER_SOURCES = {"sqs": ("queue", "queues"), "kinesis": ("stream", "streams"), "sns": ("topic", "topics")}
+
+
+def _check_triggers(functions: dict[str, FunctionConfig], resources: dict[str, dict[str, dict[str, Any]]]) -> None:
+    """Every queue, topic, stream and bus a trigger names is declared, and fits the trigger (FIFO rules, timeouts)."""
+    for config in functions.values():
+        for index, trigger in enumerate(config.triggers):
+            source = f"{FUNCTIONS_DIR}/{config.name}/function.toml: key 'triggers[{index}]"
+            _check_trigger(source, config, trigger, resources)
+
+
+def _declared(source: str, key: str, kind: str, name: str, resources: dict[str, dict[str, dict[str, Any]]]) -> dict:
+    declared = resources.get(kind, {})
+    if name not in declared:
+        known = ", ".join(declared) or "none"
+        raise UserError(
+            f"{source}.{key}': no {_SINGULAR[kind]} {name!r} in {FUNCTIONS_DIR}/resources.toml (declared: {known})"
+        )
+    return declared[name]
+
+
+def _check_trigger(
+    source: str, config: FunctionConfig, trigger: dict[str, Any], resources: dict[str, dict[str, dict[str, Any]]]
+) -> None:
+    kind = trigger["type"]
+    if kind in _TRIGGER_SOURCES:
+        key, plural = _TRIGGER_SOURCES[kind]
+        declared = _declared(source, key, plural, trigger[key], resources)
+        if kind == "sqs":
+            _check_sqs(source, config, trigger, declared)
+    if kind == "eventbridge" and trigger["bus"] != "default":
+        _declared(source, "bus", "buses", trigger["bus"], resources)
+    if trigger.get("on_failure"):
+        target_kind, _, name = trigger["on_failure"].partition(":")
+        _declared(source, "on_failure", f"{target_kind}s", name, resources)
+
+
+def _check_sqs(source: str, config: FunctionConfig, trigger: dict[str, Any], queue: dict[str, Any]) -> None:
+    if queue["fifo"] and trigger["maximum_batching_window"]:
+        raise UserError(f"{source}.maximum_batching_window': queue {queue['name']!r} is FIFO; Lambda allows no window")
+    if queue["fifo"] and trigger["batch_size"] > 10:
+        raise UserError(f"{source}.batch_size': queue {queue['name']!r} is FIFO; Lambda allows at most 10")
+    # CreateEventSourceMapping refuses a queue whose messages could reappear while the function still runs.
+    if queue["visibility_timeout"] < config.timeout:
+        raise UserError(
+            f"{source}.queue': queue {queue['name']!r} has visibility_timeout {queue['visibility_timeout']} s, "
+            f"less than the function's timeout {config.timeout} s"
+        )
+
+
 def _load_chains(root: Path, functions: dict[str, FunctionConfig]) -> dict[str, Chain]:
     path = root / FUNCTIONS_DIR / CHAINS_FILE
     if not path.is_file():
@@ -155,4 +210,6 @@ def load_project(root: Path) -> Project:
     _check_destinations(functions)
     _check_routes(functions)
     _check_shared(root, functions)
-    return Project(root=root, functions=functions, chains=_load_chains(root, functions))
+    resources = load_resources(root / FUNCTIONS_DIR)
+    _check_triggers(functions, resources)
+    return Project(root=root, functions=functions, chains=_load_chains(root, functions), resources=resources)
