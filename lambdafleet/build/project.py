@@ -17,7 +17,9 @@ CHAINS_FILE = "chains.toml"
 FUNCTION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 NAME_RULE = "letters, digits, '-', '_', starting with a letter or digit, at most 64 chars"
 # Subcommands of build.py: a function with one of these names could not be built by name.
-RESERVED_NAMES = frozenset({"all", "build", "check", "clean", "list", "lock", "new", "invoke", "local", "logs", "push"})
+RESERVED_NAMES = frozenset(
+    {"all", "build", "check", "clean", "list", "lock", "new", "invoke", "local", "logs", "push", "trigger"}
+)
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,20 @@
 from dataclasses import dataclass
 from pathlib import Path
 
-from lambdafleet.endpoint import emulator, http_api, lambda_invoke, s3_events, step_functions
+from lambdafleet.endpoint import (
+    destinations,
+    emulator,
+    eventbridge,
+    http_api,
+    lambda_invoke,
+    s3_events,
+    sns,
+    step_functions,
+)
 from lambdafleet.endpoint.async_invoke import AsyncInvoker
+from lambdafleet.endpoint.event_sources import EventSources
 from lambdafleet.endpoint.fleet import Fleet
+from lambdafleet.endpoint.schedules import Scheduler
 
 
 @dataclass
@@ -15,6 +26,8 @@ class LocalEndpoint:
     server: emulator.Emulator
     fleet: Fleet
     invoker: AsyncInvoker
+    event_sources: EventSources
+    scheduler: Scheduler
 
     @property
     def url(self) -> str:
@@ -23,6 +36,8 @@ class LocalEndpoint:
 
     def stop(self) -> None:
         """Stop serving, then stop every execution environment."""
+        self.scheduler.stop()
+        self.event_sources.stop()
         self.server.stop()
         self.invoker.close()
         self.fleet.close()
@@ -31,7 +46,7 @@ class LocalEndpoint:
 def start(
     cache_dir: Path, *, port: int = emulator.DEFAULT_PORT, host: str = emulator.HOST, retry_delay_s: float = 1.0
 ) -> LocalEndpoint:
-    """Serve moto plus the Lambda, HTTP API and S3-notification data planes on `host:port`.
+    """Serve moto plus the Lambda, HTTP API, S3-notification and event-source data planes on `host:port`.
 
     `cache_dir` holds the provisioned Lambda runtimes. moto's state is per process, so one endpoint per process.
     Raises OSError when the port cannot be bound.
@@ -40,6 +55,8 @@ def start(
     invoker = AsyncInvoker(fleet, retry_delay_s=retry_delay_s)
     lambda_invoke.install(fleet, invoker.submit)
     s3_events.install(invoker.submit)
+    sns.install(invoker.submit)
+    eventbridge.install(invoker.submit)
     gateway = http_api.HttpApiGateway(fleet)
     try:
         server = emulator.start(port, host, wrap=lambda app: http_api.wrap(lambda_invoke.wrap(app), gateway))
@@ -50,4 +67,13 @@ def start(
     # Functions run on this machine: loopback reaches the endpoint whatever address it listens on.
     fleet.endpoint_url = f"http://127.0.0.1:{server.server.port}"
     step_functions.install(fleet.endpoint_url)
-    return LocalEndpoint(server, fleet, invoker)
+    # Queues, streams and schedules: pollers and timers that invoke what terraform apply wired up.
+    event_sources = EventSources(
+        fleet.invoke,
+        lambda target, record: destinations.send(target, record, invoker.submit),
+        retry_delay_s=retry_delay_s,
+    )
+    event_sources.start()
+    scheduler = Scheduler(invoker.submit)
+    scheduler.start()
+    return LocalEndpoint(server, fleet, invoker, event_sources, scheduler)

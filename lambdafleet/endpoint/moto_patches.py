@@ -11,6 +11,7 @@ from typing import Any
 from moto.awslambda.models import LambdaFunction
 from moto.core.responses import ActionResult
 from moto.s3.utils import _VersionedKeyStore
+from moto.sqs.models import Queue
 from moto.stepfunctions.parser.asl.parse.asl_parser import ASLParserException
 from moto.stepfunctions.parser.asl.static_analyser.express_static_analyser import ExpressStaticAnalyser
 from moto.stepfunctions.parser.asl.static_analyser.static_analyser import StaticAnalyser
@@ -149,6 +150,30 @@ def _s3_listings_survive_concurrent_deletes() -> None:
     _VersionedKeyStore.values = _VersionedKeyStore.itervalues = _VersionedKeyStore._itervalues = values
 
 
+def _sqs_as_aws_does() -> None:
+    """Report RedrivePolicy in AWS's compact JSON (moto's spacing makes every plan show a change), and let
+    DeleteMessage and SendMessage on one queue run at once without losing the message being sent.
+
+    moto's DeleteMessage rebuilds the queue's message list outside the lock SendMessage appends under, so a message
+    sent meanwhile vanished: with pollers deleting while producers send, that lost messages.
+    """
+    attributes = Queue.attributes.fget
+    delete = Queue.delete_message
+
+    def reported(self: Queue) -> dict[str, Any]:
+        result = attributes(self)
+        if self.redrive_policy:
+            result["RedrivePolicy"] = json.dumps(self.redrive_policy, separators=(",", ":"))
+        return result
+
+    def delete_message(self: Queue, receipt_handle: str) -> None:
+        with self._messages_lock:
+            delete(self, receipt_handle)
+
+    Queue.attributes = property(reported)
+    Queue.delete_message = delete_message
+
+
 _registered = False
 
 
@@ -162,4 +187,5 @@ def register() -> None:
     StepFunctionResponse.list_state_machine_versions = _list_state_machine_versions
     _lambda_reports_what_aws_does()
     _s3_listings_survive_concurrent_deletes()
+    _sqs_as_aws_does()
     _registered = True

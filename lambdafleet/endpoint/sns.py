@@ -1,0 +1,87 @@
+"""SNS → Lambda: a message published to a topic invokes each subscribed function asynchronously, as SNS does (so the
+function's retries and destinations apply), with the event record the Lambda developer guide shows.
+
+moto would invoke synchronously inside Publish, with a fixed example event; the subscription's filter policy is
+still moto's to apply (it runs before delivery).
+"""
+
+import datetime
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from moto.awslambda.models import LambdaFunction, lambda_backends
+from moto.sns.models import Subscription
+
+LOG = logging.getLogger("lambdafleet.endpoint")
+
+
+def event_of(subscription: Subscription, message: str, message_id: str, subject: str | None, attributes: Any) -> dict:
+    """The SNS event Lambda receives for one message."""
+    now = datetime.datetime.now(datetime.UTC)
+    base = f"http://127.0.0.1/sns/{subscription.region}"
+    return {
+        "Records": [
+            {
+                "EventSource": "aws:sns",
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": subscription.arn,
+                "Sns": {
+                    "Type": "Notification",
+                    "MessageId": message_id,
+                    "TopicArn": subscription.topic.arn,
+                    "Subject": subject,
+                    "Message": message,
+                    "Timestamp": now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z",
+                    "SignatureVersion": "1",
+                    "Signature": "LOCAL",
+                    "SigningCertUrl": f"{base}/SimpleNotificationService-local.pem",
+                    "UnsubscribeUrl": f"{base}/?Action=Unsubscribe&SubscriptionArn={subscription.arn}",
+                    "MessageAttributes": {
+                        name: {"Type": value.get("Type") or value.get("DataType"), "Value": _value(value)}
+                        for name, value in (attributes or {}).items()
+                    },
+                },
+            }
+        ]
+    }
+
+
+def _value(attribute: dict[str, Any]) -> Any:
+    return attribute.get("Value", attribute.get("StringValue", attribute.get("BinaryValue")))
+
+
+def install(invoke_async: Callable[[LambdaFunction, bytes], str]) -> None:
+    """Make moto's SNS deliveries to Lambda go through `invoke_async`."""
+    publish = Subscription.publish
+    if getattr(publish, "_lambdafleet", False):
+        return
+
+    def deliver(
+        self: Subscription,
+        message: str,
+        message_id: str,
+        subject: str | None = None,
+        message_attributes: dict[str, Any] | None = None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> None:
+        if self.protocol != "lambda":
+            return publish(self, message, message_id, subject, message_attributes, *args, **kwargs)
+        if self._filter_policy_matcher is not None and not self._filter_policy_matcher.matches(
+            message_attributes, message
+        ):
+            return None
+        region = self.endpoint.split(":")[3]
+        try:
+            function = lambda_backends[self.account_id][region].get_function(self.endpoint)
+        except Exception as error:  # SNS drops a delivery to a function that is gone
+            LOG.warning("SNS delivery to %s failed: %s", self.endpoint, error)
+            return None
+        event = event_of(self, message, message_id, subject, message_attributes)
+        invoke_async(function, json.dumps(event).encode())
+        return None
+
+    deliver._lambdafleet = True  # type: ignore[attr-defined]
+    Subscription.publish = deliver
