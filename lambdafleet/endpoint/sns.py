@@ -20,7 +20,7 @@ LOG = logging.getLogger("lambdafleet.endpoint")
 def event_of(subscription: Subscription, message: str, message_id: str, subject: str | None, attributes: Any) -> dict:
     """The SNS event Lambda receives for one message."""
     now = datetime.datetime.now(datetime.UTC)
-    base = f"http://127.0.0.1/sns/{subscription.region}"
+    base = f"http://127.0.0.1/sns/{subscription.topic.arn.split(':')[3]}"
     return {
         "Records": [
             {
