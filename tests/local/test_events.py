@@ -24,7 +24,8 @@ def lambda_handler(event, context):
     sqs.send_message(QueueUrl=os.environ["RESULTS"], MessageBody=json.dumps(event))
     records = event.get("Records", [])
     if os.environ.get("MODE") == "partial":
-        return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in records if r["body"].startswith("bad")]}
+        failed = [r["messageId"] for r in records if r["body"].startswith("bad")]
+        return {"batchItemFailures": [{"itemIdentifier": i} for i in failed]}
     if os.environ.get("MODE") == "poison" and "poison" in json.dumps(records):
         raise ValueError("poisoned batch")
     return {}
@@ -225,7 +226,7 @@ def test_kinesis_records_arrive_in_shard_order(embedded, recorder, results, wait
 
 
 def test_sns_invokes_asynchronously_through_the_filter_policy(embedded, recorder, results, wait_for) -> None:
-    sns, lam = embedded.client("sns"), embedded.client("lambda")
+    sns = embedded.client("sns")
     topic = sns.create_topic(Name=_unique("alerts"))["TopicArn"]
     function = recorder()
     subscription = sns.subscribe(
@@ -245,7 +246,7 @@ def test_sns_invokes_asynchronously_through_the_filter_policy(embedded, recorder
 
 
 def test_eventbridge_put_events_runs_matching_rules(embedded, recorder, results, wait_for) -> None:
-    events, lam = embedded.client("events"), embedded.client("lambda")
+    events = embedded.client("events")
     bus = events.create_event_bus(Name=_unique("shop"))["EventBusArn"].split("/")[-1]
     function = recorder()
     rule = _unique("orders")
