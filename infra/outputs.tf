@@ -43,6 +43,11 @@ output "ecr_repository_urls" {
   value       = { for name, repository in module.ecr_repository : name => repository.repository_url }
 }
 
+output "layer_arns" {
+  description = "Layer version ARNs, keyed \"<layer>/<runtime>-<architecture>\"."
+  value       = { for key, layer in aws_lambda_layer_version.layer : key => layer.arn }
+}
+
 output "queue_urls" {
   description = "SQS queue URLs, keyed by declared name."
   value       = { for name, queue in module.queue : name => queue.url }

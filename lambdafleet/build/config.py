@@ -76,6 +76,7 @@ class FunctionConfig:
     exclude: tuple[str, ...] = ()
     shared: tuple[str, ...] = ()
     triggers: tuple[dict[str, Any], ...] = ()
+    layers: tuple[str, ...] = ()
 
     def to_manifest(self) -> dict[str, Any]:
         """The config as plain JSON-ready data, in the manifest's shape."""
@@ -85,6 +86,7 @@ class FunctionConfig:
         data["exclude"] = list(self.exclude)
         data["shared"] = list(self.shared)
         data["triggers"] = [dict(t) for t in self.triggers]
+        data["layers"] = list(self.layers)
         return data
 
 
@@ -202,6 +204,7 @@ _VALIDATORS: dict[str, _Validator] = {
     "exclude": lambda c, v: tuple(c.string_list("exclude", v)),
     "shared": lambda c, v: tuple(c.string_list("shared", v)),
     "triggers": parse_triggers,
+    "layers": lambda c, v: tuple(c.string_list("layers", v)),
 }
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from lambdafleet.build.config import FunctionConfig, load_config, read_toml
 from lambdafleet.build.event_resources import load_resources
+from lambdafleet.build.layers import LayerConfig, check_function_layers, load_layers
 from lambdafleet.errors import UserError
 
 FUNCTIONS_DIR = "functions"
@@ -43,6 +44,7 @@ class Project:
     chains: dict[str, Chain]
     # functions/resources.toml: queues, topics, streams and buses by kind, then name
     resources: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    layers: dict[str, LayerConfig] = field(default_factory=dict)
 
     def function_dir(self, name: str) -> Path:
         return self.root / FUNCTIONS_DIR / name
@@ -214,4 +216,7 @@ def load_project(root: Path) -> Project:
     _check_shared(root, functions)
     resources = load_resources(root / FUNCTIONS_DIR)
     _check_triggers(functions, resources)
-    return Project(root=root, functions=functions, chains=_load_chains(root, functions), resources=resources)
+    layers = load_layers(root)
+    check_function_layers(functions, layers)
+    chains = _load_chains(root, functions)
+    return Project(root=root, functions=functions, chains=chains, layers=layers, resources=resources)
