@@ -46,7 +46,8 @@ class _Record:
 class _Shard:
     shard_id: str
     position: int = 0
-    records: list[_Record] = field(default_factory=list)
+    records: list[Any] = field(default_factory=list)  # moto's raw records
+    convert: Callable[[Any], _Record] = lambda raw: raw
 
 
 def _iso(epoch: float) -> str:
@@ -61,7 +62,11 @@ def _epoch(value: Any) -> float:
     return float(value)
 
 
-def dynamodb_records(esm: EventSourceMapping) -> dict[str, list[_Record]] | None:
+# A shard's raw records (moto's own list, read-only here) and how one becomes the record Lambda sends.
+Shards = dict[str, tuple[list[Any], Callable[[Any], _Record]]]
+
+
+def dynamodb_records(esm: EventSourceMapping) -> Shards | None:
     """The records of the table stream `esm` reads, by shard; None once the table or its stream is gone."""
     backend = dynamodb_backends[esm.account_id][esm.region]
     for table in list(backend.tables.values()):
@@ -70,27 +75,28 @@ def dynamodb_records(esm: EventSourceMapping) -> dict[str, list[_Record]] | None
             continue
         if f"{table.table_arn}/stream/{table.latest_stream_label}" != esm.event_source_arn:
             continue
-        records = []
-        for item in list(shard.items):
+
+        def convert(item: Any) -> _Record:
             event = copy.deepcopy(item.to_json())
             arrival = _epoch(event["dynamodb"]["ApproximateCreationDateTime"])
             event["dynamodb"]["ApproximateCreationDateTime"] = int(arrival)
             event.update(eventVersion="1.1", awsRegion=esm.region, eventSourceARN=esm.event_source_arn)
-            records.append(_Record(event, event["dynamodb"]["SequenceNumber"], arrival))
-        return {shard.id: records}
+            return _Record(event, event["dynamodb"]["SequenceNumber"], arrival)
+
+        return {shard.id: (shard.items, convert)}
     return None
 
 
-def kinesis_records(esm: EventSourceMapping, role: str) -> dict[str, list[_Record]] | None:
+def kinesis_records(esm: EventSourceMapping, role: str) -> Shards | None:
     """The records of the Kinesis stream `esm` reads, by shard; None once the stream is gone."""
     backend = kinesis_backends[esm.account_id][esm.region]
     stream = next((s for s in list(backend.streams.values()) if s.arn == esm.event_source_arn), None)
     if stream is None:
         return None
-    shards = {}
+    shards: Shards = {}
     for shard in list(stream.shards.values()):
-        records = []
-        for record in list(shard.records.values()):
+
+        def convert(record: Any, shard_id: str = shard.shard_id) -> _Record:
             event = {
                 "kinesis": {
                     "kinesisSchemaVersion": "1.0",
@@ -101,14 +107,15 @@ def kinesis_records(esm: EventSourceMapping, role: str) -> dict[str, list[_Recor
                 },
                 "eventSource": "aws:kinesis",
                 "eventVersion": "1.0",
-                "eventID": f"{shard.shard_id}:{record.sequence_number}",
+                "eventID": f"{shard_id}:{record.sequence_number}",
                 "eventName": "aws:kinesis:record",
                 "invokeIdentityArn": role,
                 "awsRegion": esm.region,
                 "eventSourceARN": esm.event_source_arn,
             }
-            records.append(_Record(event, str(record.sequence_number), record.created_at))
-        shards[shard.shard_id] = records
+            return _Record(event, str(record.sequence_number), record.created_at)
+
+        shards[shard.shard_id] = (list(shard.records.values()), convert)
     return shards
 
 
@@ -151,8 +158,9 @@ class StreamPoller:
         if self._shards is None:
             latest = self.esm.starting_position == "LATEST"
             self._shards = {sid: _Shard(sid, len(records) if latest else 0) for sid, records in found.items()}
-        for shard_id, records in found.items():
-            self._shards.setdefault(shard_id, _Shard(shard_id)).records = records
+        for shard_id, (records, convert) in found.items():
+            shard = self._shards.setdefault(shard_id, _Shard(shard_id))
+            shard.records, shard.convert = records, convert
         return True
 
     def _run(self) -> None:
@@ -167,14 +175,14 @@ class StreamPoller:
 
     def _step(self, shard: _Shard) -> bool:
         """Deliver the next batch of `shard`; False when it had nothing new."""
-        pending = shard.records[shard.position :]
-        if not pending:
-            return False
         size = int(self.esm.batch_size)
+        raw = shard.records[shard.position : shard.position + size]
+        if not raw:
+            return False
+        batch = [shard.convert(record) for record in raw]
         window = float(self.esm.max_batch_window or 0)
-        if len(pending) < size and window and time.time() - pending[0].arrival < window:
+        if len(batch) < size and window and time.time() - batch[0].arrival < window:
             return False  # wait for a fuller batch, at most the window after the first record arrived
-        batch = pending[:size]
         filters = Filters(self.esm.filter_criteria)
         data_key = "kinesis.data" if self._kinesis else None
         admitted = [r for r in batch if filters.matches(r.event, data_key)]
