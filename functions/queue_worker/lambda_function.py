@@ -6,6 +6,7 @@ report_batch_item_failures): Lambda deletes the others and the failed one comes 
 until the queue's max_receive_count moves it to jobs-dlq.
 """
 
+import functools
 import json
 import os
 
@@ -26,7 +27,7 @@ def lambda_handler(event: dict, context: object) -> dict:
             print(json.dumps({"failed": record["messageId"], "error": str(error)}))
             failures.append({"itemIdentifier": record["messageId"]})
     if updates:  # all or nothing: a failed write fails the invocation, so the whole batch comes back
-        boto3.client("dynamodb").transact_write_items(TransactItems=updates)
+        _dynamodb().transact_write_items(TransactItems=updates)
     return {"batchItemFailures": failures}
 
 
@@ -41,3 +42,9 @@ def _update(job: dict, receive_count: int) -> dict:
             "ExpressionAttributeValues": {":one": {"N": "1"}},
         }
     }
+
+
+@functools.cache
+def _dynamodb() -> object:
+    """One client per execution environment, made on first use: creating one costs more than a batch's write."""
+    return boto3.client("dynamodb")
