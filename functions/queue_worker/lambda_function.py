@@ -9,6 +9,7 @@ until the queue's max_receive_count moves it to jobs-dlq.
 import functools
 import json
 import os
+from typing import Any
 
 import boto3
 
@@ -45,6 +46,6 @@ def _update(job: dict, receive_count: int) -> dict:
 
 
 @functools.cache
-def _dynamodb() -> object:
+def _dynamodb() -> Any:
     """One client per execution environment, made on first use: creating one costs more than a batch's write."""
     return boto3.client("dynamodb")

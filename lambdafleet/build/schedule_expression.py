@@ -17,7 +17,7 @@ MONTHS = {name: index for index, name in enumerate(calendar.month_abbr) if name}
 MONTHS = {name.upper(): index for name, index in MONTHS.items()}
 DAYS = {"SUN": 1, "MON": 2, "TUE": 3, "WED": 4, "THU": 5, "FRI": 6, "SAT": 7}
 # (name, low, high, names) of each cron field, in order
-FIELDS = (
+FIELDS: tuple[tuple[str, int, int, dict[str, int]], ...] = (
     ("minutes", 0, 59, {}),
     ("hours", 0, 23, {}),
     ("day-of-month", 1, 31, {}),

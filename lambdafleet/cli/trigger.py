@@ -76,7 +76,7 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     """Add the trigger command."""
     summary = "fire a deployed function's schedule now (asynchronous invocation with the schedule's input)"
     parser = subparsers.add_parser("trigger", help=summary)

@@ -25,11 +25,11 @@ class Filters:
         if not self._patterns:
             return True
         subject = _with_decoded_payload(record, data_key)
-        return any(pattern.matches_event(subject) for pattern in self._patterns)
+        return any(pattern.matches_event(subject) for pattern in self._patterns)  # type: ignore[arg-type]
 
 
 def _with_decoded_payload(record: Mapping[str, Any], data_key: str | None) -> dict[str, Any]:
-    subject = json.loads(json.dumps(record, default=str))
+    subject: dict[str, Any] = json.loads(json.dumps(record, default=str))
     if data_key == "body":
         subject["body"] = _json_or_text(subject.get("body", ""))
     elif data_key == "kinesis.data":

@@ -43,7 +43,7 @@ def _detach_from_moto() -> None:
         return esm
 
     create_event_source_mapping._lambdafleet = True  # type: ignore[attr-defined]
-    LambdaBackend.create_event_source_mapping = create_event_source_mapping
+    LambdaBackend.create_event_source_mapping = create_event_source_mapping  # type: ignore[method-assign]
 
 
 def _mappings() -> dict[str, EventSourceMapping]:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from moto.awslambda.models import LambdaFunction, lambda_backends
-from moto.events.models import EventTemplateParser, Rule
+from moto.events.models import EventTemplateParser, Rule  # type: ignore[attr-defined]
 from moto.utilities.arns import parse_arn
 
 LOG = logging.getLogger("lambdafleet.endpoint")
@@ -37,7 +37,7 @@ def payload_of(target: dict[str, Any], event: dict[str, Any]) -> bytes:
         result = EventTemplateParser.parse(
             input_template=transformer.get("InputTemplate"),
             input_paths_map=transformer.get("InputPathsMap", {}),
-            event=event,
+            event=event,  # type: ignore[arg-type]
         )
         return (result if isinstance(result, str) else json.dumps(result)).encode()
     return json.dumps(event).encode()
@@ -83,4 +83,4 @@ def install(invoke_async: InvokeAsync) -> None:
                 self.targets = everything
 
     send_to_targets._lambdafleet = True  # type: ignore[attr-defined]
-    Rule.send_to_targets = send_to_targets
+    Rule.send_to_targets = send_to_targets  # type: ignore[method-assign]

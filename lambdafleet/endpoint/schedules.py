@@ -81,15 +81,16 @@ class Scheduler:
         seen = set()
         for rule in _schedule_rules():
             seen.add(rule.arn)
-            expression, due = self._due.get(rule.arn, (None, None))
-            if expression != rule.scheduled_expression:
+            wanted = str(rule.scheduled_expression)
+            expression, due = self._due.get(rule.arn, ("", None))
+            if expression != wanted:
                 try:
-                    parsed = schedule_expression.parse(rule.scheduled_expression)
+                    parsed = schedule_expression.parse(wanted)
                 except schedule_expression.ScheduleError as error:
                     LOG.warning("schedule %s never fires: %s", rule.arn, error)
-                    self._due[rule.arn] = (rule.scheduled_expression, None)
+                    self._due[rule.arn] = (wanted, None)
                     continue
-                self._due[rule.arn] = (rule.scheduled_expression, parsed.next_after(now))
+                self._due[rule.arn] = (wanted, parsed.next_after(now))
                 continue
             if due is not None and due <= now:
                 self.fire(rule, due)

@@ -17,7 +17,9 @@ from moto.sns.models import Subscription
 LOG = logging.getLogger("lambdafleet.endpoint")
 
 
-def event_of(subscription: Subscription, message: str, message_id: str, subject: str | None, attributes: Any) -> dict:
+def event_of(
+    subscription: Subscription, message: str, message_id: str, subject: str | None, attributes: Any
+) -> dict[str, Any]:
     """The SNS event Lambda receives for one message."""
     now = datetime.datetime.now(datetime.UTC)
     base = f"http://127.0.0.1/sns/{subscription.topic.arn.split(':')[3]}"
@@ -84,4 +86,4 @@ def install(invoke_async: Callable[[LambdaFunction, bytes], str]) -> None:
         return None
 
     deliver._lambdafleet = True  # type: ignore[attr-defined]
-    Subscription.publish = deliver
+    Subscription.publish = deliver  # type: ignore[method-assign]

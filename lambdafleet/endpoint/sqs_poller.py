@@ -74,8 +74,8 @@ def record_of(message: Message, queue: Queue) -> dict[str, Any]:
 
 
 def _attribute(value: dict[str, Any]) -> dict[str, Any]:
-    attribute: dict[str, Any] = {"stringListValues": [], "binaryListValues": [], "dataType": value.get("data_type")}
-    attribute["dataType"] = value.get("DataType") or value.get("data_type")
+    data_type = value.get("DataType") or value.get("data_type")
+    attribute: dict[str, Any] = {"stringListValues": [], "binaryListValues": [], "dataType": data_type}
     if "StringValue" in value or "string_value" in value:
         attribute["stringValue"] = value.get("StringValue", value.get("string_value"))
     binary = value.get("BinaryValue", value.get("binary_value"))
@@ -152,7 +152,7 @@ class SqsPoller:
         backend = sqs_backends[queue.account_id][queue.region]
         size = int(self.esm.batch_size)
         window = float(self.esm.max_batch_window or 0)
-        timeout = int(queue.visibility_timeout)
+        timeout = int(queue.visibility_timeout)  # type: ignore[attr-defined]
         lock = queue_lock(queue.queue_arn)
         wait = 0 if queue.fifo_queue else FIRST_WAIT_S
         with lock:
@@ -170,7 +170,8 @@ class SqsPoller:
 
     def _handle(self, queue: Queue, messages: list[Message]) -> None:
         filters = Filters(self.esm.filter_criteria)
-        records, dropped = [], []
+        records: list[dict[str, Any]] = []
+        dropped: list[dict[str, Any]] = []
         for message in messages:
             record = record_of(message, queue)
             (records if filters.matches(record, "body") else dropped).append(record)

@@ -166,7 +166,8 @@ class StreamPoller:
     def _run(self) -> None:
         while not self._stopped.is_set():
             try:
-                busy = self._read() and self.esm.enabled and any(self._step(s) for s in list(self._shards.values()))
+                shards = list(self._shards.values()) if self._read() and self._shards else []
+                busy = bool(self.esm.enabled) and any(self._step(shard) for shard in shards)
             except Exception:
                 LOG.exception("stream poller of %s", self.esm.event_source_arn)
                 busy = False
@@ -281,4 +282,4 @@ def _checkpoint(result: InvokeResult, sequences: list[str]) -> int | None:
     ids = [item.get("itemIdentifier") if isinstance(item, dict) else None for item in items]
     if not isinstance(items, list) or not all(isinstance(i, str) and i in sequences for i in ids):
         return 0
-    return min(sequences.index(i) for i in ids)
+    return min(sequences.index(str(i)) for i in ids)
