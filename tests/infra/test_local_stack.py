@@ -122,10 +122,43 @@ def _check_role_policy(config: dict, entry: dict, resource_names: dict) -> None:
         for resource in _as_list(statement["Resource"]):
             if statement["Sid"] == "OwnLogGroup":
                 assert resource.endswith(f":log-group:/aws/lambda/{config['FunctionName']}:*")
+            elif statement["Sid"].startswith("Trigger"):
+                continue  # checked below against the function's triggers
             elif statement["Sid"] != "Destinations":
                 assert _resource_name(resource) in own, resource
     granted = {_resource_name(r) for s in statements if s["Sid"].startswith(("Table", "Bucket")) for r in s["Resource"]}
     assert granted == own
+    _check_trigger_statements([s for s in statements if s["Sid"].startswith("Trigger")], entry)
+
+
+# What each trigger kind's poller needs from the role, exactly (on the source only).
+SOURCE_ACTIONS = {
+    "sqs": ["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"],
+    "dynamodb_stream": ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"],
+}
+
+
+def _check_trigger_statements(statements: list[dict], entry: dict) -> None:
+    """A role holds the actions its event source mappings need, on those sources, and nothing else."""
+    expected = []
+    for trigger in entry.get("triggers", []):
+        if trigger["type"] == "sqs":
+            queue = f"arn:aws:sqs:us-east-1:{ACCOUNT}:{PREFIX}{trigger['queue']}"
+            expected.append((SOURCE_ACTIONS["sqs"], [queue]))
+        elif trigger["type"] == "dynamodb_stream":
+            expected.append((SOURCE_ACTIONS["dynamodb_stream"], ["stream"]))
+            expected.append((["dynamodb:ListStreams"], ["*"]))
+            if trigger["on_failure"]:
+                name = trigger["on_failure"].split(":", 1)[1]
+                expected.append((["sqs:SendMessage"], [f"arn:aws:sqs:us-east-1:{ACCOUNT}:{PREFIX}{name}"]))
+    found = []
+    for statement in statements:
+        resources = _as_list(statement["Resource"])
+        if statement["Action"] == SOURCE_ACTIONS["dynamodb_stream"]:
+            assert all(f":table/{PREFIX}" in r and "/stream/" in r for r in resources), resources
+            resources = ["stream"]
+        found.append((_as_list(statement["Action"]), resources))
+    assert sorted(found) == sorted(expected)
 
 
 def _as_list(value: str | list[str]) -> list[str]:
