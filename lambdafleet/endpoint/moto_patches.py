@@ -10,6 +10,8 @@ from typing import Any
 
 from moto.awslambda.models import LambdaFunction
 from moto.core.responses import ActionResult
+from moto.dynamodb.models.table import Table
+from moto.kinesis.responses import KinesisResponse
 from moto.s3.utils import _VersionedKeyStore
 from moto.sqs.models import Queue
 from moto.stepfunctions.parser.asl.parse.asl_parser import ASLParserException
@@ -174,6 +176,36 @@ def _sqs_as_aws_does() -> None:
     Queue.delete_message = delete_message
 
 
+def _dynamodb_scans_survive_concurrent_writes() -> None:
+    """Let a Scan that races a write finish, as AWS's does, instead of answering 500.
+
+    moto iterates the table's live item dict; a PutItem meanwhile (a function writing while a client scans) raised
+    "dictionary changed size during iteration". Copying the dict's values first is atomic under the GIL.
+    """
+
+    def all_items(self: Table) -> list[Any]:
+        items: list[Any] = []
+        for hash_set in list(self.items.values()):
+            items.extend(list(hash_set.values()) if self.range_key_attr else [hash_set])
+        return sorted(items, key=lambda item: (item.hash_key, item.range_key) if item.range_key else item.hash_key)
+
+    Table.all_items = all_items  # type: ignore[method-assign]
+
+
+def _kinesis_create_stream_keeps_tags() -> None:
+    """Store the Tags of CreateStream, as AWS does; moto drops them, so every plan re-added the provider's tags."""
+    create = KinesisResponse.create_stream
+
+    def create_stream(self: KinesisResponse) -> ActionResult:
+        result: ActionResult = create(self)
+        tags = self._get_param("Tags")
+        if tags:
+            self.kinesis_backend.add_tags_to_stream(None, self._get_param("StreamName"), tags)
+        return result
+
+    KinesisResponse.create_stream = create_stream  # type: ignore[method-assign]
+
+
 _registered = False
 
 
@@ -188,4 +220,6 @@ def register() -> None:
     _lambda_reports_what_aws_does()
     _s3_listings_survive_concurrent_deletes()
     _sqs_as_aws_does()
+    _kinesis_create_stream_keeps_tags()
+    _dynamodb_scans_survive_concurrent_writes()
     _registered = True

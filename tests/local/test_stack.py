@@ -220,7 +220,8 @@ def test_image_functions_are_refused_clearly(stack: dict, embedded) -> None:
 
 
 def _scan(endpoint, table: str) -> list[dict]:
-    return endpoint.client("dynamodb").scan(TableName=table)["Items"]
+    pages = endpoint.client("dynamodb").get_paginator("scan").paginate(TableName=table)
+    return [item for page in pages for item in page["Items"]]
 
 
 def _queue_count(sqs, url: str) -> int:
@@ -244,9 +245,9 @@ def test_queue_worker_loses_nothing(stack: dict, embedded, wait_for) -> None:
             for n in range(start, start + 10)
         ]
         assert not sqs.send_message_batch(QueueUrl=queue, Entries=entries).get("Failed")
-    # About 20 s on a quiet 2-core machine; the timeouts leave room for a loaded one.
-    wait_for(lambda: len(_scan(embedded, table)) == 1000 - len(poisoned), timeout=240)
-    wait_for(lambda: _queue_count(sqs, dlq) == len(poisoned), timeout=120)
+    # About 30 s on a quiet 2-core machine (the poisoned jobs need three receives, 10 s apart); the timeouts leave
+    # room for a loaded one.
+    wait_for(lambda: _queue_count(sqs, dlq) == len(poisoned) and _queue_count(sqs, queue) == 0, timeout=300)
     handled = {item["id"]["S"]: int(item["handled"]["N"]) for item in _scan(embedded, table)}
     assert set(handled.values()) == {1}  # exactly once
     dead = []
