@@ -1,8 +1,8 @@
 """Queue worker: each SQS message is a job `{"id": "...", "poison": false}`.
 
-A job is recorded by adding 1 to `handled` on its item in the jobs table, so a job handled twice shows 2. A failing job is reported in `batchItemFailures` (the trigger sets
-report_batch_item_failures): Lambda deletes the others and the failed one comes back after the visibility timeout,
-until the queue's max_receive_count moves it to jobs-dlq.
+A job is recorded by adding 1 to `handled` on its item in the jobs table, so a job handled twice shows 2. A failing
+job is reported in `batchItemFailures` (the trigger sets report_batch_item_failures): Lambda deletes the others and
+the failed one comes back after the visibility timeout, until the queue's max_receive_count moves it to jobs-dlq.
 """
 
 import functools
