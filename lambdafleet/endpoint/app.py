@@ -1,5 +1,7 @@
 """The embedded endpoint: moto on one loopback port, with the data plane in front of it."""
 
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,6 +11,7 @@ from lambdafleet.endpoint import (
     eventbridge,
     http_api,
     lambda_invoke,
+    recursion,
     s3_events,
     sns,
     step_functions,
@@ -16,6 +19,7 @@ from lambdafleet.endpoint import (
 from lambdafleet.endpoint.async_invoke import AsyncInvoker
 from lambdafleet.endpoint.event_sources import EventSources
 from lambdafleet.endpoint.fleet import Fleet
+from lambdafleet.endpoint.http_server import BodyLimit, Limits
 from lambdafleet.endpoint.schedules import Scheduler
 
 
@@ -34,8 +38,19 @@ class LocalEndpoint:
         """The endpoint's base URL."""
         return self.server.url
 
+    def drain(self, timeout_s: float, interrupted: threading.Event | None = None) -> int:
+        """Wait for the queued asynchronous invocations (their retries and destinations included) to finish, while
+        still serving (their functions call the endpoint), `timeout_s` at most or until `interrupted` is set;
+        returns how many had not finished."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            remaining = self.invoker.drain(max(0.0, min(0.2, deadline - time.monotonic())))
+            if not remaining or time.monotonic() >= deadline or (interrupted is not None and interrupted.is_set()):
+                return remaining
+
     def stop(self) -> None:
-        """Stop serving, then stop every execution environment."""
+        """Stop serving, then stop every execution environment; queued asynchronous invocations are dropped
+        (`drain` first to run them)."""
         self.scheduler.stop()
         self.event_sources.stop()
         self.server.stop()
@@ -59,7 +74,12 @@ def start(
     eventbridge.install(invoker.submit)
     gateway = http_api.HttpApiGateway(fleet)
     try:
-        server = emulator.start(port, host, wrap=lambda app: http_api.wrap(lambda_invoke.wrap(app), gateway))
+        server = emulator.start(
+            port,
+            host,
+            wrap=lambda app: recursion.wrap(http_api.wrap(lambda_invoke.wrap(app), gateway)),
+            limits=Limits(_body_limit),
+        )
     except OSError:
         invoker.close()
         fleet.close()
@@ -77,3 +97,8 @@ def start(
     scheduler = Scheduler(invoker.submit)
     scheduler.start()
     return LocalEndpoint(server, fleet, invoker, event_sources, scheduler)
+
+
+def _body_limit(method: str, path: str, host: str) -> BodyLimit | None:
+    """Invoke and HTTP API bodies are bounded by what Lambda takes; other APIs by the server's limit."""
+    return lambda_invoke.body_limit(method, path, host) or http_api.body_limit(method, path, host)

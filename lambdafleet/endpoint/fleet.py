@@ -82,14 +82,20 @@ class Fleet:
         self._staging = Path(tempfile.mkdtemp(prefix="lambdafleet-local-"))
 
     def invoke(
-        self, function: LambdaFunction, payload: bytes, client_context: Mapping[str, Any] | None = None
+        self,
+        function: LambdaFunction,
+        payload: bytes,
+        client_context: Mapping[str, Any] | None = None,
+        *,
+        trace_id: str | None = None,
     ) -> InvokeResult:
-        """Run one synchronous invocation and write its logs to CloudWatch Logs.
+        """Run one synchronous invocation and write its logs to CloudWatch Logs; `trace_id` is its X-Ray trace
+        header (recursion.trace_for), default a new one.
 
         Raises UnrunnableFunction when the function cannot run here.
         """
         deployment = self._deployment(function)
-        result = deployment.pool.invoke(payload=payload, client_context=client_context)
+        result = deployment.pool.invoke(payload=payload, client_context=client_context, trace_id=trace_id)
         cloudwatch.write(
             function.account_id, function.region, log_group_of(function), deployment.log_stream, result.logs
         )

@@ -79,8 +79,10 @@ class FunctionPool:
         *,
         payload: bytes | None = None,
         client_context: Mapping[str, Any] | None = None,
+        trace_id: str | None = None,
     ) -> InvokeResult:
-        """Invoke synchronously with `event` (JSON-encoded here) or raw `payload` bytes.
+        """Invoke synchronously with `event` (JSON-encoded here) or raw `payload` bytes; `trace_id` is the X-Ray
+        trace header the function sees (_X_AMZN_TRACE_ID, which its AWS SDK forwards), default a new root.
 
         Blocks until the function returns, fails or times out; safe to call from several threads.
         Raises PayloadTooLargeError for a request Lambda would refuse.
@@ -97,7 +99,7 @@ class FunctionPool:
             timeout_s=self.spec.timeout,
             function_arn=self.function_arn,
             client_context=json.dumps(client_context) if client_context else "",
-            trace_id=f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)};Sampled=0",
+            trace_id=trace_id or f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)};Sampled=0",
         )
         environment = self._acquire()
         try:
