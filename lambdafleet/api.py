@@ -66,12 +66,12 @@ def run_build(
     failed = any(outcome.error for outcome in outcomes)
     if not failed or any(outcome.status == "built" for outcome in outcomes):
         # first describe build/ as it now is, whatever follows
-        write_manifest(manifest_path, functions, chains, layers, project.resources)
+        write_manifest(manifest_path, functions, chains, layers, project.api, project.resources)
     if destination and not failed:
         zips = {name: (builder.zip_path(name), entry) for name, entry in entries.items() if entry["zip"]}
         for name, location in upload_all(destination, zips).items():
             functions[name]["s3"] = location
-        write_manifest(manifest_path, functions, chains, layers, project.resources)
+        write_manifest(manifest_path, functions, chains, layers, project.api, project.resources)
     return outcomes
 
 

@@ -30,12 +30,16 @@ def write_manifest(
     functions: dict[str, dict[str, Any]],
     chains: dict[str, Any],
     layers: dict[str, Any] | None = None,
+    api: dict[str, Any] | None = None,
     resources: dict[str, dict[str, Any]] | None = None,
 ) -> None:
     """Atomically write the manifest; keys sorted so that equal builds give equal bytes.
 
+    `api` is functions/api.toml's HTTP API settings (CORS, throttling, authorizers, route authorization);
     `resources` adds the declared queues, topics, streams and buses as top-level keys of those names.
     """
     data = {"schema_version": SCHEMA_VERSION, "functions": functions, "chains": chains, "layers": layers or {}}
+    if api is not None:
+        data["api"] = api
     data |= resources or {}
     atomic.write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lambdafleet.build.api_config import EMPTY as EMPTY_API
+from lambdafleet.build.api_config import load_api
 from lambdafleet.build.config import FunctionConfig, load_config, read_toml
 from lambdafleet.build.event_resources import load_resources
 from lambdafleet.build.layers import LayerConfig, check_function_layers, load_layers
@@ -19,7 +21,22 @@ FUNCTION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 NAME_RULE = "letters, digits, '-', '_', starting with a letter or digit, at most 64 chars"
 # Subcommands of build.py: a function with one of these names could not be built by name.
 RESERVED_NAMES = frozenset(
-    {"all", "build", "check", "clean", "list", "lock", "new", "invoke", "local", "logs", "push", "trigger"}
+    {
+        "all",
+        "build",
+        "check",
+        "clean",
+        "list",
+        "lock",
+        "new",
+        "invoke",
+        "local",
+        "logs",
+        "push",
+        "token",
+        "verify",
+        "trigger",
+    }
 )
 
 
@@ -44,6 +61,8 @@ class Project:
     chains: dict[str, Chain]
     # functions/resources.toml: queues, topics, streams and buses by kind, then name
     resources: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+    # functions/api.toml: CORS, throttling, authorizers and per-route authorization of the HTTP API.
+    api: dict[str, Any] = field(default_factory=lambda: dict(EMPTY_API))
     layers: dict[str, LayerConfig] = field(default_factory=dict)
 
     def function_dir(self, name: str) -> Path:
@@ -214,9 +233,10 @@ def load_project(root: Path) -> Project:
     _check_destinations(functions)
     _check_routes(functions)
     _check_shared(root, functions)
+    api = load_api(root / FUNCTIONS_DIR, {name: config.routes for name, config in functions.items()}, read_toml)
     resources = load_resources(root / FUNCTIONS_DIR)
     _check_triggers(functions, resources)
     layers = load_layers(root)
     check_function_layers(functions, layers)
     chains = _load_chains(root, functions)
-    return Project(root=root, functions=functions, chains=chains, layers=layers, resources=resources)
+    return Project(root=root, functions=functions, chains=chains, layers=layers, api=api, resources=resources)

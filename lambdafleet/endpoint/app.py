@@ -9,6 +9,7 @@ from lambdafleet.endpoint import (
     destinations,
     emulator,
     eventbridge,
+    function_urls,
     http_api,
     lambda_invoke,
     recursion,
@@ -72,14 +73,14 @@ def start(
     s3_events.install(invoker.submit)
     sns.install(invoker.submit)
     eventbridge.install(invoker.submit)
-    gateway = http_api.HttpApiGateway(fleet)
+    gateway = http_api.HttpApiGateway(fleet, cache_dir)
+    urls = function_urls.FunctionUrls(fleet)
+
+    def layers(app: emulator.WsgiApp) -> emulator.WsgiApp:
+        return function_urls.wrap(recursion.wrap(http_api.wrap(lambda_invoke.wrap(app), gateway)), urls)
+
     try:
-        server = emulator.start(
-            port,
-            host,
-            wrap=lambda app: recursion.wrap(http_api.wrap(lambda_invoke.wrap(app), gateway)),
-            limits=Limits(_body_limit),
-        )
+        server = emulator.start(port, host, wrap=layers, limits=Limits(_body_limit))
     except OSError:
         invoker.close()
         fleet.close()
@@ -100,5 +101,9 @@ def start(
 
 
 def _body_limit(method: str, path: str, host: str) -> BodyLimit | None:
-    """Invoke and HTTP API bodies are bounded by what Lambda takes; other APIs by the server's limit."""
-    return lambda_invoke.body_limit(method, path, host) or http_api.body_limit(method, path, host)
+    """Invoke, HTTP API and function URL bodies are bounded by what Lambda takes; other APIs by the server's limit."""
+    return (
+        lambda_invoke.body_limit(method, path, host)
+        or http_api.body_limit(method, path, host)
+        or function_urls.body_limit(method, path, host)
+    )
