@@ -43,6 +43,8 @@ variable "tables" {
   default = {
     predictions = { hash_key = "id" }
     items       = { hash_key = "id" }
+    jobs        = { hash_key = "id" }
+    audit       = { hash_key = "id" }
   }
 
   validation {

@@ -92,12 +92,32 @@ def run_build(
     failed = any(outcome.error for outcome in outcomes)
     if not failed or any(outcome.status == "built" for outcome in outcomes):
         # first describe build/ as it now is, whatever follows
-        update_manifest(manifest_path, entries, keep, chains, builder.on_disk, built_layers, keep_layer, project.api)
+        update_manifest(
+            manifest_path,
+            entries,
+            keep,
+            chains,
+            builder.on_disk,
+            built_layers,
+            keep_layer,
+            project.api,
+            project.resources,
+        )
     if destination and not failed:
         zips = {name: (builder.zip_path(name), entry) for name, entry in entries.items() if entry["zip"]}
         for name, location in upload_all(destination, zips).items():
             entries[name]["s3"] = location
-        update_manifest(manifest_path, entries, keep, chains, builder.on_disk, built_layers, keep_layer, project.api)
+        update_manifest(
+            manifest_path,
+            entries,
+            keep,
+            chains,
+            builder.on_disk,
+            built_layers,
+            keep_layer,
+            project.api,
+            project.resources,
+        )
     return outcomes
 
 

@@ -12,6 +12,7 @@ from typing import Any, TypeVar, cast
 
 from lambdafleet.build import api_config
 from lambdafleet.build.manifest import FunctionSettings
+from lambdafleet.build.triggers import parse_triggers
 from lambdafleet.errors import UserError
 
 CONFIG_FILE = "function.toml"
@@ -80,6 +81,7 @@ class FunctionConfig:
     exclude: tuple[str, ...] = ()
     include: tuple[str, ...] = ()
     shared: tuple[str, ...] = ()
+    triggers: tuple[dict[str, Any], ...] = ()
     layers: tuple[str, ...] = ()
 
     def to_manifest(self) -> FunctionSettings:
@@ -90,6 +92,7 @@ class FunctionConfig:
         data["exclude"] = list(self.exclude)
         data["include"] = list(self.include)
         data["shared"] = list(self.shared)
+        data["triggers"] = [dict(t) for t in self.triggers]
         data["layers"] = list(self.layers)
         return cast(FunctionSettings, data)
 
@@ -212,6 +215,7 @@ _VALIDATORS: dict[str, _Validator] = {
     "exclude": lambda c, v: tuple(c.string_list("exclude", v)),
     "include": lambda c, v: tuple(c.string_list("include", v)),
     "shared": lambda c, v: tuple(c.string_list("shared", v)),
+    "triggers": parse_triggers,
     "layers": lambda c, v: tuple(c.string_list("layers", v)),
 }
 

@@ -70,6 +70,7 @@ class FunctionSettings(TypedDict):
     destinations: Destinations
     permissions: list[Permission]
     exclude: list[str]
+    triggers: NotRequired[list[dict[str, Any]]]  # event sources (build/triggers.py); absent before them
     include: NotRequired[list[str]]  # files shipped despite the default secret excludes; absent before
     shared: list[str]
     layers: NotRequired[list[str]]  # absent from entries written before layers existed
@@ -173,6 +174,11 @@ class Manifest(TypedDict):
     chains: dict[str, ChainEntry]
     layers: dict[str, LayerEntry]  # read_manifest supplies {} for a manifest written before layers existed
     api: NotRequired[ApiSettings]  # absent before functions/api.toml existed
+    # Declared in functions/resources.toml (build/event_resources.py), by name; absent before event sources.
+    queues: NotRequired[dict[str, dict[str, Any]]]
+    topics: NotRequired[dict[str, dict[str, Any]]]
+    streams: NotRequired[dict[str, dict[str, Any]]]
+    buses: NotRequired[dict[str, dict[str, Any]]]
 
 
 def empty_manifest() -> Manifest:
@@ -236,6 +242,7 @@ def _key(error: Any) -> str:
 
 
 Chains = Callable[[dict[str, FunctionEntry]], dict[str, ChainEntry]]
+Resources = dict[str, dict[str, dict[str, Any]]]  # "queues", "topics", "streams", "buses": declarations by name
 
 
 def render(
@@ -243,10 +250,12 @@ def render(
     chains: dict[str, ChainEntry],
     layers: dict[str, LayerEntry] | None = None,
     api: ApiSettings | None = None,
+    resources: Resources | None = None,
 ) -> str:
     """The manifest's text; keys sorted so that equal builds give equal bytes.
 
-    `api` is functions/api.toml's HTTP API settings (CORS, throttling, authorizers, route authorization).
+    `api` is functions/api.toml's HTTP API settings (CORS, throttling, authorizers, route authorization);
+    `resources` adds the declared queues, topics, streams and buses as top-level keys of those names.
     """
     data: Manifest = {
         "schema_version": SCHEMA_VERSION,
@@ -256,7 +265,8 @@ def render(
     }
     if api is not None:
         data["api"] = api
-    return json.dumps(data, indent=2, sort_keys=True) + "\n"
+    text_data: dict[str, Any] = {**data, **(resources or {})}
+    return json.dumps(text_data, indent=2, sort_keys=True) + "\n"
 
 
 def write_manifest(
@@ -265,9 +275,10 @@ def write_manifest(
     chains: dict[str, ChainEntry],
     layers: dict[str, LayerEntry] | None = None,
     api: ApiSettings | None = None,
+    resources: Resources | None = None,
 ) -> None:
     """Atomically write the manifest, and stamp it as this tool's own (reading it back skips the schema check)."""
-    atomic.write_text(path, render(functions, chains, layers, api))
+    atomic.write_text(path, render(functions, chains, layers, api, resources))
     _stamp(path)
 
 
@@ -297,18 +308,19 @@ def update_manifest(
     layers: dict[str, LayerEntry] | None = None,
     keep_layer: Callable[[str], bool] = lambda name: True,
     api: ApiSettings | None = None,
+    resources: Resources | None = None,
 ) -> dict[str, FunctionEntry]:
     """Merge `entries` into the manifest as it is now (keeping the entries `keep` accepts) and write it.
 
     `layers` (the layers this build built) are merged the same way into the current layers `keep_layer` accepts;
-    `api` (the project's, not one build's) is written as it is.
+    `api` and `resources` (the project's, not one build's) are written as they are.
 
     An entry whose zip another build has replaced since (`on_disk` says no) yields to the current entry
     when that one describes the zip on disk. Returns the functions written. Nothing is written (and no lock
     taken) when the text would not change, so a no-op build works on a read-only checkout.
     """
     functions, all_layers = _merged(path, entries, keep, on_disk, layers or {}, keep_layer)
-    if _holds(path, render(functions, chains(functions), all_layers, api)):
+    if _holds(path, render(functions, chains(functions), all_layers, api, resources)):
         if not _stamp_matches(path):
             with contextlib.suppress(OSError):  # a read-only checkout: the next read checks the schema again
                 _stamp(path)
@@ -316,7 +328,7 @@ def update_manifest(
     with locked(path):
         # again: another build may have written it meanwhile
         functions, all_layers = _merged(path, entries, keep, on_disk, layers or {}, keep_layer)
-        write_manifest(path, functions, chains(functions), all_layers, api)
+        write_manifest(path, functions, chains(functions), all_layers, api, resources)
     return functions
 
 

@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "lambdafleet.cli.local",
     "lambdafleet.cli.logs",
     "lambdafleet.cli.token",
+    "lambdafleet.cli.trigger",
     "lambdafleet.cli.verify",
     "lambdafleet.cli.up",
     "lambdafleet.cli.event",

@@ -85,12 +85,16 @@ class _StackCheck:
             for resource in _as_list(statement["Resource"]):
                 if statement["Sid"] == "OwnLogGroup":
                     assert resource.endswith(f":log-group:/aws/lambda/{config['FunctionName']}:*")
+                elif statement["Sid"].startswith("Trigger"):
+                    continue  # checked below against the function's triggers
                 elif statement["Sid"] != "Destinations":
                     assert _resource_name(resource) in own, resource
         granted = {
             _resource_name(r) for s in statements if s["Sid"].startswith(("Table", "Bucket")) for r in s["Resource"]
         }
         assert granted == own
+        triggers = [s for s in statements if s["Sid"].startswith("Trigger")]
+        _check_trigger_statements(triggers, entry, self.prefix)
 
     def _check_function_urls(self, functions: dict) -> None:
         client = self.client("lambda")
@@ -179,6 +183,36 @@ class _StackCheck:
                 state = definition["States"][step]
                 assert state["Resource"] == arns[step]
                 assert state.get("Next") == following and state.get("End", False) is (following is None)
+
+
+# What each trigger kind's poller needs from the role, exactly (on the source only).
+SOURCE_ACTIONS = {
+    "sqs": ["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"],
+    "dynamodb_stream": ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"],
+}
+
+
+def _check_trigger_statements(statements: list[dict], entry: dict, prefix: str) -> None:
+    """A role holds the actions its event source mappings need, on those sources, and nothing else."""
+    expected = []
+    for trigger in entry.get("triggers", []):
+        if trigger["type"] == "sqs":
+            queue = f"arn:aws:sqs:us-east-1:{ACCOUNT}:{prefix}{trigger['queue']}"
+            expected.append((SOURCE_ACTIONS["sqs"], [queue]))
+        elif trigger["type"] == "dynamodb_stream":
+            expected.append((SOURCE_ACTIONS["dynamodb_stream"], ["stream"]))
+            expected.append((["dynamodb:ListStreams"], ["*"]))
+            if trigger["on_failure"]:
+                name = trigger["on_failure"].split(":", 1)[1]
+                expected.append((["sqs:SendMessage"], [f"arn:aws:sqs:us-east-1:{ACCOUNT}:{prefix}{name}"]))
+    found = []
+    for statement in statements:
+        resources = _as_list(statement["Resource"])
+        if statement["Action"] == SOURCE_ACTIONS["dynamodb_stream"]:
+            assert all(f":table/{prefix}" in r and "/stream/" in r for r in resources), resources
+            resources = ["stream"]
+        found.append((_as_list(statement["Action"]), resources))
+    assert sorted(found) == sorted(expected)
 
 
 def _as_list(value: str | list[str]) -> list[str]:

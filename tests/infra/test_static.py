@@ -20,6 +20,10 @@ CONFIGURATIONS = [
     "modules/http_api",
     "modules/state_machine",
     "modules/table",
+    "modules/queue",
+    "modules/topic",
+    "modules/stream",
+    "modules/event_bus",
 ]
 
 

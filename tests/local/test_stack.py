@@ -196,3 +196,104 @@ def test_image_functions_are_refused_clearly(stack: dict, embedded) -> None:
 def test_second_apply_changes_nothing(local_stack: LocalStack) -> None:
     changes = local_stack.terraform.plan_changes(local_stack.variables)
     assert changes is None, f"second plan is not empty:\n{changes}"
+
+
+def _scan(endpoint, table: str) -> list[dict]:
+    pages = endpoint.client("dynamodb").get_paginator("scan").paginate(TableName=table)
+    return [item for page in pages for item in page["Items"]]
+
+
+def _queue_count(sqs, url: str) -> int:
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+    return sum(int(attributes[name]) for name in names)
+
+
+def test_queue_worker_loses_nothing(stack: dict, embedded, wait_for) -> None:
+    """1,000 jobs: each handled exactly once, or (the poisoned ones) in the DLQ after max_receive_count receives."""
+    sqs = embedded.client("sqs")
+    queue, dlq, table = (
+        stack["queue_urls"]["jobs"],
+        stack["dead_letter_queue_urls"]["jobs"],
+        stack["table_names"]["jobs"],
+    )
+    poisoned = {f"job-{n}" for n in range(0, 1000, 50)}
+    for start in range(0, 1000, 10):
+        entries = [
+            {"Id": str(n), "MessageBody": json.dumps({"id": f"job-{n}", "poison": f"job-{n}" in poisoned})}
+            for n in range(start, start + 10)
+        ]
+        assert not sqs.send_message_batch(QueueUrl=queue, Entries=entries).get("Failed")
+    # About 30 s on a quiet 2-core machine (the poisoned jobs need three receives, 10 s apart); the timeouts leave
+    # room for a loaded one.
+    wait_for(lambda: _queue_count(sqs, dlq) == len(poisoned) and _queue_count(sqs, queue) == 0, timeout=300)
+    handled = {item["id"]["S"]: int(item["handled"]["N"]) for item in _scan(embedded, table)}
+    assert set(handled.values()) == {1}  # exactly once
+    dead = []
+    while messages := sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, AttributeNames=["All"]).get(
+        "Messages", []
+    ):
+        for message in messages:
+            dead.append((json.loads(message["Body"])["id"], int(message["Attributes"]["ApproximateReceiveCount"])))
+            sqs.delete_message(QueueUrl=dlq, ReceiptHandle=message["ReceiptHandle"])
+    assert sorted(job for job, _ in dead) == sorted(poisoned)
+    assert len(handled) + len(dead) == 1000 and not set(handled) & poisoned
+    assert _queue_count(sqs, queue) == 0
+
+
+def test_audit_log_bisects_a_poisoned_record(stack: dict, embedded, wait_for) -> None:
+    """A write to the items table reaches audit_log through the table's stream; a record it refuses is bisected out
+    of its batch and described to the on-failure queue, and the others are audited."""
+    ddb, sqs = embedded.client("dynamodb"), embedded.client("sqs")
+    items, audit = stack["table_names"]["items"], stack["table_names"]["audit"]
+    before = {item["id"]["S"] for item in _scan(embedded, audit)}
+    requests = [
+        {"PutRequest": {"Item": {"id": {"S": f"audited-{n}"}, **({"audit": {"S": "refuse"}} if n == 3 else {})}}}
+        for n in range(8)
+    ]
+    ddb.batch_write_item(RequestItems={items: requests})
+
+    def failure() -> dict | None:
+        """the on-failure record reaches audit-failures"""
+        found = sqs.receive_message(QueueUrl=stack["queue_urls"]["audit-failures"]).get("Messages", [])
+        return json.loads(found[0]["Body"]) if found else None
+
+    record = wait_for(failure, timeout=90)
+    assert record["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert record["requestContext"]["approximateInvokeCount"] == 3  # maximum_retry_attempts = 2
+    assert record["DDBStreamBatchInfo"]["batchSize"] == 1
+    expected = {f"audited-{n}" for n in range(8) if n != 3}
+
+    def audited() -> bool:
+        """every record but the refused one is audited"""
+        new = [i for i in _scan(embedded, audit) if i["id"]["S"] not in before and i["event"]["S"] == "INSERT"]
+        return {json.loads(i["item"]["S"])["id"]["S"] for i in new} == expected
+
+    wait_for(audited)
+
+
+def test_trigger_fires_the_daily_report(stack: dict, local_stack: LocalStack, embedded, wait_for) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "build.py",
+            "trigger",
+            "daily_report",
+            "--prefix",
+            local_stack.prefix,
+            "--endpoint-url",
+            embedded.url,
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+
+    def reports() -> list[dict]:
+        """the report reaches the audit table"""
+        return [i for i in _scan(embedded, stack["table_names"]["audit"]) if i["id"]["S"].startswith("report-")]
+
+    [report] = wait_for(reports)
+    assert int(report["items"]["N"]) >= 8

@@ -15,12 +15,16 @@ provider "aws" {
   endpoints {
     apigatewayv2 = var.endpoint_url
     dynamodb     = var.endpoint_url
+    events       = var.endpoint_url
+    kinesis      = var.endpoint_url
     ecr          = var.endpoint_url
     iam          = var.endpoint_url
     lambda       = var.endpoint_url
     logs         = var.endpoint_url
     s3           = var.endpoint_url
     sfn          = var.endpoint_url
+    sns          = var.endpoint_url
+    sqs          = var.endpoint_url
     sts          = var.endpoint_url
   }
 
