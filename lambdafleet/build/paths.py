@@ -10,8 +10,10 @@ DEPS_CACHE = "deps"
 CHECKED_LOCKS = "checked-locks"
 CHECKED_SYNTAX = "checked-syntax"
 RUNTIMES_CACHE = "runtime"
+ISSUER_KEYS = "local-issuer"  # build.py token's signing key (lambdafleet.endpoint.local_issuer)
+UP_TERRAFORM = "terraform-local"  # build.py up's Terraform data folders, one per checkout
 # Only these are ours to delete: LAMBDAFLEET_CACHE_DIR may name a folder other tools share (~/.cache, say).
-CACHE_PARTS = (DEPS_CACHE, CHECKED_LOCKS, CHECKED_SYNTAX, RUNTIMES_CACHE)
+CACHE_PARTS = (DEPS_CACHE, CHECKED_LOCKS, CHECKED_SYNTAX, RUNTIMES_CACHE, ISSUER_KEYS, UP_TERRAFORM)
 
 
 def build_dir(root: Path) -> Path:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from lambdafleet.build.syntax import unchecked_warnings
 from lambdafleet.errors import BuildError, UserError, one_line
 
 # Every subcommand lives in one module of this package; each adds its subcommands through register(subparsers).
@@ -82,6 +83,7 @@ def main(argv: Sequence[str], root: Path, command_modules: Sequence[str] = COMMA
         parser.print_help()
         return EXIT_USER_ERROR
     args.root = root
+    unchecked_warnings()  # one command's warnings: drop any an earlier in-process call left unreported
     try:
         code: int = args.run(args)
         sys.stdout.flush()  # a closed pipe (`| head`) shows here, not as a traceback at interpreter exit

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from lambdafleet import DEFAULT_NAME_PREFIX
-from lambdafleet.build.paths import build_dir, cache_root
+from lambdafleet.build.paths import UP_TERRAFORM, build_dir, cache_root
 from lambdafleet.cli import Commands
 from lambdafleet.errors import BuildError, UserError
 
@@ -126,7 +126,7 @@ class _Deployment:
         self.terraform = Terraform(
             workdir=root / LOCAL_ENV,
             # The provider stays installed between runs; one data dir per checkout, as two may share the cache.
-            data_dir=cache_root(root) / "terraform-local" / hashlib.sha256(str(root).encode()).hexdigest()[:12],
+            data_dir=cache_root(root) / UP_TERRAFORM / hashlib.sha256(str(root).encode()).hexdigest()[:12],
             state_path=state_dir / "terraform.tfstate",
             plugin_dir=args.plugin_dir,
         )

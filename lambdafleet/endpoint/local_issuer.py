@@ -17,8 +17,9 @@ from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 
 from lambdafleet.build.api_config import LOCAL_ISSUER
+from lambdafleet.build.paths import ISSUER_KEYS
 
-KEY_FILE = Path("local-issuer") / "private-jwk.json"
+KEY_FILE = Path(ISSUER_KEYS) / "private-jwk.json"
 DEFAULT_LIFETIME_S = 3600
 
 

@@ -10,7 +10,6 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from lambdafleet.endpoint import eventbridge
 from lambdafleet.endpoint.schedules import Scheduler
 
 T0 = datetime.datetime(2026, 1, 1, 5, 59, 30, tzinfo=datetime.UTC)
@@ -18,8 +17,9 @@ T0 = datetime.datetime(2026, 1, 1, 5, 59, 30, tzinfo=datetime.UTC)
 
 @pytest.fixture
 def aws():
+    # The endpoint's data-plane patches (moto_patches) are not installed in this process: moto itself gives rules
+    # no Lambda targets, so only the Scheduler under test invokes anything.
     with mock_aws():
-        eventbridge.install(lambda function, payload: "")  # rules must not fire on PutEvents here
         yield
 
 
