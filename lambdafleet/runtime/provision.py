@@ -45,6 +45,27 @@ def runtime_dir(interpreter: Interpreter, cache_dir: Path) -> Path:
     return target
 
 
+def interpreter_bin(interpreter: Interpreter, cache_dir: Path) -> Path:
+    """A directory of `python`, `python3` and `python3.X` links to `interpreter`: Lambda's /var/lang/bin, which
+    comes first on a function's PATH, so a subprocess's `python3` is the runtime's interpreter, not the host's."""
+    digest = hashlib.sha256(str(interpreter.path).encode()).hexdigest()[:16]
+    target = cache_dir / RUNTIMES_CACHE / f"{interpreter.tag}-bin-{digest}"
+    if target.is_dir():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        for name in ("python", "python3", f"python{interpreter.version}"):
+            (staging / name).symlink_to(interpreter.path)
+        os.rename(staging, target)
+    except OSError:
+        if not target.is_dir():
+            raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
 def _install(interpreter: Interpreter, into: Path) -> None:
     options = ["--target", str(into), "--require-hashes", "--only-binary", ":all:", "-r", str(LOCK_FILE)]
     uv = _uv()
