@@ -26,6 +26,7 @@ DEFAULT_MAX_AGE_S = 21600
 class _Event:
     function: LambdaFunction
     payload: bytes
+    invoked_arn: str | None = None
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     queued_at: float = field(default_factory=time.monotonic)
     attempts: int = 0
@@ -49,16 +50,19 @@ class AsyncInvoker:
         self._mutex = threading.Lock()
         self._closed = False
 
-    def submit(self, function: LambdaFunction, payload: bytes) -> str:
-        """Queue an invocation; returns its request id at once."""
-        event = _Event(function, payload)
+    def submit(self, function: LambdaFunction, payload: bytes, invoked_arn: str | None = None) -> str:
+        """Queue an invocation of `function` as `invoked_arn` names it; returns its request id at once, the id
+        every attempt's context and the destination record carry."""
+        event = _Event(function, payload, invoked_arn)
         self._executor.submit(self._attempt, event)
         return event.request_id
 
     def _attempt(self, event: _Event) -> None:
         event.attempts += 1
         try:
-            result: InvokeResult | None = self._fleet.invoke(event.function, event.payload)
+            result: InvokeResult | None = self._fleet.invoke(
+                event.function, event.payload, invoked_arn=event.invoked_arn, request_id=event.request_id
+            )
         except LambdaClientError as error:
             LOG.warning("%s: asynchronous invocation failed: %s", event.function.function_name, error.message)
             result = None

@@ -36,7 +36,7 @@ class UnrunnableFunction(LambdaClientError):
 
 
 def spec_of(function: LambdaFunction) -> FunctionSpec:
-    """The runtime-relevant configuration moto holds for `function`."""
+    """The runtime-relevant configuration moto holds for `function` (a version's, for a published one)."""
     logging_config = getattr(function, "logging_config", None) or {}  # stored by moto_patches
     return FunctionSpec(
         name=function.function_name,
@@ -48,6 +48,8 @@ def spec_of(function: LambdaFunction) -> FunctionSpec:
         ephemeral_storage=int(function.ephemeral_storage),
         environment=dict(function.environment_vars or {}),
         logging_format=logging_config.get("LogFormat", "Text"),
+        version=str(function.version),
+        log_group=log_group_of(function),
     )
 
 
@@ -66,7 +68,6 @@ def _fingerprint(function: LambdaFunction, spec: FunctionSpec) -> str:
 class _Deployment:
     fingerprint: str
     pool: FunctionPool
-    log_stream: str
 
 
 class Fleet:
@@ -82,16 +83,26 @@ class Fleet:
         self._staging = Path(tempfile.mkdtemp(prefix="lambdafleet-local-"))
 
     def invoke(
-        self, function: LambdaFunction, payload: bytes, client_context: Mapping[str, Any] | None = None
+        self,
+        function: LambdaFunction,
+        payload: bytes,
+        client_context: Mapping[str, Any] | None = None,
+        *,
+        invoked_arn: str | None = None,
+        request_id: str | None = None,
     ) -> InvokeResult:
-        """Run one synchronous invocation and write its logs to CloudWatch Logs.
+        """Run one synchronous invocation and write its logs to CloudWatch Logs, in the stream of the
+        environment that ran it.
 
-        Raises UnrunnableFunction when the function cannot run here.
+        `invoked_arn` is the ARN the caller named (with its alias or version; default: the function's own),
+        `request_id` an id the caller already gave out. Raises UnrunnableFunction when the function cannot run here.
         """
         deployment = self._deployment(function)
-        result = deployment.pool.invoke(payload=payload, client_context=client_context)
+        result = deployment.pool.invoke(
+            payload=payload, client_context=client_context, invoked_function_arn=invoked_arn, request_id=request_id
+        )
         cloudwatch.write(
-            function.account_id, function.region, log_group_of(function), deployment.log_stream, result.logs
+            function.account_id, function.region, log_group_of(function), result.log_stream, result.log_events
         )
         LOG.info("%s %s %.1f ms", function.function_name, result.status, result.duration_ms)
         return result
@@ -104,7 +115,7 @@ class Fleet:
             current = self._deployments.get(key)
             if current is not None and current.fingerprint == fingerprint:
                 return current
-            replacement = _Deployment(fingerprint, self._open(function, spec), cloudwatch.new_stream_name())
+            replacement = _Deployment(fingerprint, self._open(function, spec))
             self._deployments[key] = replacement
         if current is not None:
             current.pool.close()  # busy environments finish their invocation first

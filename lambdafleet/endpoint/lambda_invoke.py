@@ -7,9 +7,11 @@ service integrations) runs it through the fleet.
 
 import base64
 import binascii
+import contextvars
 import io
 import json
 import re
+import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -40,7 +42,12 @@ class RequestTooLarge(LambdaClientError):
         super().__init__("RequestTooLargeException", message)
 
 
-SubmitAsync = Callable[[LambdaFunction, bytes], str]
+SubmitAsync = Callable[[LambdaFunction, bytes, str | None], str]
+# The version or alias the client named in the Invoke call being answered: moto resolves an alias to its
+# version's function object, and Lambda hands the runtime the ARN as invoked.
+_QUALIFIER: contextvars.ContextVar[str | None] = contextvars.ContextVar("invoke_qualifier", default=None)
+# Carries the invocation's request id past moto, which gives every response a random x-amzn-RequestId.
+_REQUEST_ID_HEADER = "x-lambdafleet-request-id"
 
 
 def log_tail(logs: str) -> str:
@@ -87,17 +94,37 @@ def _invoke(
     payload = request_payload(body, MAX_EVENT_REQUEST_BYTES if invocation_type == "Event" else MAX_REQUEST_BYTES)
     if invocation_type == "DryRun":
         return b""  # moto answers 204: the caller may invoke
+    invoked_arn = invoked_function_arn(function, _QUALIFIER.get())
     if invocation_type == "Event":
-        submit_async(function, payload)
+        # The 202's request id is the one the function's context and the destination record will carry.
+        response_headers[_REQUEST_ID_HEADER] = submit_async(function, payload, invoked_arn)
         return b""  # moto answers 202
     if invocation_type != "RequestResponse":
         raise LambdaClientError("InvalidParameterValueException", f"Unsupported invocation type {invocation_type}")
-    result = fleet.invoke(function, payload, _client_context(headers))
+    result = fleet.invoke(function, payload, _client_context(headers), invoked_arn=invoked_arn)
+    response_headers[_REQUEST_ID_HEADER] = result.request_id
     response_headers["X-Amz-Executed-Version"] = str(function.version)
     response_headers["x-amz-log-result"] = log_tail(result.logs)  # moto drops it unless LogType is Tail
     if result.function_error:
         response_headers["X-Amz-Function-Error"] = "Unhandled"
     return result.payload
+
+
+def invoked_function_arn(function: LambdaFunction, qualifier: str | None) -> str:
+    """The ARN as the caller invoked it: unqualified, or with the version or alias it named. A call that did
+    not come through Invoke (an event source, a destination) names the version moto resolved."""
+    unqualified = make_function_arn(function.region, function.account_id, function.function_name)
+    if qualifier is None and str(function.version) != "$LATEST":
+        qualifier = str(function.version)
+    return f"{unqualified}:{qualifier}" if qualifier else unqualified
+
+
+def _qualifier_of(function_name: str, query: str | None) -> str | None:
+    """The qualifier of an Invoke path's function name (`name:alias`, or an ARN with one), else of the query."""
+    parts = function_name.split(":")
+    if function_name.startswith("arn:"):
+        return parts[7] if len(parts) > 7 else query
+    return parts[1] if len(parts) == 2 else query  # name:qualifier; a partial ARN has no qualifier here
 
 
 def install(fleet: Fleet, submit_async: SubmitAsync) -> None:
@@ -118,6 +145,7 @@ def install(fleet: Fleet, submit_async: SubmitAsync) -> None:
     LambdaFunction.invoke = invoke
     LambdaBackend.delete_function = delete
     LambdaResponse.invoke = _reading_the_qualifier(LambdaResponse.invoke)
+    LambdaResponse._enrich_response = staticmethod(_keeping_the_request_id(LambdaResponse._enrich_response))
 
 
 def _reading_the_qualifier(respond: Callable[[LambdaResponse], Any]) -> Callable[[LambdaResponse], Any]:
@@ -125,10 +153,32 @@ def _reading_the_qualifier(respond: Callable[[LambdaResponse], Any]) -> Callable
     fall through to a "qualifier" key of the payload. Hand it the one the client sent, or None."""
 
     def invoke(self: LambdaResponse) -> Any:
-        self.querystring["qualifier"] = self.querystring.get("Qualifier") or [None]
-        return respond(self)
+        query = (self.querystring.get("Qualifier") or [None])[0]
+        self.querystring["qualifier"] = [query]
+        name = urllib.parse.unquote(self.path.rsplit("/", 2)[-2])
+        token = _QUALIFIER.set(_qualifier_of(name, query))
+        try:
+            return respond(self)
+        finally:
+            _QUALIFIER.reset(token)
 
     return invoke
+
+
+def _keeping_the_request_id(
+    enrich: Callable[[dict[str, str], Any], tuple[dict[str, str], Any]],
+) -> Callable[[dict[str, str], Any], tuple[dict[str, str], Any]]:
+    """moto stamps every answer with a new random request id; an invocation's must be the id the function's
+    context (and an asynchronous invocation's retries and destination record) carry, as on Lambda."""
+
+    def enrich_response(headers: dict[str, str], body: Any) -> tuple[dict[str, str], Any]:
+        request_id = headers.pop(_REQUEST_ID_HEADER, None)
+        headers, body = enrich(headers, body)
+        if request_id:
+            headers["x-amzn-requestid"] = request_id
+        return headers, body
+
+    return enrich_response
 
 
 def wrap(app: WsgiApp) -> WsgiApp:
