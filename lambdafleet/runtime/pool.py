@@ -222,4 +222,3 @@ def _launcher(launch: Launch, fork_server: bool) -> Launcher:
         # The server never talks to a Runtime API; its forks get their own address.
         return ForkServer(python, arguments, cwd, launch.environment(api_address="127.0.0.1:0"))
     return SpawnLauncher(python, arguments, cwd)
-

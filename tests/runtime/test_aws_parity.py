@@ -3,7 +3,6 @@ LocalStack's recorded AWS snapshots (tests/aws/services/lambda_/*.snapshot.json)
 
 import json
 import math
-import os
 import re
 import shutil
 import sys
