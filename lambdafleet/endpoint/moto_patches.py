@@ -5,10 +5,12 @@ by :func:`register`, so the emulator and in-process ``mock_aws`` tests see the s
 """
 
 import json
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from moto.awslambda.models import LambdaFunction
+from moto.awslambda.exceptions import LambdaClientError
+from moto.awslambda.models import LambdaBackend, LambdaFunction
 from moto.core.responses import ActionResult
 from moto.s3.utils import _VersionedKeyStore
 from moto.stepfunctions.parser.asl.parse.asl_parser import ASLParserException
@@ -121,6 +123,113 @@ def _lambda_reports_what_aws_does() -> None:
     LambdaFunction.get_configuration = get_configuration
 
 
+# How long a new function stays Pending, and an update InProgress: long enough that a call made without waiting
+# (function_active_v2 / function_updated_v2, or Terraform's own waits) fails as it can on AWS, short enough
+# that those waiters (boto3 polls every second, Terraform from 0.1 s doubling) barely notice.
+FUNCTION_SETTLE_S = 0.5
+_SETTLES_AT = "_lambdafleet_settles_at"  # time.monotonic() when the create or update in flight completes
+_CREATING = "_lambdafleet_creating"  # that is the function's creation (State Pending), not an update
+_IN_FLIGHT_REASON = {"Reason": "The function is being created.", "ReasonCode": "Creating"}
+
+
+class FunctionStateConflict(LambdaClientError):
+    """Lambda's 409 for an operation on a function that is still Pending or being updated."""
+
+    code = 409
+
+    def __init__(self, message: str) -> None:
+        super().__init__("ResourceConflictException", message)
+
+
+def _in_flight(function: LambdaFunction) -> bool:
+    return time.monotonic() < getattr(function, _SETTLES_AT, 0.0)
+
+
+def _pending(function: LambdaFunction) -> bool:
+    return _in_flight(function) and getattr(function, _CREATING, False)
+
+
+def _start(function: LambdaFunction, *, creating: bool) -> None:
+    setattr(function, _SETTLES_AT, time.monotonic() + FUNCTION_SETTLE_S)
+    setattr(function, _CREATING, creating)
+
+
+def _state_fields(function: LambdaFunction, config: dict[str, Any]) -> dict[str, Any]:
+    """`config` with the State and LastUpdateStatus fields Lambda reports while a create or update is in flight."""
+    if not _in_flight(function):
+        return config
+    reason = _IN_FLIGHT_REASON
+    if getattr(function, _CREATING, False):
+        config = {key: value for key, value in config.items() if key != "LastUpdateStatus"}
+        return {**config, "State": "Pending", "StateReason": reason["Reason"], "StateReasonCode": reason["ReasonCode"]}
+    return {
+        **config,
+        "LastUpdateStatus": "InProgress",
+        "LastUpdateStatusReason": reason["Reason"],
+        "LastUpdateStatusReasonCode": reason["ReasonCode"],
+    }
+
+
+def _refuse_while_in_flight(backend: LambdaBackend, name: str, qualifier: str | None = None) -> None:
+    function = backend.get_function(name, qualifier)
+    if _in_flight(function):
+        raise FunctionStateConflict(
+            f"The operation cannot be performed at this time. An update is in progress for resource: "
+            f"{function.function_arn}"
+        )
+
+
+def _lambda_function_states() -> None:
+    """Make a function go through Lambda's states: CreateFunction answers `State: Pending` and the function is
+    Active FUNCTION_SETTLE_S later; UpdateFunctionCode and UpdateFunctionConfiguration answer `LastUpdateStatus:
+    InProgress`, Successful as long after. Meanwhile Invoke of a Pending function, and another update or a
+    PublishVersion, are refused with ResourceConflictException (409), as on AWS; moto is Active at once, so
+    code that forgets the function_active_v2 / function_updated_v2 waiters passed locally and failed on AWS.
+    """
+    create = LambdaBackend.create_function
+    update_code, update_configuration = LambdaBackend.update_function_code, LambdaBackend.update_function_configuration
+    publish, invoke, report = LambdaBackend.publish_version, LambdaBackend.invoke, LambdaFunction.get_configuration
+
+    def create_function(self: LambdaBackend, spec: dict[str, Any]) -> LambdaFunction:
+        function = create(self, spec)  # with Publish, version 1 is copied before: it is Active already
+        _start(function, creating=True)
+        return function
+
+    def updating(
+        update: Callable[[LambdaBackend, str, str, dict[str, Any]], dict[str, Any] | None],
+    ) -> Callable[[LambdaBackend, str, str, dict[str, Any]], dict[str, Any] | None]:
+        def run(self: LambdaBackend, name: str, qualifier: str, body: dict[str, Any]) -> dict[str, Any] | None:
+            _refuse_while_in_flight(self, name, qualifier)
+            answer = update(self, name, qualifier, body)  # with Publish, it publishes before the update starts
+            function = self.get_function(name, qualifier)
+            _start(function, creating=False)
+            return _state_fields(function, answer) if answer is not None else None
+
+        return run
+
+    def publish_version(self: LambdaBackend, name: str, description: str = "") -> LambdaFunction | None:
+        _refuse_while_in_flight(self, name)
+        return publish(self, name, description)
+
+    def invoke_function(self: LambdaBackend, name: str, qualifier: str | None, *args: Any) -> Any:
+        if _pending(self.get_function(name, qualifier)):
+            raise FunctionStateConflict(
+                "The operation cannot be performed at this time. The function is currently in the following "
+                "state: Pending"
+            )
+        return invoke(self, name, qualifier, *args)
+
+    def get_configuration(self: LambdaFunction, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        return _state_fields(self, report(self, *args, **kwargs))
+
+    LambdaBackend.create_function = create_function
+    LambdaBackend.update_function_code = updating(update_code)
+    LambdaBackend.update_function_configuration = updating(update_configuration)
+    LambdaBackend.publish_version = publish_version
+    LambdaBackend.invoke = invoke_function
+    LambdaFunction.get_configuration = get_configuration
+
+
 def _s3_listings_survive_concurrent_deletes() -> None:
     """Let an S3 listing that races a DeleteObject finish, as AWS's does, instead of answering 500.
 
@@ -161,5 +270,6 @@ def register() -> None:
     StepFunctionResponse.validate_state_machine_definition = _validate_state_machine_definition
     StepFunctionResponse.list_state_machine_versions = _list_state_machine_versions
     _lambda_reports_what_aws_does()
+    _lambda_function_states()
     _s3_listings_survive_concurrent_deletes()
     _registered = True
