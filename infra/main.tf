@@ -10,7 +10,19 @@ locals {
   build_dir     = dirname(local.manifest_path)
   chains        = try(local.manifest.chains, {})
 
-  functions       = local.manifest.functions
+  functions = local.manifest.functions
+  layers    = try(local.manifest.layers, {})
+  # One layer version per layer and target ("<layer>/<runtime>-<architecture>"), as build.py builds them.
+  layer_builds = merge([
+    for name, layer in local.layers : {
+      for target, build in layer.builds : "${name}/${target}" => merge(build, {
+        layer        = name
+        description  = layer.description
+        runtime      = split("-", target)[0]
+        architecture = split("-", target)[1]
+      })
+    }
+  ]...)
   image_functions = { for name, function in local.functions : name => function if try(function.package_type, "zip") == "image" }
 
   account_id = data.aws_caller_identity.current.account_id
@@ -144,21 +156,47 @@ resource "aws_s3_object" "package" {
   tags        = var.tags
 }
 
+resource "aws_s3_object" "layer_package" {
+  #checkov:skip=CKV_AWS_186:The bucket's default encryption (SSE-S3, or the bucket's KMS key) applies to every package.
+  for_each = { for key, build in local.layer_builds : key => build if build.s3 == null }
+
+  bucket      = module.artifacts.name
+  key         = "terraform-packages/layers/${each.key}/${each.value.sha256}.zip"
+  source      = "${local.build_dir}/${each.value.zip}"
+  source_hash = each.value.source_code_hash
+  tags        = var.tags
+}
+
+resource "aws_lambda_layer_version" "layer" {
+  for_each = local.layer_builds
+
+  # Lambda layer names allow letters, digits, '-' and '_': python3.12 becomes python3_12.
+  layer_name               = "${var.name_prefix}${each.value.layer}-${replace(each.value.runtime, ".", "_")}-${each.value.architecture}"
+  description              = each.value.description
+  s3_bucket                = try(each.value.s3.bucket, aws_s3_object.layer_package[each.key].bucket)
+  s3_key                   = try(each.value.s3.key, aws_s3_object.layer_package[each.key].key)
+  source_code_hash         = each.value.source_code_hash
+  compatible_runtimes      = [each.value.runtime]
+  compatible_architectures = [each.value.architecture]
+}
+
 module "function" {
   source   = "./modules/function"
   for_each = local.functions
 
-  function_name      = "${var.name_prefix}${each.key}"
-  description        = each.value.description
-  package_type       = title(try(each.value.package_type, "zip"))
-  s3_bucket          = try(each.value.s3.bucket, aws_s3_object.package[each.key].bucket, null)
-  s3_key             = try(each.value.s3.key, aws_s3_object.package[each.key].key, null)
-  s3_object_version  = try(each.value.s3.version_id, aws_s3_object.package[each.key].version_id, null)
-  source_code_hash   = each.value.source_code_hash
-  image_uri          = contains(keys(local.image_functions), each.key) ? "${module.ecr_repository[each.key].repository_url}:${each.value.image.tag}" : null
-  runtime            = each.value.runtime
-  handler            = each.value.handler
-  architecture       = each.value.architecture
+  function_name     = "${var.name_prefix}${each.key}"
+  description       = each.value.description
+  package_type      = title(try(each.value.package_type, "zip"))
+  s3_bucket         = try(each.value.s3.bucket, aws_s3_object.package[each.key].bucket, null)
+  s3_key            = try(each.value.s3.key, aws_s3_object.package[each.key].key, null)
+  s3_object_version = try(each.value.s3.version_id, aws_s3_object.package[each.key].version_id, null)
+  source_code_hash  = each.value.source_code_hash
+  image_uri         = contains(keys(local.image_functions), each.key) ? "${module.ecr_repository[each.key].repository_url}:${each.value.image.tag}" : null
+  runtime           = each.value.runtime
+  handler           = each.value.handler
+  architecture      = each.value.architecture
+  # In the order function.toml lists them: Lambda extracts them into /opt in this order.
+  layers             = [for layer in try(each.value.layers, []) : aws_lambda_layer_version.layer["${layer}/${each.value.runtime}-${each.value.architecture}"].arn]
   memory_size        = each.value.memory_size
   timeout            = each.value.timeout
   ephemeral_storage  = each.value.ephemeral_storage

@@ -42,3 +42,8 @@ output "ecr_repository_urls" {
   description = "ECR repository URLs of image functions, keyed by manifest name."
   value       = { for name, repository in module.ecr_repository : name => repository.repository_url }
 }
+
+output "layer_arns" {
+  description = "Layer version ARNs, keyed \"<layer>/<runtime>-<architecture>\"."
+  value       = { for key, layer in aws_lambda_layer_version.layer : key => layer.arn }
+}

@@ -1,16 +1,18 @@
 """The importable build API: what `python build.py all` does, for tests and other tools."""
 
 import os
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from lambdafleet.build.changes import affected_functions, changed_paths
 from lambdafleet.build.deps_cache import DepsCache
+from lambdafleet.build.layers import LayerBuilder, plan_layer, target_key
 from lambdafleet.build.manifest import MANIFEST_FILE, read_manifest, write_manifest
-from lambdafleet.build.paths import build_dir, cache_root
+from lambdafleet.build.paths import CHECKED_LOCKS, build_dir, cache_root
 from lambdafleet.build.plan import FunctionBuilder, plan_function
-from lambdafleet.build.project import load_project
+from lambdafleet.build.project import Project, load_project
 from lambdafleet.build.strategies import BuildOutcome, Report, make_strategy
 from lambdafleet.build.upload import parse_destination, upload_all
 
@@ -38,13 +40,22 @@ def run_build(
     destination = parse_destination(upload) if upload else None
     out_dir = build_dir(root)
     manifest_path = out_dir / MANIFEST_FILE
-    previous = read_manifest(manifest_path)["functions"]
+    previous_manifest = read_manifest(manifest_path)
+    previous = previous_manifest["functions"]
     configs = project.select(names)
     if changed_since is not None:
         affected = affected_functions(project, changed_paths(root, changed_since))
         configs = [c for c in configs if c.name in affected or c.name not in previous]
     plans = [plan_function(project, config) for config in configs]
-    builder = FunctionBuilder(out_dir, DepsCache(cache_root(root)))
+    deps_cache = DepsCache(cache_root(root))
+    builder = FunctionBuilder(out_dir, deps_cache)
+    wanted_layers = set(project.layers) if names is None else {n for c in configs for n in c.layers}
+    layers = build_layers(
+        project, wanted_layers, LayerBuilder(out_dir, deps_cache), previous_manifest["layers"], report
+    )
+    builder.layer_sizes = {
+        build["zip"]: build["unzipped_size"] for layer in layers.values() for build in layer["builds"].values()
+    }
     strategy = make_strategy(builder, jobs or os.cpu_count() or 1, previous, force)
     outcomes = strategy.run(plans, report)
     entries = {o.name: {**o.entry, "s3": None} for o in outcomes if o.entry}
@@ -54,13 +65,38 @@ def run_build(
     chains = {name: chain.to_manifest() for name, chain in project.chains.items() if set(chain.steps) <= set(functions)}
     failed = any(outcome.error for outcome in outcomes)
     if not failed or any(outcome.status == "built" for outcome in outcomes):
-        write_manifest(manifest_path, functions, chains)  # first describe build/ as it now is, whatever follows
+        write_manifest(manifest_path, functions, chains, layers)  # first describe build/ as it now is, whatever follows
     if destination and not failed:
         zips = {name: (builder.zip_path(name), entry) for name, entry in entries.items() if entry["zip"]}
         for name, location in upload_all(destination, zips).items():
             functions[name]["s3"] = location
-        write_manifest(manifest_path, functions, chains)
+        write_manifest(manifest_path, functions, chains, layers)
     return outcomes
+
+
+def build_layers(
+    project: Project, names: set[str], builder: LayerBuilder, previous: dict[str, Any], report: Report
+) -> dict[str, Any]:
+    """Build each named layer for every target it declares; the manifest's `layers` section.
+
+    Layers come before functions: a function's size limit counts its layers. Layers not named keep their
+    previous entries while they still exist.
+    """
+    result = {name: entry for name, entry in previous.items() if name in project.layers and name not in names}
+    stamps = cache_root(project.root) / CHECKED_LOCKS
+    for name in sorted(names):
+        config = project.layers[name]
+        old_builds = previous.get(name, {}).get("builds", {})
+        builds = {}
+        for target in config.targets():
+            plan = plan_layer(project.root, config, target, stamps)
+            started = time.monotonic()
+            entry, built = builder.build(plan, old_builds.get(target_key(target)))
+            builds[target_key(target)] = entry
+            status = "built" if built else "cached"
+            report(BuildOutcome(f"layer:{name}:{target_key(target)}", status, time.monotonic() - started, entry=entry))
+        result[name] = {**config.to_manifest(), "builds": builds}
+    return result
 
 
 def build_functions(

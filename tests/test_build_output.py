@@ -49,7 +49,7 @@ def test_same_inputs_give_identical_bytes_whatever_the_machine_state(tmp_path, m
     assert result_two.returncode == 0, result_two.stderr
     cold = _digests(first)
     assert cold == _digests(second)
-    assert set(cold) == {"app.zip", "numeric.zip", "manifest.json"}
+    assert set(cold) == {"app.zip", "app.cdx.json", "numeric.zip", "numeric.cdx.json", "manifest.json"}
 
     warm = second.run("all", "--force", env={"TZ": "America/Lima"})  # warm dependency cache
     assert warm.returncode == 0, warm.stderr

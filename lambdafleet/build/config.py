@@ -74,6 +74,7 @@ class FunctionConfig:
     permissions: tuple[dict[str, str], ...] = ()
     exclude: tuple[str, ...] = ()
     shared: tuple[str, ...] = ()
+    layers: tuple[str, ...] = ()
 
     def to_manifest(self) -> dict[str, Any]:
         """The config as plain JSON-ready data, in the manifest's shape."""
@@ -82,6 +83,7 @@ class FunctionConfig:
         data["permissions"] = [dict(p) for p in self.permissions]
         data["exclude"] = list(self.exclude)
         data["shared"] = list(self.shared)
+        data["layers"] = list(self.layers)
         return data
 
 
@@ -198,6 +200,7 @@ _VALIDATORS: dict[str, _Validator] = {
     "permissions": _permissions,
     "exclude": lambda c, v: tuple(c.string_list("exclude", v)),
     "shared": lambda c, v: tuple(c.string_list("shared", v)),
+    "layers": lambda c, v: tuple(c.string_list("layers", v)),
 }
 
 

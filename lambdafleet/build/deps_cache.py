@@ -42,13 +42,13 @@ class DepsCache:
         self._guard = threading.Lock()
 
     @staticmethod
-    def key(lock: Lock, target: Target) -> str:
+    def key(lock: Lock, target: Target, prefix: str = "") -> str:
         # pip's and zlib's versions count: a pure-Python sdist built by another pip, or another zlib's
         # deflate, can give other bytes from the same lock.
         import importlib.metadata  # ~15 ms, and only a build that misses the cache gets here
 
         tools = f"pip {importlib.metadata.version('pip')}\0zlib {zlib.ZLIB_RUNTIME_VERSION}"
-        digest = hashlib.sha256(f"{BUILDER_VERSION}\0{target}\0{tools}\0".encode())
+        digest = hashlib.sha256(f"{BUILDER_VERSION}\0{target}\0{tools}\0{prefix}\0".encode())
         digest.update(lock.path.read_bytes())
         return digest.hexdigest()
 
@@ -56,22 +56,25 @@ class DepsCache:
         with self._guard:
             return self._mutexes.setdefault(key, threading.Lock())
 
-    def get(self, lock: Lock, target: Target) -> Deps:
-        """The dependency archive for `lock` on `target`, installing and compressing it if missing."""
-        key = self.key(lock, target)
+    def get(self, lock: Lock, target: Target, prefix: str = "") -> Deps:
+        """The dependency archive for `lock` on `target`, installing and compressing it if missing.
+
+        `prefix` (a folder, e.g. a layer's `python`) roots every installed file under it.
+        """
+        key = self.key(lock, target, prefix)
         archive, sizes_file = self.root / f"{key}.zip", self.root / f"{key}.json"
         with self._lock_for(key):
             if not (archive.is_file() and sizes_file.is_file()):
-                self._build(lock, target, archive, sizes_file)
+                self._build(lock, target, archive, sizes_file, prefix)
             return Deps(archive, json.loads(sizes_file.read_text()))
 
-    def _build(self, lock: Lock, target: Target, archive: Path, sizes_file: Path) -> None:
+    def _build(self, lock: Lock, target: Target, archive: Path, sizes_file: Path, prefix: str = "") -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix="install-", dir=self.root))
         try:
             from lambdafleet.build.install import install_dependencies  # only a cache miss needs pip's machinery
 
-            install_dependencies(lock, target, staging)
+            install_dependencies(lock, target, staging / prefix if prefix else staging)
             entries = entries_under(staging)
             sizes: dict[str, int] = {}
             for entry in entries:

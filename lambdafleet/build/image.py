@@ -109,6 +109,7 @@ def build_image_context(plan: "Plan", out_dir: Path) -> dict[str, Any]:
         "sha256": None,
         "source_code_hash": None,
         "build_key": plan.key,
+        "sbom": None,
         "s3": None,
         "image": {
             "context": context_dir(out_dir, plan.name).name,

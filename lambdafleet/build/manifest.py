@@ -14,17 +14,20 @@ MANIFEST_FILE = "manifest.json"
 def read_manifest(path: Path) -> dict[str, Any]:
     """The manifest at `path`, or an empty one when there is none yet."""
     if not path.is_file():
-        return {"schema_version": SCHEMA_VERSION, "functions": {}, "chains": {}}
+        return {"schema_version": SCHEMA_VERSION, "functions": {}, "chains": {}, "layers": {}}
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise UserError(f"{path}: not valid JSON ({exc}); delete it or run: python build.py clean") from None
     if data.get("schema_version") != SCHEMA_VERSION:
-        return {"schema_version": SCHEMA_VERSION, "functions": {}, "chains": {}}
+        return {"schema_version": SCHEMA_VERSION, "functions": {}, "chains": {}, "layers": {}}
+    data.setdefault("layers", {})
     return data
 
 
-def write_manifest(path: Path, functions: dict[str, dict[str, Any]], chains: dict[str, Any]) -> None:
+def write_manifest(
+    path: Path, functions: dict[str, dict[str, Any]], chains: dict[str, Any], layers: dict[str, Any] | None = None
+) -> None:
     """Atomically write the manifest; keys sorted so that equal builds give equal bytes."""
-    data = {"schema_version": SCHEMA_VERSION, "functions": functions, "chains": chains}
+    data = {"schema_version": SCHEMA_VERSION, "functions": functions, "chains": chains, "layers": layers or {}}
     atomic.write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")

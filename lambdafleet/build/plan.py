@@ -3,6 +3,7 @@
 import base64
 import hashlib
 import json
+import sys
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,10 +16,13 @@ from lambdafleet.build.config import CONFIG_FILE, FunctionConfig
 from lambdafleet.build.deps_cache import DepsCache
 from lambdafleet.build.handler import check_handler
 from lambdafleet.build.image import build_image_context
-from lambdafleet.build.lockfile import Lock, check_lock
+from lambdafleet.build.layers import LayerPlan, plan_layer
+from lambdafleet.build.lockfile import Lock, check_lock, read_lock
 from lambdafleet.build.paths import CHECKED_LOCKS, cache_root
 from lambdafleet.build.platforms import Target
 from lambdafleet.build.project import FUNCTIONS_DIR, Project
+from lambdafleet.build.sbom import SUFFIX as SBOM_SUFFIX
+from lambdafleet.build.sbom import function_sbom, write_sbom
 from lambdafleet.build.sources import source_entries
 from lambdafleet.errors import UserError
 
@@ -36,6 +40,7 @@ class Plan:
     lock: Lock | None
     sources: tuple[Entry, ...]
     key: str
+    layers: tuple[LayerPlan, ...] = ()
 
     @property
     def name(self) -> str:
@@ -76,7 +81,29 @@ def plan_function(project: Project, config: FunctionConfig) -> Plan:
             digest.update(file_sha256(entry.path))
         except OSError as exc:  # a dangling symlink, a file without read permission
             raise UserError(f"{label}{entry.name}: cannot be read ({exc.strerror})") from None
-    return Plan(config, target, lock, sources, digest.hexdigest())
+    stamps = cache_root(project.root) / CHECKED_LOCKS
+    layers = tuple(plan_layer(project.root, project.layers[name], target, stamps) for name in config.layers)
+    for layer in layers:
+        digest.update(f"\0layer\0{layer.key}".encode())  # a layer's change re-checks the function's total size
+    if lock and layers:
+        _warn_shadowed_packages(lock, layers)
+    return Plan(config, target, lock, sources, digest.hexdigest(), layers)
+
+
+def _warn_shadowed_packages(lock: Lock, layers: tuple[LayerPlan, ...]) -> None:
+    """A package the function pins at another version than a layer does: the function's copy wins on sys.path."""
+    own = read_lock(lock.path, lock.label).pins
+    for layer in layers:
+        if layer.lock is None:
+            continue
+        for name, pin in read_lock(layer.lock.path, layer.lock.label).pins.items():
+            mine = own.get(name)
+            if mine is not None and mine.version != pin.version:
+                print(
+                    f"warning: {lock.label}: {name}=={mine.version} shadows {name}=={pin.version} of layer "
+                    f"'{layer.config.name}' ({layer.lock.label}); the function's copy is the one imported",
+                    file=sys.stderr,
+                )
 
 
 def _check_handler_ships(config: FunctionConfig, sources: tuple[Entry, ...], label: str) -> None:
@@ -89,8 +116,13 @@ def _check_handler_ships(config: FunctionConfig, sources: tuple[Entry, ...], lab
         )
 
 
-def _check_size(plan: Plan, package_sizes: dict[str, int], code_size: int) -> int:
+def _check_size(plan: Plan, package_sizes: dict[str, int], code_size: int, layers_size: int = 0) -> int:
     total = code_size + sum(package_sizes.values())
+    if total + layers_size > UNZIPPED_LIMIT and layers_size:
+        raise UserError(
+            f"{plan.label}: unzipped size {total / MB:.1f} MB plus its layers' {layers_size / MB:.1f} MB exceeds "
+            f"Lambda's {UNZIPPED_LIMIT:,} byte limit for a function and its layers"
+        )
     if total > UNZIPPED_LIMIT:
         largest = sorted(package_sizes.items(), key=lambda item: -item[1])[:5]
         breakdown = "".join(f"{name} {size / MB:.1f} MB, " for name, size in largest)
@@ -107,6 +139,7 @@ class FunctionBuilder:
     def __init__(self, out_dir: Path, deps_cache: DepsCache) -> None:
         self.out_dir = out_dir
         self.deps_cache = deps_cache
+        self.layer_sizes: dict[str, int] = {}  # unzipped size of each layer zip, by its manifest name
 
     def zip_path(self, name: str) -> Path:
         return self.out_dir / f"{name}.zip"
@@ -137,11 +170,15 @@ class FunctionBuilder:
             return build_image_context(plan, self.out_dir)
         deps = self.deps_cache.get(plan.lock, plan.target) if plan.lock else None
         code_size = sum(entry.path.stat().st_size for entry in plan.sources)
-        unzipped = _check_size(plan, deps.sizes if deps else {}, code_size)
+        layers_size = sum(self.layer_sizes.get(layer.zip_name, 0) for layer in plan.layers)
+        unzipped = _check_size(plan, deps.sizes if deps else {}, code_size, layers_size)
         zip_path = self.zip_path(plan.name)
         write_archive(zip_path, list(plan.sources), base=deps.archive if deps else None, label=plan.label)
         digest = file_sha256(zip_path)
         self._stamp(zip_path, digest.hex())
+        sbom_path = self.out_dir / f"{plan.name}{SBOM_SUFFIX}"
+        pins = read_lock(plan.lock.path, plan.lock.label).pins.values() if plan.lock else ()
+        write_sbom(sbom_path, function_sbom(plan.name, plan.target, pins, plan.sources, zip_path.name, digest.hex()))
         return {
             **plan.config.to_manifest(),
             "zip": zip_path.name,
@@ -150,6 +187,7 @@ class FunctionBuilder:
             "sha256": digest.hex(),
             "source_code_hash": base64.b64encode(digest).decode(),
             "build_key": plan.key,
+            "sbom": sbom_path.name,
             "s3": None,
             "image": None,
         }

@@ -2,11 +2,12 @@
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from lambdafleet.build.config import FunctionConfig, load_config, read_toml
+from lambdafleet.build.layers import LayerConfig, check_function_layers, load_layers
 from lambdafleet.errors import UserError
 
 FUNCTIONS_DIR = "functions"
@@ -38,6 +39,7 @@ class Project:
     root: Path
     functions: dict[str, FunctionConfig]
     chains: dict[str, Chain]
+    layers: dict[str, LayerConfig] = field(default_factory=dict)
 
     def function_dir(self, name: str) -> Path:
         return self.root / FUNCTIONS_DIR / name
@@ -155,4 +157,6 @@ def load_project(root: Path) -> Project:
     _check_destinations(functions)
     _check_routes(functions)
     _check_shared(root, functions)
-    return Project(root=root, functions=functions, chains=_load_chains(root, functions))
+    layers = load_layers(root)
+    check_function_layers(functions, layers)
+    return Project(root=root, functions=functions, chains=_load_chains(root, functions), layers=layers)

@@ -80,6 +80,9 @@ class Cached:
             return None
         if entry.get("image"):
             return entry if context_dir(self.builder.out_dir, plan.name).is_dir() else None
+        sbom = entry.get("sbom")
+        if not sbom or not (self.builder.out_dir / sbom).is_file():
+            return None
         return entry if self.builder.holds(entry) else None
 
     def run(self, plans: list[Plan], report: Report) -> list[BuildOutcome]:

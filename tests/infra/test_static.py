@@ -10,6 +10,7 @@ CONFIGURATIONS = [
     ".",
     "envs/aws",
     "envs/local",
+    "ci",
     "modules/bucket",
     "modules/ecr_repository",
     "modules/function",

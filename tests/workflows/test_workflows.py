@@ -106,7 +106,8 @@ def test_every_job_has_least_privilege_permissions(path):
     assert permission_problems(workflow) == []
     assert "write-all" not in path.read_text()
     granted = {scope for job in workflow["jobs"].values() for scope, level in job["permissions"].items()}
-    assert granted <= {"contents", "id-token"}, "only read the code and, for AWS, request an OIDC token"
+    # Read the code; for AWS, request an OIDC token; the deploy job alone writes build provenance attestations.
+    assert granted <= {"contents", "id-token", "attestations"}
     for name, job in workflow["jobs"].items():
         assert job["permissions"].get("contents", "read") == "read", name
 
@@ -146,11 +147,19 @@ def test_deploy_job_is_gated_serialised_and_uses_oidc():
     assert job["needs"] == "checks"
     assert job["environment"]["name"] == "production"  # required reviewers on it are the approval gate
     assert job["concurrency"] == {"group": "deploy-production", "cancel-in-progress": False}
-    assert job["permissions"] == {"contents": "read", "id-token": "write"}
+    assert job["permissions"] == {"contents": "read", "id-token": "write", "attestations": "write"}
     steps = job["steps"]
+    uses = [step.get("uses", "") for step in steps]
+    runs = [step.get("run", "") for step in steps]
+    attest = next(i for i, u in enumerate(uses) if u.startswith("actions/attest-build-provenance@"))
+    verify = runs.index("python build.py verify --aws")
+    assert (
+        runs.index("scripts/deploy.sh apply infra/envs/aws") < attest < verify
+    )  # attest what was uploaded, then check AWS
+    assert steps[attest]["with"] == {"subject-path": "build/*.zip"}
     assert steps[0]["with"]["fetch-depth"] == 0  # the diff against the last deployed commit needs history
     assert any(s.get("uses") == "./.github/actions/aws-terraform" for s in steps)
-    assert steps[-1]["run"] == "scripts/deploy.sh apply infra/envs/aws"
+    assert steps[-1]["run"] == "python build.py verify --aws"
 
 
 def test_pull_request_runs_every_check_and_a_read_only_plan():
@@ -172,3 +181,11 @@ def test_pull_request_runs_every_check_and_a_read_only_plan():
     assert plan["permissions"] == {"contents": "read", "id-token": "write"}
     assert "scripts/deploy.sh plan infra/envs/aws" in all_runs({"jobs": {"plan": plan}})
     assert "head.repo.full_name == github.repository" in plan["if"]  # forks get no OIDC token
+
+
+def test_pull_request_jobs_get_no_secrets():
+    """A same-repository pull request runs its own code: no job of pull-request.yml may receive a secret."""
+    text = (GITHUB / "workflows" / "pull-request.yml").read_text()
+    workflow = load(GITHUB / "workflows" / "pull-request.yml")
+    assert "secrets." not in text
+    assert all("secrets" not in job for job in workflow["jobs"].values())

@@ -94,6 +94,7 @@ resource "aws_lambda_function" "this" {
   runtime           = var.package_type == "Zip" ? var.runtime : null
   handler           = var.package_type == "Zip" ? var.handler : null
   architectures     = [var.architecture]
+  layers            = var.package_type == "Zip" ? var.layers : null
   memory_size       = var.memory_size
   timeout           = var.timeout
   tags              = var.tags

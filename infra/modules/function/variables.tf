@@ -184,3 +184,15 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "layers" {
+  description = "ARNs of the layer versions to attach, in the order Lambda extracts them into /opt (at most five)."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = length(var.layers) <= 5
+    error_message = "Lambda attaches at most five layers to a function."
+  }
+}

@@ -1,0 +1,98 @@
+"""`build.py verify`: deployed CodeSha256 against a forced rebuild of the working tree or of a commit.
+
+Functions are deployed with the Lambda API to the embedded endpoint, as `terraform apply` does, from the zips
+the build wrote; then a swapped zip must be named.
+"""
+
+import contextlib
+import io
+import json
+import subprocess
+import zipfile
+from pathlib import Path
+
+import boto3
+import pytest
+
+from lambdafleet.cli import main
+
+ROLE = "arn:aws:iam::123456789012:role/verify-test"
+
+
+def _git(root: Path, *args: str) -> None:
+    subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True)
+
+
+def _deploy(name: str, code: bytes) -> None:
+    client = boto3.client("lambda")
+    try:
+        client.update_function_code(FunctionName=f"verify-{name}", ZipFile=code)
+    except client.exceptions.ResourceNotFoundException:
+        client.create_function(
+            FunctionName=f"verify-{name}",
+            Runtime="python3.12",
+            Role=ROLE,
+            Handler="lambda_function.lambda_handler",
+            Code={"ZipFile": code},
+        )
+
+
+def _verify(root: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict]:
+    code = main(["verify", "--json", "--prefix", "verify-", *args], root)
+    return code, json.loads(capsys.readouterr().out)
+
+
+@pytest.fixture
+def deployed(workspace, aws_env: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("LAMBDAFLEET_CACHE_DIR", str(workspace.cache_dir))
+    iam = boto3.client("iam")
+    with contextlib.suppress(iam.exceptions.EntityAlreadyExistsException):
+        iam.create_role(RoleName="verify-test", AssumeRolePolicyDocument="{}")
+    workspace.add_function("alpha")
+    workspace.add_function("beta", files={"lambda_function.py": "def lambda_handler(event, context):\n    return 2\n"})
+    _git(workspace.root, "init", "--quiet")
+    _git(workspace.root, "add", "-A")
+    _git(workspace.root, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "--quiet", "-m", "v1")
+    assert main(["all", "--quiet"], workspace.root) == 0
+    for name in ("alpha", "beta"):
+        _deploy(name, (workspace.root / "build" / f"{name}.zip").read_bytes())
+    return workspace.root
+
+
+def test_verify_passes_for_what_was_deployed_and_names_a_swapped_zip(deployed: Path, capsys) -> None:
+    code, report = _verify(deployed, capsys)
+    assert code == 0, report
+    assert {row["name"]: row["status"] for row in report["functions"]} == {"alpha": "same", "beta": "same"}
+
+    swapped = io.BytesIO()
+    with zipfile.ZipFile(swapped, "w") as archive:
+        archive.writestr("lambda_function.py", "def lambda_handler(event, context):\n    return 'not from source'\n")
+    _deploy("beta", swapped.getvalue())
+    code, report = _verify(deployed, capsys)
+    assert code == 1
+    assert {row["name"]: row["status"] for row in report["functions"]} == {"alpha": "same", "beta": "DIFFERS"}
+
+
+def test_verify_rebuilds_a_commit_in_its_own_worktree(deployed: Path, capsys) -> None:
+    (deployed / "functions" / "alpha" / "lambda_function.py").write_text("def lambda_handler(e, c):\n    return 3\n")
+    code, report = _verify(deployed, capsys)  # the edited working tree is not what runs
+    assert code == 1
+    assert [row["name"] for row in report["functions"] if row["status"] == "DIFFERS"] == ["alpha"]
+    code, report = _verify(deployed, capsys, "--commit", "HEAD")  # the committed source is
+    assert code == 0, report
+    assert not (deployed / ".git" / "worktrees").exists() or not list((deployed / ".git" / "worktrees").iterdir())
+
+
+def test_a_function_never_deployed_is_missing(deployed: Path, capsys) -> None:
+    boto3.client("lambda").delete_function(FunctionName="verify-alpha")
+    code, report = _verify(deployed, capsys, "alpha")
+    assert code == 1
+    assert report["functions"] == [
+        {"name": "alpha", "status": "MISSING", "rebuilt": report["functions"][0]["rebuilt"], "deployed": None}
+    ]
+
+
+def test_an_unknown_commit_is_one_line(deployed: Path, capsys) -> None:
+    assert main(["verify", "--commit", "no-such-ref"], deployed) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --commit no-such-ref:") and err.count("\n") == 1
