@@ -18,6 +18,7 @@ from typing import Any
 
 from moto.awslambda.exceptions import LambdaClientError
 from moto.awslambda.models import LambdaFunction
+from moto.awslambda.utils import make_function_arn
 
 from lambdafleet.endpoint import cloudwatch
 from lambdafleet.errors import UserError
@@ -51,6 +52,15 @@ def spec_of(function: LambdaFunction) -> FunctionSpec:
         version=str(function.version),
         log_group=log_group_of(function),
     )
+
+
+def invoked_function_arn(function: LambdaFunction, qualifier: str | None) -> str:
+    """The ARN as the caller invoked it: unqualified, or with the version or alias it named. A call that did
+    not come through Invoke (an event source, a destination) names the version moto resolved."""
+    unqualified = make_function_arn(function.region, function.account_id, function.function_name)
+    if qualifier is None and str(function.version) != "$LATEST":
+        qualifier = str(function.version)
+    return f"{unqualified}:{qualifier}" if qualifier else unqualified
 
 
 def log_group_of(function: LambdaFunction) -> str:
@@ -94,12 +104,16 @@ class Fleet:
         """Run one synchronous invocation and write its logs to CloudWatch Logs, in the stream of the
         environment that ran it.
 
-        `invoked_arn` is the ARN the caller named (with its alias or version; default: the function's own),
+        `invoked_arn` is the ARN the caller named (with its alias or version; default: the function's own,
+        qualified with its version when it is a published one),
         `request_id` an id the caller already gave out. Raises UnrunnableFunction when the function cannot run here.
         """
         deployment = self._deployment(function)
         result = deployment.pool.invoke(
-            payload=payload, client_context=client_context, invoked_function_arn=invoked_arn, request_id=request_id
+            payload=payload,
+            client_context=client_context,
+            invoked_function_arn=invoked_arn or invoked_function_arn(function, None),
+            request_id=request_id,
         )
         cloudwatch.write(
             function.account_id, function.region, log_group_of(function), result.log_stream, result.log_events

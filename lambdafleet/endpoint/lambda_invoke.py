@@ -21,7 +21,7 @@ from moto.awslambda.responses import LambdaResponse
 from moto.awslambda.utils import make_function_arn
 
 from lambdafleet.endpoint.emulator import WsgiApp
-from lambdafleet.endpoint.fleet import Fleet
+from lambdafleet.endpoint.fleet import Fleet, invoked_function_arn
 from lambdafleet.endpoint.http_event import HttpResponse
 from lambdafleet.endpoint.wsgi_body import read_body, send
 from lambdafleet.runtime.pool import MAX_REQUEST_BYTES
@@ -108,15 +108,6 @@ def _invoke(
     if result.function_error:
         response_headers["X-Amz-Function-Error"] = "Unhandled"
     return result.payload
-
-
-def invoked_function_arn(function: LambdaFunction, qualifier: str | None) -> str:
-    """The ARN as the caller invoked it: unqualified, or with the version or alias it named. A call that did
-    not come through Invoke (an event source, a destination) names the version moto resolved."""
-    unqualified = make_function_arn(function.region, function.account_id, function.function_name)
-    if qualifier is None and str(function.version) != "$LATEST":
-        qualifier = str(function.version)
-    return f"{unqualified}:{qualifier}" if qualifier else unqualified
 
 
 def _qualifier_of(function_name: str, query: str | None) -> str | None:
