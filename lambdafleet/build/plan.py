@@ -29,6 +29,7 @@ from lambdafleet.errors import UserError
 UNZIPPED_LIMIT = 262_144_000  # Lambda's limit on a function's unzipped deployment package
 DIRECT_UPLOAD_LIMIT = 50 * 1024 * 1024  # larger zips must go through S3
 MB = 1024 * 1024
+TASK_ZIP_SUFFIX = ".task.zip"  # an image function's task root, run locally in place of the image
 
 
 @dataclass(frozen=True)
@@ -167,7 +168,7 @@ class FunctionBuilder:
 
     def build(self, plan: Plan) -> dict[str, Any]:
         if plan.config.package_type == "image":
-            return build_image_context(plan, self.out_dir)
+            return self._build_image(plan)
         deps = self.deps_cache.get(plan.lock, plan.target) if plan.lock else None
         code_size = sum(entry.path.stat().st_size for entry in plan.sources)
         layers_size = sum(self.layer_sizes.get(layer.zip_name, 0) for layer in plan.layers)
@@ -191,3 +192,15 @@ class FunctionBuilder:
             "s3": None,
             "image": None,
         }
+
+    def _build_image(self, plan: Plan) -> dict[str, Any]:
+        """The Docker build context, and the image's task root as a zip for running it locally without Docker.
+
+        The image installs the same lock for the same target into ${LAMBDA_TASK_ROOT} and copies the same
+        sources over it, so the zip a zip function would have is that task root, file for file.
+        """
+        entry = build_image_context(plan, self.out_dir)
+        deps = self.deps_cache.get(plan.lock, plan.target) if plan.lock else None
+        task_zip = self.out_dir / f"{plan.name}{TASK_ZIP_SUFFIX}"
+        write_archive(task_zip, list(plan.sources), base=deps.archive if deps else None, label=plan.label)
+        return {**entry, "image": {**entry["image"], "task_zip": task_zip.name}}

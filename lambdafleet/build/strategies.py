@@ -79,7 +79,8 @@ class Cached:
         if not entry or entry.get("build_key") != plan.key:
             return None
         if entry.get("image"):
-            return entry if context_dir(self.builder.out_dir, plan.name).is_dir() else None
+            task_zip = self.builder.out_dir / str(entry["image"].get("task_zip"))
+            return entry if context_dir(self.builder.out_dir, plan.name).is_dir() and task_zip.is_file() else None
         sbom = entry.get("sbom")
         if not sbom or not (self.builder.out_dir / sbom).is_file():
             return None

@@ -5,7 +5,6 @@ from typing import Any
 
 from lambdafleet.api import build_functions
 from lambdafleet.build.paths import build_dir, cache_root
-from lambdafleet.errors import UserError
 from lambdafleet.runtime.pool import FunctionPool
 from lambdafleet.runtime.spec import FunctionSpec
 
@@ -13,13 +12,12 @@ from lambdafleet.runtime.spec import FunctionSpec
 def open_function(root: Path, name: str, **pool_options: Any) -> FunctionPool:
     """A pool running `functions/<name>` from its built zip; `pool_options` go to FunctionPool.
 
-    Raises UserError for an unknown function, a failed build, an image function or a runtime this
-    machine cannot run.
+    Raises UserError for an unknown function, a failed build or a runtime this machine cannot run.
     """
     entry = build_functions(root, [name])[name]
     source = f"functions/{name}/function.toml"
-    if entry.get("package_type", "zip") != "zip":
-        raise UserError(f"{source}: package_type {entry['package_type']!r} cannot be invoked locally (zip only)")
-    zip_path = build_dir(root) / entry["zip"]
-    spec = FunctionSpec.from_manifest(entry)
+    image = entry.get("image")
+    # An image function runs its image's task root (the same lock and sources) with the image's CMD as handler.
+    zip_path = build_dir(root) / (image["task_zip"] if image else entry["zip"])
+    spec = FunctionSpec.from_manifest({**entry, "handler": image["command"][0]} if image else entry)
     return FunctionPool(spec, zip_path, cache_dir=cache_root(root), source=source, **pool_options)

@@ -55,3 +55,21 @@ def test_functions_this_machine_cannot_run_are_refused_in_one_line(workspace):
         assert done.returncode == 2, done.stderr
         assert done.stderr.startswith(message) and done.stderr.count("\n") == 1
         assert done.stdout == ""
+
+
+def test_an_image_function_runs_its_images_task_root_without_docker(workspace, tmp_path):
+    """The image's task root (its lock installed for the target, its sources) runs with the image's CMD."""
+    from pathlib import Path
+
+    lock = (Path(__file__).parents[1] / "fixtures" / "six-python3.12-x86_64.txt").read_text()
+    handler = "import os, six\n\ndef handle(event, context):\n    return [six.__version__, os.environ['MODE']]\n"
+    workspace.add_function(
+        "img",
+        'package_type = "image"\nhandler = "app.handle"\nenvironment = {MODE = "image"}\n',
+        {"app.py": handler, "requirements.txt": lock},
+    )
+    done = workspace.run("invoke", "img")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == ["1.16.0", "image"]
+    manifest = workspace.manifest()["functions"]["img"]
+    assert manifest["image"]["command"] == ["app.handle"] and manifest["image"]["task_zip"] == "img.task.zip"
