@@ -58,15 +58,16 @@ class FunctionPool:
         """
         self.spec = spec
         interpreter = find_interpreter(spec.runtime, spec.architecture, source=source or str(zip_path))
+        runtime = runtime_dir(interpreter, cache_dir.resolve())
         self._launch = Launch(
             spec=spec,
             interpreter=interpreter,
-            runtime_dir=runtime_dir(interpreter, cache_dir.resolve()),
+            runtime_dir=runtime,
             task_root=task_root.unpack(zip_path, spec.name, cache_dir.resolve()),
             region=region,
             credentials=credentials,
             extra_env=dict(extra_env or {}),
-            interpreter_bin=interpreter_bin(interpreter, cache_dir.resolve()),
+            interpreter_bin=interpreter_bin(interpreter, runtime),
         )
         self._launcher = _launcher(self._launch, sys.platform == "linux" if fork_server is None else fork_server)
         self._runtime_version = platform_log.runtime_version(interpreter.version, self._launch.runtime_dir, region)

@@ -45,15 +45,15 @@ def runtime_dir(interpreter: Interpreter, cache_dir: Path) -> Path:
     return target
 
 
-def interpreter_bin(interpreter: Interpreter, cache_dir: Path) -> Path:
-    """A directory of `python`, `python3` and `python3.X` links to `interpreter`: Lambda's /var/lang/bin, which
-    comes first on a function's PATH, so a subprocess's `python3` is the runtime's interpreter, not the host's."""
+def interpreter_bin(interpreter: Interpreter, runtime: Path) -> Path:
+    """A directory of `python`, `python3` and `python3.X` links to `interpreter`, inside its `runtime` directory
+    (so it is wherever the sandbox shows the runtime): Lambda's /var/lang/bin, which comes first on a function's
+    PATH, so a subprocess's `python3` is the runtime's interpreter, not the host's."""
     digest = hashlib.sha256(str(interpreter.path).encode()).hexdigest()[:16]
-    target = cache_dir / RUNTIMES_CACHE / f"{interpreter.tag}-bin-{digest}"
+    target = runtime / f"bin-{digest}"  # one per interpreter: two of one version share the runtime directory
     if target.is_dir():
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=runtime))
     try:
         for name in ("python", "python3", f"python{interpreter.version}"):
             (staging / name).symlink_to(interpreter.path)
