@@ -38,7 +38,7 @@ def init_start_lines(
     """What every new environment logs first; `function` is (name, version), `started_at` a time.time()."""
     version, arn = runtime
     if logging_format == "JSON":
-        record = {
+        record: dict[str, object] = {
             "initializationType": "on-demand",
             "phase": "init",
             "runtimeVersion": version,
@@ -55,7 +55,7 @@ def init_report_lines(logging_format: str, outcome: InvocationOutcome) -> list[s
     if not outcome.init_failed or outcome.fault is None:
         return []
     if logging_format == "JSON":
-        record = {
+        record: dict[str, object] = {
             "initializationType": "on-demand",
             "phase": "init",
             "status": outcome.fault.status,

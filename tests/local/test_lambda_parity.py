@@ -5,11 +5,17 @@ states (Pending -> Active, LastUpdateStatus InProgress -> Successful)."""
 import json
 import re
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
 from lambdafleet.cli.logs import in_order
+from tests.local.conftest import Endpoint
+
+Deploy = Callable[..., dict[str, Any]]
+ZipOf = Callable[[str], bytes]
 
 IDENTITY = """
 import logging, os
@@ -32,16 +38,16 @@ def lambda_handler(event, context):
 """
 
 
-def _messages(logs, group: str, stream: str) -> list[str]:
+def _messages(logs: Any, group: str, stream: str) -> list[str]:
     return [event["message"] for event in logs.get_log_events(logGroupName=group, logStreamName=stream)["events"]]
 
 
 @pytest.fixture(scope="module")
-def identity(deploy_function) -> str:
-    return deploy_function(IDENTITY)["FunctionName"]
+def identity(deploy_function: Deploy) -> str:
+    return str(deploy_function(IDENTITY)["FunctionName"])
 
 
-def test_an_alias_of_a_version_names_what_ran(embedded, identity, wait_for) -> None:
+def test_an_alias_of_a_version_names_what_ran(embedded: Endpoint, identity: str) -> None:
     client = embedded.client("lambda")
     version = client.publish_version(FunctionName=identity)["Version"]
     client.get_waiter("function_active_v2").wait(FunctionName=identity, Qualifier=version)
@@ -58,7 +64,7 @@ def test_an_alias_of_a_version_names_what_ran(embedded, identity, wait_for) -> N
     assert by_version["invoked_function_arn"] == alias_arn.rsplit(":", 1)[0] + f":{version}"
 
 
-def test_the_context_names_the_log_group_and_stream_written_to(embedded, deploy_function) -> None:
+def test_the_context_names_the_log_group_and_stream_written_to(embedded: Endpoint, deploy_function: Deploy) -> None:
     group = f"/custom/{uuid.uuid4().hex[:8]}"
     name = deploy_function(IDENTITY, LoggingConfig={"LogFormat": "Text", "LogGroup": group})["FunctionName"]
     response = embedded.client("lambda").invoke(FunctionName=name)
@@ -73,7 +79,9 @@ def test_the_context_names_the_log_group_and_stream_written_to(embedded, deploy_
     assert len(records) == 1 and "record line two" in records[0]  # one logging record, one event
 
 
-def test_an_asynchronous_invocation_keeps_one_request_id(embedded, identity, wait_for) -> None:
+def test_an_asynchronous_invocation_keeps_one_request_id(
+    embedded: Endpoint, identity: str, wait_for: Callable[..., Any]
+) -> None:
     client, sqs = embedded.client("lambda"), embedded.client("sqs")
     queue_url = sqs.create_queue(QueueName=f"failures-{uuid.uuid4().hex[:8]}")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -84,7 +92,7 @@ def test_an_asynchronous_invocation_keeps_one_request_id(embedded, identity, wai
         response = client.invoke(FunctionName=identity, InvocationType="Event", Payload=b'{"fail": true}')
         request_id = response["ResponseMetadata"]["RequestId"]
 
-        def record() -> dict | None:
+        def record() -> dict[str, Any] | None:
             """the failure record reaches the queue"""
             messages = sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=1).get("Messages", [])
             return json.loads(messages[0]["Body"]) if messages else None
@@ -108,7 +116,7 @@ def test_logs_prints_events_in_ingestion_order() -> None:
 # 10. Function states.
 
 
-def test_a_new_function_is_pending_then_active(embedded, lambda_role, zip_of) -> None:
+def test_a_new_function_is_pending_then_active(embedded: Endpoint, lambda_role: str, zip_of: ZipOf) -> None:
     client = embedded.client("lambda")
     name = f"fn-{uuid.uuid4().hex[:8]}"
     created = client.create_function(
@@ -133,7 +141,7 @@ def test_a_new_function_is_pending_then_active(embedded, lambda_role, zip_of) ->
     assert client.invoke(FunctionName=name)["Payload"].read() == b"1"
 
 
-def test_an_update_is_in_progress_then_successful(embedded, deploy_function, zip_of) -> None:
+def test_an_update_is_in_progress_then_successful(embedded: Endpoint, deploy_function: Deploy, zip_of: ZipOf) -> None:
     client = embedded.client("lambda")
     function = deploy_function("def lambda_handler(event, context):\n    return 1\n")
     name, arn = function["FunctionName"], function["FunctionArn"]
