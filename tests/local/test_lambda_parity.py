@@ -62,6 +62,10 @@ def test_an_alias_of_a_version_names_what_ran(embedded: Endpoint, identity: str)
     assert f"START RequestId: {seen['aws_request_id']} Version: {version}\n" in messages
     by_version = json.loads(client.invoke(FunctionName=identity, Qualifier=version)["Payload"].read())
     assert by_version["invoked_function_arn"] == alias_arn.rsplit(":", 1)[0] + f":{version}"
+    by_name = json.loads(client.invoke(FunctionName=f"{identity}:live")["Payload"].read())
+    assert by_name["invoked_function_arn"] == alias_arn
+    by_arn = json.loads(client.invoke(FunctionName=alias_arn)["Payload"].read())
+    assert by_arn["invoked_function_arn"] == alias_arn
 
 
 def test_the_context_names_the_log_group_and_stream_written_to(embedded: Endpoint, deploy_function: Deploy) -> None:
