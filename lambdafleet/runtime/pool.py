@@ -157,17 +157,17 @@ class FunctionPool:
     def _result(self, invocation: Invocation, outcome: InvocationOutcome) -> InvokeResult:
         spec, request_id = self.spec, invocation.request_id
         log_format = spec.logging_format
-        records: list[str] = []
+        # Platform lines end with a newline in CloudWatch; the runtime's records stay exactly as it framed them.
+        events: list[str] = []
         if outcome.init_output is not None:  # a new environment
             function = (spec.name, spec.version)
             started = outcome.environment_started_at
-            records += platform_log.init_start_lines(log_format, self._runtime_version, function, started)
-            records += split_records(outcome.init_output)
-            records += platform_log.init_report_lines(log_format, outcome)
-        records += platform_log.start_lines(log_format, request_id, spec.version, invocation.started_at)
-        records += split_records(outcome.output)
-        records += platform_log.end_lines(log_format, request_id, spec.memory_size, outcome)
-        events = [record if record.endswith("\n") else record + "\n" for record in records]
+            events += _lines(platform_log.init_start_lines(log_format, self._runtime_version, function, started))
+            events += split_records(outcome.init_output)
+            events += _lines(platform_log.init_report_lines(log_format, outcome))
+        events += _lines(platform_log.start_lines(log_format, request_id, spec.version, invocation.started_at))
+        events += split_records(outcome.output)
+        events += _lines(platform_log.end_lines(log_format, request_id, spec.memory_size, outcome))
         status = outcome.fault.status if outcome.fault else ("error" if outcome.function_error else "success")
         return InvokeResult(
             request_id=request_id,
@@ -223,3 +223,7 @@ def _launcher(launch: Launch, fork_server: bool) -> Launcher:
         # The server never talks to a Runtime API; its forks get their own address.
         return ForkServer(python, arguments, cwd, launch.environment(api_address="127.0.0.1:0"))
     return SpawnLauncher(python, arguments, cwd)
+
+
+def _lines(lines: list[str]) -> list[str]:
+    return [line + "\n" for line in lines]
