@@ -5,6 +5,7 @@ import logging
 import signal
 import sys
 import threading
+from typing import Any
 
 from lambdafleet.build.paths import cache_root
 from lambdafleet.errors import UserError
@@ -32,8 +33,25 @@ def _run(args: argparse.Namespace) -> int:
         print(f"warning: listening on {args.host}, not loopback only: anyone who can reach it can run code", flush=True)
     print(f"local AWS endpoint on {endpoint.url} (Ctrl-C stops it): export AWS_ENDPOINT_URL={endpoint.url}", flush=True)
     stopped.wait()
+    _drain(endpoint, args.drain_timeout, stopped)
     endpoint.stop()
     return 0
+
+
+def _drain(endpoint: Any, timeout_s: float, stopped: threading.Event) -> None:
+    """Run what is queued before stopping, `timeout_s` at most; a second Ctrl-C stops at once. Says what is lost."""
+    pending = endpoint.invoker.pending
+    if not pending:
+        return
+    stopped.clear()
+    print(
+        f"stopping: waiting up to {timeout_s:g} s for {pending} queued asynchronous invocation(s) "
+        "(Ctrl-C again to drop them)",
+        flush=True,
+    )
+    remaining = endpoint.drain(timeout_s, interrupted=stopped)
+    if remaining:
+        print(f"stopped with {remaining} asynchronous invocation(s) not run or not finished: dropped", flush=True)
 
 
 def _non_negative(text: str) -> float:
@@ -63,5 +81,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=1.0,
         metavar="SECONDS",
         help="wait before retrying a failed asynchronous invocation, doubled for the second retry (default 1)",
+    )
+    parser.add_argument(
+        "--drain-timeout",
+        type=_non_negative,
+        default=10.0,
+        metavar="SECONDS",
+        help="on Ctrl-C, wait this long for queued asynchronous invocations to run (default 10)",
     )
     parser.set_defaults(run=_run)

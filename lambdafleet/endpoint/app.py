@@ -1,11 +1,14 @@
 """The embedded endpoint: moto on one loopback port, with the data plane in front of it."""
 
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from lambdafleet.endpoint import emulator, http_api, lambda_invoke, s3_events, step_functions
+from lambdafleet.endpoint import emulator, http_api, lambda_invoke, recursion, s3_events, step_functions
 from lambdafleet.endpoint.async_invoke import AsyncInvoker
 from lambdafleet.endpoint.fleet import Fleet
+from lambdafleet.endpoint.http_server import BodyLimit, Limits
 
 
 @dataclass
@@ -21,8 +24,19 @@ class LocalEndpoint:
         """The endpoint's base URL."""
         return self.server.url
 
+    def drain(self, timeout_s: float, interrupted: threading.Event | None = None) -> int:
+        """Wait for the queued asynchronous invocations (their retries and destinations included) to finish, while
+        still serving (their functions call the endpoint), `timeout_s` at most or until `interrupted` is set;
+        returns how many had not finished."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            remaining = self.invoker.drain(max(0.0, min(0.2, deadline - time.monotonic())))
+            if not remaining or time.monotonic() >= deadline or (interrupted is not None and interrupted.is_set()):
+                return remaining
+
     def stop(self) -> None:
-        """Stop serving, then stop every execution environment."""
+        """Stop serving, then stop every execution environment; queued asynchronous invocations are dropped
+        (`drain` first to run them)."""
         self.server.stop()
         self.invoker.close()
         self.fleet.close()
@@ -42,7 +56,12 @@ def start(
     s3_events.install(invoker.submit)
     gateway = http_api.HttpApiGateway(fleet)
     try:
-        server = emulator.start(port, host, wrap=lambda app: http_api.wrap(lambda_invoke.wrap(app), gateway))
+        server = emulator.start(
+            port,
+            host,
+            wrap=lambda app: recursion.wrap(http_api.wrap(lambda_invoke.wrap(app), gateway)),
+            limits=Limits(_body_limit),
+        )
     except OSError:
         invoker.close()
         fleet.close()
@@ -51,3 +70,8 @@ def start(
     fleet.endpoint_url = f"http://127.0.0.1:{server.server.port}"
     step_functions.install(fleet.endpoint_url)
     return LocalEndpoint(server, fleet, invoker)
+
+
+def _body_limit(method: str, path: str, host: str) -> BodyLimit | None:
+    """Invoke and HTTP API bodies are bounded by what Lambda takes; other APIs by the server's limit."""
+    return lambda_invoke.body_limit(method, path, host) or http_api.body_limit(method, path, host)

@@ -12,7 +12,7 @@ from typing import Any
 from moto.awslambda.exceptions import LambdaClientError
 from moto.awslambda.models import LambdaFunction
 
-from lambdafleet.endpoint import destinations
+from lambdafleet.endpoint import destinations, recursion
 from lambdafleet.endpoint.fleet import Fleet
 from lambdafleet.runtime import InvokeResult
 from lambdafleet.runtime.pool import PayloadTooLargeError
@@ -30,6 +30,8 @@ class _Event:
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     queued_at: float = field(default_factory=time.monotonic)
     attempts: int = 0
+    trace: str | None = None  # its X-Ray trace header (recursion), or what caused it when it was stopped
+    looped: bool = False  # recursive loop detection stopped it
 
 
 def _config(function: LambdaFunction) -> dict[str, Any]:
@@ -49,43 +51,77 @@ class AsyncInvoker:
         self._timers: set[threading.Timer] = set()
         self._mutex = threading.Lock()
         self._closed = False
+        self._pending = 0  # submitted, not yet finished (queued, running or waiting for a retry)
+        self._idle = threading.Condition(self._mutex)
 
     def submit(self, function: LambdaFunction, payload: bytes, invoked_arn: str | None = None) -> str:
-        """Queue an invocation of `function` as `invoked_arn` names it; returns its request id at once, the id
-        every attempt's context and the destination record carry."""
+        """Queue an invocation of `function` as `invoked_arn` names it, in the chain of what causes it (recursion);
+        returns its request id at once, the id every attempt's context and the destination record carry."""
         event = _Event(function, payload, invoked_arn)
+        try:
+            event.trace = recursion.trace_for(function)
+        except recursion.RecursiveInvocation:
+            event.trace, event.looped = recursion.current_cause(), True
+        with self._mutex:
+            self._pending += 1
         self._executor.submit(self._attempt, event)
         return event.request_id
 
     def _attempt(self, event: _Event) -> None:
+        finished = True
+        try:
+            finished = self._run(event)
+        finally:
+            if finished:
+                with self._mutex:
+                    self._pending -= 1
+                    self._idle.notify_all()
+
+    def _run(self, event: _Event) -> bool:
+        """One attempt; False when a retry was scheduled."""
+        if event.looped:
+            LOG.warning(
+                "%s: recursive loop detected: the chain invoked it more than %d times; the event is dropped "
+                "(to its on-failure destination if it has one)",
+                event.function.function_name,
+                recursion.MAX_INVOCATIONS,
+            )
+            self._finish(event, "RecursiveInvocationException", None)
+            return True
         event.attempts += 1
         try:
             result: InvokeResult | None = self._fleet.invoke(
-                event.function, event.payload, invoked_arn=event.invoked_arn, request_id=event.request_id
+                event.function,
+                event.payload,
+                invoked_arn=event.invoked_arn,
+                request_id=event.request_id,
+                trace_id=event.trace,
             )
         except LambdaClientError as error:
             LOG.warning("%s: asynchronous invocation failed: %s", event.function.function_name, error.message)
             result = None
         except PayloadTooLargeError as error:  # retrying cannot make the event smaller
             LOG.warning("%s: asynchronous invocation refused: %s", event.function.function_name, error)
-            return
+            return True
         except Exception:
             LOG.exception("%s: asynchronous invocation crashed", event.function.function_name)
             result = None
         if result is not None and not result.function_error:
             self._finish(event, "Success", result)
-            return
+            return True
         config = _config(event.function)
         if event.attempts > config.get("MaximumRetryAttempts", DEFAULT_RETRIES):
             self._finish(event, "RetriesExhausted", result)
-            return
+            return True
         delay = self._retry_delay_s * 2 ** (event.attempts - 1)
         if time.monotonic() + delay - event.queued_at > config.get("MaximumEventAgeInSeconds", DEFAULT_MAX_AGE_S):
             self._finish(event, "EventAgeExceeded", result)
-            return
-        self._later(delay, event)
+            return True
+        return self._later(delay, event)
 
-    def _later(self, delay: float, event: _Event) -> None:
+    def _later(self, delay: float, event: _Event) -> bool:
+        """Schedule a retry; False when it was scheduled, True when the invoker is closed and it is dropped."""
+
         def fire() -> None:
             with self._mutex:
                 self._timers.discard(timer)
@@ -97,9 +133,10 @@ class AsyncInvoker:
         timer.daemon = True
         with self._mutex:
             if self._closed:
-                return
+                return True
             self._timers.add(timer)
         timer.start()
+        return False
 
     def _finish(self, event: _Event, condition: str, result: InvokeResult | None) -> None:
         kind = "OnSuccess" if condition == "Success" else "OnFailure"
@@ -109,10 +146,32 @@ class AsyncInvoker:
         record = destinations.invocation_record(
             event.function, event.request_id, condition, event.attempts, event.payload, result
         )
+        if event.looped and target.split(":")[2:3] == ["lambda"]:
+            # Invoking it would continue the loop that was just stopped.
+            LOG.warning(
+                "%s: %s destination %s not invoked: it is in the loop", event.function.function_name, kind, target
+            )
+            return
         try:
-            destinations.send(target, record, self.submit)
+            with recursion.caused_by(event.trace):  # a destination function joins the event's chain
+                destinations.send(target, record, self.submit)
         except Exception as error:  # a missing queue or function must not stop the worker
             LOG.warning("%s: %s destination %s failed: %s", event.function.function_name, kind, target, error)
+
+    @property
+    def pending(self) -> int:
+        """Invocations submitted and not finished: queued, running or waiting for a retry."""
+        with self._mutex:
+            return self._pending
+
+    def drain(self, timeout_s: float) -> int:
+        """Wait until every submitted invocation has finished (retries and destinations included), `timeout_s` at
+        most; returns how many had not."""
+        deadline = time.monotonic() + timeout_s
+        with self._mutex:
+            while self._pending and (remaining := deadline - time.monotonic()) > 0:
+                self._idle.wait(remaining)
+            return self._pending
 
     def close(self) -> None:
         """Drop pending retries and queued invocations; running ones finish."""

@@ -20,49 +20,69 @@ DEFAULT_PORT = 4566  # LocalStack's port, so tools configured for LocalStack wor
 # AWS-managed policies are off in moto by default; set before moto builds its IAM backend.
 os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
 
-from moto.moto_server.werkzeug_app import (  # noqa: E402
-    DomainDispatcherApplication,
-    MotoRequestHandler,
-    create_backend_app,
-)
-from werkzeug.serving import BaseWSGIServer, make_server  # noqa: E402
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app  # noqa: E402
 
 from lambdafleet.endpoint import moto_patches  # noqa: E402
+from lambdafleet.endpoint.http_server import HttpServer, Limits  # noqa: E402
 
 
 @dataclass
 class Emulator:
     """A running emulator; ``url`` is its endpoint."""
 
-    server: BaseWSGIServer
-    thread: threading.Thread
+    server: HttpServer
     url: str
 
     def stop(self) -> None:
-        """Shut the server down and wait for its thread."""
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join()
+        """Close every connection and the listener; running requests get 5 s to finish."""
+        self.server.stop()
 
 
-WsgiApp = Callable  # a WSGI application: (environ, start_response) -> iterable of bytes
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]  # a WSGI application
 
 
-def start(port: int = DEFAULT_PORT, host: str = HOST, wrap: Callable[[WsgiApp], WsgiApp] | None = None) -> Emulator:
+def start(
+    port: int = DEFAULT_PORT,
+    host: str = HOST,
+    wrap: Callable[[WsgiApp], WsgiApp] | None = None,
+    limits: Limits | None = None,
+) -> Emulator:
     """Start the emulator on `host` (default 127.0.0.1) in a background thread (port 0 picks a free port).
 
-    `wrap` may put a WSGI layer in front of moto (the local data plane does). Raises OSError when the port
-    cannot be bound.
+    `wrap` may put a WSGI layer in front of moto (the local data plane does); `limits` bound what one client
+    may cost (lambdafleet.endpoint.http_server). Raises OSError when the port cannot be bound.
     """
     moto_patches.register()
-    app = DomainDispatcherApplication(create_backend_app)
-    app = _answer_crashes_as_internal_failure(wrap(app) if wrap else app)
-    # Bound here so a busy port raises OSError (werkzeug would print and exit the process instead).
-    with socket.create_server((host, port)) as listener:
-        server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler, fd=listener.fileno())
-    thread = threading.Thread(target=server.serve_forever, name="emulator", daemon=True)
-    thread.start()
-    return Emulator(server=server, thread=thread, url=f"http://{host}:{server.port}")
+    moto: WsgiApp = _HostCachingDispatcher(create_backend_app)
+    app = _answer_crashes_as_internal_failure(wrap(moto) if wrap else moto)
+    # Bound here so a busy port raises OSError, and with the backlog the connection cap leaves waiting.
+    listener = socket.create_server((host, port), backlog=1024)
+    try:
+        server = HttpServer(app, listener, limits or Limits())
+    except BaseException:
+        listener.close()
+        raise
+    return Emulator(server=server, url=f"http://{host}:{server.port}")
+
+
+class _HostCachingDispatcher(DomainDispatcherApplication):
+    """moto's dispatcher, remembering which backend serves a host: moto lists and stats its ~180 package folders
+    on every request to answer that (about a third of a warm Invoke's CPU)."""
+
+    MAX_HOSTS = 4096  # Host headers are the client's to choose: past this, stop remembering
+
+    def __init__(self, create_app: Callable[..., Any]) -> None:
+        super().__init__(create_app)
+        self._backends: dict[str | None, Any] = {}
+
+    def get_backend_for_host(self, host: str | None) -> Any:
+        try:
+            return self._backends[host]
+        except KeyError:
+            backend = super().get_backend_for_host(host)
+            if len(self._backends) < self.MAX_HOSTS:
+                self._backends[host] = backend
+            return backend
 
 
 def _answer_crashes_as_internal_failure(app: WsgiApp) -> WsgiApp:

@@ -100,9 +100,10 @@ class Fleet:
         *,
         invoked_arn: str | None = None,
         request_id: str | None = None,
+        trace_id: str | None = None,
     ) -> InvokeResult:
         """Run one synchronous invocation and write its logs to CloudWatch Logs, in the stream of the
-        environment that ran it.
+        environment that ran it; `trace_id` is its X-Ray trace header (recursion.trace_for), default a new one.
 
         `invoked_arn` is the ARN the caller named (with its alias or version; default: the function's own,
         qualified with its version when it is a published one),
@@ -114,6 +115,7 @@ class Fleet:
             client_context=client_context,
             invoked_function_arn=invoked_arn or invoked_function_arn(function, None),
             request_id=request_id,
+            trace_id=trace_id,
         )
         cloudwatch.write(
             function.account_id, function.region, log_group_of(function), result.log_stream, result.log_events

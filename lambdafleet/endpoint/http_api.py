@@ -27,8 +27,9 @@ from lambdafleet.endpoint.http_event import (
     build_event,
     map_response,
 )
-from lambdafleet.endpoint.wsgi_body import read_body, send
-from lambdafleet.runtime.pool import PayloadTooLargeError
+from lambdafleet.endpoint.http_server import BodyLimit
+from lambdafleet.endpoint.wsgi_body import BodyTooLarge, read_body, request_of, send
+from lambdafleet.runtime.pool import MAX_REQUEST_BYTES, PayloadTooLargeError
 
 LOG = logging.getLogger("lambdafleet.endpoint")
 PATH_PREFIX = re.compile(r"^/_api/(?P<api>[a-z0-9]+)(?P<path>/.*)?$")
@@ -73,17 +74,14 @@ def _stage_and_path(api: Api, path: str) -> tuple[str, str] | None:
 def _request(environ: dict[str, Any], raw_path: str) -> HttpRequest:
     """The request as the event describes it; raises ValueError for a Content-Length that is not a number."""
     _, query = _raw_uri(environ)
-    headers = [(key[5:].replace("_", "-").lower(), value) for key, value in environ.items() if key.startswith("HTTP_")]
-    headers += [
-        (key.replace("_", "-").lower(), environ[key]) for key in ("CONTENT_TYPE", "CONTENT_LENGTH") if environ.get(key)
-    ]
+    request = request_of(environ)
     return HttpRequest(
-        method=environ["REQUEST_METHOD"],
+        method=request.method,
         raw_path=raw_path,
         raw_query=query,
-        headers=headers,
+        headers=[(name.lower(), value) for name, value in request.headers.items() if value],
         body=read_body(environ),
-        source_ip=environ.get("REMOTE_ADDR", "127.0.0.1"),
+        source_ip=request.remote_addr or "127.0.0.1",
     )
 
 
@@ -98,6 +96,9 @@ class HttpApiGateway:
         """The response API Gateway would give; never raises for a bad request or a failing function."""
         try:
             request = _request(environ, path)
+        except BodyTooLarge as error:
+            LOG.warning("HTTP API %s %s: %s", api_id, path, error)
+            return PAYLOAD_TOO_LARGE
         except ValueError as error:
             LOG.warning("HTTP API %s %s: %s", api_id, path, error)
             return BAD_REQUEST
@@ -154,6 +155,14 @@ class HttpApiGateway:
             return None
 
 
+def body_limit(method: str, path: str, host: str) -> BodyLimit | None:
+    """An HTTP API request body over what Lambda takes cannot make an event: the HTTP server refuses it as API
+    Gateway does before reading it."""
+    if addressed_api({"RAW_URI": path, "HTTP_HOST": host}) is None:
+        return None
+    return BodyLimit.json(MAX_REQUEST_BYTES, 413, "Request Entity Too Large", {"message": "Request Entity Too Large"})
+
+
 def wrap(app: WsgiApp, gateway: HttpApiGateway) -> WsgiApp:
     """A WSGI app that answers HTTP API requests itself and passes everything else to `app` (moto)."""
 
@@ -166,6 +175,6 @@ def wrap(app: WsgiApp, gateway: HttpApiGateway) -> WsgiApp:
         except Exception:  # a fault here must cost one request, never the server
             LOG.exception("HTTP API request %s failed", environ.get("PATH_INFO"))
             response = INTERNAL_ERROR
-        return send(start_response, response)
+        return send(start_response, response, environ)
 
     return application

@@ -10,6 +10,7 @@ import binascii
 import contextvars
 import io
 import json
+import logging
 import re
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
@@ -20,12 +21,15 @@ from moto.awslambda.models import LambdaBackend, LambdaFunction
 from moto.awslambda.responses import LambdaResponse
 from moto.awslambda.utils import make_function_arn
 
+from lambdafleet.endpoint import recursion
 from lambdafleet.endpoint.emulator import WsgiApp
 from lambdafleet.endpoint.fleet import Fleet, invoked_function_arn
 from lambdafleet.endpoint.http_event import HttpResponse
-from lambdafleet.endpoint.wsgi_body import read_body, send
+from lambdafleet.endpoint.http_server import BodyLimit
+from lambdafleet.endpoint.wsgi_body import BodyTooLarge, read_body, request_of, send
 from lambdafleet.runtime.pool import MAX_REQUEST_BYTES
 
+LOG = logging.getLogger("lambdafleet.endpoint")
 LOG_TAIL_BYTES = 4096  # what Lambda returns in X-Amz-Log-Result with LogType Tail
 # "For asynchronous invocations, the maximum payload size is 1 MB."
 # (https://docs.aws.amazon.com/lambda/latest/dg/API_Invoke.html; 256 KB before 2025)
@@ -101,7 +105,17 @@ def _invoke(
         return b""  # moto answers 202
     if invocation_type != "RequestResponse":
         raise LambdaClientError("InvalidParameterValueException", f"Unsupported invocation type {invocation_type}")
-    result = fleet.invoke(function, payload, _client_context(headers), invoked_arn=invoked_arn)
+    try:
+        trace = recursion.trace_for(function)
+    except recursion.RecursiveInvocation:
+        LOG.warning(
+            "%s: recursive loop detected: the chain invoked it more than %d times; answered "
+            "RecursiveInvocationException",
+            function.function_name,
+            recursion.MAX_INVOCATIONS,
+        )
+        raise
+    result = fleet.invoke(function, payload, _client_context(headers), invoked_arn=invoked_arn, trace_id=trace)
     response_headers[_REQUEST_ID_HEADER] = result.request_id
     response_headers["X-Amz-Executed-Version"] = str(function.version)
     response_headers["x-amz-log-result"] = log_tail(result.logs)  # moto drops it unless LogType is Tail
@@ -172,6 +186,18 @@ def _keeping_the_request_id(
     return enrich_response
 
 
+def body_limit(method: str, path: str, host: str) -> BodyLimit | None:
+    """Invoke's body limit, answered as Lambda answers it, for the HTTP server to refuse a bigger body before
+    reading it (the Event limit needs the invocation type: `request_payload` checks it once the body is read)."""
+    if method != "POST" or not INVOCATION_PATH.match(path):
+        return None
+    message = f"Request must be smaller than {MAX_REQUEST_BYTES} bytes for the InvokeFunction operation"
+    document = {"Type": "User", "message": message}
+    return BodyLimit.json(
+        MAX_REQUEST_BYTES, 413, "Request Entity Too Large", document, x_amzn_ErrorType="RequestTooLargeException"
+    )
+
+
 def wrap(app: WsgiApp) -> WsgiApp:
     """A WSGI layer that refuses an Invoke body that is not UTF-8 (moto cannot decode it) with Lambda's error,
     and passes every other one to `app` (moto) as JSON, whatever its Content-Type."""
@@ -180,7 +206,7 @@ def wrap(app: WsgiApp) -> WsgiApp:
         if environ.get("REQUEST_METHOD") == "POST" and INVOCATION_PATH.match(environ.get("PATH_INFO", "")):
             refusal = _unsigned(environ) or _accept_invocation(environ)
             if refusal is not None:
-                return send(start_response, refusal)
+                return send(start_response, refusal, environ)
         return app(environ, start_response)
 
     return application
@@ -188,7 +214,8 @@ def wrap(app: WsgiApp) -> WsgiApp:
 
 def _unsigned(environ: dict[str, Any]) -> HttpResponse | None:
     """Lambda's 403 for a request without a SigV4 signature; moto would take it for S3, whose default it is."""
-    if environ.get("HTTP_AUTHORIZATION") or "X-Amz-Credential=" in environ.get("QUERY_STRING", ""):
+    request = request_of(environ)
+    if request.headers.get("Authorization") or "X-Amz-Credential" in request.args:
         return None
     headers = [("content-type", "application/json"), ("x-amzn-ErrorType", "MissingAuthenticationTokenException")]
     return HttpResponse(403, headers, json.dumps({"message": "Missing Authentication Token"}).encode())
@@ -199,6 +226,10 @@ def _accept_invocation(environ: dict[str, Any]) -> HttpResponse | None:
     try:
         body = read_body(environ)
         body.decode()
+    except BodyTooLarge:
+        limit = body_limit("POST", environ.get("PATH_INFO", ""), "")
+        assert limit is not None  # an invocation path
+        return HttpResponse(limit.status, limit.headers, limit.body)
     except ValueError as error:  # UnicodeDecodeError included
         document = {"__type": "InvalidRequestContentException", "message": f"Could not read request body: {error}"}
         return HttpResponse(400, [("content-type", "application/json")], json.dumps(document).encode())

@@ -86,8 +86,10 @@ class FunctionPool:
         client_context: Mapping[str, Any] | None = None,
         invoked_function_arn: str | None = None,
         request_id: str | None = None,
+        trace_id: str | None = None,
     ) -> InvokeResult:
-        """Invoke synchronously with `event` (JSON-encoded here) or raw `payload` bytes.
+        """Invoke synchronously with `event` (JSON-encoded here) or raw `payload` bytes; `trace_id` is the X-Ray
+        trace header the function sees (_X_AMZN_TRACE_ID, which its AWS SDK forwards), default a new root.
 
         `invoked_function_arn` is the ARN the caller used (qualified with a version or alias, as Lambda
         passes it on; default: the unqualified ARN); `request_id` one chosen by the caller (an asynchronous
@@ -106,7 +108,7 @@ class FunctionPool:
             timeout_s=self.spec.timeout,
             function_arn=invoked_function_arn or self.function_arn,
             client_context=json.dumps(client_context) if client_context else "",
-            trace_id=f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)};Sampled=0",
+            trace_id=trace_id or f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)};Sampled=0",
         )
         for attempt in range(_GONE_RETRIES + 1):
             environment = self._acquire(fresh=attempt == _GONE_RETRIES)

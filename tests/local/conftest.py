@@ -35,6 +35,7 @@ class Endpoint:
 
     url: str
     embedded: bool
+    pid: int | None = None  # the embedded endpoint's process
 
     def client(self, service: str, **options: Any) -> Any:
         """A boto3 client of `service` on this endpoint, with placeholder keys and boto3.client `options`."""
@@ -64,7 +65,7 @@ def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoint]:
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(url, process)
-        yield Endpoint(url, embedded=True)
+        yield Endpoint(url, embedded=True, pid=process.pid)
     finally:
         process.send_signal(signal.SIGINT)
         code = process.wait(timeout=30)
