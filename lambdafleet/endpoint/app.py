@@ -5,7 +5,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from lambdafleet.endpoint import emulator, http_api, lambda_invoke, recursion, s3_events, step_functions
+from lambdafleet.endpoint import (
+    emulator,
+    function_urls,
+    http_api,
+    lambda_invoke,
+    recursion,
+    s3_events,
+    step_functions,
+)
 from lambdafleet.endpoint.async_invoke import AsyncInvoker
 from lambdafleet.endpoint.fleet import Fleet
 from lambdafleet.endpoint.http_server import BodyLimit, Limits
@@ -54,14 +62,14 @@ def start(
     invoker = AsyncInvoker(fleet, retry_delay_s=retry_delay_s)
     lambda_invoke.install(fleet, invoker.submit)
     s3_events.install(invoker.submit)
-    gateway = http_api.HttpApiGateway(fleet)
+    gateway = http_api.HttpApiGateway(fleet, cache_dir)
+    urls = function_urls.FunctionUrls(fleet)
+
+    def layers(app: emulator.WsgiApp) -> emulator.WsgiApp:
+        return function_urls.wrap(recursion.wrap(http_api.wrap(lambda_invoke.wrap(app), gateway)), urls)
+
     try:
-        server = emulator.start(
-            port,
-            host,
-            wrap=lambda app: recursion.wrap(http_api.wrap(lambda_invoke.wrap(app), gateway)),
-            limits=Limits(_body_limit),
-        )
+        server = emulator.start(port, host, wrap=layers, limits=Limits(_body_limit))
     except OSError:
         invoker.close()
         fleet.close()
@@ -73,5 +81,9 @@ def start(
 
 
 def _body_limit(method: str, path: str, host: str) -> BodyLimit | None:
-    """Invoke and HTTP API bodies are bounded by what Lambda takes; other APIs by the server's limit."""
-    return lambda_invoke.body_limit(method, path, host) or http_api.body_limit(method, path, host)
+    """Invoke, HTTP API and function URL bodies are bounded by what Lambda takes; other APIs by the server's limit."""
+    return (
+        lambda_invoke.body_limit(method, path, host)
+        or http_api.body_limit(method, path, host)
+        or function_urls.body_limit(method, path, host)
+    )
