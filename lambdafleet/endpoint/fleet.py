@@ -20,7 +20,7 @@ from moto.awslambda.exceptions import LambdaClientError
 from moto.awslambda.models import LambdaFunction
 from moto.awslambda.utils import make_function_arn
 
-from lambdafleet.endpoint import cloudwatch
+from lambdafleet.endpoint import cloudwatch, moto_patches
 from lambdafleet.errors import UserError
 from lambdafleet.runtime import FunctionPool, FunctionSpec, InvokeResult
 
@@ -38,7 +38,7 @@ class UnrunnableFunction(LambdaClientError):
 
 def spec_of(function: LambdaFunction) -> FunctionSpec:
     """The runtime-relevant configuration moto holds for `function` (a version's, for a published one)."""
-    logging_config = getattr(function, "logging_config", None) or {}  # stored by moto_patches
+    logging_config = moto_patches.logging_config(function)
     return FunctionSpec(
         name=function.function_name,
         runtime=function.run_time or "",
@@ -65,7 +65,7 @@ def invoked_function_arn(function: LambdaFunction, qualifier: str | None) -> str
 
 def log_group_of(function: LambdaFunction) -> str:
     """Where the function's logs go: its LoggingConfig's group, else Lambda's default."""
-    logging_config = getattr(function, "logging_config", None) or {}
+    logging_config = moto_patches.logging_config(function)
     return logging_config.get("LogGroup", f"/aws/lambda/{function.function_name}")
 
 

@@ -1,27 +1,23 @@
 """Lambda's Invoke data plane on moto: RequestResponse, Event and DryRun run the code moto stores.
 
-moto answers Invoke by calling `LambdaFunction.invoke` (and would start a Docker container there); this
-module replaces that method, so every path into a function (the Invoke API, InvokeAsync, moto's own
-service integrations) runs it through the fleet.
+moto answers Invoke by calling `LambdaFunction.invoke` (and would start a Docker container there);
+lambdafleet.endpoint.moto_patches routes that method to :func:`invoke`, so every path into a function (the
+Invoke API, InvokeAsync, moto's own service integrations) runs it through the fleet.
 """
 
 import base64
 import binascii
-import contextvars
 import io
 import json
 import logging
 import re
-import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from moto.awslambda.exceptions import LambdaClientError
-from moto.awslambda.models import LambdaBackend, LambdaFunction
-from moto.awslambda.responses import LambdaResponse
-from moto.awslambda.utils import make_function_arn
+from moto.awslambda.models import LambdaFunction
 
-from lambdafleet.endpoint import recursion
+from lambdafleet.endpoint import moto_patches, recursion
 from lambdafleet.endpoint.emulator import WsgiApp
 from lambdafleet.endpoint.fleet import Fleet, invoked_function_arn
 from lambdafleet.endpoint.http_event import HttpResponse
@@ -47,11 +43,6 @@ class RequestTooLarge(LambdaClientError):
 
 
 SubmitAsync = Callable[[LambdaFunction, bytes, str | None], str]
-# The version or alias the client named in the Invoke call being answered: moto resolves an alias to its
-# version's function object, and Lambda hands the runtime the ARN as invoked.
-_QUALIFIER: contextvars.ContextVar[str | None] = contextvars.ContextVar("invoke_qualifier", default=None)
-# Carries the invocation's request id past moto, which gives every response a random x-amzn-RequestId.
-_REQUEST_ID_HEADER = "x-lambdafleet-request-id"
 
 
 def log_tail(logs: str) -> str:
@@ -90,18 +81,20 @@ def _client_context(headers: Mapping[str, str]) -> dict[str, Any] | None:
     return context
 
 
-def _invoke(
+def invoke(
     fleet: Fleet, submit_async: SubmitAsync, function: LambdaFunction, body: Any, headers: Any, response_headers: Any
 ) -> bytes:
+    """moto's `LambdaFunction.invoke` on the endpoint: run `function` in `fleet` (Event invocations through
+    `submit_async`) and return the response body."""
     headers = headers or {}
     invocation_type = headers.get("X-Amz-Invocation-Type") or "RequestResponse"
     payload = request_payload(body, MAX_EVENT_REQUEST_BYTES if invocation_type == "Event" else MAX_REQUEST_BYTES)
     if invocation_type == "DryRun":
         return b""  # moto answers 204: the caller may invoke
-    invoked_arn = invoked_function_arn(function, _QUALIFIER.get())
+    invoked_arn = invoked_function_arn(function, moto_patches.INVOKED_QUALIFIER.get())
     if invocation_type == "Event":
         # The 202's request id is the one the function's context and the destination record will carry.
-        response_headers[_REQUEST_ID_HEADER] = submit_async(function, payload, invoked_arn)
+        response_headers[moto_patches.REQUEST_ID_HEADER] = submit_async(function, payload, invoked_arn)
         return b""  # moto answers 202
     if invocation_type != "RequestResponse":
         raise LambdaClientError("InvalidParameterValueException", f"Unsupported invocation type {invocation_type}")
@@ -116,74 +109,12 @@ def _invoke(
         )
         raise
     result = fleet.invoke(function, payload, _client_context(headers), invoked_arn=invoked_arn, trace_id=trace)
-    response_headers[_REQUEST_ID_HEADER] = result.request_id
+    response_headers[moto_patches.REQUEST_ID_HEADER] = result.request_id
     response_headers["X-Amz-Executed-Version"] = str(function.version)
     response_headers["x-amz-log-result"] = log_tail(result.logs)  # moto drops it unless LogType is Tail
     if result.function_error:
         response_headers["X-Amz-Function-Error"] = "Unhandled"
     return result.payload
-
-
-def _qualifier_of(function_name: str, query: str | None) -> str | None:
-    """The qualifier of an Invoke path's function name (`name:alias`, or an ARN with one), else of the query."""
-    parts = function_name.split(":")
-    if function_name.startswith("arn:"):
-        return parts[7] if len(parts) > 7 else query
-    return parts[1] if len(parts) == 2 else query  # name:qualifier; a partial ARN has no qualifier here
-
-
-def install(fleet: Fleet, submit_async: SubmitAsync) -> None:
-    """Route moto's Lambda invocations to `fleet`, and Event invocations to `submit_async`; a deleted
-    function's warm environments stop with it."""
-    delete_function = LambdaBackend.delete_function
-
-    def invoke(self: LambdaFunction, body: Any, request_headers: Any, response_headers: Any) -> bytes:
-        return _invoke(fleet, submit_async, self, body, request_headers, response_headers)
-
-    def delete(self: LambdaBackend, function_name: str, qualifier: str | None = None) -> None:
-        function = self.get_function(function_name, qualifier)
-        delete_function(self, function_name, qualifier)
-        # Unqualified, every version goes: so does every pool under the function's ARN.
-        unqualified = make_function_arn(self.region_name, self.account_id, function.function_name)
-        fleet.discard(function.function_arn if qualifier else unqualified)
-
-    LambdaFunction.invoke = invoke
-    LambdaBackend.delete_function = delete
-    LambdaResponse.invoke = _reading_the_qualifier(LambdaResponse.invoke)
-    LambdaResponse._enrich_response = staticmethod(_keeping_the_request_id(LambdaResponse._enrich_response))
-
-
-def _reading_the_qualifier(respond: Callable[[LambdaResponse], Any]) -> Callable[[LambdaResponse], Any]:
-    """moto's Invoke looks for `qualifier`, but clients send `?Qualifier=`; absent both, moto's lookup would
-    fall through to a "qualifier" key of the payload. Hand it the one the client sent, or None."""
-
-    def invoke(self: LambdaResponse) -> Any:
-        query = (self.querystring.get("Qualifier") or [None])[0]
-        self.querystring["qualifier"] = [query]
-        name = urllib.parse.unquote(self.path.rsplit("/", 2)[-2])
-        token = _QUALIFIER.set(_qualifier_of(name, query))
-        try:
-            return respond(self)
-        finally:
-            _QUALIFIER.reset(token)
-
-    return invoke
-
-
-def _keeping_the_request_id(
-    enrich: Callable[[dict[str, str], Any], tuple[dict[str, str], Any]],
-) -> Callable[[dict[str, str], Any], tuple[dict[str, str], Any]]:
-    """moto stamps every answer with a new random request id; an invocation's must be the id the function's
-    context (and an asynchronous invocation's retries and destination record) carry, as on Lambda."""
-
-    def enrich_response(headers: dict[str, str], body: Any) -> tuple[dict[str, str], Any]:
-        request_id = headers.pop(_REQUEST_ID_HEADER, None)
-        headers, body = enrich(headers, body)
-        if request_id:
-            headers["x-amzn-requestid"] = request_id
-        return headers, body
-
-    return enrich_response
 
 
 def body_limit(method: str, path: str, host: str) -> BodyLimit | None:
