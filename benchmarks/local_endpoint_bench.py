@@ -75,6 +75,7 @@ def _deploy(url: str) -> str:
         Handler="lambda_function.lambda_handler",
         Code={"ZipFile": archive.getvalue()},
     )
+    boto3.client("lambda", endpoint_url=url, **OPTIONS).get_waiter("function_active_v2").wait(FunctionName="ping")
     gateway = boto3.client("apigatewayv2", endpoint_url=url, **OPTIONS)
     api_id = gateway.create_api(Name="bench", ProtocolType="HTTP")["ApiId"]
     integration = gateway.create_integration(

@@ -54,6 +54,7 @@ def _deploy(url: str) -> str:
             Handler="lambda_function.lambda_handler",
             Code={"ZipFile": _zip(source)},
         )["FunctionArn"]
+        boto3.client("lambda", **options).get_waiter("function_active_v2").wait(FunctionName=name)  # Pending first
     gateway = boto3.client("apigatewayv2", **options)
     api_id = gateway.create_api(Name="bench", ProtocolType="HTTP")["ApiId"]
     integration = gateway.create_integration(

@@ -77,6 +77,7 @@ def _deploy_echo(url: str) -> None:
         Handler="lambda_function.lambda_handler",
         Code={"ZipFile": archive.getvalue()},
     )
+    boto3.client("lambda", endpoint_url=url, **OPTIONS).get_waiter("function_active_v2").wait(FunctionName="echo")
     boto3.client("s3", endpoint_url=url, **OPTIONS).create_bucket(Bucket="soak-bucket")
 
 

@@ -24,9 +24,12 @@ def _git(root: Path, *args: str) -> None:
 
 
 def _deploy(name: str, code: bytes) -> None:
+    """Create or update the function and wait for the change to complete, as a deploy must (Lambda refuses the
+    next update while one is in progress)."""
     client = boto3.client("lambda")
     try:
         client.update_function_code(FunctionName=f"verify-{name}", ZipFile=code)
+        client.get_waiter("function_updated_v2").wait(FunctionName=f"verify-{name}")
     except client.exceptions.ResourceNotFoundException:
         client.create_function(
             FunctionName=f"verify-{name}",
@@ -35,6 +38,7 @@ def _deploy(name: str, code: bytes) -> None:
             Handler="lambda_function.lambda_handler",
             Code={"ZipFile": code},
         )
+        client.get_waiter("function_active_v2").wait(FunctionName=f"verify-{name}")
 
 
 def _verify(root: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict]:

@@ -62,8 +62,7 @@ def _run(args: argparse.Namespace) -> int:
 
     with open_function(args.root, args.name, fork_server=False, **options) as pool:
         result = pool.invoke(payload=payload)
-    # awslambdaric separates the lines of one error record with \r; a terminal needs \n.
-    sys.stderr.write(result.logs.replace("\r", "\n"))
+    sys.stderr.write(result.logs)  # one record per event, its own lines separated by \n as on Lambda
     sys.stdout.write(result.payload.decode("utf-8", errors="replace") + "\n")
     return EXIT_FUNCTION_ERROR if result.function_error else 0
 

@@ -69,6 +69,17 @@ def _events(logs_client: Any, group: str, start_ms: int) -> Iterator[dict[str, A
         yield from page["events"]
 
 
+def in_order(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Events by timestamp, then as ingested: event ids are numbers written as strings (as text, "10" < "9"),
+    and otherwise the order the service answered in is kept."""
+
+    def ingested(event: dict[str, Any]) -> int:
+        event_id = str(event.get("eventId", ""))
+        return int(event_id) if event_id.isdigit() else 0
+
+    return sorted(events, key=lambda event: (event["timestamp"], ingested(event)))
+
+
 def _print_new(logs_client: Any, group: str, start_ms: int, seen: set[str], follow: bool) -> int:
     """Print events not printed yet; returns the newest timestamp seen.
 
@@ -82,8 +93,7 @@ def _print_new(logs_client: Any, group: str, start_ms: int, seen: set[str], foll
         if not follow:
             raise UserError(f"{group}: no log group yet (the function has not run; --follow waits for it)") from None
         return newest
-    events = sorted(found, key=lambda event: (event["timestamp"], event["eventId"]))
-    for event in events:
+    for event in in_order(found):
         if event["eventId"] not in seen:
             seen.add(event["eventId"])
             print(event["message"].rstrip("\n").replace("\r", "\n"), flush=True)

@@ -26,6 +26,7 @@ DEFAULT_MAX_AGE_S = 21600
 class _Event:
     function: LambdaFunction
     payload: bytes
+    invoked_arn: str | None = None
     request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     queued_at: float = field(default_factory=time.monotonic)
     attempts: int = 0
@@ -53,9 +54,10 @@ class AsyncInvoker:
         self._pending = 0  # submitted, not yet finished (queued, running or waiting for a retry)
         self._idle = threading.Condition(self._mutex)
 
-    def submit(self, function: LambdaFunction, payload: bytes) -> str:
-        """Queue an invocation, in the chain of what causes it (recursion); returns its request id at once."""
-        event = _Event(function, payload)
+    def submit(self, function: LambdaFunction, payload: bytes, invoked_arn: str | None = None) -> str:
+        """Queue an invocation of `function` as `invoked_arn` names it, in the chain of what causes it (recursion);
+        returns its request id at once, the id every attempt's context and the destination record carry."""
+        event = _Event(function, payload, invoked_arn)
         try:
             event.trace = recursion.trace_for(function)
         except recursion.RecursiveInvocation:
@@ -88,7 +90,13 @@ class AsyncInvoker:
             return True
         event.attempts += 1
         try:
-            result: InvokeResult | None = self._fleet.invoke(event.function, event.payload, trace_id=event.trace)
+            result: InvokeResult | None = self._fleet.invoke(
+                event.function,
+                event.payload,
+                invoked_arn=event.invoked_arn,
+                request_id=event.request_id,
+                trace_id=event.trace,
+            )
         except LambdaClientError as error:
             LOG.warning("%s: asynchronous invocation failed: %s", event.function.function_name, error.message)
             result = None

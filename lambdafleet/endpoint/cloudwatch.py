@@ -2,7 +2,7 @@
 
 import threading
 import time
-import uuid
+from collections.abc import Sequence
 
 from moto.logs.models import logs_backends
 
@@ -10,14 +10,10 @@ from moto.logs.models import logs_backends
 _write_mutex = threading.Lock()
 
 
-def new_stream_name() -> str:
-    """A log stream name in Lambda's format: `YYYY/MM/DD/[$LATEST]<hex>`."""
-    return time.strftime("%Y/%m/%d/[$LATEST]", time.gmtime()) + uuid.uuid4().hex
-
-
-def write(account_id: str, region: str, group: str, stream: str, logs: str) -> None:
-    """Append each line of `logs` as one event, creating the group and stream on first use."""
-    lines = [line for line in logs.splitlines() if line.strip()]
+def write(account_id: str, region: str, group: str, stream: str, events: Sequence[str]) -> None:
+    """Append each of `events` (one per log record, as Lambda frames them) as one CloudWatch event, creating the
+    group and stream on first use; blank ones are dropped."""
+    lines = [event for event in events if event.strip()]
     if not lines:
         return
     backend = logs_backends[account_id][region]

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from moto.awslambda.models import LambdaFunction, lambda_backends
+from moto.awslambda.utils import make_function_arn
 from moto.sns.models import sns_backends
 from moto.sqs.models import sqs_backends
 
@@ -29,7 +30,10 @@ def invocation_record(
         "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "requestContext": {
             "requestId": request_id,
-            "functionArn": f"{function.function_arn}:{function.version}",
+            # The executed version's ARN (unqualified + ":$LATEST" or ":1"); a version object's own ARN
+            # is qualified already.
+            "functionArn": f"{make_function_arn(function.region, function.account_id, function.function_name)}"
+            f":{function.version}",
             "condition": condition,
             "approximateInvokeCount": attempts,
         },
@@ -48,12 +52,14 @@ def _decoded(payload: bytes) -> Any:
         return payload.decode("utf-8", errors="replace")
 
 
-def send(target_arn: str, record: dict[str, Any], invoke_async: Callable[[LambdaFunction, bytes], str]) -> None:
+def send(
+    target_arn: str, record: dict[str, Any], invoke_async: Callable[[LambdaFunction, bytes, str | None], str]
+) -> None:
     """Deliver `record` to the destination ARN; raises ValueError for a service Lambda cannot target."""
     _, _, service, region, account, *rest = target_arn.split(":")
     body = json.dumps(record)
     if service == "lambda":
-        invoke_async(lambda_backends[account][region].get_function(target_arn), body.encode())
+        invoke_async(lambda_backends[account][region].get_function(target_arn), body.encode(), target_arn)
     elif service == "sqs":
         sqs_backends[account][region].send_message(rest[0], body)
     elif service == "sns":

@@ -18,6 +18,7 @@ from typing import Any
 
 from moto.awslambda.exceptions import LambdaClientError
 from moto.awslambda.models import LambdaFunction
+from moto.awslambda.utils import make_function_arn
 
 from lambdafleet.endpoint import cloudwatch, moto_patches
 from lambdafleet.errors import UserError
@@ -36,7 +37,7 @@ class UnrunnableFunction(LambdaClientError):
 
 
 def spec_of(function: LambdaFunction) -> FunctionSpec:
-    """The runtime-relevant configuration moto holds for `function`."""
+    """The runtime-relevant configuration moto holds for `function` (a version's, for a published one)."""
     logging_config = moto_patches.logging_config(function)
     return FunctionSpec(
         name=function.function_name,
@@ -48,7 +49,18 @@ def spec_of(function: LambdaFunction) -> FunctionSpec:
         ephemeral_storage=int(function.ephemeral_storage),
         environment=dict(function.environment_vars or {}),
         logging_format=logging_config.get("LogFormat", "Text"),
+        version=str(function.version),
+        log_group=log_group_of(function),
     )
+
+
+def invoked_function_arn(function: LambdaFunction, qualifier: str | None) -> str:
+    """The ARN as the caller invoked it: unqualified, or with the version or alias it named. A call that did
+    not come through Invoke (an event source, a destination) names the version moto resolved."""
+    unqualified = make_function_arn(function.region, function.account_id, function.function_name)
+    if qualifier is None and str(function.version) != "$LATEST":
+        qualifier = str(function.version)
+    return f"{unqualified}:{qualifier}" if qualifier else unqualified
 
 
 def log_group_of(function: LambdaFunction) -> str:
@@ -66,7 +78,6 @@ def _fingerprint(function: LambdaFunction, spec: FunctionSpec) -> str:
 class _Deployment:
     fingerprint: str
     pool: FunctionPool
-    log_stream: str
 
 
 class Fleet:
@@ -88,17 +99,27 @@ class Fleet:
         payload: bytes,
         client_context: Mapping[str, Any] | None = None,
         *,
+        invoked_arn: str | None = None,
+        request_id: str | None = None,
         trace_id: str | None = None,
     ) -> InvokeResult:
-        """Run one synchronous invocation and write its logs to CloudWatch Logs; `trace_id` is its X-Ray trace
-        header (recursion.trace_for), default a new one.
+        """Run one synchronous invocation and write its logs to CloudWatch Logs, in the stream of the
+        environment that ran it; `trace_id` is its X-Ray trace header (recursion.trace_for), default a new one.
 
-        Raises UnrunnableFunction when the function cannot run here.
+        `invoked_arn` is the ARN the caller named (with its alias or version; default: the function's own,
+        qualified with its version when it is a published one),
+        `request_id` an id the caller already gave out. Raises UnrunnableFunction when the function cannot run here.
         """
         deployment = self._deployment(function)
-        result = deployment.pool.invoke(payload=payload, client_context=client_context, trace_id=trace_id)
+        result = deployment.pool.invoke(
+            payload=payload,
+            client_context=client_context,
+            invoked_function_arn=invoked_arn or invoked_function_arn(function, None),
+            request_id=request_id,
+            trace_id=trace_id,
+        )
         cloudwatch.write(
-            function.account_id, function.region, log_group_of(function), deployment.log_stream, result.logs
+            function.account_id, function.region, log_group_of(function), result.log_stream, result.log_events
         )
         LOG.info("%s %s %.1f ms", function.function_name, result.status, result.duration_ms)
         return result
@@ -111,7 +132,7 @@ class Fleet:
             current = self._deployments.get(key)
             if current is not None and current.fingerprint == fingerprint:
                 return current
-            replacement = _Deployment(fingerprint, self._open(function, spec), cloudwatch.new_stream_name())
+            replacement = _Deployment(fingerprint, self._open(function, spec))
             self._deployments[key] = replacement
         if current is not None:
             current.pool.close()  # busy environments finish their invocation first

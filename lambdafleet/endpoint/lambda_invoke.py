@@ -17,9 +17,9 @@ from typing import Any
 from moto.awslambda.exceptions import LambdaClientError
 from moto.awslambda.models import LambdaFunction
 
-from lambdafleet.endpoint import recursion
+from lambdafleet.endpoint import moto_patches, recursion
 from lambdafleet.endpoint.emulator import WsgiApp
-from lambdafleet.endpoint.fleet import Fleet
+from lambdafleet.endpoint.fleet import Fleet, invoked_function_arn
 from lambdafleet.endpoint.http_event import HttpResponse
 from lambdafleet.endpoint.http_server import BodyLimit
 from lambdafleet.endpoint.wsgi_body import BodyTooLarge, read_body, request_of, send
@@ -42,7 +42,7 @@ class RequestTooLarge(LambdaClientError):
         super().__init__("RequestTooLargeException", message)
 
 
-SubmitAsync = Callable[[LambdaFunction, bytes], str]
+SubmitAsync = Callable[[LambdaFunction, bytes, str | None], str]
 
 
 def log_tail(logs: str) -> str:
@@ -91,8 +91,10 @@ def invoke(
     payload = request_payload(body, MAX_EVENT_REQUEST_BYTES if invocation_type == "Event" else MAX_REQUEST_BYTES)
     if invocation_type == "DryRun":
         return b""  # moto answers 204: the caller may invoke
+    invoked_arn = invoked_function_arn(function, moto_patches.INVOKED_QUALIFIER.get())
     if invocation_type == "Event":
-        submit_async(function, payload)
+        # The 202's request id is the one the function's context and the destination record will carry.
+        response_headers[moto_patches.REQUEST_ID_HEADER] = submit_async(function, payload, invoked_arn)
         return b""  # moto answers 202
     if invocation_type != "RequestResponse":
         raise LambdaClientError("InvalidParameterValueException", f"Unsupported invocation type {invocation_type}")
@@ -106,7 +108,8 @@ def invoke(
             recursion.MAX_INVOCATIONS,
         )
         raise
-    result = fleet.invoke(function, payload, _client_context(headers), trace_id=trace)
+    result = fleet.invoke(function, payload, _client_context(headers), invoked_arn=invoked_arn, trace_id=trace)
+    response_headers[moto_patches.REQUEST_ID_HEADER] = result.request_id
     response_headers["X-Amz-Executed-Version"] = str(function.version)
     response_headers["x-amz-log-result"] = log_tail(result.logs)  # moto drops it unless LogType is Tail
     if result.function_error:

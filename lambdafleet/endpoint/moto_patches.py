@@ -16,15 +16,18 @@ A new patch: a function here, decorated with ``@patch(restores=...)``, that chan
 (tests/endpoint/moto_bugs/).
 """
 
+import contextvars
 import importlib.metadata
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
+from moto.awslambda.exceptions import LambdaClientError
 from moto.awslambda.models import EventSourceMapping, LambdaBackend, LambdaFunction
 from moto.awslambda.responses import LambdaResponse
 from moto.awslambda.utils import make_function_arn
@@ -284,6 +287,113 @@ def _lambda_hides_empty_image_config() -> None:
     _replace(LambdaFunction, "get_configuration", get_configuration)
 
 
+# How long a new function stays Pending, and an update InProgress: long enough that a call made without waiting
+# (function_active_v2 / function_updated_v2, or Terraform's own waits) fails as it can on AWS, short enough
+# that those waiters (boto3 polls every second, Terraform from 0.1 s doubling) barely notice.
+FUNCTION_SETTLE_S = 0.5
+_SETTLES_AT = "_lambdafleet_settles_at"  # time.monotonic() when the create or update in flight completes
+_CREATING = "_lambdafleet_creating"  # that is the function's creation (State Pending), not an update
+_IN_FLIGHT_REASON = {"Reason": "The function is being created.", "ReasonCode": "Creating"}
+
+
+class FunctionStateConflict(LambdaClientError):
+    """Lambda's 409 for an operation on a function that is still Pending or being updated."""
+
+    code = 409
+
+    def __init__(self, message: str) -> None:
+        super().__init__("ResourceConflictException", message)
+
+
+def _in_flight(function: LambdaFunction) -> bool:
+    return time.monotonic() < float(getattr(function, _SETTLES_AT, 0.0))
+
+
+def _pending(function: LambdaFunction) -> bool:
+    return _in_flight(function) and bool(getattr(function, _CREATING, False))
+
+
+def _start(function: LambdaFunction, *, creating: bool) -> None:
+    setattr(function, _SETTLES_AT, time.monotonic() + FUNCTION_SETTLE_S)
+    setattr(function, _CREATING, creating)
+
+
+def _state_fields(function: LambdaFunction, config: dict[str, Any]) -> dict[str, Any]:
+    """`config` with the State and LastUpdateStatus fields Lambda reports while a create or update is in flight."""
+    if not _in_flight(function):
+        return config
+    reason = _IN_FLIGHT_REASON
+    if getattr(function, _CREATING, False):
+        config = {key: value for key, value in config.items() if key != "LastUpdateStatus"}
+        return {**config, "State": "Pending", "StateReason": reason["Reason"], "StateReasonCode": reason["ReasonCode"]}
+    return {
+        **config,
+        "LastUpdateStatus": "InProgress",
+        "LastUpdateStatusReason": reason["Reason"],
+        "LastUpdateStatusReasonCode": reason["ReasonCode"],
+    }
+
+
+def _refuse_while_in_flight(backend: LambdaBackend, name: str, qualifier: str | None = None) -> None:
+    function = backend.get_function(name, qualifier)
+    if _in_flight(function):
+        raise FunctionStateConflict(
+            f"The operation cannot be performed at this time. An update is in progress for resource: "
+            f"{function.function_arn}"
+        )
+
+
+Update = Callable[[LambdaBackend, str, str, dict[str, Any]], dict[str, Any] | None]
+
+
+@patch(
+    "A new function is Pending (StateReasonCode Creating), Active FUNCTION_SETTLE_S later; UpdateFunctionCode and "
+    "UpdateFunctionConfiguration answer LastUpdateStatus InProgress, Successful as long after; meanwhile Invoke of a "
+    "Pending function, another update and PublishVersion answer 409 ResourceConflictException (moto is Active at "
+    "once, so code that forgets the function_active_v2 / function_updated_v2 waiters passed locally)"
+)
+def _lambda_function_states() -> None:
+    create, publish, invoke = LambdaBackend.create_function, LambdaBackend.publish_version, LambdaBackend.invoke
+    report = LambdaFunction.get_configuration
+
+    def create_function(self: LambdaBackend, spec: dict[str, Any]) -> LambdaFunction:
+        function = create(self, spec)  # with Publish, version 1 is copied before: it is Active already
+        _start(function, creating=True)
+        return function
+
+    def updating(update: Update) -> Update:
+        def run(self: LambdaBackend, name: str, qualifier: str, body: dict[str, Any]) -> dict[str, Any] | None:
+            _refuse_while_in_flight(self, name, qualifier)
+            answer = update(self, name, qualifier, body)  # with Publish, it publishes before the update starts
+            function = self.get_function(name, qualifier)
+            _start(function, creating=False)
+            return _state_fields(function, answer) if answer is not None else None
+
+        return run
+
+    def publish_version(self: LambdaBackend, function_name: str, description: str = "") -> LambdaFunction | None:
+        _refuse_while_in_flight(self, function_name)
+        return publish(self, function_name, description)
+
+    def invoke_function(self: LambdaBackend, function_name: str, qualifier: str | None, *args: Any) -> Any:
+        if _pending(self.get_function(function_name, qualifier)):
+            raise FunctionStateConflict(
+                "The operation cannot be performed at this time. The function is currently in the following "
+                "state: Pending"
+            )
+        return invoke(self, function_name, qualifier, *args)
+
+    def get_configuration(self: LambdaFunction, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        return _state_fields(self, report(self, *args, **kwargs))
+
+    _replace(LambdaBackend, "create_function", create_function)
+    _replace(LambdaBackend, "update_function_code", updating(LambdaBackend.update_function_code))
+    _replace(LambdaBackend, "update_function_configuration", updating(LambdaBackend.update_function_configuration))
+    _replace(LambdaBackend, "publish_version", publish_version)
+    _replace(LambdaBackend, "invoke", invoke_function)
+    _replace(LambdaFunction, "get_configuration", get_configuration)
+
+
 # --- S3 control plane ---------------------------------------------------------------------------------------------
 
 
@@ -346,18 +456,57 @@ def _deleted_functions_stop() -> None:
     _replace(LambdaBackend, "delete_function", delete)
 
 
+# The version or alias the client named in the Invoke call being answered: moto resolves an alias to its version's
+# function object, and Lambda hands the runtime the ARN as invoked (lambdafleet.endpoint.lambda_invoke reads it).
+INVOKED_QUALIFIER: contextvars.ContextVar[str | None] = contextvars.ContextVar("invoked_qualifier", default=None)
+# Set by the data plane on an Invoke answer: the invocation's request id, which moto would replace with a random one.
+REQUEST_ID_HEADER = "x-lambdafleet-request-id"
+
+
+def _qualifier_of(function_name: str, query: str | None) -> str | None:
+    """The qualifier of an Invoke path's function name (`name:alias`, or an ARN with one), else of the query."""
+    parts = function_name.split(":")
+    if function_name.startswith("arn:"):
+        return parts[7] if len(parts) > 7 else query
+    return parts[1] if len(parts) == 2 else query  # name:qualifier; a partial ARN has no qualifier here
+
+
 @patch(
-    "Invoke honours ?Qualifier= (moto reads `qualifier`, and without it falls through to a key of the payload)",
+    "Invoke honours ?Qualifier= (moto reads `qualifier`, and without it falls through to a key of the payload), and "
+    "the function sees the ARN as invoked (qualified with the alias or version named, as Lambda passes it on)",
     data_plane=True,
 )
 def _invoke_reads_the_qualifier() -> None:
     respond = LambdaResponse.invoke
 
     def invoke(self: LambdaResponse) -> Any:
-        self.querystring["qualifier"] = self.querystring.get("Qualifier") or [None]
-        return respond(self)
+        query = (self.querystring.get("Qualifier") or [None])[0]
+        self.querystring["qualifier"] = [query]
+        token = INVOKED_QUALIFIER.set(_qualifier_of(unquote(self.path.rsplit("/", 2)[-2]), query))
+        try:
+            return respond(self)
+        finally:
+            INVOKED_QUALIFIER.reset(token)
 
     _replace(LambdaResponse, "invoke", invoke)
+
+
+@patch(
+    "An invocation's x-amzn-RequestId is its request id: the function's context.aws_request_id, and for an Event "
+    "invocation every attempt's and the destination record's (moto answers with a random one)",
+    data_plane=True,
+)
+def _invocations_answer_with_their_request_id() -> None:
+    enrich = LambdaResponse._enrich_response
+
+    def enrich_response(headers: dict[str, str], body: Any) -> tuple[dict[str, str], Any]:
+        request_id = headers.pop(REQUEST_ID_HEADER, None)
+        headers, body = enrich(headers, body)
+        if request_id:
+            headers["x-amzn-requestid"] = request_id
+        return headers, body
+
+    _replace(LambdaResponse, "_enrich_response", staticmethod(enrich_response))
 
 
 # --- S3 data plane ------------------------------------------------------------------------------------------------

@@ -125,6 +125,9 @@ def _start_runtime(task_root: str, runtime_dir: str, handler: str) -> None:
         del os.environ["LC_CTYPE"]
     _set_path(task_root, runtime_dir)
     os.chdir(task_root)
+    # awslambdaric frames each log record on this descriptor, as on Lambda, so a multi-line record stays one
+    # event; a copy of stdout keeps the records in order with what the function prints.
+    os.environ["_LAMBDA_TELEMETRY_LOG_FD"] = str(os.dup(1))
     sys.argv = [sys.argv[0], handler]
     from awslambdaric.__main__ import main as run_runtime
 

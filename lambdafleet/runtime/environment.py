@@ -40,9 +40,10 @@ class Launch:
     region: str
     credentials: Mapping[str, str] | None
     extra_env: Mapping[str, str]
+    interpreter_bin: Path | None = None
 
     def environment(self, api_address: str) -> dict[str, str]:
-        """The variables of an environment whose Runtime API listens on `api_address`."""
+        """The variables of an environment whose Runtime API listens on `api_address` (a new log stream)."""
         return lambda_environment(
             self.spec,
             task_root=self.task_root,
@@ -51,6 +52,7 @@ class Launch:
             region=self.region,
             credentials=self.credentials,
             extra=self.extra_env,
+            interpreter_bin=self.interpreter_bin,
         )
 
     def bootstrap_arguments(self) -> list[str]:
@@ -69,8 +71,30 @@ class InvocationOutcome:
     init_output: bytes | None  # only on a cold start
     output: bytes
     duration_ms: float
-    init_duration_ms: float | None
+    init_duration_ms: float | None  # a cold start whose init phase succeeded
     max_memory_mib: int
+    log_stream: str  # the environment's AWS_LAMBDA_LOG_STREAM_NAME
+    environment_started_at: float  # time.time() when the environment started: INIT_START's timestamp
+    init_failed: bool = False  # a cold start that never got its event: the init phase is what ran
+
+
+class EnvironmentGone(Exception):
+    """A warm environment's runtime had exited before it took the event: the event goes to another one."""
+
+
+def deadline(
+    *, timeout_s: float, started_at: float, submitted_at: float, delivered_at: float | None, cold: bool
+) -> float:
+    """When an invocation runs out of time (time.monotonic()).
+
+    The function's timeout runs from the moment its event was delivered, as on Lambda. Before that, a cold
+    environment is in its init phase (Lambda's 10 s limit from its start); a warm one is finishing the
+    previous invocation's bookkeeping, bounded the same way but from when the event was queued: never from
+    the environment's start, which may be long ago.
+    """
+    if delivered_at is not None:
+        return delivered_at + timeout_s
+    return (started_at if cold else submitted_at) + INIT_TIMEOUT_S
 
 
 class ExecutionEnvironment:
@@ -86,8 +110,11 @@ class ExecutionEnvironment:
         )
         self._stdout, output = os.pipe()
         self._started_at = time.monotonic()
+        self._started_wall = time.time()
+        environment = launch.environment(self.server.address)
+        self.log_stream = environment["AWS_LAMBDA_LOG_STREAM_NAME"]
         try:
-            self._process = launcher.start(launch.environment(self.server.address), output)
+            self._process = launcher.start(environment, output)
             self._processes = EnvironmentProcesses(self._process.pid)
         finally:
             os.close(output)
@@ -96,6 +123,7 @@ class ExecutionEnvironment:
         self._init_output: bytes | None = None
         self._peak_mib = 0
         self._session_polled_at = 0.0
+        self._submitted_at = self._started_at
         self._invocations = 0
 
     def _admit(self, client_port: int, server_port: int) -> bool:
@@ -110,22 +138,27 @@ class ExecutionEnvironment:
         return self._process.poll() is None
 
     def invoke(self, invocation: Invocation) -> InvocationOutcome:
-        """Run one invocation to its end: a response, an error, a timeout, a crash or memory exhaustion."""
+        """Run one invocation to its end: a response, an error, a timeout, a crash or memory exhaustion.
+
+        Raises EnvironmentGone when a warm environment's runtime exited before taking the event (it ended
+        after its previous invocation, e.g. once its response was refused as too large).
+        """
         cold = self._invocations == 0
         self._invocations += 1
+        self._submitted_at = time.monotonic()
         self.server.submit(invocation)
         self._session_polled_at = time.monotonic()
         fault = None
         while not invocation.done.is_set() and fault is None:
             self._pump(_POLL_S)
-            fault = self._check(invocation)
+            fault = self._check(invocation, cold)
         if fault is None:
             self._drain()
         else:
             self.kill()
         return self._outcome(invocation, fault, cold)
 
-    def _check(self, invocation: Invocation) -> Fault | None:
+    def _check(self, invocation: Invocation, cold: bool) -> Fault | None:
         """A fault that ends the invocation, if one happened."""
         request_id = invocation.request_id
         if self.server.init_error is not None:
@@ -133,14 +166,25 @@ class ExecutionEnvironment:
         returncode = self._process.poll()
         if returncode is not None:
             self._drain()
-            return None if invocation.done.is_set() else faults.exited(request_id, returncode)
+            if invocation.done.is_set():
+                return None
+            if not cold and invocation.delivered_at is None:
+                raise EnvironmentGone(f"runtime exited with {returncode} between invocations")
+            return faults.exited(request_id, returncode)
         rss = self._resident_mib()
         if rss is not None:
             # Kept as well as the kernel's high-water mark, which is gone once the process is killed.
             self._peak_mib = max(self._peak_mib, math.ceil(rss))
             if rss > self._launch.spec.memory_size:
                 return faults.out_of_memory(request_id)
-        if time.monotonic() > self._deadline(invocation):
+        limit = deadline(
+            timeout_s=self._launch.spec.timeout,
+            started_at=self._started_at,
+            submitted_at=self._submitted_at,
+            delivered_at=invocation.delivered_at,
+            cold=cold,
+        )
+        if time.monotonic() > limit:
             return faults.timed_out(request_id, self._launch.spec.timeout)
         return None
 
@@ -155,11 +199,6 @@ class ExecutionEnvironment:
         self._session_polled_at = now
         # max: the runtime may not be known yet, and then only the started process counts.
         return max(rss, processes.resident_mib())
-
-    def _deadline(self, invocation: Invocation) -> float:
-        if invocation.delivered_at is not None:
-            return invocation.delivered_at + self._launch.spec.timeout
-        return self._started_at + INIT_TIMEOUT_S
 
     def _pump(self, timeout: float) -> None:
         """Wait up to `timeout` for output or a report from the server, and take in what arrived."""
@@ -198,13 +237,17 @@ class ExecutionEnvironment:
         else:
             payload = invocation.response if invocation.error is None else invocation.error
             function_error = invocation.error is not None
-        ready_at = self.server.ready_at
-        start = invocation.delivered_at or ready_at or self._started_at
+        delivered_at = invocation.delivered_at
         end = invocation.finished_at or time.monotonic()
         init_output = init_duration_ms = None
         if cold:
             init_output, self._init_output = self._init_output or b"", b""
-            init_duration_ms = ((ready_at or end) - self._started_at) * 1000
+        if delivered_at is not None:
+            start = delivered_at
+            if cold:
+                init_duration_ms = ((self.server.ready_at or delivered_at) - self._started_at) * 1000
+        else:  # never delivered: a failed init phase (cold), or a warm runtime that never asked for it
+            start = self._started_at if cold else self._submitted_at
         output, self._output = bytes(self._output), bytearray()
         return InvocationOutcome(
             payload=payload or b"null",
@@ -215,6 +258,9 @@ class ExecutionEnvironment:
             duration_ms=max(end - start, 0.0) * 1000,
             init_duration_ms=init_duration_ms,
             max_memory_mib=self._peak_mib,
+            log_stream=self.log_stream,
+            environment_started_at=self._started_wall,
+            init_failed=cold and delivered_at is None,
         )
 
     def kill(self) -> None:

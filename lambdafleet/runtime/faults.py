@@ -59,6 +59,8 @@ def out_of_memory(request_id: str) -> Fault:
 
 
 def _exit_message(request_id: str, returncode: int) -> str:
+    if returncode == 0:  # sys.exit(0) or a plain return from the runtime: Lambda's own wording
+        return f"RequestId: {request_id} Error: Runtime exited without providing a reason"
     if returncode < 0:
         number = -returncode
         name = _GO_SIGNAL_NAMES.get(number) or (signal.strsignal(number) or f"signal {number}").lower()

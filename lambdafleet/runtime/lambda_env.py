@@ -7,8 +7,8 @@ from pathlib import Path
 
 from lambdafleet.runtime.spec import FunctionSpec
 
-# Lambda's own values for these; the interpreter is started by absolute path so PATH only matters to
-# subprocesses the function starts.
+# Lambda's own value after /var/lang/bin (the runtime's interpreter, put first by the caller); the interpreter is
+# started by absolute path, so PATH only matters to subprocesses the function starts.
 _PATH = "/usr/local/bin:/usr/bin/:/bin:/opt/bin"
 PLACEHOLDER_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "AKIALAMBDAFLEETLOCAL",
@@ -26,9 +26,14 @@ def lambda_environment(
     region: str,
     credentials: Mapping[str, str] | None = None,
     extra: Mapping[str, str] | None = None,
+    interpreter_bin: Path | None = None,
 ) -> dict[str, str]:
     """Variables for one execution environment: the function's configured ones, what the caller passes
-    explicitly in `extra` (e.g. an endpoint override), then Lambda's reserved ones, which win."""
+    explicitly in `extra` (e.g. an endpoint override), then Lambda's reserved ones, which win.
+
+    `interpreter_bin` holds `python`, `python3` and `python3.X` for the function's interpreter: first on PATH,
+    as Lambda's /var/lang/bin is. Each call names a new log stream: one per execution environment.
+    """
     version = spec.runtime.removeprefix("python")
     reserved = {
         "_HANDLER": spec.handler,
@@ -37,15 +42,15 @@ def lambda_environment(
         "AWS_EXECUTION_ENV": f"AWS_Lambda_python{version}",
         "AWS_LAMBDA_FUNCTION_NAME": spec.name,
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_size),
-        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_FUNCTION_VERSION": spec.version,
         "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
-        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.name}",
-        "AWS_LAMBDA_LOG_STREAM_NAME": time.strftime("%Y/%m/%d/[$LATEST]", time.gmtime()) + uuid.uuid4().hex,
+        "AWS_LAMBDA_LOG_GROUP_NAME": spec.log_group_name,
+        "AWS_LAMBDA_LOG_STREAM_NAME": log_stream_name(spec.version),
         "AWS_LAMBDA_RUNTIME_API": api_address,
         "LAMBDA_TASK_ROOT": str(task_root),
         "LAMBDA_RUNTIME_DIR": str(runtime_dir),
         "LANG": "en_US.UTF-8",
-        "PATH": _PATH,
+        "PATH": f"{interpreter_bin}:{_PATH}" if interpreter_bin else _PATH,
         "LD_LIBRARY_PATH": f"{runtime_dir}:{runtime_dir}/lib:{task_root}:{task_root}/lib",
         "PYTHONPATH": str(runtime_dir),
         "TZ": ":UTC",
@@ -55,3 +60,8 @@ def lambda_environment(
         # Lambda's default application log level once JSON logging is on.
         reserved |= {"AWS_LAMBDA_LOG_FORMAT": "JSON", "AWS_LAMBDA_LOG_LEVEL": "INFO"}
     return {**spec.environment, **(extra or {}), **reserved}
+
+
+def log_stream_name(version: str) -> str:
+    """A new log stream name in Lambda's form, `YYYY/MM/DD/[version]<32 hex digits>`."""
+    return time.strftime(f"%Y/%m/%d/[{version}]", time.gmtime()) + uuid.uuid4().hex

@@ -1,8 +1,10 @@
 """The platform's own log lines (START, END, REPORT, timeouts, crashes) in Lambda's Text or JSON format."""
 
+import hashlib
 import json
 import math
 from datetime import UTC, datetime
+from pathlib import Path
 
 from lambdafleet.runtime.environment import InvocationOutcome
 
@@ -13,18 +15,72 @@ def _now(timestamp: float | None = None) -> str:
 
 
 def billed_ms(outcome: InvocationOutcome) -> int:
-    """Billed duration: the invocation plus, on a cold start, the init phase, rounded up to 1 ms."""
+    """Billed duration: the invocation plus, on a cold start, the init phase, rounded up to 1 ms.
+
+    A failed init phase is the invocation's whole duration (Lambda re-runs it in the invoke phase), counted once.
+    """
     return math.ceil(outcome.duration_ms + (outcome.init_duration_ms or 0.0))
 
 
-def start_lines(logging_format: str, request_id: str, started_at: float | None) -> list[str]:
-    """What Lambda logs when an invocation starts; `started_at` (time.time()) stamps the JSON record.
+def runtime_version(python_version: str, runtime_dir: Path, region: str) -> tuple[str, str]:
+    """The runtime version and its ARN, as INIT_START names them (`python:3.12.v38`, `arn:...::runtime:<hex>`).
+
+    Derived from the provisioned runtime directory (the interpreter and the runtime lock): the same runtime
+    gives the same version, a changed one another, as a Lambda runtime update would.
+    """
+    digest = hashlib.sha256(runtime_dir.name.encode()).hexdigest()
+    return f"python:{python_version}.v{int(digest[:4], 16) % 100 + 1}", f"arn:aws:lambda:{region}::runtime:{digest}"
+
+
+def init_start_lines(
+    logging_format: str, runtime: tuple[str, str], function: tuple[str, str], started_at: float
+) -> list[str]:
+    """What every new environment logs first; `function` is (name, version), `started_at` a time.time()."""
+    version, arn = runtime
+    if logging_format == "JSON":
+        record: dict[str, object] = {
+            "initializationType": "on-demand",
+            "phase": "init",
+            "runtimeVersion": version,
+            "runtimeVersionArn": arn,
+            "functionName": function[0],
+            "functionVersion": function[1],
+        }
+        return [_json("platform.initStart", record, started_at)]
+    return [f"INIT_START Runtime Version: {version}\tRuntime Version ARN: {arn}"]
+
+
+def init_report_lines(logging_format: str, outcome: InvocationOutcome) -> list[str]:
+    """What Lambda logs when an environment's init phase failed, before the invocation's START."""
+    if not outcome.init_failed or outcome.fault is None:
+        return []
+    if logging_format == "JSON":
+        record: dict[str, object] = {
+            "initializationType": "on-demand",
+            "phase": "init",
+            "status": outcome.fault.status,
+            "errorType": outcome.fault.error_type,
+            "metrics": {"durationMs": round(outcome.duration_ms, 3)},
+        }
+        return [_json("platform.initReport", record)]
+    fields = [
+        f"INIT_REPORT Init Duration: {outcome.duration_ms:.2f} ms",
+        "Phase: init",
+        f"Status: {outcome.fault.status}",
+        f"Error Type: {outcome.fault.error_type}",
+    ]
+    return ["\t".join(fields)]
+
+
+def start_lines(logging_format: str, request_id: str, version: str, started_at: float | None) -> list[str]:
+    """What Lambda logs when an invocation of `version` starts; `started_at` (time.time()) stamps the JSON
+    record.
 
     None (the event was never delivered, e.g. the init phase failed) stamps it now.
     """
     if logging_format == "JSON":
-        return [_json("platform.start", {"requestId": request_id, "version": "$LATEST"}, started_at)]
-    return [f"START RequestId: {request_id} Version: $LATEST"]
+        return [_json("platform.start", {"requestId": request_id, "version": version}, started_at)]
+    return [f"START RequestId: {request_id} Version: {version}"]
 
 
 def end_lines(logging_format: str, request_id: str, memory_size: int, outcome: InvocationOutcome) -> list[str]:

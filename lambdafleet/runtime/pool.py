@@ -1,7 +1,6 @@
 """A function's execution environments: warm ones are reused, more start when invocations overlap."""
 
 import json
-import os
 import secrets
 import sys
 import threading
@@ -14,10 +13,11 @@ from typing import Any
 
 from lambdafleet.errors import UserError
 from lambdafleet.runtime import platform_log, task_root
-from lambdafleet.runtime.environment import ExecutionEnvironment, InvocationOutcome, Launch
+from lambdafleet.runtime.environment import EnvironmentGone, ExecutionEnvironment, InvocationOutcome, Launch
 from lambdafleet.runtime.interpreter import find_interpreter
 from lambdafleet.runtime.launcher import ForkServer, Launcher, SpawnLauncher
-from lambdafleet.runtime.provision import runtime_dir
+from lambdafleet.runtime.log_records import as_text, split_records
+from lambdafleet.runtime.provision import interpreter_bin, runtime_dir
 from lambdafleet.runtime.result import InvokeResult
 from lambdafleet.runtime.server import Invocation
 from lambdafleet.runtime.spec import FunctionSpec
@@ -25,6 +25,8 @@ from lambdafleet.runtime.spec import FunctionSpec
 # Lambda's limit on a synchronous request, and its wording when a payload exceeds it.
 MAX_REQUEST_BYTES = 6291456
 ACCOUNT_ID = "123456789012"
+# How many environments an event may find already exited before it is given a fresh one.
+_GONE_RETRIES = 3
 
 
 class PayloadTooLargeError(UserError):
@@ -56,17 +58,20 @@ class FunctionPool:
         """
         self.spec = spec
         interpreter = find_interpreter(spec.runtime, spec.architecture, source=source or str(zip_path))
+        runtime = runtime_dir(interpreter, cache_dir.resolve())
         self._launch = Launch(
             spec=spec,
             interpreter=interpreter,
-            runtime_dir=runtime_dir(interpreter, cache_dir.resolve()),
+            runtime_dir=runtime,
             task_root=task_root.unpack(zip_path, spec.name, cache_dir.resolve()),
             region=region,
             credentials=credentials,
             extra_env=dict(extra_env or {}),
+            interpreter_bin=interpreter_bin(interpreter, runtime),
         )
         self._launcher = _launcher(self._launch, sys.platform == "linux" if fork_server is None else fork_server)
-        self.function_arn = f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{spec.name}"
+        self._runtime_version = platform_log.runtime_version(interpreter.version, self._launch.runtime_dir, region)
+        self.function_arn = f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{spec.name}"  # unqualified
         self._max = max_environments
         self._idle: list[ExecutionEnvironment] = []
         self._count = 0
@@ -79,13 +84,17 @@ class FunctionPool:
         *,
         payload: bytes | None = None,
         client_context: Mapping[str, Any] | None = None,
+        invoked_function_arn: str | None = None,
+        request_id: str | None = None,
         trace_id: str | None = None,
     ) -> InvokeResult:
         """Invoke synchronously with `event` (JSON-encoded here) or raw `payload` bytes; `trace_id` is the X-Ray
         trace header the function sees (_X_AMZN_TRACE_ID, which its AWS SDK forwards), default a new root.
 
-        Blocks until the function returns, fails or times out; safe to call from several threads.
-        Raises PayloadTooLargeError for a request Lambda would refuse.
+        `invoked_function_arn` is the ARN the caller used (qualified with a version or alias, as Lambda
+        passes it on; default: the unqualified ARN); `request_id` one chosen by the caller (an asynchronous
+        invocation keeps one id across its retries). Blocks until the function returns, fails or times out;
+        safe to call from several threads. Raises PayloadTooLargeError for a request Lambda would refuse.
         """
         body = payload if payload is not None else json.dumps(event).encode()
         if len(body) > MAX_REQUEST_BYTES:
@@ -94,26 +103,30 @@ class FunctionPool:
                 f"InvokeFunction operation (got {len(body)} bytes)"
             )
         invocation = Invocation(
-            request_id=str(uuid.uuid4()),
+            request_id=request_id or str(uuid.uuid4()),
             payload=body,
             timeout_s=self.spec.timeout,
-            function_arn=self.function_arn,
+            function_arn=invoked_function_arn or self.function_arn,
             client_context=json.dumps(client_context) if client_context else "",
             trace_id=trace_id or f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)};Sampled=0",
         )
-        environment = self._acquire()
-        try:
-            outcome = environment.invoke(invocation)
-        finally:
-            self._release(environment)
+        for attempt in range(_GONE_RETRIES + 1):
+            environment = self._acquire(fresh=attempt == _GONE_RETRIES)
+            try:
+                outcome = environment.invoke(invocation)
+                break
+            except EnvironmentGone:
+                continue  # the event never reached it: Lambda hands it to another environment
+            finally:
+                self._release(environment)
         return self._result(invocation, outcome)
 
-    def _acquire(self) -> ExecutionEnvironment:
+    def _acquire(self, fresh: bool = False) -> ExecutionEnvironment:
         with self._mutex:
             while True:
                 if self._closed:
                     raise RuntimeError(f"the pool of {self.spec.name} is closed")
-                while self._idle:
+                while self._idle and not fresh:
                     environment = self._idle.pop()  # the most recently used, as Lambda prefers
                     if environment.alive:
                         return environment
@@ -144,24 +157,32 @@ class FunctionPool:
             self._mutex.notify()
 
     def _result(self, invocation: Invocation, outcome: InvocationOutcome) -> InvokeResult:
-        log_format, memory, request_id = self.spec.logging_format, self.spec.memory_size, invocation.request_id
-        parts = [
-            _text(outcome.init_output or b""),
-            *(line + "\n" for line in platform_log.start_lines(log_format, request_id, invocation.started_at)),
-            _text(outcome.output),
-            *(line + "\n" for line in platform_log.end_lines(log_format, request_id, memory, outcome)),
-        ]
+        spec, request_id = self.spec, invocation.request_id
+        log_format = spec.logging_format
+        # Platform lines end with a newline in CloudWatch; the runtime's records stay exactly as it framed them.
+        events: list[str] = []
+        if outcome.init_output is not None:  # a new environment
+            function = (spec.name, spec.version)
+            started = outcome.environment_started_at
+            events += _lines(platform_log.init_start_lines(log_format, self._runtime_version, function, started))
+            events += split_records(outcome.init_output)
+            events += _lines(platform_log.init_report_lines(log_format, outcome))
+        events += _lines(platform_log.start_lines(log_format, request_id, spec.version, invocation.started_at))
+        events += split_records(outcome.output)
+        events += _lines(platform_log.end_lines(log_format, request_id, spec.memory_size, outcome))
         status = outcome.fault.status if outcome.fault else ("error" if outcome.function_error else "success")
         return InvokeResult(
             request_id=request_id,
             payload=outcome.payload,
             function_error=outcome.function_error,
-            logs="".join(parts),
+            logs=as_text(events),
             duration_ms=outcome.duration_ms,
             billed_duration_ms=platform_log.billed_ms(outcome),
             init_duration_ms=outcome.init_duration_ms,
             max_memory_used_mb=outcome.max_memory_mib,
             status=status,
+            log_events=tuple(events),
+            log_stream=outcome.log_stream,
         )
 
     @property
@@ -206,6 +227,5 @@ def _launcher(launch: Launch, fork_server: bool) -> Launcher:
     return SpawnLauncher(python, arguments, cwd)
 
 
-def _text(output: bytes) -> str:
-    text = output.decode("utf-8", errors="replace")
-    return text if not text or text.endswith("\n") else text + os.linesep
+def _lines(lines: list[str]) -> list[str]:
+    return [line + "\n" for line in lines]

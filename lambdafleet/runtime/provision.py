@@ -35,6 +35,7 @@ def runtime_dir(interpreter: Interpreter, cache_dir: Path) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         _install(interpreter, staging)
+        _link_interpreter(interpreter, staging / _bin_name(interpreter))  # while the directory is still writable
         (staging / _COMPLETE).write_text(f"{interpreter.path}\n", encoding="utf-8")
         os.rename(staging, target)
     except OSError:
@@ -43,6 +44,42 @@ def runtime_dir(interpreter: Interpreter, cache_dir: Path) -> Path:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def interpreter_bin(interpreter: Interpreter, runtime: Path) -> Path | None:
+    """A directory of `python`, `python3` and `python3.X` links to `interpreter`, inside its `runtime` directory
+    (so it is wherever the sandbox shows the runtime): Lambda's /var/lang/bin, which comes first on a function's
+    PATH, so a subprocess's `python3` is the runtime's interpreter, not the host's.
+
+    Made with the runtime directory; for another interpreter of the same version sharing it, on first use. None
+    when that directory is not ours to write (provisioned by another user): PATH then lacks it.
+    """
+    target = runtime / _bin_name(interpreter)
+    if not target.is_dir():
+        try:
+            _link_interpreter(interpreter, target)
+        except PermissionError:
+            return None
+    return target
+
+
+def _bin_name(interpreter: Interpreter) -> str:
+    # One per interpreter path: two interpreters of one version share the runtime directory.
+    return f"bin-{hashlib.sha256(str(interpreter.path).encode()).hexdigest()[:16]}"
+
+
+def _link_interpreter(interpreter: Interpreter, target: Path) -> None:
+    """Create `target` with the interpreter's links, atomically (concurrent callers: the first rename wins)."""
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        for name in ("python", "python3", f"python{interpreter.version}"):
+            (staging / name).symlink_to(interpreter.path)
+        os.rename(staging, target)
+    except OSError:
+        if not target.is_dir():
+            raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _install(interpreter: Interpreter, into: Path) -> None:

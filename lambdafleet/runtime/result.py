@@ -18,6 +18,8 @@ class InvokeResult:
     init_duration_ms: float | None  # set on a cold start
     max_memory_used_mb: int
     status: str  # "success", "error" or "timeout"
+    log_events: tuple[str, ...] = ()  # `logs` as CloudWatch events: one per runtime record or printed line
+    log_stream: str = ""  # the execution environment's log stream (its AWS_LAMBDA_LOG_STREAM_NAME)
 
     @property
     def response(self) -> Any:

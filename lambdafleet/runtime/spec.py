@@ -21,6 +21,13 @@ class FunctionSpec:
     ephemeral_storage: int = FunctionConfig.ephemeral_storage
     environment: Mapping[str, str] = field(default_factory=dict)
     logging_format: str = FunctionConfig.logging_format
+    version: str = "$LATEST"  # the published version these environments run ("1", "2"...)
+    log_group: str = ""  # LoggingConfig.LogGroup; empty: Lambda's default, /aws/lambda/<name>
+
+    @property
+    def log_group_name(self) -> str:
+        """The CloudWatch Logs group the function writes to."""
+        return self.log_group or f"/aws/lambda/{self.name}"
 
     @classmethod
     def from_manifest(cls, entry: Mapping[str, Any]) -> "FunctionSpec":

@@ -97,6 +97,7 @@ def test_lambda_keeps_its_logging_config_and_hides_empty_image_config(aws_env: s
     structured = client.get_function_configuration(FunctionName="emulator-json")["LoggingConfig"]
     assert structured["LogFormat"] == "JSON" and structured["ApplicationLogLevel"] == "INFO"
 
+    client.get_waiter("function_active_v2").wait(FunctionName="emulator-json")  # Pending at first, as on AWS
     client.update_function_configuration(FunctionName="emulator-json", LoggingConfig={"LogFormat": "Text"})
     assert client.get_function_configuration(FunctionName="emulator-json")["LoggingConfig"]["LogFormat"] == "Text"
 

@@ -349,6 +349,7 @@ def _queue_sleepers(url: str, zip_of, count: int, sleep_s: float) -> str:
         Handler="lambda_function.lambda_handler",
         Code={"ZipFile": zip_of(SLEEPER)},
     )
+    client.get_waiter("function_active_v2").wait(FunctionName="sleeper")  # Pending at first, as on AWS
     client.invoke(FunctionName="sleeper", Payload=b'{"sleep": 0}')
     for _ in range(count):
         client.invoke(FunctionName="sleeper", InvocationType="Event", Payload=json.dumps({"sleep": sleep_s}))

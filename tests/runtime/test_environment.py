@@ -73,7 +73,8 @@ def test_json_log_format(make_pool):
     """
     result = make_pool(source, logging_format="JSON").invoke({"id": 7})
     records = [json.loads(line) for line in result.logs.splitlines()]
-    start, app, report = records
+    init, start, app, report = records
+    assert init["type"] == "platform.initStart"
     assert start["type"] == "platform.start" and start["record"]["requestId"] == result.request_id
     assert app["level"] == "INFO" and app["message"] == "handling 7" and app["requestId"] == result.request_id
     assert report["type"] == "platform.report" and report["record"]["status"] == "success"
@@ -84,7 +85,7 @@ def test_json_log_format(make_pool):
 def test_json_platform_start_is_stamped_when_the_invocation_starts(make_pool):
     source = "import time\n\ndef lambda_handler(e, c):\n    time.sleep(0.3)\n"
     result = make_pool(source, logging_format="JSON").invoke({})
-    start, report = (json.loads(line) for line in result.logs.splitlines())
+    _, start, report = (json.loads(line) for line in result.logs.splitlines())
     elapsed = datetime.fromisoformat(report["time"]) - datetime.fromisoformat(start["time"])
     assert start["type"] == "platform.start" and 0.3 <= elapsed.total_seconds() < 2
 

@@ -30,6 +30,7 @@ def test_response_and_lambda_log_lines(make_pool):
     assert 6000 < body["remaining_ms"] <= 7000
     lines = result.logs.splitlines()
     request_id = result.request_id
+    assert lines.pop(0).startswith("INIT_START Runtime Version: python:3.12.v")
     assert lines[0] == "Loading function"
     assert lines[1] == f"START RequestId: {request_id} Version: $LATEST"
     assert lines[2] == f"call 1 for {request_id}"

@@ -48,6 +48,7 @@ with mock_aws():
     }
     assert structured == expected, structured
 
+    client.get_waiter("function_active_v2").wait(FunctionName="json")  # as on AWS: an update waits for Active
     client.update_function_configuration(FunctionName="json", LoggingConfig={"LogFormat": "Text"})
     updated = client.get_function_configuration(FunctionName="json").get("LoggingConfig")
     assert updated == {"LogFormat": "Text", "LogGroup": "/aws/lambda/json"}, updated
