@@ -5,7 +5,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from lambdafleet.endpoint import emulator, http_api, lambda_invoke, recursion, s3_events, step_functions
+from lambdafleet.endpoint import (
+    emulator,
+    http_api,
+    iam_enforcement,
+    lambda_invoke,
+    recursion,
+    s3_events,
+    step_functions,
+)
 from lambdafleet.endpoint.async_invoke import AsyncInvoker
 from lambdafleet.endpoint.fleet import Fleet
 from lambdafleet.endpoint.http_server import BodyLimit, Limits
@@ -18,6 +26,7 @@ class LocalEndpoint:
     server: emulator.Emulator
     fleet: Fleet
     invoker: AsyncInvoker
+    sessions: iam_enforcement.Sessions
 
     @property
     def url(self) -> str:
@@ -50,7 +59,8 @@ def start(
     `cache_dir` holds the provisioned Lambda runtimes. moto's state is per process, so one endpoint per process.
     Raises OSError when the port cannot be bound.
     """
-    fleet = Fleet(cache_dir)
+    sessions = iam_enforcement.Sessions()
+    fleet = Fleet(cache_dir, sessions=sessions)
     invoker = AsyncInvoker(fleet, retry_delay_s=retry_delay_s)
     lambda_invoke.install(fleet, invoker.submit)
     s3_events.install(invoker.submit)
@@ -59,7 +69,9 @@ def start(
         server = emulator.start(
             port,
             host,
-            wrap=lambda app: recursion.wrap(http_api.wrap(lambda_invoke.wrap(app), gateway)),
+            wrap=lambda app: recursion.wrap(
+                http_api.wrap(iam_enforcement.wrap(lambda_invoke.wrap(app), sessions), gateway)
+            ),
             limits=Limits(_body_limit),
         )
     except OSError:
@@ -69,7 +81,7 @@ def start(
     # Functions run on this machine: loopback reaches the endpoint whatever address it listens on.
     fleet.endpoint_url = f"http://127.0.0.1:{server.server.port}"
     step_functions.install(fleet.endpoint_url)
-    return LocalEndpoint(server, fleet, invoker)
+    return LocalEndpoint(server, fleet, invoker, sessions)
 
 
 def _body_limit(method: str, path: str, host: str) -> BodyLimit | None:

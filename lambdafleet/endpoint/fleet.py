@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from moto.awslambda.exceptions import LambdaClientError
 from moto.awslambda.models import LambdaFunction
@@ -24,6 +24,14 @@ from lambdafleet.errors import UserError
 from lambdafleet.runtime import FunctionPool, FunctionSpec, InvokeResult
 
 LOG = logging.getLogger("lambdafleet.endpoint")
+
+
+class RoleSessions(Protocol):
+    """Issues credentials of an execution role (lambdafleet.endpoint.iam_enforcement.Sessions)."""
+
+    def issue(self, function_name: str, role_arn: str, account_id: str, region: str) -> dict[str, str]:
+        """AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN of a session of `role_arn`."""
+        ...
 
 
 class UnrunnableFunction(LambdaClientError):
@@ -58,7 +66,7 @@ def log_group_of(function: LambdaFunction) -> str:
 
 
 def _fingerprint(function: LambdaFunction, spec: FunctionSpec) -> str:
-    identity = [function.function_arn, function.code_sha_256, repr(spec)]
+    identity = [function.function_arn, function.code_sha_256, repr(spec), function.role]
     return hashlib.sha256(json.dumps(identity, default=str).encode()).hexdigest()
 
 
@@ -72,8 +80,10 @@ class _Deployment:
 class Fleet:
     """One pool of warm environments per deployed function (and version), replaced when it is redeployed."""
 
-    def __init__(self, cache_dir: Path, *, max_environments: int = 4) -> None:
-        """`cache_dir` holds the provisioned runtimes (lambdafleet.build.paths.cache_root)."""
+    def __init__(self, cache_dir: Path, *, max_environments: int = 4, sessions: RoleSessions | None = None) -> None:
+        """`cache_dir` holds the provisioned runtimes (lambdafleet.build.paths.cache_root); `sessions` issues each
+        pool the credentials of its function's execution role (without it: placeholder keys)."""
+        self._sessions = sessions
         self.endpoint_url = ""  # what the functions' AWS SDKs call: set once the endpoint listens
         self._cache_dir = cache_dir
         self._max_environments = max_environments
@@ -124,12 +134,18 @@ class Fleet:
             )
         zip_path = self._staging / f"{uuid.uuid4().hex}.zip"  # CodeSha256 is base64: it may hold a "/"
         zip_path.write_bytes(function.code_bytes)
+        credentials = None
+        if self._sessions is not None:  # as Lambda does: the environment runs as the function's role
+            credentials = self._sessions.issue(
+                function.function_name, function.role, function.account_id, function.region
+            )
         try:
             return FunctionPool(
                 spec,
                 zip_path,
                 cache_dir=self._cache_dir,
                 region=function.region,
+                credentials=credentials,
                 extra_env={"AWS_ENDPOINT_URL": self.endpoint_url},
                 max_environments=self._max_environments,
                 source=f"function {function.function_name}",

@@ -1,0 +1,225 @@
+"""Functions run as their execution role, and the embedded endpoint enforces IAM on what they sign with it: the
+error each service answers when the role lacks a permission, a fix by PutRolePolicy, a bucket policy's Deny over
+the role's Allow, the developer's keys unaffected, and the access report of calls against grants."""
+
+import json
+import urllib.request
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.local.conftest import LAMBDA_TRUST, Endpoint
+
+# The function performs the call the event names, and returns the error code and message when it is refused.
+CALLER = """
+import os, boto3
+from botocore.exceptions import ClientError
+
+def lambda_handler(event, context):
+    op = event["op"]
+    try:
+        if op == "identity":
+            return {"arn": boto3.client("sts").get_caller_identity()["Arn"],
+                    "key": os.environ["AWS_ACCESS_KEY_ID"], "token": bool(os.environ.get("AWS_SESSION_TOKEN"))}
+        if op == "put_item":
+            boto3.client("dynamodb").put_item(TableName=event["table"], Item={"id": {"S": "1"}})
+        elif op == "get_object":
+            boto3.client("s3").get_object(Bucket=event["bucket"], Key=event["key"])
+        elif op == "put_object":
+            boto3.client("s3").put_object(Bucket=event["bucket"], Key=event["key"], Body=b"x")
+        elif op == "invoke":
+            boto3.client("lambda").invoke(FunctionName=event["function"], Payload=b"{}")
+        elif op == "send_message":
+            boto3.client("sqs").send_message(QueueUrl=event["queue"], MessageBody="x")
+        elif op == "publish":
+            boto3.client("sns").publish(TopicArn=event["topic"], Message="x")
+        elif op == "get_secret":
+            boto3.client("secretsmanager").get_secret_value(SecretId=event["secret"])
+        elif op == "get_parameter":
+            boto3.client("ssm").get_parameter(Name=event["parameter"])
+        return {"ok": True}
+    except ClientError as error:
+        return {"code": error.response["Error"]["Code"], "message": error.response["Error"].get("Message", ""),
+                "status": error.response["ResponseMetadata"]["HTTPStatusCode"]}
+"""
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+
+
+@pytest.fixture
+def role(embedded: Endpoint) -> str:
+    """A fresh execution role with no permissions."""
+    name = f"iam-test-{uuid.uuid4().hex[:8]}"
+    iam = embedded.client("iam")
+    return iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST))["Role"]["Arn"]
+
+
+@pytest.fixture
+def caller(embedded: Endpoint, deploy_function: Callable[..., dict], role: str) -> Callable[[dict], dict]:
+    """`caller(event)`: invoke a function running as `role` that performs the call `event` names."""
+    name = deploy_function(CALLER, Role=role, Timeout=30)["FunctionName"]
+    client = embedded.client("lambda")
+
+    def call(event: dict) -> dict:
+        answer = client.invoke(FunctionName=name, Payload=json.dumps(event).encode())
+        result: dict = json.loads(answer["Payload"].read())
+        assert "FunctionError" not in answer, result
+        return result
+
+    call.function_name = name  # type: ignore[attr-defined]
+    return call
+
+
+def _allow(embedded: Endpoint, role_arn: str, action: str, resource: str, name: str = "grant") -> None:
+    document = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": action, "Resource": resource}]}
+    embedded.client("iam").put_role_policy(
+        RoleName=role_arn.split("/")[-1], PolicyName=name, PolicyDocument=json.dumps(document)
+    )
+
+
+def _session(role_arn: str, function_name: str) -> str:
+    return f"arn:aws:sts::{ACCOUNT}:assumed-role/{role_arn.split('/')[-1]}/{function_name}"
+
+
+def test_the_function_runs_with_credentials_of_its_role(caller: Callable[[dict], Any], role: str) -> None:
+    identity = caller({"op": "identity"})
+    assert identity["arn"] == _session(role, caller.function_name)  # type: ignore[attr-defined]
+    assert identity["key"].startswith("ASIA") and identity["token"]
+
+
+def test_dynamodb_put_without_permission_is_refused_as_aws_does_until_granted(
+    embedded: Endpoint, caller: Callable[[dict], Any], role: str
+) -> None:
+    table = f"t-{uuid.uuid4().hex[:8]}"
+    embedded.client("dynamodb").create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    table_arn = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{table}"
+    refused = caller({"op": "put_item", "table": table})
+    assert refused == {
+        "code": "AccessDeniedException",
+        "message": f"User: {_session(role, caller.function_name)} is not authorized to perform: "  # type: ignore[attr-defined]
+        f"dynamodb:PutItem on resource: {table_arn} because no identity-based policy allows the dynamodb:PutItem "
+        "action",
+        "status": 400,
+    }
+    _allow(embedded, role, "dynamodb:PutItem", table_arn)
+    assert caller({"op": "put_item", "table": table}) == {"ok": True}
+    # the developer's keys are not the function's: full access as before
+    embedded.client("dynamodb").put_item(TableName=table, Item={"id": {"S": "2"}})
+
+
+def test_a_deny_in_the_bucket_policy_wins_over_the_roles_allow(
+    embedded: Endpoint, caller: Callable[[dict], Any], role: str
+) -> None:
+    bucket = f"b-{uuid.uuid4().hex[:8]}"
+    s3 = embedded.client("s3")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="secret/k", Body=b"x")
+    s3.put_object(Bucket=bucket, Key="public/k", Body=b"x")
+    _allow(embedded, role, "s3:GetObject", f"arn:aws:s3:::{bucket}/*")
+    deny = {
+        "Effect": "Deny",
+        "Principal": {"AWS": role},
+        "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{bucket}/secret/*",
+    }
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [deny]}))
+    assert caller({"op": "get_object", "bucket": bucket, "key": "public/k"}) == {"ok": True}
+    refused = caller({"op": "get_object", "bucket": bucket, "key": "secret/k"})
+    assert refused == {
+        "code": "AccessDenied",
+        "message": f"User: {_session(role, caller.function_name)} is not authorized to perform: s3:GetObject on "  # type: ignore[attr-defined]
+        f'resource: "arn:aws:s3:::{bucket}/secret/k" with an explicit deny in a resource-based policy',
+        "status": 403,
+    }
+    # no Allow for PutObject anywhere: implicitly denied
+    assert caller({"op": "put_object", "bucket": bucket, "key": "public/new"})["code"] == "AccessDenied"
+    s3.get_object(Bucket=bucket, Key="secret/k")  # the developer's keys: the bucket policy names the role only
+
+
+def test_each_service_answers_a_refusal_in_its_own_shape(
+    embedded: Endpoint, caller: Callable[[dict], Any], deploy_function: Callable[..., dict], role: str
+) -> None:
+    queue = embedded.client("sqs").create_queue(QueueName=f"q-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    topic = embedded.client("sns").create_topic(Name=f"t-{uuid.uuid4().hex[:8]}")["TopicArn"]
+    secret = embedded.client("secretsmanager").create_secret(Name=f"s-{uuid.uuid4().hex[:8]}", SecretString="v")
+    parameter = f"/p/{uuid.uuid4().hex[:8]}"
+    embedded.client("ssm").put_parameter(Name=parameter, Value="v", Type="String")
+    target = deploy_function("def lambda_handler(event, context):\n    return 1\n")["FunctionName"]
+    session = _session(role, caller.function_name)  # type: ignore[attr-defined]
+
+    def because(action: str) -> str:
+        return f"because no identity-based policy allows the {action} action"
+
+    queue_arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{queue.rsplit('/', 1)[1]}"
+    cases = [
+        (
+            {"op": "invoke", "function": target},
+            "AccessDeniedException",
+            403,
+            f"User: {session} is not authorized to perform: lambda:InvokeFunction on resource: "
+            f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{target} {because('lambda:InvokeFunction')}",
+        ),
+        (
+            {"op": "send_message", "queue": queue},
+            "AccessDenied",
+            403,
+            f"User: {session} is not authorized to perform: sqs:sendmessage on resource: {queue_arn} "
+            f"{because('sqs:sendmessage')}",
+        ),
+        (
+            {"op": "publish", "topic": topic},
+            "AuthorizationError",
+            403,
+            f"User: {session} is not authorized to perform: SNS:Publish on resource: {topic} {because('SNS:Publish')}",
+        ),
+        (
+            {"op": "get_secret", "secret": secret["Name"]},
+            "AccessDeniedException",
+            400,
+            f"User: {session} is not authorized to perform: secretsmanager:GetSecretValue on resource: "
+            f"{secret['ARN']} {because('secretsmanager:GetSecretValue')}",
+        ),
+        (
+            {"op": "get_parameter", "parameter": parameter},
+            "AccessDeniedException",
+            400,
+            f"User: {session} is not authorized to perform: ssm:GetParameter on resource: "
+            f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{parameter} {because('ssm:GetParameter')}",
+        ),
+    ]
+    for event, code, status, message in cases:
+        assert caller(event) == {"code": code, "message": message, "status": status}, event
+    _allow(embedded, role, "lambda:InvokeFunction", f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{target}")
+    _allow(embedded, role, "sqs:SendMessage", queue_arn, name="queue")
+    _allow(embedded, role, "sns:Publish", topic, name="topic")
+    _allow(embedded, role, "secretsmanager:GetSecretValue", secret["ARN"], name="secret")
+    _allow(embedded, role, "ssm:GetParameter", f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/p/*", name="parameter")
+    for event, *_ in cases:
+        assert caller(event) == {"ok": True}, event
+
+
+def test_the_access_report_lists_calls_denials_and_unused_grants(
+    embedded: Endpoint, caller: Callable[[dict], Any], role: str
+) -> None:
+    bucket = f"b-{uuid.uuid4().hex[:8]}"
+    embedded.client("s3").create_bucket(Bucket=bucket)
+    embedded.client("s3").put_object(Bucket=bucket, Key="k", Body=b"x")
+    _allow(embedded, role, "s3:GetObject", f"arn:aws:s3:::{bucket}/*", name="read")
+    _allow(embedded, role, "dynamodb:GetItem", "*", name="unused")
+    caller({"op": "get_object", "bucket": bucket, "key": "k"})
+    caller({"op": "put_object", "bucket": bucket, "key": "k"})
+    with urllib.request.urlopen(f"{embedded.url}/_lambdafleet/access", timeout=10) as answer:
+        report = json.load(answer)["functions"][caller.function_name]  # type: ignore[attr-defined]
+    assert report["role"] == role
+    calls = {(call["action"], call["resource"], call["allowed"]) for call in report["calls"]}
+    assert (("s3:GetObject", f"arn:aws:s3:::{bucket}/k", True)) in calls
+    assert (("s3:PutObject", f"arn:aws:s3:::{bucket}/k", False)) in calls
+    assert report["unused_grants"] == [{"policy": "unused", "action": "dynamodb:GetItem", "resource": "*"}]
+    assert [call["action"] for call in report["denied"]] == ["s3:PutObject"]
