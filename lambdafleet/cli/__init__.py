@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "lambdafleet.cli.local",
     "lambdafleet.cli.logs",
     "lambdafleet.cli.verify",
+    "lambdafleet.cli.access",
 )
 
 EXIT_USER_ERROR = 2

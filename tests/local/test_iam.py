@@ -3,6 +3,8 @@ error each service answers when the role lacks a permission, a fix by PutRolePol
 the role's Allow, the developer's keys unaffected, and the access report of calls against grants."""
 
 import json
+import subprocess
+import sys
 import urllib.request
 import uuid
 from collections.abc import Callable
@@ -10,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.local.conftest import LAMBDA_TRUST, Endpoint
+from tests.local.conftest import LAMBDA_TRUST, REPO_ROOT, Endpoint
 
 # The function performs the call the event names, and returns the error code and message when it is refused.
 CALLER = """
@@ -223,3 +225,25 @@ def test_the_access_report_lists_calls_denials_and_unused_grants(
     assert (("s3:PutObject", f"arn:aws:s3:::{bucket}/k", False)) in calls
     assert report["unused_grants"] == [{"policy": "unused", "action": "dynamodb:GetItem", "resource": "*"}]
     assert [call["action"] for call in report["denied"]] == ["s3:PutObject"]
+
+
+def test_build_py_access_reports_a_function_as_json_and_text(
+    embedded: Endpoint, caller: Callable[[dict], Any], role: str
+) -> None:
+    _allow(embedded, role, "sqs:ListQueues", "*", name="unused")
+    caller({"op": "identity"})  # sts:GetCallerIdentity: always allowed, recorded
+    name = caller.function_name  # type: ignore[attr-defined]
+    command = [sys.executable, "build.py", "access", name, "--endpoint-url", embedded.url]
+    result = subprocess.run([*command, "--json"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)["functions"][name]
+    assert report["unused_grants"] == [{"policy": "unused", "action": "sqs:ListQueues", "resource": "*"}]
+    assert [call["action"] for call in report["calls"]] == ["sts:GetCallerIdentity"]
+    text = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    assert text.returncode == 0 and "grants never used:" in text.stdout and "sqs:ListQueues on *" in text.stdout
+    checked = subprocess.run([*command, "--check"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    assert checked.returncode == 1  # a grant never used
+    unknown = subprocess.run(
+        [*command[:3], "never-called", *command[4:]], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert unknown.returncode == 2 and unknown.stderr.startswith("error: never-called: the endpoint at")
