@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Embedded endpoint figure: HTTP latency of a trivial HTTP API route with a warm execution environment.
 
-    python benchmarks/local_http_bench.py [--requests 300]
+    python benchmarks/local_http_bench.py [--requests 300] [--enforced-call]
 
 Starts `build.py local` on a free loopback port, deploys a one-line function behind `GET /ping` with boto3
 (as Terraform would), warms it, then times requests from a new connection each (as curl does).
+With `--enforced-call` the function also reads a DynamoDB item with its role's credentials on every request, so
+each request includes one call the endpoint checks against the role's policies (issue 14).
 Goal (issue 5): median <= 10 ms.
 """
 
@@ -27,24 +29,47 @@ sys.path.insert(0, str(ROOT))
 from lambdafleet.testing.endpoint import _wait_until_up, free_port  # noqa: E402
 
 HANDLER = "def lambda_handler(event, context):\n    return {'statusCode': 200, 'body': 'pong'}\n"
+CALLING_HANDLER = """import boto3
+TABLE = boto3.client("dynamodb")
+
+def lambda_handler(event, context):
+    TABLE.get_item(TableName="bench", Key={"id": {"S": "1"}})
+    return {'statusCode': 200, 'body': 'pong'}
+"""
 TRUST = {
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]
 }
 
 
-def _deploy(url: str) -> str:
-    """A function behind GET /ping on a $default stage; returns the API id."""
+def _deploy(url: str, enforced_call: bool = False) -> str:
+    """A function behind GET /ping on a $default stage; returns the API id. With `enforced_call`, the function
+    reads a DynamoDB item its role is allowed to read."""
     options = {"endpoint_url": url, "region_name": "us-east-1", "aws_access_key_id": "x", "aws_secret_access_key": "x"}
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as zipped:
-        zipped.writestr("lambda_function.py", HANDLER)
+        zipped.writestr("lambda_function.py", CALLING_HANDLER if enforced_call else HANDLER)
     role = boto3.client("iam", **options).create_role(RoleName="bench", AssumeRolePolicyDocument=json.dumps(TRUST))
+    if enforced_call:
+        dynamodb = boto3.client("dynamodb", **options)
+        table = dynamodb.create_table(
+            TableName="bench",
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )["TableDescription"]
+        grant = {"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": table["TableArn"]}
+        boto3.client("iam", **options).put_role_policy(
+            RoleName="bench",
+            PolicyName="read",
+            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [grant]}),
+        )
     function = boto3.client("lambda", **options).create_function(
         FunctionName="ping",
         Runtime="python3.12",
         Role=role["Role"]["Arn"],
         Handler="lambda_function.lambda_handler",
         Code={"ZipFile": archive.getvalue()},
+        Timeout=30,  # a cold start importing boto3 on a loaded machine can pass Lambda's default 3 s
     )
     gateway = boto3.client("apigatewayv2", **options)
     api_id = gateway.create_api(Name="bench", ProtocolType="HTTP")["ApiId"]
@@ -72,6 +97,7 @@ def _get_ms(port: int, path: str) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--enforced-call", action="store_true", help="the function makes one IAM-checked call")
     args = parser.parse_args()
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -83,7 +109,7 @@ def main() -> int:
     )
     try:
         _wait_until_up(url, server)
-        path = f"/_api/{_deploy(url)}/ping"
+        path = f"/_api/{_deploy(url, args.enforced_call)}/ping"
         cold = _get_ms(port, path)
         for _ in range(20):  # warm the environment and the server's code paths
             _get_ms(port, path)
@@ -96,6 +122,7 @@ def main() -> int:
         "median ms": round(statistics.median(samples), 2),
         "p90 ms": round(samples[int(len(samples) * 0.9)], 2),
         "requests": len(samples),
+        "enforced call per request": args.enforced_call,
     }
     print(json.dumps(figures))
     print(f"warm HTTP route, median of {len(samples)}: {figures['median ms']} ms   (goal <= 10 ms)")
