@@ -33,6 +33,12 @@ class RoleSessions(Protocol):
         """AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN of a session of `role_arn`."""
         ...
 
+    def service_call(
+        self, function_name: str, role_arn: str, account_id: str, region: str, action: str, resource: str
+    ) -> bool:
+        """Whether the role allows Lambda's `action` on `resource` for the function; recorded."""
+        ...
+
 
 class UnrunnableFunction(LambdaClientError):
     """The function cannot run on this machine (an image function, or a runtime it lacks)."""
@@ -75,6 +81,7 @@ class _Deployment:
     fingerprint: str
     pool: FunctionPool
     log_stream: str
+    stream_created: bool = False
 
 
 class Fleet:
@@ -106,11 +113,24 @@ class Fleet:
         """
         deployment = self._deployment(function)
         result = deployment.pool.invoke(payload=payload, client_context=client_context, trace_id=trace_id)
-        cloudwatch.write(
-            function.account_id, function.region, log_group_of(function), deployment.log_stream, result.logs
-        )
+        group = log_group_of(function)
+        stream_arn = f"arn:aws:logs:{function.region}:{function.account_id}:log-group:{group}:log-stream:"
+        if not deployment.stream_created:  # Lambda creates the stream with the role, then writes to it
+            deployment.stream_created = True
+            self.service_call(function, "logs:CreateLogStream", stream_arn + deployment.log_stream)
+        self.service_call(function, "logs:PutLogEvents", stream_arn + deployment.log_stream)
+        cloudwatch.write(function.account_id, function.region, group, deployment.log_stream, result.logs)
         LOG.info("%s %s %.1f ms", function.function_name, result.status, result.duration_ms)
         return result
+
+    def service_call(self, function: LambdaFunction, action: str, resource: str) -> bool:
+        """Whether the function's role lets Lambda do `action` on `resource` for it (True without sessions);
+        recorded for `build.py access`. The logs are written either way: Lambda would drop them silently."""
+        if self._sessions is None:
+            return True
+        return self._sessions.service_call(
+            function.function_name, function.role, function.account_id, function.region, action, resource
+        )
 
     def _deployment(self, function: LambdaFunction) -> _Deployment:
         spec = spec_of(function)

@@ -73,6 +73,18 @@ class Sessions:
             "AWS_SESSION_TOKEN": role.session_token,
         }
 
+    def service_call(
+        self, function_name: str, role_arn: str, account_id: str, region: str, action: str, resource: str
+    ) -> bool:
+        """Whether the role lets Lambda do `action` on `resource` on the function's behalf (write its logs, deliver
+        to a destination), recorded in the access log like the function's own calls."""
+        session_arn = f"arn:aws:sts::{account_id}:assumed-role/{role_arn.rsplit('/', 1)[-1]}/{function_name}"
+        context = {"aws:securetransport": ["true"], "aws:principalarn": [role_arn], "aws:requestedregion": [region]}
+        principal = Principal(role_arn, session_arn, account_id, context)
+        verdict = iam_policy.evaluate(action, resource, principal, role_policies(role_arn))
+        self.log.record(function_name, role_arn, action, resource, verdict.reason, verdict.grants)
+        return verdict.allowed
+
     def session_of(self, access_key_id: str) -> Session | None:
         """The function session `access_key_id` belongs to, or None (another caller: not enforced)."""
         return self._by_key.get(access_key_id)

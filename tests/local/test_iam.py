@@ -215,6 +215,8 @@ def test_the_access_report_lists_calls_denials_and_unused_grants(
     embedded.client("s3").put_object(Bucket=bucket, Key="k", Body=b"x")
     _allow(embedded, role, "s3:GetObject", f"arn:aws:s3:::{bucket}/*", name="read")
     _allow(embedded, role, "dynamodb:GetItem", "*", name="unused")
+    group = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{caller.function_name}"  # type: ignore[attr-defined]
+    _allow(embedded, role, "logs:PutLogEvents", f"{group}:*", name="logs")
     caller({"op": "get_object", "bucket": bucket, "key": "k"})
     caller({"op": "put_object", "bucket": bucket, "key": "k"})
     with urllib.request.urlopen(f"{embedded.url}/_lambdafleet/access", timeout=10) as answer:
@@ -224,7 +226,43 @@ def test_the_access_report_lists_calls_denials_and_unused_grants(
     assert (("s3:GetObject", f"arn:aws:s3:::{bucket}/k", True)) in calls
     assert (("s3:PutObject", f"arn:aws:s3:::{bucket}/k", False)) in calls
     assert report["unused_grants"] == [{"policy": "unused", "action": "dynamodb:GetItem", "resource": "*"}]
-    assert [call["action"] for call in report["denied"]] == ["s3:PutObject"]
+    # Lambda writes the logs with the role: the stream is created once, written after every invocation
+    assert sorted(call["action"] for call in report["denied"]) == ["logs:CreateLogStream", "s3:PutObject"]
+    writes = [call for call in report["calls"] if call["action"] == "logs:PutLogEvents"]
+    assert len(writes) == 1 and writes[0]["allowed"] and writes[0]["count"] == 2
+    assert writes[0]["resource"].startswith(f"{group}:log-stream:")
+
+
+def test_an_asynchronous_invocation_reaches_its_destination_only_when_the_role_allows_it(
+    embedded: Endpoint, deploy_function: Callable[..., dict], role: str, wait_for: Callable[..., Any]
+) -> None:
+    sqs = embedded.client("sqs")
+    queue = sqs.create_queue(QueueName=f"d-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    queue_arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{queue.rsplit('/', 1)[1]}"
+    name = deploy_function("def lambda_handler(event, context):\n    return event\n", Role=role)["FunctionName"]
+    client = embedded.client("lambda")
+    client.put_function_event_invoke_config(
+        FunctionName=name, DestinationConfig={"OnSuccess": {"Destination": queue_arn}}
+    )
+
+    def delivered() -> list:
+        """the destination queue holds a record"""
+        return sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1).get("Messages", [])
+
+    client.invoke(FunctionName=name, InvocationType="Event", Payload=b'{"n": 1}')
+
+    def refused() -> bool:
+        """the endpoint recorded the refused delivery"""
+        with urllib.request.urlopen(f"{embedded.url}/_lambdafleet/access", timeout=10) as answer:
+            calls = json.load(answer)["functions"].get(name, {}).get("denied", [])
+        return any(call["action"] == "sqs:SendMessage" and call["resource"] == queue_arn for call in calls)
+
+    wait_for(refused)
+    assert not delivered()
+    _allow(embedded, role, "sqs:SendMessage", queue_arn, name="destination")
+    client.invoke(FunctionName=name, InvocationType="Event", Payload=b'{"n": 2}')
+    messages = wait_for(delivered)
+    assert json.loads(messages[0]["Body"])["responsePayload"] == {"n": 2}
 
 
 def test_build_py_access_reports_a_function_as_json_and_text(
@@ -238,7 +276,11 @@ def test_build_py_access_reports_a_function_as_json_and_text(
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)["functions"][name]
     assert report["unused_grants"] == [{"policy": "unused", "action": "sqs:ListQueues", "resource": "*"}]
-    assert [call["action"] for call in report["calls"]] == ["sts:GetCallerIdentity"]
+    assert [call["action"] for call in report["calls"]] == [
+        "logs:CreateLogStream",  # Lambda's, with the role
+        "logs:PutLogEvents",
+        "sts:GetCallerIdentity",
+    ]
     text = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
     assert text.returncode == 0 and "grants never used:" in text.stdout and "sqs:ListQueues on *" in text.stdout
     checked = subprocess.run([*command, "--check"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
