@@ -12,6 +12,7 @@ from lambdafleet.endpoint import (
     lambda_invoke,
     recursion,
     s3_events,
+    s3_notification_check,
     step_functions,
 )
 from lambdafleet.endpoint.async_invoke import AsyncInvoker
@@ -70,7 +71,9 @@ def start(
             port,
             host,
             wrap=lambda app: recursion.wrap(
-                http_api.wrap(iam_enforcement.wrap(lambda_invoke.wrap(app), sessions), gateway)
+                http_api.wrap(
+                    iam_enforcement.wrap(s3_notification_check.wrap(lambda_invoke.wrap(app)), sessions), gateway
+                )
             ),
             limits=Limits(_body_limit),
         )

@@ -40,6 +40,7 @@ class Principal:
     session_arn: str
     account_id: str
     context: Mapping[str, Sequence[str]]  # condition keys (lower case) -> values
+    service: str = ""  # a service principal (s3.amazonaws.com) instead of a role
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,8 @@ def _principal_applies(statement: Mapping[str, Any], principal: Principal) -> bo
         return True
     if not isinstance(named, dict):
         return False
+    if principal.service:
+        return principal.service in _as_list(named.get("Service"))
     accounts = {principal.account_id, f"arn:aws:iam::{principal.account_id}:root"}
     for value in _as_list(named.get("AWS")):
         if value == "*" or value in accounts or value in (principal.role_arn, principal.session_arn):

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from tests.local.conftest import LAMBDA_TRUST, REPO_ROOT, Endpoint
 
@@ -289,3 +290,49 @@ def test_build_py_access_reports_a_function_as_json_and_text(
         [*command[:3], "never-called", *command[4:]], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60
     )
     assert unknown.returncode == 2 and unknown.stderr.startswith("error: never-called: the endpoint at")
+
+
+def test_s3_refuses_a_notification_to_a_function_that_does_not_let_s3_invoke_it(
+    embedded: Endpoint, deploy_function: Callable[..., dict]
+) -> None:
+    function = deploy_function("def lambda_handler(event, context):\n    return 1\n")
+    bucket = f"n-{uuid.uuid4().hex[:8]}"
+    s3 = embedded.client("s3")
+    s3.create_bucket(Bucket=bucket)
+    configuration = {
+        "LambdaFunctionConfigurations": [
+            {"LambdaFunctionArn": function["FunctionArn"], "Events": ["s3:ObjectCreated:*"]}
+        ]
+    }
+
+    def refusal() -> dict:
+        with pytest.raises(ClientError) as caught:
+            s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=configuration)
+        return caught.value.response
+
+    refused = refusal()
+    assert refused["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert {key: value for key, value in refused["Error"].items() if key not in ("RequestId", "HostId")} == {
+        "Code": "InvalidArgument",
+        "Message": "Unable to validate the following destination configurations",
+        "ArgumentName1": f"{function['FunctionArn']}, null",
+        "ArgumentValue1": f"Not authorized to invoke function [{function['FunctionArn']}]",
+    }
+    assert s3.get_bucket_notification_configuration(Bucket=bucket).get("LambdaFunctionConfigurations") is None
+    client = embedded.client("lambda")
+    permission = {"Action": "lambda:InvokeFunction", "Principal": "s3.amazonaws.com"}
+    client.add_permission(
+        FunctionName=function["FunctionName"], StatementId="other", SourceArn="arn:aws:s3:::other", **permission
+    )
+    assert refusal()["Error"]["Code"] == "InvalidArgument"  # a permission for another bucket does not count
+    client.add_permission(
+        FunctionName=function["FunctionName"], StatementId="s3", SourceArn=f"arn:aws:s3:::{bucket}", **permission
+    )
+    s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration=configuration)
+    stored = s3.get_bucket_notification_configuration(Bucket=bucket)["LambdaFunctionConfigurations"]
+    assert [entry["LambdaFunctionArn"] for entry in stored] == [function["FunctionArn"]]
+    other = f"n-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=other)
+    s3.put_bucket_notification_configuration(  # as on AWS, the check can be skipped
+        Bucket=other, NotificationConfiguration=configuration, SkipDestinationValidation=True
+    )

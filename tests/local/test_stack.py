@@ -219,6 +219,27 @@ def test_image_functions_are_refused_clearly(stack: dict, embedded) -> None:
     assert "use LocalStack" in caught.value.response["Error"]["Message"]
 
 
+def test_the_example_functions_ran_as_their_roles_and_were_refused_nothing(stack: dict, embedded) -> None:
+    """The roles infra/modules/function writes from function.toml grant every call the examples made above
+    (the endpoint enforces IAM on the functions' calls); `build.py access` reports them."""
+    result = subprocess.run(
+        [sys.executable, "build.py", "access", "--json", "--endpoint-url", embedded.url],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    functions = {
+        name: summary for name, summary in json.loads(result.stdout)["functions"].items() if name.startswith(PREFIX)
+    }
+    assert {stack["function_names"][name] for name in ("predict", "notify", "resize_image", "math")} <= set(functions)
+    for name, summary in functions.items():
+        assert summary["role"].startswith(f"arn:aws:iam::{ACCOUNT}:role/"), name
+        assert summary["denied"] == [], (name, summary["denied"])
+        print(name, "unused grants:", [(grant["action"], grant["resource"]) for grant in summary["unused_grants"]])
+
+
 def test_second_apply_changes_nothing(terraform: Terraform, stack: dict) -> None:
     plan = terraform.run("plan", "-detailed-exitcode", "-input=false", *terraform.var_args, check=False)
     assert plan.returncode == 0, f"second plan is not empty:\n{plan.stdout[-4000:]}"
