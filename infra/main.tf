@@ -11,7 +11,21 @@ locals {
   chains        = try(local.manifest.chains, {})
 
   functions = local.manifest.functions
-  layers    = try(local.manifest.layers, {})
+  # functions/api.toml (manifests from before it existed have no "api").
+  api = merge({ cors = null, throttling = null, authorizers = {}, routes = {} }, try(local.manifest.api, {}))
+  authorizers = {
+    for name, authorizer in local.api.authorizers : name => {
+      type             = authorizer.type
+      identity_sources = authorizer.identity_sources
+      issuer           = authorizer.type == "jwt" ? lookup(var.jwt_issuers, name, authorizer.issuer) : null
+      audience         = try(authorizer.audience, null)
+      function_name    = authorizer.type == "lambda" ? module.function[authorizer.function].function_name : null
+      invoke_arn       = authorizer.type == "lambda" ? module.function[authorizer.function].invoke_arn : null
+      simple_responses = try(authorizer.simple_responses, true)
+      result_ttl       = try(authorizer.result_ttl, 0)
+    }
+  }
+  layers = try(local.manifest.layers, {})
   # One layer version per layer and target ("<layer>/<runtime>-<architecture>"), as build.py builds them.
   layer_builds = merge([
     for name, layer in local.layers : {
@@ -73,6 +87,8 @@ locals {
       function_name = module.function[name].function_name
       invoke_arn    = module.function[name].invoke_arn
       route_keys    = function.routes
+      # Manifests written before the key existed mean API Gateway's current format.
+      payload_format_version = try(function.payload_format_version, "2.0")
     } if length(function.routes) > 0
   }
 }
@@ -230,8 +246,21 @@ module "http_api" {
 
   name               = "${var.name_prefix}api"
   integrations       = local.integrations
+  cors               = local.api.cors
+  throttling         = local.api.throttling
+  authorizers        = local.authorizers
+  route_settings     = local.api.routes
   log_retention_days = var.log_retention_days
   tags               = var.tags
+}
+
+module "function_url" {
+  source   = "./modules/function_url"
+  for_each = { for name, function in local.functions : name => function.function_url if try(function.function_url, null) != null }
+
+  function_name = module.function[each.key].function_name
+  auth_type     = each.value.auth_type
+  cors          = each.value.cors
 }
 
 module "state_machine" {

@@ -43,6 +43,16 @@ output "ecr_repository_urls" {
   value       = { for name, repository in module.ecr_repository : name => repository.repository_url }
 }
 
+output "function_urls" {
+  description = "Function URLs, keyed by manifest name (functions whose function.toml has function_url)."
+  value       = { for name, url in module.function_url : name => url.function_url }
+}
+
+output "function_url_ids" {
+  description = "Function URL ids, keyed by manifest name: the local endpoint serves http://<id>.lambda-url.<region>.localhost:<port>/."
+  value       = { for name, url in module.function_url : name => url.url_id }
+}
+
 output "layer_arns" {
   description = "Layer version ARNs, keyed \"<layer>/<runtime>-<architecture>\"."
   value       = { for key, layer in aws_lambda_layer_version.layer : key => layer.arn }

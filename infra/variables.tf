@@ -88,3 +88,15 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "jwt_issuers" {
+  description = "Issuer URL per JWT authorizer of functions/api.toml, replacing the one it declares (e.g. a Cognito user pool's for AWS, where the local issuer's tokens are never accepted)."
+  type        = map(string)
+  nullable    = false
+  default     = {}
+
+  validation {
+    condition     = alltrue([for issuer in values(var.jwt_issuers) : startswith(issuer, "https://")])
+    error_message = "each JWT issuer must be an https:// URL."
+  }
+}

@@ -65,12 +65,14 @@ def run_build(
     chains = {name: chain.to_manifest() for name, chain in project.chains.items() if set(chain.steps) <= set(functions)}
     failed = any(outcome.error for outcome in outcomes)
     if not failed or any(outcome.status == "built" for outcome in outcomes):
-        write_manifest(manifest_path, functions, chains, layers)  # first describe build/ as it now is, whatever follows
+        write_manifest(
+            manifest_path, functions, chains, layers, project.api
+        )  # first describe build/ as it now is, whatever follows
     if destination and not failed:
         zips = {name: (builder.zip_path(name), entry) for name, entry in entries.items() if entry["zip"]}
         for name, location in upload_all(destination, zips).items():
             functions[name]["s3"] = location
-        write_manifest(manifest_path, functions, chains, layers)
+        write_manifest(manifest_path, functions, chains, layers, project.api)
     return outcomes
 
 

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lambdafleet.build import api_config
 from lambdafleet.errors import UserError
 
 CONFIG_FILE = "function.toml"
@@ -20,6 +21,7 @@ PACKAGE_TYPES = ("zip", "image")
 PERMISSION_TYPES = ("table", "bucket")
 PERMISSION_ACCESS = ("read", "write", "read_write")
 DESTINATION_KEYS = ("on_success", "on_failure")
+PAYLOAD_FORMATS = ("2.0", "1.0")  # API Gateway HTTP API payload format versions of a function's routes
 HTTP_METHODS = ("ANY", "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
 # Lambda sets these itself and refuses them in a function's configuration.
@@ -70,6 +72,8 @@ class FunctionConfig:
     logging_format: str = "Text"
     package_type: str = "zip"
     routes: tuple[str, ...] = ()
+    payload_format_version: str = "2.0"
+    function_url: dict[str, Any] | None = None
     destinations: dict[str, str | None] = field(default_factory=lambda: dict.fromkeys(DESTINATION_KEYS))
     permissions: tuple[dict[str, str], ...] = ()
     exclude: tuple[str, ...] = ()
@@ -196,6 +200,8 @@ _VALIDATORS: dict[str, _Validator] = {
     "logging_format": lambda c, v: c.choice("logging_format", v, LOGGING_FORMATS),
     "package_type": lambda c, v: c.choice("package_type", v, PACKAGE_TYPES),
     "routes": _routes,
+    "payload_format_version": lambda c, v: c.choice("payload_format_version", v, PAYLOAD_FORMATS),
+    "function_url": lambda c, v: api_config.function_url(c.source, v),
     "destinations": _destinations,
     "permissions": _permissions,
     "exclude": lambda c, v: tuple(c.string_list("exclude", v)),

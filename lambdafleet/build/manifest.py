@@ -26,8 +26,17 @@ def read_manifest(path: Path) -> dict[str, Any]:
 
 
 def write_manifest(
-    path: Path, functions: dict[str, dict[str, Any]], chains: dict[str, Any], layers: dict[str, Any] | None = None
+    path: Path,
+    functions: dict[str, dict[str, Any]],
+    chains: dict[str, Any],
+    layers: dict[str, Any] | None = None,
+    api: dict[str, Any] | None = None,
 ) -> None:
-    """Atomically write the manifest; keys sorted so that equal builds give equal bytes."""
+    """Atomically write the manifest; keys sorted so that equal builds give equal bytes.
+
+    `api` is functions/api.toml's HTTP API settings (CORS, throttling, authorizers, route authorization).
+    """
     data = {"schema_version": SCHEMA_VERSION, "functions": functions, "chains": chains, "layers": layers or {}}
+    if api is not None:
+        data["api"] = api
     atomic.write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lambdafleet.build.api_config import EMPTY as EMPTY_API
+from lambdafleet.build.api_config import load_api
 from lambdafleet.build.config import FunctionConfig, load_config, read_toml
 from lambdafleet.build.layers import LayerConfig, check_function_layers, load_layers
 from lambdafleet.errors import UserError
@@ -17,7 +19,9 @@ CHAINS_FILE = "chains.toml"
 FUNCTION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 NAME_RULE = "letters, digits, '-', '_', starting with a letter or digit, at most 64 chars"
 # Subcommands of build.py: a function with one of these names could not be built by name.
-RESERVED_NAMES = frozenset({"all", "build", "check", "clean", "list", "lock", "new", "invoke", "local", "logs", "push"})
+RESERVED_NAMES = frozenset(
+    {"all", "build", "check", "clean", "list", "lock", "new", "invoke", "local", "logs", "push", "token", "verify"}
+)
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,8 @@ class Project:
     root: Path
     functions: dict[str, FunctionConfig]
     chains: dict[str, Chain]
+    # functions/api.toml: CORS, throttling, authorizers and per-route authorization of the HTTP API.
+    api: dict[str, Any] = field(default_factory=lambda: dict(EMPTY_API))
     layers: dict[str, LayerConfig] = field(default_factory=dict)
 
     def function_dir(self, name: str) -> Path:
@@ -157,6 +163,7 @@ def load_project(root: Path) -> Project:
     _check_destinations(functions)
     _check_routes(functions)
     _check_shared(root, functions)
+    api = load_api(root / FUNCTIONS_DIR, {name: config.routes for name, config in functions.items()}, read_toml)
     layers = load_layers(root)
     check_function_layers(functions, layers)
-    return Project(root=root, functions=functions, chains=_load_chains(root, functions), layers=layers)
+    return Project(root=root, functions=functions, chains=_load_chains(root, functions), layers=layers, api=api)

@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "lambdafleet.cli.invoke",
     "lambdafleet.cli.local",
     "lambdafleet.cli.logs",
+    "lambdafleet.cli.token",
     "lambdafleet.cli.verify",
     "lambdafleet.cli.access",
 )

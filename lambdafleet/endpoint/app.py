@@ -7,6 +7,7 @@ from pathlib import Path
 
 from lambdafleet.endpoint import (
     emulator,
+    function_urls,
     http_api,
     iam_enforcement,
     lambda_invoke,
@@ -65,18 +66,15 @@ def start(
     invoker = AsyncInvoker(fleet, retry_delay_s=retry_delay_s)
     lambda_invoke.install(fleet, invoker.submit)
     s3_events.install(invoker.submit)
-    gateway = http_api.HttpApiGateway(fleet)
+    gateway = http_api.HttpApiGateway(fleet, cache_dir)
+    urls = function_urls.FunctionUrls(fleet)
+
+    def layers(app: emulator.WsgiApp) -> emulator.WsgiApp:
+        enforced = iam_enforcement.wrap(s3_notification_check.wrap(lambda_invoke.wrap(app)), sessions)
+        return function_urls.wrap(recursion.wrap(http_api.wrap(enforced, gateway)), urls)
+
     try:
-        server = emulator.start(
-            port,
-            host,
-            wrap=lambda app: recursion.wrap(
-                http_api.wrap(
-                    iam_enforcement.wrap(s3_notification_check.wrap(lambda_invoke.wrap(app)), sessions), gateway
-                )
-            ),
-            limits=Limits(_body_limit),
-        )
+        server = emulator.start(port, host, wrap=layers, limits=Limits(_body_limit))
     except OSError:
         invoker.close()
         fleet.close()
@@ -88,5 +86,9 @@ def start(
 
 
 def _body_limit(method: str, path: str, host: str) -> BodyLimit | None:
-    """Invoke and HTTP API bodies are bounded by what Lambda takes; other APIs by the server's limit."""
-    return lambda_invoke.body_limit(method, path, host) or http_api.body_limit(method, path, host)
+    """Invoke, HTTP API and function URL bodies are bounded by what Lambda takes; other APIs by the server's limit."""
+    return (
+        lambda_invoke.body_limit(method, path, host)
+        or http_api.body_limit(method, path, host)
+        or function_urls.body_limit(method, path, host)
+    )

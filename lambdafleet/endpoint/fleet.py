@@ -93,6 +93,7 @@ class Fleet:
         self._sessions = sessions
         self.endpoint_url = ""  # what the functions' AWS SDKs call: set once the endpoint listens
         self._cache_dir = cache_dir
+        self.cache_dir = cache_dir  # also where the local JWT issuer keeps its key
         self._max_environments = max_environments
         self._deployments: dict[str, _Deployment] = {}
         self._mutex = threading.Lock()

@@ -5,29 +5,47 @@ with a payload-2.0 event and map its result to the HTTP response."""
 import json
 import logging
 import re
+import threading
 import uuid
 from collections.abc import Callable, Iterable
-from typing import Any
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
 
 from moto.apigatewayv2.models import Api, apigatewayv2_backends
 from moto.awslambda.models import lambda_backends
 from moto.core.exceptions import JsonRESTError
 
-from lambdafleet.endpoint import routes
+from lambdafleet.endpoint import cors, routes, sigv4
+from lambdafleet.endpoint.cors import CorsRules, is_preflight
 from lambdafleet.endpoint.emulator import WsgiApp
 from lambdafleet.endpoint.fleet import Fleet
 from lambdafleet.endpoint.http_event import (
     BAD_REQUEST,
+    FORBIDDEN,
     INTERNAL_ERROR,
     NOT_FOUND,
     PAYLOAD_TOO_LARGE,
+    SERVICE_UNAVAILABLE,
+    TOO_MANY_REQUESTS,
+    UNAUTHORIZED,
     HttpRequest,
     HttpResponse,
     RouteTarget,
     build_event,
+    joined,
     map_response,
 )
+from lambdafleet.endpoint.http_event_v1 import build_event_v1, map_response_v1
 from lambdafleet.endpoint.http_server import BodyLimit
+from lambdafleet.endpoint.jwt_authorizer import Forbidden, JwtConfig, JwtValidator, Unauthorized
+from lambdafleet.endpoint.lambda_authorizer import (
+    AuthorizerFailed,
+    LambdaAuthorizerConfig,
+    LambdaAuthorizers,
+    identity_value,
+)
+from lambdafleet.endpoint.throttle import Throttle
 from lambdafleet.endpoint.wsgi_body import BodyTooLarge, read_body, request_of, send
 from lambdafleet.runtime.pool import MAX_REQUEST_BYTES, PayloadTooLargeError
 
@@ -36,6 +54,17 @@ PATH_PREFIX = re.compile(r"^/_api/(?P<api>[a-z0-9]+)(?P<path>/.*)?$")
 HOST = re.compile(r"^(?P<api>[a-z0-9]+)\.execute-api\.localhost(:\d+)?$", re.IGNORECASE)
 FUNCTION_ARN = re.compile(r"arn:[\w-]+:lambda:[\w-]+:\d{12}:function:[\w-]+(:[\w$-]+)?")
 DEFAULT_STAGE = "$default"
+ResponseMapper = Callable[[bytes, bool], HttpResponse]
+MAX_INTEGRATION_TIMEOUT_MS = 30_000  # HTTP APIs wait 30 s at most, whatever the function's own timeout
+
+
+@dataclass(frozen=True)
+class Integrated:
+    """A route's Lambda proxy integration: the function, how long API Gateway waits, the payload format."""
+
+    function: Any
+    timeout_ms: int
+    payload_version: str
 
 
 def _raw_uri(environ: dict[str, Any]) -> tuple[str, str]:
@@ -85,12 +114,28 @@ def _request(environ: dict[str, Any], raw_path: str) -> HttpRequest:
     )
 
 
-class HttpApiGateway:
-    """Answers HTTP API requests by invoking the deployed integrations through `fleet`."""
+@dataclass(frozen=True)
+class Routed:
+    """A request matched to a route of a deployed API."""
 
-    def __init__(self, fleet: Fleet) -> None:
-        """Invocations run in `fleet`'s warm environments."""
+    api: Api
+    route: Any
+    stage: Any
+    target: RouteTarget
+    integrated: Integrated
+    region: str
+
+
+class HttpApiGateway:
+    """Answers HTTP API requests by invoking the deployed integrations through `fleet`: CORS, throttling and
+    authorization first, as API Gateway applies them."""
+
+    def __init__(self, fleet: Fleet, cache_dir: Path | None = None) -> None:
+        """Invocations run in `fleet`'s warm environments; `cache_dir` holds the local JWT issuer's key."""
         self._fleet = fleet
+        self._throttle = Throttle()
+        self._jwt = JwtValidator(cache_dir or fleet.cache_dir)
+        self._lambda_authorizers = LambdaAuthorizers(self._invoke_authorizer)
 
     def handle(self, api_id: str, path: str, environ: dict[str, Any]) -> HttpResponse:
         """The response API Gateway would give; never raises for a bad request or a failing function."""
@@ -102,57 +147,227 @@ class HttpApiGateway:
         except ValueError as error:
             LOG.warning("HTTP API %s %s: %s", api_id, path, error)
             return BAD_REQUEST
-        routed = self._route(api_id, request, environ.get("HTTP_HOST", "localhost"))
+        found = _find_api(api_id)
+        if found is None:
+            return NOT_FOUND
+        headers = joined([(name.lower(), value) for name, value in request.headers])
+        rules = CorsRules.from_config(cast(dict[str, Any] | None, found[2].cors_configuration))
+        if rules is not None and is_preflight(request.method, headers):
+            return cors.preflight(rules, headers)
+        request_id = str(uuid.uuid4())
+        response = self._serve(found, request, headers, request_id, environ)
+        response = HttpResponse(response.status, [*response.headers, ("apigw-requestid", request_id)], response.body)
+        return cors.decorate(rules, headers.get("origin"), response) if rules is not None else response
+
+    def _serve(
+        self,
+        found: tuple[str, str, Api],
+        request: HttpRequest,
+        headers: dict[str, str],
+        request_id: str,
+        environ: dict[str, Any],
+    ) -> HttpResponse:
+        routed = self._route(found, request)
         if isinstance(routed, HttpResponse):
             return routed
-        target, function = routed
-        request_id = str(uuid.uuid4())
-        response = self._invoke(function, build_event(request, target, request_id))
-        return HttpResponse(response.status, [*response.headers, ("apigw-requestid", request_id)], response.body)
+        if not self._admitted(routed):
+            return TOO_MANY_REQUESTS
+        target = routed.target
+        event_2 = build_event(request, target, request_id)
+        authorized = self._authorize(routed, request, headers, event_2, environ)
+        if isinstance(authorized, HttpResponse):
+            return authorized
+        if routed.integrated.payload_version == "1.0":
+            event, mapper = build_event_v1(request, target, request_id, _v1_authorizer(authorized)), map_response_v1
+        else:
+            event, mapper = event_2, map_response
+            if authorized is not None:
+                event["requestContext"]["authorizer"] = authorized
+        return self._invoke(routed.integrated, event, mapper)
 
-    def _route(self, api_id: str, request: HttpRequest, host: str) -> tuple[RouteTarget, Any] | HttpResponse:
+    def _route(self, found: tuple[str, str, Api], request: HttpRequest) -> Routed | HttpResponse:
         """The selected route and its function, or the error response when there is none."""
-        found = _find_api(api_id)
-        staged = _stage_and_path(found[2], request.raw_path) if found else None
-        if found is None or staged is None:
-            return NOT_FOUND
         account, region, api = found
+        staged = _stage_and_path(api, request.raw_path)
+        if staged is None:
+            return NOT_FOUND
         stage, route_path = staged
         by_key = {route.route_key: route for route in api.routes.values()}
         match = routes.select(by_key, request.method, route_path)
         if match is None:
             return NOT_FOUND
-        function = self._integration_function(api, by_key[match.route_key].target, account, region)
-        if function is None:
+        route = by_key[match.route_key]
+        integrated = self._integration_function(api, route.target, account, region)
+        if integrated is None:
             return INTERNAL_ERROR
-        return RouteTarget(api_id, account, host, stage, match.route_key, match.path_parameters), function
+        # API Gateway's form whichever local address was used; a real domain name has no port either.
+        domain = f"{api.api_id}.execute-api.localhost"
+        target = RouteTarget(api.api_id, account, domain, stage, match.route_key, match.path_parameters)
+        return Routed(api, route, api.stages[stage], target, integrated, region)
 
-    def _invoke(self, function: Any, event: dict[str, Any]) -> HttpResponse:
+    def _admitted(self, routed: Routed) -> bool:
+        """False when the route's (else the stage's) rate and burst leave no room for this request."""
+        settings = (routed.stage.route_settings or {}).get(routed.route.route_key) or {}
+        defaults = routed.stage.default_route_settings or {}
+        rate = settings.get("throttlingRateLimit", defaults.get("throttlingRateLimit"))
+        burst = settings.get("throttlingBurstLimit", defaults.get("throttlingBurstLimit"))
+        if rate is None and burst is None:
+            return True
+        rate = float(rate if rate is not None else 10000)
+        burst = int(burst if burst is not None else 5000)
+        return self._throttle.admit((routed.api.api_id, routed.target.stage, routed.route.route_key), rate, burst)
+
+    def _authorize(
+        self,
+        routed: Routed,
+        request: HttpRequest,
+        headers: dict[str, str],
+        event: dict[str, Any],
+        environ: dict[str, Any],
+    ) -> dict[str, Any] | HttpResponse | None:
+        """requestContext.authorizer for an authorized request (None for a route without authorization), or the
+        401/403/500 API Gateway answers instead."""
+        kind = (routed.route.authorization_type or "NONE").upper()
+        if kind == "NONE":
+            return None
+        try:
+            if kind == "AWS_IAM":
+                full_path, query = _raw_uri(environ)
+                url = f"http://{environ.get('HTTP_HOST', 'localhost')}{full_path}" + (f"?{query}" if query else "")
+                return {"iam": sigv4.verify(request.method, url, headers, request.body).as_authorizer()}
+            authorizer = routed.api.authorizers.get(routed.route.authorizer_id or "")
+            if authorizer is None:
+                LOG.warning("route %s: no authorizer %s", routed.route.route_key, routed.route.authorizer_id)
+                return INTERNAL_ERROR
+            if kind == "JWT":
+                return self._jwt.authorize(
+                    _jwt_config(authorizer), _first_identity(authorizer, request), _scopes(routed)
+                )
+            config = self._lambda_config(authorizer, routed)
+            if config is None:
+                return INTERNAL_ERROR
+            route_arn = (
+                f"arn:aws:execute-api:{routed.region}:{routed.target.account_id}:{routed.api.api_id}/"
+                f"{routed.target.stage}/{request.method}{request.raw_path}"
+            )
+            return self._lambda_authorizers.authorize(config, event, request, route_arn)
+        except Unauthorized as error:
+            LOG.info("%s: 401: %s", routed.route.route_key, error)
+            return UNAUTHORIZED
+        except Forbidden as error:
+            LOG.info("%s: 403: %s", routed.route.route_key, error)
+            return FORBIDDEN
+        except sigv4.SignatureRejected as error:
+            return HttpResponse(
+                403,
+                [("content-type", "application/json")],
+                json.dumps({"message": error.message}, separators=(",", ":")).encode(),
+            )
+        except AuthorizerFailed as error:
+            LOG.warning("%s: authorizer failed: %s", routed.route.route_key, error)
+            return INTERNAL_ERROR
+
+    def _lambda_config(self, authorizer: Any, routed: Routed) -> LambdaAuthorizerConfig | None:
+        arn = FUNCTION_ARN.search(authorizer.authorizer_uri or "")
+        if arn is None:
+            return None
+        try:
+            function = lambda_backends[routed.target.account_id][routed.region].get_function(arn[0])
+        except JsonRESTError as error:
+            LOG.warning("authorizer %s: %s", authorizer.name, error.message)
+            return None
+        return LambdaAuthorizerConfig(
+            authorizer_id=authorizer.id,
+            function=function,
+            identity_sources=tuple(_identity_sources(authorizer)),
+            simple_responses=bool(authorizer.enable_simple_response),
+            ttl_s=int(authorizer.auth_result_ttl or 0),
+        )
+
+    def _invoke_authorizer(self, function: Any, payload: bytes) -> tuple[bytes, bool]:
+        try:
+            result = self._fleet.invoke(function, payload)
+        except JsonRESTError as error:
+            raise AuthorizerFailed(error.message) from None
+        return result.payload, result.function_error
+
+    def _invoke(self, integrated: Integrated, event: dict[str, Any], mapper: ResponseMapper) -> HttpResponse:
+        """The mapped result, or 503 when the function has not answered within the integration's timeout (the
+        invocation runs on, as in Lambda)."""
+        outcome: list[HttpResponse] = []
+        worker = threading.Thread(
+            target=lambda: outcome.append(self._invoke_now(integrated.function, event, mapper)), daemon=True
+        )
+        worker.start()
+        worker.join(integrated.timeout_ms / 1000)
+        if not outcome:
+            LOG.warning("%s: no answer within %d ms", integrated.function.function_name, integrated.timeout_ms)
+            return SERVICE_UNAVAILABLE
+        return outcome[0]
+
+    def _invoke_now(self, function: Any, event: dict[str, Any], mapper: ResponseMapper) -> HttpResponse:
         try:
             result = self._fleet.invoke(function, json.dumps(event).encode())
         except JsonRESTError as error:
-            LOG.warning("%s %s: %s", event["routeKey"], event["rawPath"], error.message)
+            LOG.warning("%s: %s", function.function_name, error.message)
             return INTERNAL_ERROR
         except PayloadTooLargeError as error:
-            LOG.warning("%s %s: %s", event["routeKey"], event["rawPath"], error)
+            LOG.warning("%s: %s", function.function_name, error)
             return PAYLOAD_TOO_LARGE
-        return map_response(result.payload, result.function_error)
+        return mapper(result.payload, result.function_error)
 
     @staticmethod
-    def _integration_function(api: Api, route_target: str | None, account: str, region: str) -> Any:
+    def _integration_function(api: Api, route_target: str | None, account: str, region: str) -> Integrated | None:
+        """The integration's function, timeout and payload format, or None when it is not a Lambda proxy."""
         integration = api.integrations.get((route_target or "").removeprefix("integrations/"))
         if integration is None or integration.integration_type != "AWS_PROXY":
             LOG.warning("API %s: route target %s is not a Lambda proxy integration", api.api_id, route_target)
             return None
         arn = FUNCTION_ARN.search(integration.integration_uri or "")
-        if arn is None or (integration.payload_format_version or "2.0") != "2.0":
-            LOG.warning("API %s: integration %s is not a payload-2.0 Lambda", api.api_id, integration.id)
+        version = integration.payload_format_version or "2.0"
+        if arn is None or version not in ("1.0", "2.0"):
+            LOG.warning("API %s: integration %s is not a payload-1.0/2.0 Lambda", api.api_id, integration.id)
             return None
         try:
-            return lambda_backends[account][region].get_function(arn[0])
+            function = lambda_backends[account][region].get_function(arn[0])
         except JsonRESTError as error:
             LOG.warning("API %s: %s", api.api_id, error.message)
             return None
+        timeout_ms = min(integration.timeout_in_millis or MAX_INTEGRATION_TIMEOUT_MS, MAX_INTEGRATION_TIMEOUT_MS)
+        return Integrated(function, timeout_ms, version)
+
+
+def _identity_sources(authorizer: Any) -> list[str]:
+    sources = authorizer.identity_source or []
+    return [sources] if isinstance(sources, str) else list(sources)
+
+
+def _first_identity(authorizer: Any, request: HttpRequest) -> str | None:
+    sources = _identity_sources(authorizer) or ["$request.header.Authorization"]
+    return identity_value(sources[0], request, {})
+
+
+def _jwt_config(authorizer: Any) -> JwtConfig:
+    config = authorizer.jwt_config or {}
+    audiences = config.get("audience") or config.get("Audience") or []
+    issuer = config.get("issuer") or config.get("Issuer") or ""
+    return JwtConfig(issuer, tuple(audiences), (_identity_sources(authorizer) or [""])[0])
+
+
+def _scopes(routed: Routed) -> list[str]:
+    return list(routed.route.authorization_scopes or [])
+
+
+def _v1_authorizer(authorized: dict[str, Any] | None) -> dict[str, Any] | None:
+    """requestContext.authorizer of a format-1.0 event: JWT claims and scopes, a Lambda authorizer's context at
+    the top level, or the IAM caller."""
+    if authorized is None:
+        return None
+    if "jwt" in authorized:
+        return {"claims": authorized["jwt"]["claims"], "scopes": authorized["jwt"]["scopes"]}
+    if "lambda" in authorized:
+        return {**authorized["lambda"], "principalId": authorized.get("principalId")}
+    return dict(authorized)
 
 
 def body_limit(method: str, path: str, host: str) -> BodyLimit | None:

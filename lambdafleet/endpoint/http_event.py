@@ -53,6 +53,11 @@ NOT_FOUND = HttpResponse(404, [("content-type", "application/json")], b'{"messag
 BAD_REQUEST = HttpResponse(400, [("content-type", "application/json")], b'{"message":"Bad Request"}')
 # The event Lambda would refuse: API Gateway answers that a body is too large, not that the integration failed.
 PAYLOAD_TOO_LARGE = HttpResponse(413, [("content-type", "application/json")], b'{"message":"Request Entity Too Large"}')
+UNAUTHORIZED = HttpResponse(401, [("content-type", "application/json")], b'{"message":"Unauthorized"}')
+FORBIDDEN = HttpResponse(403, [("content-type", "application/json")], b'{"message":"Forbidden"}')
+TOO_MANY_REQUESTS = HttpResponse(429, [("content-type", "application/json")], b'{"message":"Too Many Requests"}')
+# The integration did not answer within its TimeoutInMillis (30 s at most).
+SERVICE_UNAVAILABLE = HttpResponse(503, [("content-type", "application/json")], b'{"message":"Service Unavailable"}')
 
 
 def _is_text(content_type: str) -> bool:
@@ -60,7 +65,7 @@ def _is_text(content_type: str) -> bool:
     return not content_type or any(marker in content_type for marker in _TEXT_TYPES)
 
 
-def _joined(pairs: list[tuple[str, str]]) -> dict[str, str]:
+def joined(pairs: list[tuple[str, str]]) -> dict[str, str]:
     """Repeated names become one comma-separated value, as API Gateway sends them."""
     joined: dict[str, str] = {}
     for name, value in pairs:
@@ -68,17 +73,28 @@ def _joined(pairs: list[tuple[str, str]]) -> dict[str, str]:
     return joined
 
 
-def build_event(request: HttpRequest, target: RouteTarget, request_id: str) -> dict[str, Any]:
-    """The payload-2.0 event for `request`; absent parts (cookies, query, body, parameters) are left out."""
-    headers = [(name.lower(), value) for name, value in request.headers if name.lower() != "cookie"]
-    cookies = [
+def request_cookies(headers: list[tuple[str, str]]) -> list[str]:
+    """One entry per cookie of every Cookie header: the server joins repeated headers with ',', and a cookie
+    value cannot hold ',' or ';' (RFC 6265), so both separate cookies."""
+    return [
         cookie.strip()
-        for name, value in request.headers
+        for name, value in headers
         if name.lower() == "cookie"
-        for cookie in value.split(";")
+        for cookie in value.replace(",", ";").split(";")
         if cookie.strip()
     ]
-    header_map = _joined(headers)
+
+
+def build_event(
+    request: HttpRequest, target: RouteTarget, request_id: str, authorizer: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The payload-2.0 event for `request`; absent parts (cookies, query, body, parameters) are left out.
+
+    `authorizer` is what the route's authorizer passed on (requestContext.authorizer: jwt, lambda or iam).
+    """
+    headers = [(name.lower(), value) for name, value in request.headers if name.lower() != "cookie"]
+    cookies = request_cookies(request.headers)
+    header_map = joined(headers)
     now = time.time()
     event: dict[str, Any] = {
         "version": "2.0",
@@ -106,11 +122,13 @@ def build_event(request: HttpRequest, target: RouteTarget, request_id: str) -> d
         },
         "isBase64Encoded": False,
     }
+    if authorizer is not None:
+        event["requestContext"]["authorizer"] = authorizer
     if cookies:
         event["cookies"] = cookies
     query = parse_qsl(request.raw_query, keep_blank_values=True)
     if query:
-        event["queryStringParameters"] = _joined(query)
+        event["queryStringParameters"] = joined(query)
     if target.path_parameters:
         event["pathParameters"] = target.path_parameters
     if request.body:
@@ -118,15 +136,18 @@ def build_event(request: HttpRequest, target: RouteTarget, request_id: str) -> d
     return event
 
 
-def _add_body(event: dict[str, Any], body: bytes, content_type: str) -> None:
+def encoded_body(body: bytes, content_type: str) -> tuple[str, bool]:
+    """The body as the event carries it, and whether that is base64: text types go as text when UTF-8."""
     if _is_text(content_type):
         try:
-            event["body"] = body.decode("utf-8")
-            return
+            return body.decode("utf-8"), False
         except UnicodeDecodeError:
             pass
-    event["body"] = base64.b64encode(body).decode()
-    event["isBase64Encoded"] = True
+    return base64.b64encode(body).decode(), True
+
+
+def _add_body(event: dict[str, Any], body: bytes, content_type: str) -> None:
+    event["body"], event["isBase64Encoded"] = encoded_body(body, content_type)
 
 
 def map_response(payload: bytes, function_error: bool) -> HttpResponse:
@@ -151,9 +172,9 @@ def _structured(result: dict[str, Any]) -> HttpResponse:
     status = result["statusCode"]
     if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
         raise ValueError(f"statusCode {status!r}")
-    headers = [(str(name).lower(), _header_value(value)) for name, value in (result.get("headers") or {}).items()]
-    multi = result.get("multiValueHeaders") or {}
-    headers += [(str(name).lower(), _header_value(value)) for name, values in multi.items() for value in values]
+    # Format 2.0 has no multiValueHeaders: API Gateway ignores them; names differing in case are one header.
+    single = [(str(name).lower(), header_value(value)) for name, value in (result.get("headers") or {}).items()]
+    headers = list(joined(single).items())
     headers += [("set-cookie", str(cookie)) for cookie in result.get("cookies") or []]
     body = result.get("body")
     if body is None:
@@ -165,7 +186,7 @@ def _structured(result: dict[str, Any]) -> HttpResponse:
     return HttpResponse(status, headers, data)
 
 
-def _header_value(value: Any) -> str:
+def header_value(value: Any) -> str:
     if isinstance(value, bool):
         return str(value).lower()
     return str(value)

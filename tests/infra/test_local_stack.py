@@ -42,6 +42,44 @@ def manifest(tmp_path: Path, shared_cache: Path) -> dict:
     return {**json.loads(path.read_text()), "path": str(path)}
 
 
+FRONT_DOOR_CORS = {
+    "allow_origins": ["https://app.example"],
+    "allow_methods": ["GET"],
+    "allow_headers": ["authorization"],
+    "expose_headers": ["x-total"],
+    "allow_credentials": True,
+    "max_age": 60,
+}
+
+
+def _with_every_front_door_setting(manifest: dict) -> dict:
+    """The manifest plus what the examples do not use, so that one apply covers every setting build.py can write:
+    math behind payload-1.0 routes (AWS_IAM, a Lambda authorizer, route throttling), stage throttling, and a
+    public function URL with its own CORS on echo."""
+    functions = manifest["functions"]
+    functions["math"] = {**functions["math"], "routes": ["GET /math/iam", "GET /math/gated", "GET /math/busy"]}
+    functions["math"]["payload_format_version"] = "1.0"
+    functions["echo"] = {**functions["echo"], "function_url": {"auth_type": "NONE", "cors": FRONT_DOOR_CORS}}
+    api = manifest["api"]
+    api["throttling"] = {"rate_limit": 50.0, "burst_limit": 20}
+    api["authorizers"]["gate"] = {
+        "type": "lambda",
+        "function": "echo",
+        "simple_responses": True,
+        "result_ttl": 60,
+        "identity_sources": ["$request.header.Authorization"],
+    }
+    api["routes"]["GET /math/iam"] = {"authorization": "AWS_IAM", "scopes": [], "throttling": None}
+    api["routes"]["GET /math/gated"] = {"authorization": "gate", "scopes": [], "throttling": None}
+    api["routes"]["GET /math/busy"] = {
+        "authorization": "NONE",
+        "scopes": [],
+        "throttling": {"rate_limit": 1.0, "burst_limit": 1},
+    }
+    Path(manifest["path"]).write_text(json.dumps({k: v for k, v in manifest.items() if k != "path"}))
+    return manifest
+
+
 def _variables(endpoint: str, manifest: dict) -> dict:
     return {"endpoint_url": endpoint, "manifest_path": manifest["path"], "name_prefix": PREFIX}
 
@@ -49,6 +87,7 @@ def _variables(endpoint: str, manifest: dict) -> dict:
 def test_local_environment_applies_checks_out_and_destroys(
     make_terraform, infra_copy: Path, manifest: dict, aws_env: str, tmp_path: Path
 ) -> None:
+    manifest = _with_every_front_door_setting(manifest)
     terraform = make_terraform(infra_copy / "envs" / "local")
     terraform.setup(init_vars={"path": str(tmp_path / "terraform.tfstate")})
     variables = _variables(aws_env, manifest)
@@ -75,7 +114,8 @@ def _check_stack(manifest: dict) -> None:
     functions = manifest["functions"]
     names = _resource_names(manifest)
     arns = {name: _check_function(name, entry, names) for name, entry in functions.items()}
-    _check_routes(functions, arns)
+    _check_routes(functions, manifest["api"], arns)
+    _check_function_urls(functions)
     _check_tables()
     _check_buckets(arns)
     _check_destinations(functions, arns)
@@ -138,7 +178,17 @@ def _resource_name(arn: str) -> str:
     return tail.removeprefix("table/").split("/")[0]
 
 
-def _check_routes(functions: dict, arns: dict) -> None:
+def _check_function_urls(functions: dict) -> None:
+    client = boto3.client("lambda")
+    for name, entry in functions.items():
+        if entry.get("function_url"):
+            config = client.get_function_url_config(FunctionName=PREFIX + name)
+            assert config["AuthType"] == entry["function_url"]["auth_type"]
+            cors = entry["function_url"]["cors"]
+            assert (config.get("Cors") or {}).get("AllowOrigins") == (cors["allow_origins"] if cors else None)
+
+
+def _check_routes(functions: dict, declared: dict, arns: dict) -> None:
     client = boto3.client("apigatewayv2")
     api = next(api for api in client.get_apis()["Items"] if api["Name"] == f"{PREFIX}api")
     integrations = {i["IntegrationId"]: i for i in client.get_integrations(ApiId=api["ApiId"])["Items"]}
@@ -148,9 +198,21 @@ def _check_routes(functions: dict, arns: dict) -> None:
     for key, name in expected.items():
         integration = integrations[routes[key]["Target"].removeprefix("integrations/")]
         assert integration["IntegrationType"] == "AWS_PROXY"
-        assert integration["PayloadFormatVersion"] == "2.0"
+        assert integration["PayloadFormatVersion"] == functions[name].get("payload_format_version", "2.0")
         assert arns[name] in integration["IntegrationUri"]
+    kinds = {"NONE": "NONE", "AWS_IAM": "AWS_IAM"}
+    kinds |= {name: {"jwt": "JWT", "lambda": "CUSTOM"}[a["type"]] for name, a in declared["authorizers"].items()}
+    for key, settings in declared["routes"].items():
+        assert routes[key]["AuthorizationType"] == kinds[settings["authorization"]]
+        assert routes[key].get("AuthorizationScopes", []) == settings["scopes"]
+    gate = client.get_authorizer(ApiId=api["ApiId"], AuthorizerId=routes["GET /math/gated"]["AuthorizerId"])
+    assert (gate["AuthorizerType"], gate["AuthorizerResultTtlInSeconds"]) == ("REQUEST", 60)
+    users = client.get_authorizer(ApiId=api["ApiId"], AuthorizerId=routes["PUT /items/{id}"]["AuthorizerId"])
+    assert users["JwtConfiguration"]["Issuer"] == declared["authorizers"]["users"]["issuer"]
+    assert api["CorsConfiguration"]["AllowOrigins"] == declared["cors"]["allow_origins"]
     stage = client.get_stage(ApiId=api["ApiId"], StageName="$default")
+    assert stage["DefaultRouteSettings"]["ThrottlingBurstLimit"] == declared["throttling"]["burst_limit"]
+    assert stage["RouteSettings"]["GET /math/busy"]["ThrottlingRateLimit"] == 1.0
     assert stage["AutoDeploy"] is True
     assert stage["AccessLogSettings"]["DestinationArn"].endswith(f":log-group:/aws/apigateway/{PREFIX}api")
 

@@ -14,6 +14,7 @@ CONFIGURATIONS = [
     "modules/bucket",
     "modules/ecr_repository",
     "modules/function",
+    "modules/function_url",
     "modules/http_api",
     "modules/state_machine",
     "modules/table",

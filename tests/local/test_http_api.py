@@ -2,6 +2,7 @@
 
 import http.client
 import json
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -16,6 +17,8 @@ def lambda_handler(event, context):
     shape = (event.get('queryStringParameters') or {}).get('shape')
     if shape == 'fail':
         raise RuntimeError('asked to fail')
+    if event.get('version') == '1.0':
+        return {'statusCode': 200, 'multiValueHeaders': {'x-v': ['1', '2']}, 'body': json.dumps(event)}
     if shape == 'bare':
         return {'bare': True}
     if shape == 'binary':
@@ -42,6 +45,10 @@ def api(endpoint, deploy_function) -> dict:
         gateway.create_route(ApiId=api_id, RouteKey=key, Target=f"integrations/{integration}")
     for stage in ("$default", "v1"):
         gateway.create_stage(ApiId=api_id, StageName=stage, AutoDeploy=True)
+    v1 = gateway.create_integration(
+        ApiId=api_id, IntegrationType="AWS_PROXY", IntegrationUri=uri, PayloadFormatVersion="1.0"
+    )["IntegrationId"]
+    gateway.create_route(ApiId=api_id, RouteKey="ANY /v1format/{proxy+}", Target=f"integrations/{v1}")
     return {"base": f"{endpoint.url}/_api/{api_id}", "id": api_id}
 
 
@@ -120,3 +127,72 @@ def test_a_body_lambda_would_refuse_is_too_large(api: dict) -> None:
         413,
         b'{"message":"Request Entity Too Large"}',
     )
+
+
+SLOW_HANDLER = """
+import time
+def lambda_handler(event, context):
+    time.sleep(float((event.get('queryStringParameters') or {}).get('sleep', '0')))
+    return {'statusCode': 200, 'body': 'late'}
+"""
+
+
+@pytest.fixture(scope="module")
+def slow_api(endpoint, deploy_function) -> str:
+    """A function that sleeps `?sleep=` seconds behind an integration that waits 1 s at most."""
+    if not endpoint.embedded:
+        pytest.skip("addresses APIs by the embedded endpoint's /_api/ paths")
+    gateway = endpoint.client("apigatewayv2")
+    function = deploy_function(SLOW_HANDLER, Timeout=10)
+    api_id = gateway.create_api(Name="http-slow", ProtocolType="HTTP")["ApiId"]
+    uri = f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{function['FunctionArn']}/invocations"
+    integration = gateway.create_integration(
+        ApiId=api_id, IntegrationType="AWS_PROXY", IntegrationUri=uri, PayloadFormatVersion="2.0", TimeoutInMillis=1000
+    )["IntegrationId"]
+    gateway.create_route(ApiId=api_id, RouteKey="GET /slow", Target=f"integrations/{integration}")
+    gateway.create_stage(ApiId=api_id, StageName="$default", AutoDeploy=True)
+    return f"{endpoint.url}/_api/{api_id}"
+
+
+def test_a_function_past_the_integration_timeout_is_503_at_that_time(slow_api: str) -> None:
+    assert _call(f"{slow_api}/slow?sleep=0")[::2] == (200, b"late")
+    started = time.monotonic()
+    assert _call(f"{slow_api}/slow?sleep=3")[::2] == (503, b'{"message":"Service Unavailable"}')
+    assert 0.9 < time.monotonic() - started < 2.5
+
+
+def test_two_cookie_headers_give_one_entry_per_cookie_and_repeats_are_joined(api: dict) -> None:
+    netloc, base_path = urllib.parse.urlsplit(api["base"])[1:3]
+    connection = http.client.HTTPConnection(netloc, timeout=30)
+    with closing(connection):
+        connection.putrequest("GET", base_path + "/echo/x")
+        for name, value in (("Cookie", "a=1; b=2"), ("Cookie", "c=3"), ("X-Twice", "1"), ("X-Twice", "2")):
+            connection.putheader(name, value)
+        connection.endheaders()
+        event = json.loads(connection.getresponse().read())
+    assert event["cookies"] == ["a=1", "b=2", "c=3"]
+    # API Gateway joins with ","; the HTTP server (waitress) hands the layers ", " (docs/local.md says so).
+    assert event["headers"]["x-twice"] in ("1,2", "1, 2")
+    assert "cookie" not in event["headers"]
+
+
+def test_domain_name_has_api_gateways_form_on_both_addresses(api: dict, endpoint) -> None:
+    port = urllib.parse.urlsplit(endpoint.url).port
+    by_path = json.loads(_call(f"{api['base']}/echo/x")[2])["requestContext"]
+    by_host = json.loads(
+        _call(f"http://127.0.0.1:{port}/echo/x", headers={"Host": f"{api['id']}.execute-api.localhost:{port}"})[2]
+    )["requestContext"]
+    for context in (by_path, by_host):
+        assert context["domainName"] == f"{api['id']}.execute-api.localhost"
+        assert context["domainPrefix"] == api["id"]
+
+
+def test_a_payload_1_integration_gets_the_rest_style_event(api: dict) -> None:
+    status, headers, body = _call(f"{api['base']}/v1format/a?x=1&x=2", "POST", b"hi", {"Content-Type": "text/plain"})
+    assert status == 200
+    assert headers.get_all("x-v") == ["1", "2"]
+    event = json.loads(body)
+    assert (event["version"], event["resource"], event["httpMethod"]) == ("1.0", "/v1format/{proxy+}", "POST")
+    assert event["multiValueQueryStringParameters"] == {"x": ["1", "2"]}
+    assert event["pathParameters"] == {"proxy": "a"}
+    assert (event["body"], event["isBase64Encoded"]) == ("hi", False)

@@ -7,6 +7,7 @@ import pytest
 
 from lambdafleet.endpoint import routes
 from lambdafleet.endpoint.http_event import HttpRequest, RouteTarget, build_event, map_response
+from lambdafleet.endpoint.http_event_v1 import build_event_v1, map_response_v1
 
 ROUTES = [
     "GET /items",
@@ -105,3 +106,75 @@ def test_cookies_become_set_cookie_headers_and_errors_become_500() -> None:
     failed = map_response(b'{"errorType": "KeyError"}', function_error=True)
     assert (failed.status, failed.body) == (500, b'{"message":"Internal Server Error"}')
     assert map_response(b"not json", function_error=False).status == 500
+
+
+def test_a_2_0_response_ignores_multi_value_headers_and_joins_repeated_names() -> None:
+    result = {
+        "statusCode": 200,
+        "headers": {"X-A": "1", "x-a": "2", "x-b": "3"},
+        "multiValueHeaders": {"x-b": ["4", "5"], "x-c": ["6"]},
+    }
+    response = map_response(json.dumps(result).encode(), False)
+    assert sorted(response.headers) == [("x-a", "1,2"), ("x-b", "3")]
+
+
+def test_event_has_the_payload_1_shape() -> None:
+    target = RouteTarget(
+        "abc123", "123456789012", "abc123.execute-api.localhost", "$default", "POST /items/{id}", {"id": "7"}
+    )
+    request = HttpRequest(
+        method="POST",
+        raw_path="/items/7",
+        raw_query="a=1&b=2&a=3",
+        headers=[("X-Multi", "1"), ("x-multi", "2"), ("Cookie", "s=1; t=2"), ("User-Agent", "ua")],
+        body=b"hi",
+        source_ip="127.0.0.1",
+    )
+    event = build_event_v1(request, target, "req-1")
+    assert (event["version"], event["resource"], event["path"], event["httpMethod"]) == (
+        "1.0",
+        "/items/{id}",
+        "/items/7",
+        "POST",
+    )
+    assert event["headers"] == {"x-multi": "2", "cookie": "s=1; t=2", "user-agent": "ua"}
+    assert event["multiValueHeaders"]["x-multi"] == ["1", "2"]
+    assert event["queryStringParameters"] == {"a": "3", "b": "2"}
+    assert event["multiValueQueryStringParameters"] == {"a": ["1", "3"], "b": ["2"]}
+    assert event["pathParameters"] == {"id": "7"}
+    assert (event["stageVariables"], event["body"], event["isBase64Encoded"]) == (None, "hi", False)
+    context = event["requestContext"]
+    assert context["authorizer"] == {"claims": None, "scopes": None}
+    assert (context["resourcePath"], context["httpMethod"], context["stage"]) == ("/items/{id}", "POST", "$default")
+    assert context["identity"]["sourceIp"] == "127.0.0.1" and context["identity"]["userAgent"] == "ua"
+    assert isinstance(context["requestTimeEpoch"], int)
+    assert "cookies" not in event and "rawPath" not in event
+
+
+def test_payload_1_absent_parts_are_null() -> None:
+    target = RouteTarget("abc123", "123456789012", "abc123.execute-api.localhost", "$default", "$default")
+    event = build_event_v1(HttpRequest("GET", "/x", "", [], b"", "127.0.0.1"), target, "req-1")
+    assert event["resource"] == "$default"
+    for key in ("queryStringParameters", "multiValueQueryStringParameters", "pathParameters", "body"):
+        assert event[key] is None
+
+
+@pytest.mark.parametrize(
+    ("result", "status", "headers", "body"),
+    [
+        ({"statusCode": 201, "body": "made"}, 201, [], b"made"),
+        (
+            {"statusCode": 200, "headers": {"X-A": "1", "x-b": "2"}, "multiValueHeaders": {"x-b": ["3", "4"]}},
+            200,
+            [("x-a", "1"), ("x-b", "3"), ("x-b", "4")],
+            b"",
+        ),
+        ({"statusCode": 200, "body": base64.b64encode(b"\x00").decode(), "isBase64Encoded": True}, 200, [], b"\x00"),
+        ({"ok": True}, 500, [("content-type", "application/json")], b'{"message":"Internal Server Error"}'),
+        ({"statusCode": 200, "body": {"not": "a string"}}, 500, [("content-type", "application/json")], None),
+    ],
+)
+def test_payload_1_response_mapping(result: object, status: int, headers: list, body: bytes | None) -> None:
+    response = map_response_v1(json.dumps(result).encode(), function_error=False)
+    assert (response.status, response.headers) == (status, headers)
+    assert body is None or response.body == body

@@ -8,12 +8,16 @@ import shutil
 import subprocess
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 from PIL import Image
 
@@ -109,6 +113,32 @@ def _http(method: str, url: str, body: object = None, headers: dict | None = Non
     return status, json.loads(raw) if raw else None
 
 
+def _bearer(*scopes: str) -> dict[str, str]:
+    """An Authorization header with a token of the local issuer (`build.py token`) holding `scopes`."""
+    command = [sys.executable, "build.py", "token", *[arg for scope in scopes for arg in ("--scope", scope)]]
+    token = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_items_api_cors_for_the_declared_origin_only(api: str) -> None:
+    asked = {"Access-Control-Request-Method": "PUT", "Access-Control-Request-Headers": "authorization,content-type"}
+    for origin, allowed in (("http://localhost:8000", True), ("http://localhost:9999", False)):
+        request = urllib.request.Request(f"{api}/items/b1", method="OPTIONS", headers={"Origin": origin, **asked})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert response.status == 204
+            assert (response.headers.get("access-control-allow-origin") == origin) is allowed
+
+
+def test_predict_function_url_needs_a_signature(stack: dict, embedded) -> None:
+    url = stack["function_urls"]["predict"] + "health"
+    host = urllib.parse.urlsplit(url).netloc
+    local = f"http://127.0.0.1:{urllib.parse.urlsplit(url).port}/health"  # *.localhost need not resolve here
+    assert _http("GET", local, headers={"Host": host}) == (403, {"Message": "Forbidden"})
+    signed = AWSRequest(method="GET", url=url)
+    SigV4Auth(Credentials("test", "test"), "lambda", "us-east-1").add_auth(signed)
+    assert _http("GET", local, headers={"Host": host, **dict(signed.headers)})[1]["status"] == "ok"
+
+
 def test_http_routes_of_the_example_functions(api: str) -> None:
     status, prediction = _http("POST", f"{api}/predict", {"features": [5.1, 3.5, 1.4, 0.2]})
     assert status == 200, prediction
@@ -117,11 +147,16 @@ def test_http_routes_of_the_example_functions(api: str) -> None:
     assert _http("POST", f"{api}/predict", {"features": "x"})[0] == 400
 
     item = {"name": "bolt", "quantity": 3, "tags": ["m4"]}
-    assert _http("PUT", f"{api}/items/b1", item) == (201, {"id": "b1", **item})
+    # functions/api.toml: writes need a token of the users authorizer with the items/write scope.
+    assert _http("PUT", f"{api}/items/b1", item) == (401, {"message": "Unauthorized"})
+    assert _http("PUT", f"{api}/items/b1", item, _bearer("items/read")) == (403, {"message": "Forbidden"})
+    writer = _bearer("items/write")
+    assert _http("PUT", f"{api}/items/b1", item, writer) == (201, {"id": "b1", **item})
     assert _http("GET", f"{api}/items/b1") == (200, {"id": "b1", **item})
     status, page = _http("GET", f"{api}/items?limit=5")
     assert status == 200 and [entry["id"] for entry in page["items"]] == ["b1"]
-    assert _http("DELETE", f"{api}/items/b1")[0] == 204
+    assert _http("DELETE", f"{api}/items/b1")[0] == 401
+    assert _http("DELETE", f"{api}/items/b1", headers=writer)[0] == 204
     assert _http("GET", f"{api}/items/b1")[0] == 404  # the function's own 404
     assert _http("GET", f"{api}/no/such/route") == (404, {"message": "Not Found"})  # API Gateway's
 

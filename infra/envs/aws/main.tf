@@ -14,4 +14,5 @@ module "stack" {
   tables             = var.tables
   buckets            = var.buckets
   log_retention_days = var.log_retention_days
+  jwt_issuers        = var.jwt_issuers
 }

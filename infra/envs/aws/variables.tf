@@ -38,3 +38,9 @@ variable "tags" {
   type        = map(string)
   default     = { Project = "lambdafleet" }
 }
+
+variable "jwt_issuers" {
+  description = "Issuer URL per JWT authorizer of functions/api.toml (e.g. { users = \"https://cognito-idp.<region>.amazonaws.com/<pool-id>\" }); the local issuer those declare is never valid on AWS."
+  type        = map(string)
+  default     = {}
+}

@@ -43,3 +43,8 @@ module "stack" {
   # The emulator serves plain HTTP on loopback, and moto enforces bucket policies.
   enforce_tls = false
 }
+
+locals {
+  # ":4566" of http://127.0.0.1:4566, for the addresses the embedded endpoint serves function URLs on.
+  endpoint_port = try(regex("^https?://[^/:]+(:[0-9]+)", var.endpoint_url)[0], "")
+}

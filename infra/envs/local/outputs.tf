@@ -42,3 +42,8 @@ output "ecr_repository_urls" {
   description = "ECR repository URLs of image functions."
   value       = module.stack.ecr_repository_urls
 }
+
+output "function_urls" {
+  description = "Function URLs as the embedded endpoint serves them (http://<url-id>.lambda-url.<region>.localhost:<port>/), keyed by manifest name."
+  value       = { for name, id in module.stack.function_url_ids : name => "http://${id}.lambda-url.${var.region}.localhost${local.endpoint_port}/" }
+}

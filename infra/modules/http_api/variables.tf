@@ -9,11 +9,12 @@ variable "name" {
 }
 
 variable "integrations" {
-  description = "One Lambda proxy integration per function, keyed by function: its invoke ARN, name and route keys such as \"POST /predict\"."
+  description = "One Lambda proxy integration per function, keyed by function: its invoke ARN, name, route keys such as \"POST /predict\" and payload format version (\"2.0\" or \"1.0\")."
   type = map(object({
-    function_name = string
-    invoke_arn    = string
-    route_keys    = list(string)
+    function_name          = string
+    invoke_arn             = string
+    route_keys             = list(string)
+    payload_format_version = optional(string, "2.0")
   }))
 
   validation {
@@ -23,6 +24,11 @@ variable "integrations" {
       ]
     ]))
     error_message = "each route key must be \"$default\" or \"<METHOD> /<path>\" with METHOD one of ANY, GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS."
+  }
+
+  validation {
+    condition     = alltrue([for integration in values(var.integrations) : contains(["1.0", "2.0"], integration.payload_format_version)])
+    error_message = "payload_format_version must be \"1.0\" or \"2.0\"."
   }
 
   validation {
@@ -46,4 +52,59 @@ variable "tags" {
   description = "Tags for every resource of the module."
   type        = map(string)
   default     = {}
+}
+
+variable "cors" {
+  description = "CORS of the API (API Gateway answers preflight OPTIONS itself); null for none."
+  type = object({
+    allow_origins     = list(string)
+    allow_methods     = list(string)
+    allow_headers     = list(string)
+    expose_headers    = list(string)
+    allow_credentials = bool
+    max_age           = number
+  })
+  default = null
+}
+
+variable "throttling" {
+  description = "Default rate (requests per second) and burst of every route of the $default stage; null for the account's."
+  type = object({
+    rate_limit  = number
+    burst_limit = number
+  })
+  default = null
+}
+
+variable "authorizers" {
+  description = "Authorizers by name: type \"jwt\" (issuer, audience) or \"lambda\" (function_name, invoke_arn, simple_responses, result_ttl); identity_sources for both."
+  type = map(object({
+    type             = string
+    identity_sources = list(string)
+    issuer           = optional(string)
+    audience         = optional(list(string))
+    function_name    = optional(string)
+    invoke_arn       = optional(string)
+    simple_responses = optional(bool, true)
+    result_ttl       = optional(number, 0)
+  }))
+  default = {}
+
+  validation {
+    condition     = alltrue([for authorizer in values(var.authorizers) : contains(["jwt", "lambda"], authorizer.type)])
+    error_message = "each authorizer's type must be \"jwt\" or \"lambda\"."
+  }
+}
+
+variable "route_settings" {
+  description = "Per route key: authorization (\"NONE\", \"AWS_IAM\" or an authorizer's name), JWT scopes and route throttling."
+  type = map(object({
+    authorization = optional(string, "NONE")
+    scopes        = optional(list(string), [])
+    throttling = optional(object({
+      rate_limit  = number
+      burst_limit = number
+    }))
+  }))
+  default = {}
 }
