@@ -5,6 +5,7 @@ the role's Allow, the developer's keys unaffected, and the access report of call
 import json
 import subprocess
 import sys
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Callable
@@ -336,3 +337,36 @@ def test_s3_refuses_a_notification_to_a_function_that_does_not_let_s3_invoke_it(
     s3.put_bucket_notification_configuration(  # as on AWS, the check can be skipped
         Bucket=other, NotificationConfiguration=configuration, SkipDestinationValidation=True
     )
+
+
+URL_CALLER = """
+import os, urllib.request
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+def lambda_handler(event, context):
+    request = AWSRequest(method="GET", url=event["url"], headers={"Host": event["host"]})
+    credentials = Credentials(
+        os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"], os.environ["AWS_SESSION_TOKEN"]
+    )
+    SigV4Auth(credentials, "lambda", "us-east-1").add_auth(request)
+    with urllib.request.urlopen(urllib.request.Request(event["url"], headers=dict(request.headers))) as answer:
+        return {"status": answer.status, "body": answer.read().decode()}
+"""
+
+
+def test_a_function_signs_a_call_to_an_aws_iam_function_url_with_its_role(
+    embedded: Endpoint, deploy_function: Callable[..., dict], role: str
+) -> None:
+    target = deploy_function("import json\ndef lambda_handler(event, context):\n    return event['requestContext']\n")
+    url = embedded.client("lambda").create_function_url_config(FunctionName=target["FunctionName"], AuthType="AWS_IAM")
+    url_id = urllib.parse.urlsplit(url["FunctionUrl"]).hostname.split(".")[0]
+    port = urllib.parse.urlsplit(embedded.url).port
+    host = f"{url_id}.lambda-url.{REGION}.localhost:{port}"
+    caller = deploy_function(URL_CALLER, Role=role, Timeout=30)["FunctionName"]
+    event = {"url": f"http://127.0.0.1:{port}/", "host": host}
+    answer = embedded.client("lambda").invoke(FunctionName=caller, Payload=json.dumps(event).encode())
+    result = json.loads(answer["Payload"].read())
+    assert result["status"] == 200, result
+    assert json.loads(result["body"])["authorizer"]["iam"]["userArn"] == _session(role, caller)
