@@ -71,9 +71,9 @@ def _credentials(access_key: str) -> tuple[str, Caller] | None:
                 for key in user.access_keys:
                     if key.access_key_id == access_key and key.status == "Active":
                         return key.secret_access_key, Caller(access_key, account_id, user.id, user.arn)
-    for account_id, partitions in list(sts_backends.items()):
-        for backend in list(partitions.values()):
-            for role in list(backend.assumed_roles):
+    for account_id, sts_partitions in list(sts_backends.items()):
+        for sts in list(sts_partitions.values()):
+            for role in list(sts.assumed_roles):
                 if role.access_key_id == access_key:
                     return role.secret_access_key, Caller(access_key, account_id, role.user_id, role.arn)
     return None
