@@ -2,8 +2,10 @@
 
 Started with Lambda's environment variables as `pythonX.Y -S bootstrap.py MODE TASK_ROOT RUNTIME_DIR TMP_MB
 HANDLER`. It does what Lambda's sandbox and /var/runtime/bootstrap do:
-- in a private user + mount namespace (Linux), mounts a tmpfs of TMP_MB on /tmp and makes the task root
-  and the runtime dir read-only; where namespaces are unavailable it says so once and carries on;
+- on Linux, enters the sandbox of sandbox_child.py: Lambda's read-only filesystem view (the task root at
+  /var/task, the runtime at /var/runtime, nothing of the host's home), then per environment a PID
+  namespace and a tmpfs of TMP_MB on /tmp; where namespaces are unavailable (or on other systems) it says
+  so in one line in the function's logs and carries on unsandboxed;
 - adds the builtins `site` would (`exit`, `quit`, `help`...), without its sys.path changes;
 - sets sys.path to Lambda's order (task root, runtime dir, standard library); `-S` already kept the
   interpreter's site-packages and any virtualenv out;
@@ -11,11 +13,15 @@ HANDLER`. It does what Lambda's sandbox and /var/runtime/bootstrap do:
 
 MODE `run` does that at once. MODE `serve` is a fork server: it imports what awslambdaric needs (never the
 function's code) and then, for each request on the SOCK_SEQPACKET socket it got as stdin (a JSON
-environment plus the write end of an output pipe), forks an environment that does the above. A cold start
-then costs a fork instead of an interpreter start and awslambdaric's imports. It reports "ready" once its
-imports are done, "pid N" per fork and "exit N CODE" per child that ends, since only it can reap them.
+environment plus the write end of an output pipe), hands it to an environment forked ahead of time (a spare
+that already has its PID namespace and /tmp, and waits for exactly that), which then does the above. The
+server enters the sandbox's root itself, after its imports, so each fork only adds its own namespaces. A
+cold start then costs a hand-over instead of an interpreter start and awslambdaric's imports. It reports
+"ready" once its imports are done, "pid N" per environment handed over and "exit N CODE" per child that
+ends, since only it can reap them.
 
-Standard library only, and no imports from lambdafleet: this file runs outside the developer's venv.
+Standard library only, and no imports from lambdafleet (only sandbox_child.py, loaded from beside this file
+by path): this file runs outside the developer's venv.
 """
 
 import contextlib
@@ -27,98 +33,59 @@ import signal
 import socket
 import sys
 import traceback
-
-CLONE_NEWNS = 0x00020000
-CLONE_NEWUSER = 0x10000000
-MS_RDONLY = 0x1
-MS_NOSUID = 0x2
-MS_NODEV = 0x4
-MS_NOEXEC = 0x8
-MS_REMOUNT = 0x20
-MS_NOATIME = 0x400
-MS_NODIRATIME = 0x800
-MS_BIND = 0x1000
-MS_REC = 0x4000
-MS_PRIVATE = 0x40000
-MS_RELATIME = 0x200000
-# A read-only remount inside a user namespace must keep the flags the outer mount locked in.
-_LOCKED_FLAGS = {
-    os.ST_NOSUID: MS_NOSUID,
-    os.ST_NODEV: MS_NODEV,
-    os.ST_NOEXEC: MS_NOEXEC,
-    os.ST_NOATIME: MS_NOATIME,
-    os.ST_NODIRATIME: MS_NODIRATIME,
-    os.ST_RELATIME: MS_RELATIME,
-}
+import types
 
 
-class SandboxUnavailable(OSError):
-    """The kernel refused a namespace or mount operation."""
+def _load_sandbox() -> types.ModuleType:
+    """sandbox_child.py, loaded from beside this file under a name no function module can take."""
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sandbox_child.py")
+    spec = importlib.util.spec_from_file_location("_lambdafleet_sandbox", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def _libc():
-    import ctypes
-
-    libc = ctypes.CDLL(None, use_errno=True)
-
-    def call(name, *args):
-        if getattr(libc, name)(*args) != 0:
-            errno = ctypes.get_errno()
-            raise SandboxUnavailable(errno, f"{name}{args!r}: {os.strerror(errno)}")
-
-    return call
+sandbox = _load_sandbox() if sys.platform == "linux" else None
+_UNSANDBOXED = (
+    "lambdafleet: no sandbox ({reason}): this function can read and write what you can, /tmp is the host's, "
+    "the task root is at its host path and child processes that start their own session are not contained"
+)
 
 
-def _write(path, text):
-    with open(path, "w") as stream:
-        stream.write(text)
+def _enter_root(task_root: str, runtime_dir: str) -> tuple[str, str, str | None]:
+    """Lambda's filesystem view for this process and its forks: (task root, runtime dir, None) as the
+    function will see them, or the host's paths and why the sandbox is unavailable."""
+    if sandbox is None:
+        return task_root, runtime_dir, f"not available on {sys.platform}"
+    reason = sandbox.enter_root(task_root, runtime_dir)
+    if reason is not None:
+        return task_root, runtime_dir, f"user namespaces unavailable: {reason}"
+    # PYTHONPATH named the host's runtime dir when the interpreter started.
+    _STANDARD_LIBRARY[:] = [path.replace(runtime_dir, sandbox.RUNTIME_DIR) for path in _STANDARD_LIBRARY]
+    return sandbox.TASK_ROOT, sandbox.RUNTIME_DIR, None
 
 
-def _enter_namespaces(call):
-    uid, gid = os.getuid(), os.getgid()
-    call("unshare", CLONE_NEWUSER | CLONE_NEWNS)
-    _write("/proc/self/setgroups", "deny")
-    _write("/proc/self/uid_map", f"{uid} {uid} 1")
-    _write("/proc/self/gid_map", f"{gid} {gid} 1")
-    # Keep our mounts from propagating back to the host's mount namespace.
-    call("mount", None, b"/", None, MS_REC | MS_PRIVATE, None)
+def _enter_environment(tmp_mb: str, reason: str | None) -> None:
+    """Become one execution environment's runtime: in its own PID namespace when the root is sandboxed."""
+    if reason is None:
+        assert sandbox is not None  # a root was entered
+        sandbox.enter_environment(int(tmp_mb))
+    elif sandbox is not None:
+        sandbox.adopt_orphans()
 
 
-def _mount_private_tmp(call, size_mb, keep):
-    """Mount a fresh tmpfs on /tmp; directories in `keep` that lived under /tmp are re-attached."""
-    kept = [(path, os.open(path, os.O_RDONLY | os.O_DIRECTORY)) for path in keep if _under_tmp(path)]
-    options = f"size={size_mb}m,mode=1777".encode()
-    call("mount", b"tmpfs", b"/tmp", b"tmpfs", MS_NOSUID | MS_NODEV, options)
-    for path, fd in kept:
-        os.makedirs(path, exist_ok=True)
-        call("mount", f"/proc/self/fd/{fd}".encode(), path.encode(), None, MS_BIND, None)
-        os.close(fd)
-
-
-def _under_tmp(path):
-    return path == "/tmp" or path.startswith("/tmp/")
-
-
-def _make_read_only(call, path):
-    locked = os.statvfs(path).f_flag
-    flags = MS_REMOUNT | MS_BIND | MS_RDONLY
-    for st_flag, ms_flag in _LOCKED_FLAGS.items():
-        if locked & st_flag:
-            flags |= ms_flag
-    call("mount", path.encode(), path.encode(), None, MS_BIND, None)
-    call("mount", None, path.encode(), None, flags, None)
-
-
-def _sandbox(task_root, runtime_dir, tmp_mb):
-    try:
-        call = _libc()
-        _enter_namespaces(call)
-        _mount_private_tmp(call, tmp_mb, [task_root, runtime_dir])
-        # Lambda's /var/task and /var/runtime are read-only; the runtime dir is shared by every function.
-        _make_read_only(call, task_root)
-        _make_read_only(call, runtime_dir)
-    except (OSError, AttributeError) as error:
-        print(f"lambdafleet: no private /tmp or read-only task root on this system ({error})", flush=True)
+def _take_environment(environment: dict[str, str], host_paths: tuple[str, str], reason: str | None) -> None:
+    """Adopt the environment's variables (with the sandbox's paths); say in its logs when it is unsandboxed."""
+    os.environ.clear()
+    os.environ.update(environment)
+    if reason is None:
+        assert sandbox is not None
+        sandbox.translate(os.environ, *host_paths)
+    else:
+        print(_UNSANDBOXED.format(reason=reason), flush=True)
 
 
 # What awslambdaric imports, minus the modules that read the environment or start the runtime client.
@@ -149,10 +116,8 @@ def _add_site_builtins():
     site.sethelper()
 
 
-def _start_runtime(task_root, runtime_dir, tmp_mb, handler):
+def _start_runtime(task_root: str, runtime_dir: str, handler: str) -> None:
     _add_site_builtins()
-    if sys.platform == "linux":
-        _sandbox(task_root, runtime_dir, int(tmp_mb))
     if os.environ.get("LC_CTYPE") == "C.UTF-8":
         # Python's locale coercion adds this when LANG's locale is not installed locally; Lambda has it.
         del os.environ["LC_CTYPE"]
@@ -162,6 +127,14 @@ def _start_runtime(task_root, runtime_dir, tmp_mb, handler):
     from awslambdaric.__main__ import main as run_runtime
 
     run_runtime(sys.argv)
+
+
+def _run(task_root: str, runtime_dir: str, tmp_mb: str, handler: str) -> None:
+    """MODE `run`: this new interpreter becomes one environment."""
+    task, runtime, reason = _enter_root(task_root, runtime_dir)
+    _enter_environment(tmp_mb, reason)
+    _take_environment(dict(os.environ), (task_root, runtime_dir), reason)
+    _start_runtime(task, runtime, handler)
 
 
 def _top_level_names(entries):
@@ -179,53 +152,109 @@ def _serve(task_root, runtime_dir, tmp_mb, handler, preload="preload"):
             # start over without preloading (the socket on stdin survives the exec).
             arguments = ["serve", task_root, runtime_dir, tmp_mb, handler, "bare"]
             os.execv(sys.executable, [sys.executable, "-S", os.path.abspath(__file__), *arguments])
+    task, runtime, reason = _enter_root(task_root, runtime_dir)
+    if reason is None:
+        assert sandbox is not None
+        sandbox.rebase_modules(runtime_dir)  # the preloaded ones came from the host's path
+        _set_path(runtime)
+        _check_environments(tmp_mb)
     requests.send(b"ready")
     wake_read, wake_write = os.pipe()
     os.set_blocking(wake_write, False)
     signal.set_wakeup_fd(wake_write)
     signal.signal(signal.SIGCHLD, lambda *_: None)
+    inherited = (requests.fileno(), wake_read, wake_write)
+    prepare = lambda: _prepare(inherited, (tmp_mb, (task_root, runtime_dir), reason), (task, runtime, handler))  # noqa: E731
+    spare = prepare()
     while True:
-        readable = select.select([requests, wake_read], [], [])[0]
+        # The next spare is forked once the server has been idle a moment, not while the environment just
+        # handed over is starting (it would compete with that cold start for the CPU).
+        readable = select.select([requests, wake_read], [], [], None if spare else _SPARE_DELAY_S)[0]
+        if not readable and spare is None:
+            spare = prepare()
         if wake_read in readable:
             os.read(wake_read, 4096)
-            _reap(requests)
+            reaped = _reap(requests)
+            if spare and spare[0] in reaped:
+                spare[1].close()
+                spare = None  # it died before it was needed (the pool ignores its exit); next time afresh
         if requests in readable:
             message, fds, _, _ = socket.recv_fds(requests, 1 << 20, 1)
             if not message:
                 return  # the pool closed its end
-            pid = os.fork()
-            if pid == 0:
-                requests.close()
-                os.close(wake_read)
-                os.close(wake_write)
-                _child(json.loads(message), fds[0], (task_root, runtime_dir, tmp_mb, handler))
+            pid, channel = spare or prepare()
+            with contextlib.suppress(OSError):  # it died since the last reap: its exit report tells the pool
+                socket.send_fds(channel, [message], fds)
+            channel.close()
             os.close(fds[0])
             requests.send(f"pid {pid}".encode())
+            spare = None
+
+
+_SPARE_DELAY_S = 0.05
+
+
+def _check_environments(tmp_mb):
+    """Make one environment's namespaces and end it: if that fails, every fork would fail before it has
+    anywhere to say why, so the server stops instead, and the pool starts environments afresh (whose
+    logs then show the error)."""
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            sandbox.enter_environment(int(tmp_mb))
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    if status != 0:
+        sys.exit(f"lambdafleet: an environment's sandbox failed (wait status {status})")
+
+
+def _prepare(inherited, sandboxing, arguments):
+    """Fork the next environment ahead of its request, so a cold start does not wait for its sandbox: it
+    waits on a socket for its variables and output; returns (its pid, that socket)."""
+    channel, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    pid = os.fork()
+    if pid == 0:
+        signal.set_wakeup_fd(-1)  # before its pipe is closed here
+        for fd in (*inherited, channel.detach()):
+            os.close(fd)
+        _child(theirs, sandboxing, arguments)
+    theirs.close()
+    return pid, channel
 
 
 def _reap(requests):
+    """Report every child that ended; returns their pids."""
+    reaped = []
     while True:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
-            return
+            return reaped
         if pid == 0:
-            return
+            return reaped
+        reaped.append(pid)
         requests.send(f"exit {pid} {os.waitstatus_to_exitcode(status)}".encode())
 
 
-def _child(environment, output, arguments):
-    """Become one execution environment; never returns to the server loop."""
+def _child(channel, sandboxing, arguments):
+    """Become one execution environment once the server hands it over; never returns to the server loop."""
     code = 1
     try:
-        signal.set_wakeup_fd(-1)
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         os.setsid()
-        os.dup2(output, 1)
-        os.dup2(output, 2)
-        os.close(output)
-        os.environ.clear()
-        os.environ.update(environment)
+        tmp_mb, host_paths, reason = sandboxing
+        _enter_environment(tmp_mb, reason)
+        message, fds, _, _ = socket.recv_fds(channel, 1 << 20, 1)
+        channel.close()
+        if not message:
+            os._exit(0)  # the server is gone
+        os.dup2(fds[0], 1)
+        os.dup2(fds[0], 2)
+        os.close(fds[0])
+        _take_environment(json.loads(message), host_paths, reason)
         _start_runtime(*arguments)
         code = 0
     except SystemExit as exit_request:
@@ -251,7 +280,7 @@ def main():
     if mode == "serve":
         _serve(*arguments)
     else:
-        _start_runtime(*arguments)
+        _run(*arguments)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,9 @@
 """One execution environment: a runtime process, its Runtime API server, its limits and its output."""
 
-import contextlib
 import math
 import os
 import select
-import signal
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,7 +14,8 @@ from lambdafleet.runtime.faults import Fault
 from lambdafleet.runtime.interpreter import Interpreter
 from lambdafleet.runtime.lambda_env import lambda_environment
 from lambdafleet.runtime.launcher import Launcher
-from lambdafleet.runtime.memory import peak_mib, resident_mib, session_resident_mib
+from lambdafleet.runtime.memory import peak_mib, resident_mib
+from lambdafleet.runtime.sandbox import HAS_PROC, EnvironmentProcesses
 from lambdafleet.runtime.server import Invocation, RuntimeApiServer
 from lambdafleet.runtime.spec import FunctionSpec
 
@@ -25,6 +25,8 @@ _POLL_S = 0.005
 # How often the memory of the function's child processes is added in: a scan of every process on the
 # machine, too slow for each poll. Invocations shorter than this never pay for it.
 _SESSION_POLL_S = 0.05
+# Upper bound on how long a connection to the Runtime API waits for the environment's process to exist.
+_ADMIT_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -77,18 +79,30 @@ class ExecutionEnvironment:
     def __init__(self, launch: Launch, launcher: Launcher) -> None:
         self._launch = launch
         self._wake_read, self._wake_write = os.pipe()
-        self.server = RuntimeApiServer(wake=lambda: os.write(self._wake_write, b"."))
+        self._started = threading.Event()
+        self._processes: EnvironmentProcesses | None = None
+        self.server = RuntimeApiServer(
+            wake=lambda: os.write(self._wake_write, b"."), admit=self._admit if HAS_PROC else None
+        )
         self._stdout, output = os.pipe()
         self._started_at = time.monotonic()
         try:
             self._process = launcher.start(launch.environment(self.server.address), output)
+            self._processes = EnvironmentProcesses(self._process.pid)
         finally:
             os.close(output)
+            self._started.set()
         self._output = bytearray()
         self._init_output: bytes | None = None
         self._peak_mib = 0
         self._session_polled_at = 0.0
         self._invocations = 0
+
+    def _admit(self, client_port: int, server_port: int) -> bool:
+        """Only the environment's own processes may talk to its Runtime API (not another function's)."""
+        if not self._started.wait(_ADMIT_TIMEOUT_S) or self._processes is None:
+            return False
+        return self._processes.holds_connection(client_port, server_port)
 
     @property
     def alive(self) -> bool:
@@ -132,13 +146,15 @@ class ExecutionEnvironment:
 
     def _resident_mib(self) -> float | None:
         """The process's resident memory; every _SESSION_POLL_S, its whole session's (its children's too)."""
-        rss = resident_mib(self._process.pid)
+        processes = self._processes
+        assert processes is not None
+        rss = resident_mib(processes.runtime())
         now = time.monotonic()
-        if rss is None or now - self._session_polled_at < _SESSION_POLL_S:
+        if rss is None or now - self._session_polled_at < _SESSION_POLL_S or not HAS_PROC:
             return rss
         self._session_polled_at = now
-        # max: a fork may not lead its own session yet, and then only the process itself counts.
-        return max(rss, session_resident_mib(self._process.pid))
+        # max: the runtime may not be known yet, and then only the started process counts.
+        return max(rss, processes.resident_mib())
 
     def _deadline(self, invocation: Invocation) -> float:
         if invocation.delivered_at is not None:
@@ -174,7 +190,7 @@ class ExecutionEnvironment:
             self._read_output()
 
     def _outcome(self, invocation: Invocation, fault: Fault | None, cold: bool) -> InvocationOutcome:
-        peak = peak_mib(self._process.pid) if self.alive else None
+        peak = peak_mib(self._processes.runtime()) if self.alive and self._processes else None
         self._peak_mib = max(self._peak_mib, peak or 0)
         if fault is not None:
             payload, function_error = fault.payload(), True
@@ -202,11 +218,9 @@ class ExecutionEnvironment:
 
     def kill(self) -> None:
         """Stop the process and everything it started."""
-        # The whole group, even when the runtime itself already exited: its children may not have. A
-        # fork may not have made its own group yet, hence the kill of the process itself too.
-        for kill in (os.killpg, os.kill):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                kill(self._process.pid, signal.SIGKILL)
+        # Every descendant, even when the runtime itself already exited: its children may not have.
+        if self._processes is not None:
+            self._processes.kill()
         self._process.wait()
         self._drain()
 

@@ -63,7 +63,8 @@ class Invocation:
 class RuntimeApiServer:
     """A threaded HTTP server on 127.0.0.1 serving the Runtime API for a single environment."""
 
-    def __init__(self, wake: Callable[[], None]) -> None:
+    def __init__(self, wake: Callable[[], None], admit: Callable[[int, int], bool] | None = None) -> None:
+        """`admit(client_port, server_port)`, when given, decides whether a connection may be served."""
         self._wake = wake
         self._queue: queue.Queue[Invocation | None] = queue.Queue()
         self.current: Invocation | None = None
@@ -71,6 +72,7 @@ class RuntimeApiServer:
         self.ready_at: float | None = None  # first /next: the end of the init phase
         self.init_collected = threading.Event()
         self._httpd = _Server(("127.0.0.1", 0), _handler_class(self))
+        self._httpd.admit = admit
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
         self._thread.start()
 
@@ -126,6 +128,13 @@ class RuntimeApiServer:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    admit: Callable[[int, int], bool] | None = None
+
+    def verify_request(self, request: object, client_address: object) -> bool:
+        """Refuse (close at once) a connection `admit` rejects: another function trying to steal events."""
+        if self.admit is None:
+            return True
+        return self.admit(client_address[1], self.server_address[1])  # type: ignore[index]
 
     def handle_error(self, request: object, client_address: object) -> None:
         """A runtime killed mid-request resets its connection: expected, not worth a traceback."""

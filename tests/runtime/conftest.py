@@ -1,5 +1,6 @@
 """Fixtures for the local Lambda runtime: zips made from handler sources, and pools that run them."""
 
+import os
 import textwrap
 import zipfile
 from collections.abc import Callable, Iterator
@@ -8,10 +9,17 @@ from pathlib import Path
 import pytest
 
 from lambdafleet.build.paths import cache_root
-from lambdafleet.runtime import FunctionPool, FunctionSpec
+from lambdafleet.runtime import FunctionPool, FunctionSpec, sandbox
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CACHE_DIR = cache_root(REPO_ROOT)
+
+# Why functions run unsandboxed on this machine (None: sandboxed). CI must have the sandbox: never skip there.
+SANDBOX_MISSING = None if os.environ.get("CI") else sandbox.unavailable()
+needs_sandbox = pytest.mark.skipif(
+    SANDBOX_MISSING is not None,
+    reason=f"functions run unsandboxed here ({SANDBOX_MISSING}), see docs/runtime.md",
+)
 
 MakeZip = Callable[..., Path]
 MakePool = Callable[..., FunctionPool]

@@ -48,7 +48,7 @@ def test_concurrent_invocations_get_separate_environments(make_pool):
         import os, time
         def lambda_handler(event, context):
             time.sleep(0.3)
-            return os.getpid()
+            return os.environ["AWS_LAMBDA_LOG_STREAM_NAME"]  # one per environment (all are PID 2 inside)
     """
     pool = make_pool(source, max_environments=2)
     results = []
@@ -57,8 +57,8 @@ def test_concurrent_invocations_get_separate_environments(make_pool):
         thread.start()
     for thread in threads:
         thread.join()
-    pids = {result.response for result in results}
-    assert len(results) == 3 and len(pids) == 2  # two in parallel, the third reused a warm one
+    environments = {result.response for result in results}
+    assert len(results) == 3 and len(environments) == 2  # two in parallel, the third reused a warm one
     assert pool.environments == 2
     assert len({result.request_id for result in results}) == 3
 

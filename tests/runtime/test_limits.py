@@ -8,13 +8,13 @@ SLEEPER = """
     import os, time
     def lambda_handler(event, context):
         time.sleep(event.get("sleep", 0))
-        return os.getpid()
+        return os.environ["AWS_LAMBDA_LOG_STREAM_NAME"]  # one per environment
 """
 
 
 def test_timeout_kills_the_environment_and_the_next_call_starts_a_new_one(make_pool):
     pool = make_pool(SLEEPER, timeout=1)
-    first_pid = pool.invoke({}).response
+    first = pool.invoke({}).response
     result = pool.invoke({"sleep": 30})
     assert result.status == "timeout"
     assert result.error == {
@@ -24,9 +24,9 @@ def test_timeout_kills_the_environment_and_the_next_call_starts_a_new_one(make_p
     assert re.search(rf"^\S+Z {result.request_id} Task timed out after 1\.00 seconds$", result.logs, re.M)
     assert "\tStatus: timeout\t" in result.logs
     assert 1000 <= result.duration_ms < 3000
-    assert not _alive(first_pid)
+    assert pool.environments == 0  # killed (test_sandbox checks that nothing of it is left)
     after = pool.invoke({})
-    assert after.response != first_pid and after.init_duration_ms is not None
+    assert after.response != first and after.init_duration_ms is not None
 
 
 def test_memory_hog_is_killed_and_reported(make_pool):
@@ -106,27 +106,16 @@ def test_task_root_is_read_only(make_pool):
     assert make_pool(source).invoke({}).response in ("Read-only file system", "Permission denied")
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 def test_an_environment_that_dies_while_idle_is_replaced(make_pool):
     source = """
         import os, threading, time
         def lambda_handler(event, context):
             if event.get("die_later"):
                 threading.Thread(target=lambda: (time.sleep(0.2), os._exit(9))).start()
-            return os.getpid()
+            return os.environ["AWS_LAMBDA_LOG_STREAM_NAME"]
     """
     pool = make_pool(source)
     doomed = pool.invoke({"die_later": True}).response
-    deadline = time.monotonic() + 10
-    while _alive(doomed) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.1)  # the exit report travels from whoever reaped the process to the pool
+    time.sleep(1.0)  # it dies after 0.2 s; the exit report travels from whoever reaped it to the pool
     after = pool.invoke({})
     assert after.status == "success" and after.response != doomed and after.init_duration_ms is not None
