@@ -3,9 +3,9 @@
 Lambda gives each execution environment short-lived credentials of the function's role (an sts:AssumeRole whose
 session is named after the function). `Sessions.issue` does the same on moto's STS, and remembers the access key;
 the WSGI layer of `wrap` evaluates every request signed with one of those keys against the role's identity
-policies (inline and attached) and the resource's policy (S3 bucket policies, Lambda function policies), and
-answers a refusal in the service's own error shape. Requests signed with any other key (the developer's, the
-tests', Terraform's) pass untouched: they keep full access.
+policies (inline and attached) and the resource's policy (S3 bucket, Lambda function, SQS queue and SNS topic
+policies), and answers a refusal in the service's own error shape. Requests signed with any other key (the
+developer's, the tests', Terraform's) pass untouched: they keep full access.
 """
 
 import io
@@ -110,7 +110,8 @@ def _decoded(text: str) -> str:
 
 
 def _resource_policy(call: Call, request: Request) -> Document | None:
-    """The policy of the resource `call` targets, where the service has one the endpoint reads."""
+    """The policy of the resource `call` targets, where the service has one the endpoint reads: S3 bucket, Lambda
+    function, SQS queue and SNS topic policies."""
     try:
         if call.service == "s3" and call.bucket:
             from moto.s3.models import s3_backends
@@ -126,6 +127,19 @@ def _resource_policy(call: Call, request: Request) -> Document | None:
             function = lambda_backends[request.account_id][request.region].get_function(name, qualifier)
             statements = function.policy.statements if function.policy else []
             return iam_policy.Document(f"function policy of {name}", tuple(statements)) if statements else None
+        if call.service == "sqs" and call.resources:
+            from moto.sqs.models import sqs_backends
+
+            name = call.resources[0].rsplit(":", 1)[-1]
+            queue = sqs_backends[request.account_id][request.region].get_queue(name)
+            statements = queue._policy_json.get("Statement") or []
+            return iam_policy.Document(f"queue policy of {name}", tuple(statements)) if statements else None
+        if call.service == "sns" and call.resources:
+            from moto.sns.models import sns_backends
+
+            topic = sns_backends[request.account_id][request.region].get_topic(call.resources[0])
+            statements = topic._policy_json.get("Statement") or []
+            return iam_policy.Document(f"topic policy of {topic.name}", tuple(statements)) if statements else None
     except Exception:  # the resource does not exist: the service answers that, after authorization
         return None
     return None

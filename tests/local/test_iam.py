@@ -370,3 +370,29 @@ def test_a_function_signs_a_call_to_an_aws_iam_function_url_with_its_role(
     result = json.loads(answer["Payload"].read())
     assert result["status"] == 200, result
     assert json.loads(result["body"])["authorizer"]["iam"]["userArn"] == _session(role, caller)
+
+
+def test_queue_and_topic_policies_deny_and_allow_as_resource_policies(
+    embedded: Endpoint, caller: Callable[[dict], Any], role: str
+) -> None:
+    sqs, sns = embedded.client("sqs"), embedded.client("sns")
+    queue = sqs.create_queue(QueueName=f"q-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    queue_arn = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{queue.rsplit('/', 1)[1]}"
+    topic = sns.create_topic(Name=f"t-{uuid.uuid4().hex[:8]}")["TopicArn"]
+    _allow(embedded, role, "sqs:SendMessage", queue_arn)
+    deny = {"Effect": "Deny", "Principal": {"AWS": role}, "Action": "sqs:SendMessage", "Resource": queue_arn}
+    sqs.set_queue_attributes(
+        QueueUrl=queue, Attributes={"Policy": json.dumps({"Version": "2012-10-17", "Statement": [deny]})}
+    )
+    refused = caller({"op": "send_message", "queue": queue})
+    assert refused["code"] == "AccessDenied"
+    assert refused["message"].endswith("with an explicit deny in a resource-based policy")
+    # the topic policy alone (no identity grant) allows the role to publish
+    allow = {"Effect": "Allow", "Principal": {"AWS": role}, "Action": "SNS:Publish", "Resource": topic}
+    assert caller({"op": "publish", "topic": topic})["code"] == "AuthorizationError"
+    sns.set_topic_attributes(
+        TopicArn=topic,
+        AttributeName="Policy",
+        AttributeValue=json.dumps({"Version": "2012-10-17", "Statement": [allow]}),
+    )
+    assert caller({"op": "publish", "topic": topic}) == {"ok": True}
