@@ -124,6 +124,11 @@ class Fleet:
         LOG.info("%s %s %.1f ms", function.function_name, result.status, result.duration_ms)
         return result
 
+    @property
+    def sessions(self) -> RoleSessions | None:
+        """The issuer of the functions' role credentials (None: placeholder keys, nothing enforced)."""
+        return self._sessions
+
     def service_call(self, function: LambdaFunction, action: str, resource: str) -> bool:
         """Whether the function's role lets Lambda do `action` on `resource` for it (True without sessions);
         recorded for `build.py access`. The logs are written either way: Lambda would drop them silently."""

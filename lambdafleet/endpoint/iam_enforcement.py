@@ -90,6 +90,24 @@ class Sessions:
         return self._by_key.get(access_key_id)
 
 
+def function_url_call_allowed(sessions: object, access_key: str, function: Any) -> bool:
+    """Whether the signer of an AWS_IAM function URL request may call it: always for a key that is not a function's
+    (the developer's), else `lambda:InvokeFunctionUrl` on the function, from the role's identity policies or the
+    function's policy (AWS's rule for a caller in the function's account). Recorded."""
+    session = sessions.session_of(access_key) if isinstance(sessions, Sessions) else None
+    if session is None or not isinstance(sessions, Sessions):
+        return True
+    # a URL of the function itself is authorized on the unqualified ARN (moto's object names $LATEST)
+    action, resource = "lambda:InvokeFunctionUrl", function.function_arn.removesuffix(":$LATEST")
+    context = {"aws:securetransport": ["true"], "lambda:functionurlauthtype": ["AWS_IAM"]}
+    principal = Principal(session.role_arn, session.session_arn, session.account_id, context)
+    statements = tuple(function.policy.statements) if function.policy else ()
+    policy = iam_policy.Document(f"function policy of {function.function_name}", statements) if statements else None
+    verdict = iam_policy.evaluate(action, resource, principal, role_policies(session.role_arn), policy)
+    sessions.log.record(session.function, session.role_arn, action, resource, verdict.reason, verdict.grants)
+    return verdict.allowed
+
+
 def role_policies(role_arn: str) -> list[Document]:
     """The identity policies of `role_arn` as IAM holds them now: inline, then attached (their default version)."""
     account_id = role_arn.split(":")[4] if role_arn.count(":") >= 5 else ""

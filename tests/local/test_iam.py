@@ -340,7 +340,7 @@ def test_s3_refuses_a_notification_to_a_function_that_does_not_let_s3_invoke_it(
 
 
 URL_CALLER = """
-import os, urllib.request
+import os, urllib.error, urllib.request
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
@@ -351,8 +351,11 @@ def lambda_handler(event, context):
         os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"], os.environ["AWS_SESSION_TOKEN"]
     )
     SigV4Auth(credentials, "lambda", "us-east-1").add_auth(request)
-    with urllib.request.urlopen(urllib.request.Request(event["url"], headers=dict(request.headers))) as answer:
-        return {"status": answer.status, "body": answer.read().decode()}
+    try:
+        with urllib.request.urlopen(urllib.request.Request(event["url"], headers=dict(request.headers))) as answer:
+            return {"status": answer.status, "body": answer.read().decode()}
+    except urllib.error.HTTPError as error:
+        return {"status": error.code, "body": error.read().decode()}
 """
 
 
@@ -367,8 +370,13 @@ def test_a_function_signs_a_call_to_an_aws_iam_function_url_with_its_role(
     caller = deploy_function(URL_CALLER, Role=role, Timeout=30)["FunctionName"]
     event = {"url": f"http://127.0.0.1:{port}/", "host": host}
     answer = embedded.client("lambda").invoke(FunctionName=caller, Payload=json.dumps(event).encode())
+    assert json.loads(answer["Payload"].read()) == {"status": 403, "body": '{"Message":"Forbidden"}'}
+    _allow(embedded, role, "lambda:InvokeFunctionUrl", target["FunctionArn"])  # as AWS requires of the caller
+    answer = embedded.client("lambda").invoke(FunctionName=caller, Payload=json.dumps(event).encode())
     result = json.loads(answer["Payload"].read())
-    assert result["status"] == 200, result
+    with urllib.request.urlopen(f"{embedded.url}/_lambdafleet/access", timeout=10) as log:
+        calls = json.load(log)["functions"][caller]["calls"]
+    assert result["status"] == 200, (result, calls)
     assert json.loads(result["body"])["authorizer"]["iam"]["userArn"] == _session(role, caller)
 
 
