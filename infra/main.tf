@@ -5,6 +5,7 @@ data "aws_region" "current" {}
 data "aws_partition" "current" {}
 
 locals {
+  # The manifest's shape: lambdafleet/build/manifest.schema.json.
   manifest_path = coalesce(var.manifest_path, "${path.module}/../build/manifest.json")
   manifest      = jsondecode(file(local.manifest_path))
   build_dir     = dirname(local.manifest_path)

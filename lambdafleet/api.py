@@ -4,12 +4,18 @@ import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from lambdafleet.build.changes import affected_functions, changed_paths
 from lambdafleet.build.deps_cache import DepsCache
 from lambdafleet.build.layers import LayerBuilder, plan_layer, target_key
-from lambdafleet.build.manifest import MANIFEST_FILE, read_manifest, write_manifest
+from lambdafleet.build.manifest import (
+    MANIFEST_FILE,
+    FunctionEntry,
+    LayerBuild,
+    LayerEntry,
+    read_manifest,
+    write_manifest,
+)
 from lambdafleet.build.paths import CHECKED_LOCKS, build_dir, cache_root
 from lambdafleet.build.plan import FunctionBuilder, plan_function
 from lambdafleet.build.project import Project, load_project
@@ -58,7 +64,7 @@ def run_build(
     }
     strategy = make_strategy(builder, jobs or os.cpu_count() or 1, previous, force)
     outcomes = strategy.run(plans, report)
-    entries = {o.name: {**o.entry, "s3": None} for o in outcomes if o.entry}
+    entries: dict[str, FunctionEntry] = {o.name: {**o.entry, "s3": None} for o in outcomes if o.entry}
     kept = {name: entry for name, entry in previous.items() if name in project.functions}
     functions = {**kept, **entries}
     # A partial build (`build.py a`) may not have built every step of a chain yet; Terraform could not wire it.
@@ -77,8 +83,8 @@ def run_build(
 
 
 def build_layers(
-    project: Project, names: set[str], builder: LayerBuilder, previous: dict[str, Any], report: Report
-) -> dict[str, Any]:
+    project: Project, names: set[str], builder: LayerBuilder, previous: dict[str, LayerEntry], report: Report
+) -> dict[str, LayerEntry]:
     """Build each named layer for every target it declares; the manifest's `layers` section.
 
     Layers come before functions: a function's size limit counts its layers. Layers not named keep their
@@ -88,22 +94,22 @@ def build_layers(
     stamps = cache_root(project.root) / CHECKED_LOCKS
     for name in sorted(names):
         config = project.layers[name]
-        old_builds = previous.get(name, {}).get("builds", {})
-        builds = {}
+        old_builds = previous[name]["builds"] if name in previous else {}
+        builds: dict[str, LayerBuild] = {}
         for target in config.targets():
             plan = plan_layer(project.root, config, target, stamps)
             started = time.monotonic()
             entry, built = builder.build(plan, old_builds.get(target_key(target)))
             builds[target_key(target)] = entry
             status = "built" if built else "cached"
-            report(BuildOutcome(f"layer:{name}:{target_key(target)}", status, time.monotonic() - started, entry=entry))
+            report(BuildOutcome(f"layer:{name}:{target_key(target)}", status, time.monotonic() - started, layer=entry))
         result[name] = {**config.to_manifest(), "builds": builds}
     return result
 
 
 def build_functions(
     root: Path, names: list[str] | None = None, *, force: bool = False, jobs: int | None = None
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, FunctionEntry]:
     """Build what is stale and return the manifest entries of `names` (all when None).
 
     Raises the first function's error (UserError for user mistakes) if any build failed.

@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from lambdafleet.build import atomic  # noqa: E402  (needs ROOT on sys.path when run as a script)
+from lambdafleet.build.manifest import check_manifest  # noqa: E402
 from lambdafleet.build.upload import Destination, parse_destination  # noqa: E402
 from lambdafleet.cli import Parser  # noqa: E402
 from lambdafleet.errors import BuildError, UserError  # noqa: E402
@@ -120,6 +121,7 @@ def _load_manifest(path: Path) -> dict[str, Any]:
         raise UserError(f"{path}: not valid JSON ({exc})") from None
     if not isinstance(manifest, dict) or not isinstance(manifest.get("functions"), dict):
         raise UserError(f"{path}: functions: missing or not a map")
+    check_manifest(manifest, str(path))  # what the next deploy restores must be a manifest Terraform can read
     return manifest
 
 

@@ -79,7 +79,7 @@ def workspace(tmp_path: Path, shared_cache: Path) -> Workspace:
     return Workspace(tmp_path / "repo", shared_cache)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def make_workspace():
     """Factory for extra, independent workspaces: make_workspace(root, cache_dir)."""
     return Workspace

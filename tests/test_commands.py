@@ -122,14 +122,17 @@ def test_every_command_and_argument_explains_itself_in_help(command):
 
 
 def test_build_py_does_not_import_aws_sdks_or_the_emulator_for_a_build(workspace):
-    # A no-op build must stay around 0.1 s; boto3 alone costs ~0.3 s to import, moto more.
+    # A no-op build must stay around 0.1 s; boto3 alone costs ~0.3 s to import, moto more, jsonschema (checking a
+    # manifest the build did not write itself) as much.
     probe = (
         "import runpy, sys\n"
         "sys.argv = ['build.py', 'all', '--quiet']\n"
         "try:\n    runpy.run_path('build.py', run_name='__main__')\n"
         "except SystemExit:\n    pass\n"
-        "print(sorted(m for m in ('boto3', 'botocore', 'moto', 'lambdafleet.runtime.pool') if m in sys.modules))\n"
+        "heavy = ('boto3', 'botocore', 'moto', 'jsonschema', 'lambdafleet.runtime.pool')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
     )
     workspace.add_function("plain")
+    assert workspace.run("all").returncode == 0  # the probe's build is a no-op that reads this manifest
     result = subprocess.run([sys.executable, "-c", probe], cwd=workspace.root, capture_output=True, text=True)
     assert result.stdout.strip() == "[]", result.stdout + result.stderr

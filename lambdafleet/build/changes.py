@@ -11,7 +11,7 @@ from lambdafleet.errors import BuildError, UserError
 TOOLING = ("build.py", "lambdafleet/")
 
 
-def _git(root: Path, *args: str) -> subprocess.CompletedProcess:
+def _git(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     try:
         return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, check=False)
     except FileNotFoundError:

@@ -8,9 +8,10 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from lambdafleet.build import api_config
+from lambdafleet.build.manifest import FunctionSettings
 from lambdafleet.errors import UserError
 
 CONFIG_FILE = "function.toml"
@@ -80,7 +81,7 @@ class FunctionConfig:
     shared: tuple[str, ...] = ()
     layers: tuple[str, ...] = ()
 
-    def to_manifest(self) -> dict[str, Any]:
+    def to_manifest(self) -> FunctionSettings:
         """The config as plain JSON-ready data, in the manifest's shape."""
         data = asdict(self)
         data["routes"] = list(self.routes)
@@ -88,7 +89,10 @@ class FunctionConfig:
         data["exclude"] = list(self.exclude)
         data["shared"] = list(self.shared)
         data["layers"] = list(self.layers)
-        return data
+        return cast(FunctionSettings, data)
+
+
+T = TypeVar("T")
 
 
 class _Checker:
@@ -100,7 +104,7 @@ class _Checker:
     def fail(self, key: str, problem: str) -> UserError:
         return UserError(f"{self.source}: key '{key}': {problem}")
 
-    def of_type(self, key: str, value: Any, kind: type, label: str) -> Any:
+    def of_type(self, key: str, value: object, kind: type[T], label: str) -> T:
         # bool is an int subclass; `memory_size = true` must not pass as 1.
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             raise self.fail(key, f"must be {label}, got {value!r}")
@@ -109,25 +113,24 @@ class _Checker:
     def choice(self, key: str, value: Any, choices: tuple[str, ...]) -> str:
         if value not in choices:
             raise self.fail(key, f"must be one of {', '.join(choices)}; got {value!r}")
-        return value
+        chosen: str = value
+        return chosen
 
     def int_range(self, key: str, value: Any, low: int, high: int, unit: str = "") -> int:
-        self.of_type(key, value, int, "an integer")
-        if not low <= value <= high:
-            raise self.fail(key, f"must be between {low} and {high}{unit}; got {value}")
-        return value
+        number = self.of_type(key, value, int, "an integer")
+        if not low <= number <= high:
+            raise self.fail(key, f"must be between {low} and {high}{unit}; got {number}")
+        return number
 
     def text(self, key: str, value: Any, limit: int) -> str:
-        self.of_type(key, value, str, "a string")
-        if len(value) > limit:
-            raise self.fail(key, f"is {len(value)} characters long; Lambda allows {limit}")
-        return value
+        string = self.of_type(key, value, str, "a string")
+        if len(string) > limit:
+            raise self.fail(key, f"is {len(string)} characters long; Lambda allows {limit}")
+        return string
 
     def string_list(self, key: str, value: Any) -> list[str]:
-        self.of_type(key, value, list, "a list of strings")
-        for item in value:
-            self.of_type(key, item, str, "a list of strings")
-        return value
+        items = self.of_type(key, value, list, "a list of strings")
+        return [self.of_type(key, item, str, "a list of strings") for item in items]
 
 
 def _environment(check: _Checker, value: Any) -> dict[str, str]:

@@ -87,7 +87,8 @@ def check_handler(function_dir: Path, handler: str, folder_label: str, config_so
     try:
         tree = ast.parse(module_path.read_bytes(), filename=label)
     except (SyntaxError, ValueError) as exc:  # ValueError: NUL bytes in the source
-        where = f" on line {exc.lineno}" if getattr(exc, "lineno", None) else ""
+        line = getattr(exc, "lineno", None)
+        where = f" on line {line}" if line else ""
         raise UserError(f"{label}: syntax error{where}: {getattr(exc, 'msg', exc)}") from None
     node = _last_binding(tree, match["function"])
     problem = "is not defined" if node is None else _binding_problem(node)

@@ -11,9 +11,10 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from lambdafleet.build.archive import entries_under
+from lambdafleet.build.manifest import FunctionEntry
 
 if TYPE_CHECKING:
     from lambdafleet.build.plan import Plan
@@ -91,7 +92,7 @@ def _replace_dir(new: Path, final: Path) -> None:
         os.replace(new, final)
 
 
-def build_image_context(plan: "Plan", out_dir: Path) -> dict[str, Any]:
+def build_image_context(plan: "Plan", out_dir: Path) -> FunctionEntry:
     """Write `out_dir/<name>.image/` atomically and return the function's manifest entry."""
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{plan.name}.image.", dir=out_dir))

@@ -10,6 +10,7 @@ import base64
 import hashlib
 import json
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from lambdafleet.build.archive import Entry, entries_under, write_archive
 from lambdafleet.build.config import ARCHITECTURES, RUNTIMES, _Checker, read_toml
 from lambdafleet.build.deps_cache import DepsCache
 from lambdafleet.build.lockfile import LOCK_FILE, Lock, check_lock, read_lock
+from lambdafleet.build.manifest import LayerBuild, LayerSettings
 from lambdafleet.build.platforms import Target
 from lambdafleet.build.sbom import SUFFIX as SBOM_SUFFIX
 from lambdafleet.build.sbom import function_sbom, write_sbom
@@ -49,7 +51,7 @@ class LayerConfig:
         """Every runtime and architecture pair the layer is built for."""
         return [Target(runtime, arch) for runtime in self.runtimes for arch in self.architectures]
 
-    def to_manifest(self) -> dict[str, Any]:
+    def to_manifest(self) -> LayerSettings:
         return {
             "name": self.name,
             "runtimes": list(self.runtimes),
@@ -72,7 +74,7 @@ def _choices(check: _Checker, key: str, value: Any, allowed: tuple[str, ...]) ->
     return tuple(items)
 
 
-_VALIDATORS = {
+_VALIDATORS: dict[str, Callable[[_Checker, Any], Any]] = {
     "runtimes": lambda c, v: _choices(c, "runtimes", v, RUNTIMES),
     "architectures": lambda c, v: _choices(c, "architectures", v, ARCHITECTURES),
     "description": lambda c, v: c.text("description", v, 256),
@@ -157,7 +159,7 @@ class LayerBuilder:
         self.out_dir = out_dir
         self.deps_cache = deps_cache
 
-    def _unchanged(self, plan: LayerPlan, previous: dict[str, Any] | None) -> bool:
+    def _unchanged(self, plan: LayerPlan, previous: LayerBuild | None) -> bool:
         if not previous or previous.get("build_key") != plan.key:
             return False
         zip_path, sbom = self.out_dir / previous["zip"], self.out_dir / str(previous.get("sbom"))
@@ -165,7 +167,7 @@ class LayerBuilder:
             return False
         return hashlib.sha256(zip_path.read_bytes()).hexdigest() == previous["sha256"]
 
-    def build(self, plan: LayerPlan, previous: dict[str, Any] | None) -> tuple[dict[str, Any], bool]:
+    def build(self, plan: LayerPlan, previous: LayerBuild | None) -> tuple[LayerBuild, bool]:
         """The layer build's manifest entry, and whether it was (re)built."""
         if self._unchanged(plan, previous):
             assert previous is not None
@@ -189,7 +191,7 @@ class LayerBuilder:
         write_sbom(
             self.out_dir / sbom_name, function_sbom(name, plan.target, pins, plan.sources, plan.zip_name, digest.hex())
         )
-        entry = {
+        entry: LayerBuild = {
             "zip": plan.zip_name,
             "size": zip_path.stat().st_size,
             "unzipped_size": unzipped,

@@ -1,42 +1,261 @@
-"""`build/manifest.json`: what was built, in the shape Terraform reads with jsondecode(file(...))."""
+"""`build/manifest.json`: what was built, in the shape Terraform reads with jsondecode(file(...)).
+
+The contract is `manifest.schema.json` beside this file (JSON Schema, what infra/ and the README refer to); the
+TypedDicts below are the same shape for the Python side (tests/test_manifest_schema.py keeps the two in step).
+A manifest is checked against the schema when it is read, unless it is byte for byte the one this tool last wrote
+(its size and mtime stamped under .stamps/): jsonschema costs more to import than a whole no-op build takes.
+"""
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, NotRequired, TypedDict, cast
 
 from lambdafleet.build import atomic
 from lambdafleet.errors import UserError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
 MANIFEST_FILE = "manifest.json"
+SCHEMA_FILE = Path(__file__).with_name("manifest.schema.json")
 
 
-def read_manifest(path: Path) -> dict[str, Any]:
-    """The manifest at `path`, or an empty one when there is none yet."""
+class Destinations(TypedDict):
+    on_success: str | None
+    on_failure: str | None
+
+
+class Permission(TypedDict):
+    type: str  # "table" or "bucket"
+    name: str
+    access: str  # "read", "write" or "read_write"
+
+
+class Cors(TypedDict):
+    allow_origins: list[str]
+    allow_methods: list[str]
+    allow_headers: list[str]
+    expose_headers: list[str]
+    allow_credentials: bool
+    max_age: int
+
+
+class FunctionUrl(TypedDict):
+    auth_type: str  # "NONE" or "AWS_IAM"
+    cors: Cors | None
+
+
+class FunctionSettings(TypedDict):
+    """function.toml's resolved configuration (FunctionConfig.to_manifest)."""
+
+    name: str
+    runtime: str
+    architecture: str
+    handler: str
+    memory_size: int
+    timeout: int
+    ephemeral_storage: int
+    environment: dict[str, str]
+    description: str
+    logging_format: str
+    package_type: str
+    routes: list[str]
+    destinations: Destinations
+    permissions: list[Permission]
+    exclude: list[str]
+    shared: list[str]
+    layers: NotRequired[list[str]]  # absent from entries written before layers existed
+    payload_format_version: NotRequired[str]  # "2.0" or "1.0" (HTTP API); absent before it was configurable
+    function_url: NotRequired[FunctionUrl | None]  # absent before function URLs
+
+
+class S3Location(TypedDict):
+    """Where `build.py --upload` put a zip."""
+
+    bucket: str
+    key: str
+    version_id: str | None
+
+
+class ImageContext(TypedDict):
+    """The container-image build context of an image function."""
+
+    context: str
+    base_image: str
+    platform: str
+    command: list[str]
+    sha256: str
+    tag: str
+    task_zip: NotRequired[str]  # the image's task root as a zip, run locally without Docker; absent before that
+
+
+class FunctionEntry(FunctionSettings):
+    """One function of the manifest: its settings plus what the build produced (zip or image context)."""
+
+    zip: str | None
+    size: int | None
+    unzipped_size: int | None
+    sha256: str | None
+    source_code_hash: str | None
+    build_key: str
+    sbom: NotRequired[str | None]  # the CycloneDX file beside the zip (null for an image); absent before SBOMs
+    s3: S3Location | None
+    image: ImageContext | None
+
+
+class ChainEntry(TypedDict):
+    """A Step Functions state machine running `steps` one after another."""
+
+    name: str
+    steps: list[str]
+    description: str
+
+
+class LayerBuild(TypedDict):
+    """One layer zip, for one runtime and architecture (`build/layers/<name>-<runtime>-<arch>.zip`)."""
+
+    zip: str
+    size: int
+    unzipped_size: int
+    sha256: str
+    source_code_hash: str
+    build_key: str
+    sbom: str
+    s3: S3Location | None
+
+
+class LayerSettings(TypedDict):
+    """A layer's resolved `layers/<name>/layer.toml` (LayerConfig.to_manifest)."""
+
+    name: str
+    runtimes: list[str]
+    architectures: list[str]
+    description: str
+
+
+class LayerEntry(LayerSettings):
+    """A layer and its builds, keyed `python3.12-x86_64`."""
+
+    builds: dict[str, LayerBuild]
+
+
+class Throttling(TypedDict):
+    rate_limit: float
+    burst_limit: int
+
+
+class RouteSettings(TypedDict):
+    authorization: str  # "NONE", "AWS_IAM" or an authorizer's name
+    scopes: list[str]
+    throttling: Throttling | None
+
+
+class ApiSettings(TypedDict):
+    """functions/api.toml: the HTTP API's CORS, throttling, authorizers and per-route authorization."""
+
+    cors: Cors | None
+    throttling: Throttling | None
+    authorizers: dict[str, dict[str, Any]]  # by name: a "jwt" or a "lambda" authorizer (the schema has both shapes)
+    routes: dict[str, RouteSettings]
+
+
+class Manifest(TypedDict):
+    schema_version: Literal[1]
+    functions: dict[str, FunctionEntry]
+    chains: dict[str, ChainEntry]
+    layers: dict[str, LayerEntry]  # read_manifest supplies {} for a manifest written before layers existed
+    api: NotRequired[ApiSettings]  # absent before functions/api.toml existed
+
+
+def empty_manifest() -> Manifest:
+    return {"schema_version": SCHEMA_VERSION, "functions": {}, "chains": {}, "layers": {}}
+
+
+def read_manifest(path: Path) -> Manifest:
+    """The manifest at `path`, or an empty one when there is none yet or it is of another schema version.
+
+    Raises UserError (one line naming the file and the key) for a manifest that is not of the schema's shape.
+    """
     if not path.is_file():
-        return {"schema_version": SCHEMA_VERSION, "functions": {}, "chains": {}, "layers": {}}
+        return empty_manifest()
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{path}: not valid JSON ({exc}); delete it or run: python build.py clean") from None
+        data: object = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: not valid JSON ({exc}); {_REMEDY}") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path}: key '(top level)': must be a JSON object; {_REMEDY}")
     if data.get("schema_version") != SCHEMA_VERSION:
-        return {"schema_version": SCHEMA_VERSION, "functions": {}, "chains": {}, "layers": {}}
+        return empty_manifest()  # another version's: rebuild everything
+    if not _stamp_matches(path):
+        check_manifest(data, str(path))
     data.setdefault("layers", {})
-    return data
+    return cast(Manifest, data)
+
+
+_REMEDY = "fix it, or delete it and rebuild (python build.py clean && python build.py all)"
+
+
+def check_manifest(data: object, source: str) -> None:
+    """Raise UserError naming `source` and the offending key unless `data` is of manifest.schema.json's shape."""
+    import jsonschema  # ~0.3 s to import: only for manifests this tool did not just write
+
+    validator = jsonschema.Draft202012Validator(load_schema())
+    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    if error is not None:
+        raise UserError(f"{source}: key '{_key(error)}': {error.message}; {_REMEDY}")
+
+
+def load_schema() -> dict[str, Any]:
+    schema: dict[str, Any] = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    return schema
+
+
+def _key(error: Any) -> str:
+    """The dotted path of the offending key (`functions.echo.memory_size`), naming a missing or unknown one."""
+    path = [str(part) for part in error.absolute_path]
+    if error.validator == "required" and isinstance(error.instance, dict):
+        path += [name for name in error.validator_value if name not in error.instance][:1]
+    elif error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        known = error.schema.get("properties", {})
+        path += sorted(name for name in error.instance if name not in known)[:1]
+    return ".".join(path) or "(top level)"
 
 
 def write_manifest(
     path: Path,
-    functions: dict[str, dict[str, Any]],
-    chains: dict[str, Any],
-    layers: dict[str, Any] | None = None,
-    api: dict[str, Any] | None = None,
+    functions: dict[str, FunctionEntry],
+    chains: dict[str, ChainEntry],
+    layers: dict[str, LayerEntry] | None = None,
+    api: ApiSettings | None = None,
 ) -> None:
     """Atomically write the manifest; keys sorted so that equal builds give equal bytes.
 
     `api` is functions/api.toml's HTTP API settings (CORS, throttling, authorizers, route authorization).
     """
-    data = {"schema_version": SCHEMA_VERSION, "functions": functions, "chains": chains, "layers": layers or {}}
+    data: Manifest = {
+        "schema_version": SCHEMA_VERSION,
+        "functions": functions,
+        "chains": chains,
+        "layers": layers or {},
+    }
     if api is not None:
         data["api"] = api
     atomic.write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+    _stamp(path)
+
+
+def _stamp_path(path: Path) -> Path:
+    return path.parent / ".stamps" / f"{path.name}.json"
+
+
+def _stamp(path: Path) -> None:
+    """Record the size and mtime of the manifest just written: reading it back needs no schema check."""
+    info = path.stat()
+    atomic.write_text(_stamp_path(path), json.dumps({"size": info.st_size, "mtime_ns": info.st_mtime_ns}))
+
+
+def _stamp_matches(path: Path) -> bool:
+    try:
+        stamp: object = json.loads(_stamp_path(path).read_text())
+        info = path.stat()
+    except (OSError, ValueError):
+        return False
+    return stamp == {"size": info.st_size, "mtime_ns": info.st_mtime_ns}

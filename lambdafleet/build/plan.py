@@ -7,7 +7,6 @@ import sys
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from lambdafleet import BUILDER_VERSION
 from lambdafleet.build import atomic
@@ -18,6 +17,7 @@ from lambdafleet.build.handler import check_handler
 from lambdafleet.build.image import build_image_context
 from lambdafleet.build.layers import LayerPlan, plan_layer
 from lambdafleet.build.lockfile import Lock, check_lock, read_lock
+from lambdafleet.build.manifest import FunctionEntry
 from lambdafleet.build.paths import CHECKED_LOCKS, cache_root
 from lambdafleet.build.platforms import Target
 from lambdafleet.build.project import FUNCTIONS_DIR, Project
@@ -156,17 +156,19 @@ class FunctionBuilder:
         stamp = {"sha256": sha256_hex, "size": info.st_size, "mtime_ns": info.st_mtime_ns}
         atomic.write_text(self._stamp_path(zip_path), json.dumps(stamp))
 
-    def holds(self, entry: dict[str, Any]) -> bool:
+    def holds(self, entry: FunctionEntry) -> bool:
         """Whether the zip on disk is the one `entry` describes."""
+        if entry["zip"] is None:
+            return False
         zip_path = self.out_dir / entry["zip"]
         try:
-            stamp = json.loads(self._stamp_path(zip_path).read_text())
+            stamp: object = json.loads(self._stamp_path(zip_path).read_text())
             info = zip_path.stat()
         except (OSError, ValueError):
             return False
         return stamp == {"sha256": entry["sha256"], "size": info.st_size, "mtime_ns": info.st_mtime_ns}
 
-    def build(self, plan: Plan) -> dict[str, Any]:
+    def build(self, plan: Plan) -> FunctionEntry:
         if plan.config.package_type == "image":
             return self._build_image(plan)
         deps = self.deps_cache.get(plan.lock, plan.target) if plan.lock else None
@@ -193,13 +195,14 @@ class FunctionBuilder:
             "image": None,
         }
 
-    def _build_image(self, plan: Plan) -> dict[str, Any]:
+    def _build_image(self, plan: Plan) -> FunctionEntry:
         """The Docker build context, and the image's task root as a zip for running it locally without Docker.
 
         The image installs the same lock for the same target into ${LAMBDA_TASK_ROOT} and copies the same
         sources over it, so the zip a zip function would have is that task root, file for file.
         """
         entry = build_image_context(plan, self.out_dir)
+        assert entry["image"] is not None  # an image function's entry
         deps = self.deps_cache.get(plan.lock, plan.target) if plan.lock else None
         task_zip = self.out_dir / f"{plan.name}{TASK_ZIP_SUFFIX}"
         write_archive(task_zip, list(plan.sources), base=deps.archive if deps else None, label=plan.label)

@@ -4,12 +4,13 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import cast
 
 from lambdafleet.build.api_config import EMPTY as EMPTY_API
 from lambdafleet.build.api_config import load_api
 from lambdafleet.build.config import FunctionConfig, load_config, read_toml
 from lambdafleet.build.layers import LayerConfig, check_function_layers, load_layers
+from lambdafleet.build.manifest import ApiSettings, ChainEntry
 from lambdafleet.errors import UserError
 
 FUNCTIONS_DIR = "functions"
@@ -32,7 +33,7 @@ class Chain:
     steps: tuple[str, ...]
     description: str = ""
 
-    def to_manifest(self) -> dict[str, Any]:
+    def to_manifest(self) -> ChainEntry:
         return {"name": self.name, "steps": list(self.steps), "description": self.description}
 
 
@@ -44,7 +45,7 @@ class Project:
     functions: dict[str, FunctionConfig]
     chains: dict[str, Chain]
     # functions/api.toml: CORS, throttling, authorizers and per-route authorization of the HTTP API.
-    api: dict[str, Any] = field(default_factory=lambda: dict(EMPTY_API))
+    api: ApiSettings = field(default_factory=lambda: cast(ApiSettings, dict(EMPTY_API)))
     layers: dict[str, LayerConfig] = field(default_factory=dict)
 
     def function_dir(self, name: str) -> Path:
@@ -163,7 +164,8 @@ def load_project(root: Path) -> Project:
     _check_destinations(functions)
     _check_routes(functions)
     _check_shared(root, functions)
-    api = load_api(root / FUNCTIONS_DIR, {name: config.routes for name, config in functions.items()}, read_toml)
+    routes = {name: config.routes for name, config in functions.items()}
+    api = cast(ApiSettings, load_api(root / FUNCTIONS_DIR, routes, read_toml))  # the schema's `api` shape
     layers = load_layers(root)
     check_function_layers(functions, layers)
     return Project(root=root, functions=functions, chains=_load_chains(root, functions), layers=layers, api=api)

@@ -13,8 +13,9 @@ from pathlib import Path
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from lambdafleet.api import build_dir, build_functions
+from lambdafleet.api import build_functions
 from lambdafleet.build.image import context_dir
+from lambdafleet.build.paths import build_dir
 from lambdafleet.build.project import FUNCTIONS_DIR, load_project
 from lambdafleet.errors import BuildError, UserError
 
@@ -94,6 +95,7 @@ def push(root: Path, name: str, repository: str | None, prefix: str) -> str:
         )
     docker = require_docker()
     image = build_functions(root, [name])[name]["image"]
+    assert image is not None  # the entry of a package_type "image" function
     reference = f"{repository or default_repository(name, prefix)}:{image['tag']}"
     _login(docker, reference.split("/", 1)[0])
     context = context_dir(build_dir(root), name)

@@ -8,9 +8,10 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from lambdafleet.build.image import context_dir
+from lambdafleet.build.manifest import FunctionEntry, LayerBuild
 from lambdafleet.build.plan import FunctionBuilder, Plan
 
 
@@ -21,7 +22,8 @@ class BuildOutcome:
     name: str
     status: str  # "built", "cached" or "failed"
     seconds: float
-    entry: dict[str, Any] | None = None
+    entry: FunctionEntry | None = None
+    layer: LayerBuild | None = None  # the outcome of a layer's build for one target (then `entry` is None)
     error: Exception | None = None
 
 
@@ -69,17 +71,18 @@ class Parallel(BuildEach):
 class Cached:
     """Skips plans whose key and zip match the previous manifest; delegates the rest."""
 
-    def __init__(self, inner: Strategy, builder: FunctionBuilder, previous: dict[str, dict[str, Any]]) -> None:
+    def __init__(self, inner: Strategy, builder: FunctionBuilder, previous: dict[str, FunctionEntry]) -> None:
         self.inner = inner
         self.builder = builder
         self.previous = previous
 
-    def _up_to_date(self, plan: Plan) -> dict[str, Any] | None:
+    def _up_to_date(self, plan: Plan) -> FunctionEntry | None:
         entry = self.previous.get(plan.name)
         if not entry or entry.get("build_key") != plan.key:
             return None
-        if entry.get("image"):
-            task_zip = self.builder.out_dir / str(entry["image"].get("task_zip"))
+        image = entry["image"]
+        if image:
+            task_zip = self.builder.out_dir / str(image.get("task_zip"))
             return entry if context_dir(self.builder.out_dir, plan.name).is_dir() and task_zip.is_file() else None
         sbom = entry.get("sbom")
         if not sbom or not (self.builder.out_dir / sbom).is_file():
@@ -101,7 +104,7 @@ class Cached:
         return [outcomes[plan.name] for plan in plans]
 
 
-def make_strategy(builder: FunctionBuilder, jobs: int, previous: dict[str, dict[str, Any]], force: bool) -> Strategy:
+def make_strategy(builder: FunctionBuilder, jobs: int, previous: dict[str, FunctionEntry], force: bool) -> Strategy:
     """The strategy stack for a build: cached unless forced, parallel when jobs > 1."""
     strategy: Strategy = Parallel(builder, jobs)
     return strategy if force else Cached(strategy, builder, previous)

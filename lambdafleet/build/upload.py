@@ -3,8 +3,8 @@
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from lambdafleet.build.manifest import FunctionEntry, S3Location
 from lambdafleet.errors import BuildError, UserError
 
 _S3_URL = re.compile(r"s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:/(?P<prefix>.*))?")
@@ -49,10 +49,12 @@ class Uploader:
             raise
         return head.get("ChecksumSHA256") == checksum, head.get("VersionId")
 
-    def upload(self, zip_path: Path, entry: dict[str, Any]) -> dict[str, Any]:
+    def upload(self, zip_path: Path, entry: FunctionEntry) -> S3Location:
         """Upload one zip (unless already there) and return the manifest's `s3` object for it."""
-        key = self.destination.key(entry["name"], entry["sha256"])
-        checksum = entry["source_code_hash"]
+        sha256, checksum = entry["sha256"], entry["source_code_hash"]
+        if sha256 is None or checksum is None:
+            raise ValueError(f"{entry['name']}: an image function has no zip to upload")
+        key = self.destination.key(entry["name"], sha256)
         present, version = self._existing_version(key, checksum)
         if not present:
             with zip_path.open("rb") as body:
@@ -72,7 +74,7 @@ class Uploader:
         return {"bucket": self.destination.bucket, "key": key, "version_id": version}
 
 
-def upload_all(destination: Destination, zips: dict[str, tuple[Path, dict[str, Any]]]) -> dict[str, dict]:
+def upload_all(destination: Destination, zips: dict[str, tuple[Path, FunctionEntry]]) -> dict[str, S3Location]:
     """Upload every zip; returns the `s3` object per function name. Errors become one-line messages."""
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 

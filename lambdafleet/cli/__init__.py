@@ -7,7 +7,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from lambdafleet.errors import BuildError, UserError
 
@@ -36,10 +36,19 @@ class Parser(argparse.ArgumentParser):
         self.exit(EXIT_USER_ERROR, f"{self.prog}: error: {message} (see --help)\n")
 
 
-class _Commands(argparse._SubParsersAction):
-    """Subcommands whose `--help` opens with their one-line summary unless they give a longer description."""
+if TYPE_CHECKING:  # generic only in typeshed: subscripting it at run time raises TypeError
+    _SubParsersAction = argparse._SubParsersAction[argparse.ArgumentParser]
+else:
+    _SubParsersAction = argparse._SubParsersAction
 
-    def add_parser(self, name: str, **kwargs) -> argparse.ArgumentParser:
+
+class Commands(_SubParsersAction):
+    """Subcommands whose `--help` opens with their one-line summary unless they give a longer description.
+
+    Each module in COMMAND_MODULES gets one in its `register(subparsers: Commands)`.
+    """
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
         """Add subcommand `name`; `help` doubles as its description."""
         if "help" in kwargs:
             kwargs.setdefault("description", kwargs["help"])
@@ -53,7 +62,7 @@ def _parser(command_modules: Sequence[str] = COMMAND_MODULES) -> tuple[Parser, s
         epilog="Run 'python build.py <command> --help' for a command's options. "
         "'python build.py NAME [NAME ...]' builds the named functions.",
     )
-    subparsers = parser.add_subparsers(action=_Commands, dest="command", metavar="<command>", parser_class=Parser)
+    subparsers = parser.add_subparsers(action=Commands, dest="command", metavar="<command>", parser_class=Parser)
     for module_name in command_modules:
         importlib.import_module(module_name).register(subparsers)
     return parser, set(subparsers.choices)
@@ -72,7 +81,7 @@ def main(argv: Sequence[str], root: Path, command_modules: Sequence[str] = COMMA
         return EXIT_USER_ERROR
     args.root = root
     try:
-        code = args.run(args)
+        code: int = args.run(args)
         sys.stdout.flush()  # a closed pipe (`| head`) shows here, not as a traceback at interpreter exit
         return code
     except BrokenPipeError:
@@ -87,7 +96,12 @@ def main(argv: Sequence[str], root: Path, command_modules: Sequence[str] = COMMA
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except Exception:
-        traceback.print_exc()
-        print("internal error: please report it with the traceback above", file=sys.stderr)
+    except Exception as exc:
+        print_internal_error(exc)
         return EXIT_FAULT
+
+
+def print_internal_error(error: BaseException) -> None:
+    """A bug, not a user mistake: its traceback on stderr and a request to report it (the caller exits 1)."""
+    traceback.print_exception(error, file=sys.stderr)
+    print("internal error: please report it with the traceback above", file=sys.stderr)

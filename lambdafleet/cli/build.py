@@ -4,11 +4,13 @@ import argparse
 import json
 import sys
 import threading
+from typing import Any
 
 from lambdafleet.api import run_build
+from lambdafleet.build.manifest import ImageContext
 from lambdafleet.build.plan import DIRECT_UPLOAD_LIMIT, MB
 from lambdafleet.build.strategies import BuildOutcome
-from lambdafleet.cli import EXIT_FAULT, EXIT_USER_ERROR
+from lambdafleet.cli import EXIT_FAULT, EXIT_USER_ERROR, Commands, print_internal_error
 from lambdafleet.errors import BuildError, UserError
 
 
@@ -45,32 +47,45 @@ class _Progress:
     def __call__(self, outcome: BuildOutcome) -> None:
         with self._mutex:
             if outcome.error is not None:
-                print(f"failed  {outcome.name:<24} {outcome.error}", file=sys.stderr)
+                self._failed(outcome.name, outcome.error)
                 return
-            entry = outcome.entry
-            if entry.get("image"):
-                self._image(outcome)
+            if outcome.entry is not None and outcome.entry["image"] is not None:
+                self._image(outcome, outcome.entry["image"])
                 return
+            built = outcome.entry or outcome.layer  # a zip function's entry, or a layer zip's
+            assert built is not None  # an outcome without an error has what it built
+            size, unzipped_size = built["size"] or 0, built["unzipped_size"] or 0  # None only for images
             if not self.quiet:
                 print(
-                    f"{outcome.status:<7} {outcome.name:<24} {_size(entry['size']):>9} zip"
-                    f" {_size(entry['unzipped_size']):>9} unzipped {outcome.seconds:6.2f} s",
+                    f"{outcome.status:<7} {outcome.name:<24} {_size(size):>9} zip"
+                    f" {_size(unzipped_size):>9} unzipped {outcome.seconds:6.2f} s",
                     file=sys.stderr,
                 )
-            if entry["size"] > DIRECT_UPLOAD_LIMIT:
+            if size > DIRECT_UPLOAD_LIMIT:
                 print(
-                    f"warning: build/{entry['zip']} is {_size(entry['size'])}, over Lambda's 50 MB direct upload "
+                    f"warning: build/{built['zip']} is {_size(size)}, over Lambda's 50 MB direct upload "
                     "limit; deploy it with --upload s3://BUCKET/PREFIX",
                     file=sys.stderr,
                 )
 
-    def _image(self, outcome: BuildOutcome) -> None:
+    def _failed(self, name: str, error: Exception) -> None:
+        print(f"failed  {name:<24} {_message(error)}", file=sys.stderr)
+        if not isinstance(error, UserError | BuildError):
+            print_internal_error(error)  # a bug in a build worker: its traceback, not one line that hides it
+
+    def _image(self, outcome: BuildOutcome, image: ImageContext) -> None:
         if not self.quiet:
-            context = f"build/{outcome.entry['image']['context']}/"
+            context = f"build/{image['context']}/"
             print(f"{outcome.status:<7} {outcome.name:<24} {context} (image) {outcome.seconds:6.2f} s", file=sys.stderr)
 
 
-def _summary(outcomes: list[BuildOutcome]) -> dict:
+def _message(error: Exception) -> str:
+    if isinstance(error, UserError | BuildError):
+        return str(error)
+    return f"internal error: {type(error).__name__}: {error}"
+
+
+def _summary(outcomes: list[BuildOutcome]) -> dict[str, Any]:
     return {
         "ok": not any(o.error for o in outcomes),
         "error": None,
@@ -79,7 +94,7 @@ def _summary(outcomes: list[BuildOutcome]) -> dict:
                 "name": o.name,
                 "status": o.status,
                 "seconds": round(o.seconds, 3),
-                "error": str(o.error) if o.error else None,
+                "error": _message(o.error) if o.error else None,
                 **({k: o.entry[k] for k in ("zip", "size", "unzipped_size", "sha256")} if o.entry else {}),
             }
             for o in outcomes
@@ -113,7 +128,7 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_USER_ERROR if all(isinstance(e, UserError) for e in errors) else EXIT_FAULT
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: Commands) -> None:
     """Add the `all` and `build` commands."""
     every = subparsers.add_parser("all", help="build every function under functions/")
     _add_build_options(every)

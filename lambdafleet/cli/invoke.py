@@ -6,6 +6,7 @@ import os
 import sys
 from pathlib import Path
 
+from lambdafleet.cli import Commands
 from lambdafleet.errors import UserError
 from lambdafleet.runtime.lambda_env import PLACEHOLDER_CREDENTIALS
 
@@ -14,6 +15,7 @@ _CREDENTIAL_NAMES = tuple(PLACEHOLDER_CREDENTIALS)
 
 
 def _event(args: argparse.Namespace) -> bytes:
+    text: str
     if args.payload is not None:
         text, source = args.payload, "--payload"
     elif args.event == "-":
@@ -66,7 +68,7 @@ def _run(args: argparse.Namespace) -> int:
     return EXIT_FUNCTION_ERROR if result.function_error else 0
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: Commands) -> None:
     """Add the invoke command."""
     parser = subparsers.add_parser(
         "invoke",

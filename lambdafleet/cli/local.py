@@ -8,6 +8,7 @@ import threading
 from typing import Any
 
 from lambdafleet.build.paths import cache_root
+from lambdafleet.cli import Commands
 from lambdafleet.errors import UserError
 
 # lambdafleet.endpoint.emulator's defaults, repeated so that other commands do not pay for importing moto (~0.5 s).
@@ -64,7 +65,7 @@ def _non_negative(text: str) -> float:
     return value
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: Commands) -> None:
     """Add the local command."""
     summary = "serve every AWS API (moto) and run deployed functions, HTTP APIs and S3 triggers on one port"
     parser = subparsers.add_parser(

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from lambdafleet import DEFAULT_NAME_PREFIX
+from lambdafleet.cli import Commands
 from lambdafleet.errors import UserError
 
 DEFAULT_ENDPOINT = "http://127.0.0.1:4566"
@@ -120,7 +121,7 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: Commands) -> None:
     """Add the logs command."""
     summary = "print a deployed function's CloudWatch logs (--follow keeps printing)"
     parser = subparsers.add_parser(

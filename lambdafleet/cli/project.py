@@ -11,6 +11,7 @@ from lambdafleet.build.plan import plan_function
 from lambdafleet.build.platforms import Target
 from lambdafleet.build.project import load_project
 from lambdafleet.build.scaffold import create_function
+from lambdafleet.cli import Commands
 from lambdafleet.runtime import task_root
 
 
@@ -61,7 +62,7 @@ def _new(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: Commands) -> None:
     """Add the list, check, lock, clean and new commands."""
     for name, run, text in (
         ("list", _list, "list functions and their settings"),

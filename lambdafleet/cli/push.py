@@ -3,6 +3,7 @@
 import argparse
 
 from lambdafleet import DEFAULT_NAME_PREFIX
+from lambdafleet.cli import Commands
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -12,7 +13,7 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: Commands) -> None:
     """Add the push command."""
     parser = subparsers.add_parser(
         "push", help="build an image function's container image with Docker and push it to ECR"

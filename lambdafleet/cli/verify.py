@@ -11,12 +11,13 @@ import json
 import os
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from lambdafleet.cli import aws_target
+from lambdafleet.build.manifest import FunctionEntry
+from lambdafleet.cli import Commands, aws_target
 from lambdafleet.errors import UserError
 
 SAME, DIFFERS, MISSING, SKIPPED = "same", "DIFFERS", "MISSING", "skipped"
@@ -59,7 +60,7 @@ def _shared_cache(root: Path) -> Iterator[None]:
             os.environ[CACHE_ENV] = previous
 
 
-def rebuild(root: Path, names: list[str] | None, commit: str | None) -> dict[str, dict[str, Any]]:
+def rebuild(root: Path, names: list[str] | None, commit: str | None) -> dict[str, FunctionEntry]:
     """Manifest entries of a forced rebuild of the working tree or of `commit`."""
     from lambdafleet.api import build_functions
 
@@ -67,7 +68,7 @@ def rebuild(root: Path, names: list[str] | None, commit: str | None) -> dict[str
         return build_functions(tree, names or None, force=True)
 
 
-def compare(entries: dict[str, dict[str, Any]], deployed_sha: dict[str, str | None]) -> list[dict[str, Any]]:
+def compare(entries: Mapping[str, Mapping[str, object]], deployed_sha: dict[str, str | None]) -> list[dict[str, Any]]:
     """One row per function: its rebuilt and deployed CodeSha256 and whether they match."""
     rows = []
     for name, entry in sorted(entries.items()):
@@ -114,7 +115,7 @@ def _run(args: argparse.Namespace) -> int:
     return 0 if all(r["status"] in (SAME, SKIPPED) for r in rows) else 1
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: Commands) -> None:
     """Add the verify command."""
     parser = subparsers.add_parser(
         "verify",

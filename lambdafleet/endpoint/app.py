@@ -1,5 +1,6 @@
 """The embedded endpoint: moto on one loopback port, with the data plane in front of it."""
 
+import functools
 import threading
 import time
 from dataclasses import dataclass
@@ -11,10 +12,9 @@ from lambdafleet.endpoint import (
     http_api,
     iam_enforcement,
     lambda_invoke,
+    moto_patches,
     recursion,
-    s3_events,
     s3_notification_check,
-    step_functions,
 )
 from lambdafleet.endpoint.async_invoke import AsyncInvoker
 from lambdafleet.endpoint.fleet import Fleet
@@ -64,8 +64,13 @@ def start(
     sessions = iam_enforcement.Sessions()
     fleet = Fleet(cache_dir, sessions=sessions)
     invoker = AsyncInvoker(fleet, retry_delay_s=retry_delay_s)
-    lambda_invoke.install(fleet, invoker.submit)
-    s3_events.install(invoker.submit)
+    plane = moto_patches.DataPlane(
+        invoke=functools.partial(lambda_invoke.invoke, fleet, invoker.submit),
+        invoke_async=invoker.submit,
+        discard=fleet.discard,
+        endpoint_url=lambda: fleet.endpoint_url,
+    )
+    moto_patches.apply_all(plane)
     gateway = http_api.HttpApiGateway(fleet, cache_dir)
     urls = function_urls.FunctionUrls(fleet)
 
@@ -81,7 +86,6 @@ def start(
         raise
     # Functions run on this machine: loopback reaches the endpoint whatever address it listens on.
     fleet.endpoint_url = f"http://127.0.0.1:{server.server.port}"
-    step_functions.install(fleet.endpoint_url)
     return LocalEndpoint(server, fleet, invoker, sessions)
 
 

@@ -52,7 +52,7 @@ def start(
     `wrap` may put a WSGI layer in front of moto (the local data plane does); `limits` bound what one client
     may cost (lambdafleet.endpoint.http_server). Raises OSError when the port cannot be bound.
     """
-    moto_patches.register()
+    moto_patches.apply_all()
     moto: WsgiApp = _HostCachingDispatcher(create_backend_app)
     app = _answer_crashes_as_internal_failure(wrap(moto) if wrap else moto)
     # Bound here so a busy port raises OSError, and with the backlog the connection cap leaves waiting.

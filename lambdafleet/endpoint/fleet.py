@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from moto.awslambda.exceptions import LambdaClientError
 from moto.awslambda.models import LambdaFunction
 
-from lambdafleet.endpoint import cloudwatch
+from lambdafleet.endpoint import cloudwatch, moto_patches
 from lambdafleet.errors import UserError
 from lambdafleet.runtime import FunctionPool, FunctionSpec, InvokeResult
 
@@ -51,7 +51,7 @@ class UnrunnableFunction(LambdaClientError):
 
 def spec_of(function: LambdaFunction) -> FunctionSpec:
     """The runtime-relevant configuration moto holds for `function`."""
-    logging_config = getattr(function, "logging_config", None) or {}  # stored by moto_patches
+    logging_config = moto_patches.logging_config(function)
     return FunctionSpec(
         name=function.function_name,
         runtime=function.run_time or "",
@@ -67,7 +67,7 @@ def spec_of(function: LambdaFunction) -> FunctionSpec:
 
 def log_group_of(function: LambdaFunction) -> str:
     """Where the function's logs go: its LoggingConfig's group, else Lambda's default."""
-    logging_config = getattr(function, "logging_config", None) or {}
+    logging_config = moto_patches.logging_config(function)
     return logging_config.get("LogGroup", f"/aws/lambda/{function.function_name}")
 
 

@@ -1,8 +1,8 @@
 """Lambda's Invoke data plane on moto: RequestResponse, Event and DryRun run the code moto stores.
 
-moto answers Invoke by calling `LambdaFunction.invoke` (and would start a Docker container there); this
-module replaces that method, so every path into a function (the Invoke API, InvokeAsync, moto's own
-service integrations) runs it through the fleet.
+moto answers Invoke by calling `LambdaFunction.invoke` (and would start a Docker container there);
+lambdafleet.endpoint.moto_patches routes that method to :func:`invoke`, so every path into a function (the
+Invoke API, InvokeAsync, moto's own service integrations) runs it through the fleet.
 """
 
 import base64
@@ -15,9 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from moto.awslambda.exceptions import LambdaClientError
-from moto.awslambda.models import LambdaBackend, LambdaFunction
-from moto.awslambda.responses import LambdaResponse
-from moto.awslambda.utils import make_function_arn
+from moto.awslambda.models import LambdaFunction
 
 from lambdafleet.endpoint import recursion
 from lambdafleet.endpoint.emulator import WsgiApp
@@ -83,9 +81,11 @@ def _client_context(headers: Mapping[str, str]) -> dict[str, Any] | None:
     return context
 
 
-def _invoke(
+def invoke(
     fleet: Fleet, submit_async: SubmitAsync, function: LambdaFunction, body: Any, headers: Any, response_headers: Any
 ) -> bytes:
+    """moto's `LambdaFunction.invoke` on the endpoint: run `function` in `fleet` (Event invocations through
+    `submit_async`) and return the response body."""
     headers = headers or {}
     invocation_type = headers.get("X-Amz-Invocation-Type") or "RequestResponse"
     payload = request_payload(body, MAX_EVENT_REQUEST_BYTES if invocation_type == "Event" else MAX_REQUEST_BYTES)
@@ -112,37 +112,6 @@ def _invoke(
     if result.function_error:
         response_headers["X-Amz-Function-Error"] = "Unhandled"
     return result.payload
-
-
-def install(fleet: Fleet, submit_async: SubmitAsync) -> None:
-    """Route moto's Lambda invocations to `fleet`, and Event invocations to `submit_async`; a deleted
-    function's warm environments stop with it."""
-    delete_function = LambdaBackend.delete_function
-
-    def invoke(self: LambdaFunction, body: Any, request_headers: Any, response_headers: Any) -> bytes:
-        return _invoke(fleet, submit_async, self, body, request_headers, response_headers)
-
-    def delete(self: LambdaBackend, function_name: str, qualifier: str | None = None) -> None:
-        function = self.get_function(function_name, qualifier)
-        delete_function(self, function_name, qualifier)
-        # Unqualified, every version goes: so does every pool under the function's ARN.
-        unqualified = make_function_arn(self.region_name, self.account_id, function.function_name)
-        fleet.discard(function.function_arn if qualifier else unqualified)
-
-    LambdaFunction.invoke = invoke
-    LambdaBackend.delete_function = delete
-    LambdaResponse.invoke = _reading_the_qualifier(LambdaResponse.invoke)
-
-
-def _reading_the_qualifier(respond: Callable[[LambdaResponse], Any]) -> Callable[[LambdaResponse], Any]:
-    """moto's Invoke looks for `qualifier`, but clients send `?Qualifier=`; absent both, moto's lookup would
-    fall through to a "qualifier" key of the payload. Hand it the one the client sent, or None."""
-
-    def invoke(self: LambdaResponse) -> Any:
-        self.querystring["qualifier"] = self.querystring.get("Qualifier") or [None]
-        return respond(self)
-
-    return invoke
 
 
 def body_limit(method: str, path: str, host: str) -> BodyLimit | None:

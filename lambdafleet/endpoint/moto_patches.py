@@ -1,23 +1,153 @@
-"""Operations and fields the AWS provider uses on this project's Terraform that moto 5.2 lacks.
+"""Every change this project makes to moto's internals, in one registry.
 
-Each gap is filled with real behaviour, not a stub that accepts anything, and registered on moto's own classes
-by :func:`register`, so the emulator and in-process ``mock_aws`` tests see the same service.
+moto answers some calls of the AWS provider on this project's Terraform otherwise than AWS does, lacks a few, and
+would run Lambda functions in Docker. Each patch below is a function declared with ``@patch``, which states the AWS
+behaviour it restores; :func:`apply_all` installs them, once per process, so the emulator and in-process tests see
+the same service. The patches replace private parts of moto, which any release may rename or change: apply_all
+first checks that the installed moto is MOTO_VERSION, the one they were written and tested against, and every
+replacement checks that its target is still there.
+
+Control-plane patches (the API's answers) are always installed. Data-plane patches (Invoke, S3 notifications,
+Step Functions executions) hand moto's call to the local data plane, so apply_all installs them only once it is
+given one (:class:`DataPlane`, built by lambdafleet.endpoint.app).
+
+A new patch: a function here, decorated with ``@patch(restores=...)``, that changes moto only through
+:func:`_replace` or :func:`_add`. A patch for a plain moto bug names its upstreamable reproduction
+(tests/endpoint/moto_bugs/).
 """
 
+import importlib.metadata
 import json
-from collections.abc import Iterator
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
-from moto.awslambda.models import LambdaFunction
+from moto.awslambda.models import LambdaBackend, LambdaFunction
+from moto.awslambda.responses import LambdaResponse
+from moto.awslambda.utils import make_function_arn
+from moto.core.config import default_user_config
+from moto.core.exceptions import AWSError
 from moto.core.responses import ActionResult
+from moto.s3 import notifications
 from moto.s3.utils import _VersionedKeyStore
+from moto.stepfunctions.parser import api as stepfunctions_api
 from moto.stepfunctions.parser.asl.parse.asl_parser import ASLParserException
 from moto.stepfunctions.parser.asl.static_analyser.express_static_analyser import ExpressStaticAnalyser
 from moto.stepfunctions.parser.asl.static_analyser.static_analyser import StaticAnalyser
+from moto.stepfunctions.parser.asl.utils import boto_client
+from moto.stepfunctions.parser.backend.execution import Execution
+from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from moto.stepfunctions.responses import StepFunctionResponse
 
+from lambdafleet.endpoint import s3_events, step_functions
 
-def check_state_machine_definition(definition: str, machine_type: str = "STANDARD") -> list[dict]:
+# The moto release the patches were written for and tested with: requirements-dev.txt pins the same one
+# (tests/endpoint/test_moto_patches.py checks that). Moving to another: run the tests with it, fix what breaks,
+# then change both.
+MOTO_VERSION = "5.2.5"
+
+Installer = Callable[[], None]
+
+
+@dataclass(frozen=True)
+class Patch:
+    """One change to moto and the AWS behaviour it restores."""
+
+    name: str
+    restores: str
+    install: Installer
+    data_plane: bool  # hands moto's call to the local data plane: installed only once there is one
+    reproduction: str | None  # for a plain moto bug: the test that shows it on unpatched moto
+
+
+PATCHES: list[Patch] = []
+
+
+def patch(
+    restores: str, *, data_plane: bool = False, reproduction: str | None = None
+) -> Callable[[Installer], Installer]:
+    """Declare the decorated function as a patch of moto that restores the AWS behaviour `restores`."""
+
+    def declare(install: Installer) -> Installer:
+        PATCHES.append(Patch(install.__name__.lstrip("_"), restores, install, data_plane, reproduction))
+        return install
+
+    return declare
+
+
+@dataclass(frozen=True)
+class DataPlane:
+    """Where the data-plane patches send moto's calls (lambdafleet.endpoint.app builds it)."""
+
+    # moto's LambdaFunction.invoke(body, request_headers, response_headers): run it, return the response body.
+    invoke: Callable[[LambdaFunction, Any, Any, Any], bytes]
+    invoke_async: Callable[[LambdaFunction, bytes], str]  # queue an Event invocation; returns its request id
+    discard: Callable[[str], None]  # stop the environments of a deleted function (ARN; unqualified: all versions)
+    endpoint_url: Callable[[], str]  # the endpoint the Step Functions interpreter's service calls go to
+
+
+_mutex = threading.Lock()
+_installed: set[str] = set()
+_plane: DataPlane | None = None
+
+
+def apply_all(plane: DataPlane | None = None) -> None:
+    """Install every control-plane patch, and with `plane` every data-plane patch, routed to it; safe to repeat.
+
+    Raises RuntimeError when the installed moto is not MOTO_VERSION, or a patched part of moto is gone.
+    """
+    global _plane
+    with _mutex:
+        check_moto_version(importlib.metadata.version("moto"))
+        _plane = plane or _plane
+        for entry in PATCHES:
+            if entry.name not in _installed and (_plane is not None or not entry.data_plane):
+                entry.install()
+                _installed.add(entry.name)
+
+
+def check_moto_version(installed: str) -> None:
+    """Refuse a moto the patches were not written for: they replace its private parts."""
+    if installed != MOTO_VERSION:
+        raise RuntimeError(
+            f"lambdafleet's moto patches were written for moto {MOTO_VERSION}, but moto {installed} is installed: "
+            "install the pinned one (pip install --require-hashes -r requirements-dev.txt), or, to move to "
+            f"{installed}, check every patch in lambdafleet/endpoint/moto_patches.py against it and update "
+            "MOTO_VERSION there and the pin in requirements-dev.in/.txt"
+        )
+
+
+def _replace(owner: object, name: str, replacement: object) -> None:
+    """Set `owner.name`, which moto must define."""
+    if not hasattr(owner, name):
+        raise RuntimeError(f"moto {MOTO_VERSION} patch: {_label(owner)}.{name} no longer exists in the installed moto")
+    setattr(owner, name, replacement)
+
+
+def _add(owner: object, name: str, addition: object) -> None:
+    """Set `owner.name`, which moto must lack (once moto has it, the patch is to go)."""
+    if name in vars(owner):
+        raise RuntimeError(f"moto {MOTO_VERSION} patch: moto now defines {_label(owner)}.{name}; drop the patch")
+    setattr(owner, name, addition)
+
+
+def _label(owner: object) -> str:
+    return getattr(owner, "__qualname__", None) or getattr(owner, "__name__", None) or type(owner).__name__
+
+
+def _data_plane() -> DataPlane:
+    if _plane is None:
+        raise RuntimeError("a data-plane patch ran before apply_all() was given the data plane")
+    return _plane
+
+
+# --- Step Functions control plane ---------------------------------------------------------------------------------
+
+
+def check_state_machine_definition(definition: str, machine_type: str = "STANDARD") -> list[dict[str, str]]:
     """Return Step Functions diagnostics for an Amazon States Language definition; empty when it is valid.
 
     Uses moto's own ASL grammar and static analysers (those CreateStateMachine runs in moto's execution mode),
@@ -36,11 +166,11 @@ def check_state_machine_definition(definition: str, machine_type: str = "STANDAR
     return [_diagnostic("MISSING_TRANSITION_TARGET", message) for message in _missing_targets(document)]
 
 
-def _diagnostic(code: str, message: str) -> dict:
+def _diagnostic(code: str, message: str) -> dict[str, str]:
     return {"severity": "ERROR", "code": code, "message": message}
 
 
-def _missing_targets(machine: dict) -> Iterator[str]:
+def _missing_targets(machine: dict[str, Any]) -> Iterator[str]:
     """Transitions naming a state that does not exist, in this machine and its nested branches."""
     states = machine.get("States", {})
     targets = [("StartAt", machine.get("StartAt"))]
@@ -56,32 +186,78 @@ def _missing_targets(machine: dict) -> Iterator[str]:
             yield f"{field} names state {target!r}, which is not defined"
 
 
-def _validate_state_machine_definition(self: StepFunctionResponse) -> ActionResult:
-    diagnostics = check_state_machine_definition(
-        self._get_param("definition") or "", self._get_param("type") or "STANDARD"
-    )
-    return ActionResult({"result": "FAIL" if diagnostics else "OK", "diagnostics": diagnostics, "truncated": False})
+@patch("ValidateStateMachineDefinition reports an invalid definition's diagnostics (moto lacks the action)")
+def _validate_state_machine_definition() -> None:
+    def respond(self: StepFunctionResponse) -> ActionResult:
+        definition, machine_type = self._get_param("definition") or "", self._get_param("type") or "STANDARD"
+        diagnostics = check_state_machine_definition(definition, machine_type)
+        return ActionResult({"result": "FAIL" if diagnostics else "OK", "diagnostics": diagnostics, "truncated": False})
+
+    # moto dispatches a JSON-protocol action to the response method of the same snake_case name.
+    _add(StepFunctionResponse, "validate_state_machine_definition", respond)
 
 
-def _list_state_machine_versions(self: StepFunctionResponse) -> ActionResult:
-    machine = self.stepfunction_backend.describe_state_machine(self._get_param("stateMachineArn"))
-    newest_first = sorted(machine.versions.items(), reverse=True)
-    return ActionResult(
-        {
-            "stateMachineVersions": [
-                {"stateMachineVersionArn": version.arn, "creationDate": version.creation_date}
-                for _, version in newest_first
-            ]
-        }
-    )
+@patch("ListStateMachineVersions lists a machine's published versions, newest first (moto lacks the action)")
+def _list_state_machine_versions() -> None:
+    def respond(self: StepFunctionResponse) -> ActionResult:
+        machine = self.stepfunction_backend.describe_state_machine(self._get_param("stateMachineArn"))
+        newest_first = sorted(machine.versions.items(), reverse=True)
+        versions = [
+            {"stateMachineVersionArn": version.arn, "creationDate": version.creation_date}
+            for _, version in newest_first
+        ]
+        return ActionResult({"stateMachineVersions": versions})
+
+    _add(StepFunctionResponse, "list_state_machine_versions", respond)
 
 
-def _logging_config(requested: dict | None, function_name: str) -> dict:
+# --- Lambda control plane -----------------------------------------------------------------------------------------
+
+_LOGGING_CONFIG = "logging_config"  # the attribute the patch below keeps a function's LoggingConfig in
+
+
+def logging_config(function: LambdaFunction) -> dict[str, str]:
+    """The function's LoggingConfig as Lambda reports it ({} before apply_all)."""
+    config: dict[str, str] = getattr(function, _LOGGING_CONFIG, None) or {}
+    return config
+
+
+def _reported_logging_config(requested: dict[str, str] | None, function_name: str) -> dict[str, str]:
     """LoggingConfig as Lambda reports it: the defaults AWS fills in for what the request left out."""
     config = {"LogFormat": "Text", "LogGroup": f"/aws/lambda/{function_name}", **(requested or {})}
     if config["LogFormat"] == "JSON":
         config = {"ApplicationLogLevel": "INFO", "SystemLogLevel": "INFO", **config}
     return config
+
+
+@patch(
+    "Lambda stores a function's LoggingConfig and reports it with AWS's defaults (moto drops it, so every "
+    "terraform plan shows a change)",
+    reproduction="tests/endpoint/moto_bugs/lambda_logging_config.py",
+)
+def _lambda_keeps_its_logging_config() -> None:
+    create, configure, report = (
+        LambdaFunction.__init__,
+        LambdaFunction.update_configuration,
+        LambdaFunction.get_configuration,
+    )
+
+    def __init__(self: LambdaFunction, account_id: str, spec: dict[str, Any], *args: Any, **kwargs: Any) -> None:
+        create(self, account_id, spec, *args, **kwargs)
+        setattr(self, _LOGGING_CONFIG, _reported_logging_config(spec.get("LoggingConfig"), self.function_name))
+
+    def update_configuration(self: LambdaFunction, config_updates: dict[str, Any]) -> dict[str, Any]:
+        if "LoggingConfig" in config_updates:
+            reported = _reported_logging_config(config_updates["LoggingConfig"], self.function_name)
+            setattr(self, _LOGGING_CONFIG, reported)
+        return configure(self, config_updates)
+
+    def get_configuration(self: LambdaFunction, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        return {**report(self, *args, **kwargs), "LoggingConfig": logging_config(self)}
+
+    _replace(LambdaFunction, "__init__", __init__)
+    _replace(LambdaFunction, "update_configuration", update_configuration)
+    _replace(LambdaFunction, "get_configuration", get_configuration)
 
 
 def _without_empty_image_config(config: dict[str, Any]) -> dict[str, Any]:
@@ -92,44 +268,27 @@ def _without_empty_image_config(config: dict[str, Any]) -> dict[str, Any]:
     return {**config, "ImageConfigResponse": {"ImageConfig": overrides}} if overrides else config
 
 
-def _lambda_reports_what_aws_does() -> None:
-    """Make Lambda store and report LoggingConfig, and leave out empty image settings, as AWS does.
-
-    Without this, moto's answers differ from what the provider asked for and every plan shows a change.
-    """
-    create, configure, report = (
-        LambdaFunction.__init__,
-        LambdaFunction.update_configuration,
-        LambdaFunction.get_configuration,
-    )
-
-    def __init__(self: LambdaFunction, account_id: str, spec: dict[str, Any], *args: Any, **kwargs: Any) -> None:
-        create(self, account_id, spec, *args, **kwargs)
-        self.logging_config = _logging_config(spec.get("LoggingConfig"), self.function_name)
-
-    def update_configuration(self: LambdaFunction, config_updates: dict[str, Any]) -> dict[str, Any]:
-        if "LoggingConfig" in config_updates:
-            self.logging_config = _logging_config(config_updates["LoggingConfig"], self.function_name)
-        return configure(self, config_updates)
+@patch("Lambda leaves out ImageConfigResponse when no image setting is overridden (moto reports empty ones)")
+def _lambda_hides_empty_image_config() -> None:
+    report = LambdaFunction.get_configuration
 
     def get_configuration(self: LambdaFunction, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        config = {**report(self, *args, **kwargs), "LoggingConfig": self.logging_config}
-        return _without_empty_image_config(config)
+        return _without_empty_image_config(report(self, *args, **kwargs))
 
-    LambdaFunction.__init__ = __init__
-    LambdaFunction.update_configuration = update_configuration
-    LambdaFunction.get_configuration = get_configuration
+    _replace(LambdaFunction, "get_configuration", get_configuration)
 
 
+# --- S3 control plane ---------------------------------------------------------------------------------------------
+
+
+@patch(
+    "An S3 listing that races a DeleteObject finishes, showing the bucket as it was when the listing began "
+    "(moto answers 500: terraform destroy empties a bucket with parallel deletes while it lists versions)",
+    reproduction="tests/endpoint/moto_bugs/s3_listing_race.py",
+)
 def _s3_listings_survive_concurrent_deletes() -> None:
-    """Let an S3 listing that races a DeleteObject finish, as AWS's does, instead of answering 500.
-
-    moto copies a bucket's key table and then looks every name up again in the live table, so a key deleted in
-    between (terraform destroy empties a bucket with parallel deletes while it lists versions) yields None and
-    ListObjectVersions fails with a TypeError. Reading the versions from the copy itself keeps the snapshot
-    consistent: a listing shows the bucket as it was when the listing began.
-    """
-
+    # moto copies a bucket's key table, then looks every name up again in the live table, where a key deleted in
+    # between is gone (KeyError). Reading the versions from the copy keeps the snapshot consistent.
     def lists(self: _VersionedKeyStore) -> Iterator[tuple[str, list[Any]]]:
         for key, versions in self._self_iterable().items():
             if versions:
@@ -144,19 +303,22 @@ def _s3_listings_survive_concurrent_deletes() -> None:
             yield latest
 
     # moto binds each of these under several names; replace them all.
-    _VersionedKeyStore.lists = _VersionedKeyStore.iterlists = _VersionedKeyStore._iterlists = lists
-    _VersionedKeyStore.items = _VersionedKeyStore.iteritems = _VersionedKeyStore._iteritems = items
-    _VersionedKeyStore.values = _VersionedKeyStore.itervalues = _VersionedKeyStore._itervalues = values
+    for name in ("lists", "iterlists", "_iterlists"):
+        _replace(_VersionedKeyStore, name, lists)
+    for name in ("items", "iteritems", "_iteritems"):
+        _replace(_VersionedKeyStore, name, items)
+    for name in ("values", "itervalues", "_itervalues"):
+        _replace(_VersionedKeyStore, name, values)
 
 
+@patch(
+    "A bucket policy's statements apply to the principals they name, with their conditions (moto applies every "
+    "statement to every caller and fails any Condition, so a Deny naming one role, or the TLS-only Deny, refused the "
+    "developer's own keys too)"
+)
 def _bucket_policies_apply_to_their_principals() -> None:
-    """Apply a bucket policy's statements to the principals they name, with their conditions, as S3 does.
-
-    moto applies every statement to every caller, ignoring Principal and failing any Condition, so a Deny naming
-    one role (or the TLS-only Deny, conditioned on aws:SecureTransport) refused the developer's own keys too. The
-    developer's requests are the account's: statements naming everyone or the account apply to them. Function
-    roles are checked in full by lambdafleet.endpoint.iam_enforcement.
-    """
+    # The developer's requests are the account's: statements naming everyone or the account apply to them.
+    # Function roles are checked in full by lambdafleet.endpoint.iam_enforcement.
     from moto.iam.access_control import PermissionResult
     from moto.s3.models import FakeBucket
 
@@ -172,21 +334,130 @@ def _bucket_policies_apply_to_their_principals() -> None:
             return PermissionResult.DENIED
         return PermissionResult.PERMITTED if verdict.allowed else PermissionResult.NEUTRAL
 
-    FakeBucket.get_permission = get_permission
+    _replace(FakeBucket, "get_permission", get_permission)
 
 
-_registered = False
+# --- Lambda data plane --------------------------------------------------------------------------------------------
 
 
-def register() -> None:
-    """Install every gap into moto; safe to call more than once."""
-    global _registered
-    if _registered:
-        return
-    # moto dispatches a JSON-protocol action to the response method of the same snake_case name.
-    StepFunctionResponse.validate_state_machine_definition = _validate_state_machine_definition
-    StepFunctionResponse.list_state_machine_versions = _list_state_machine_versions
-    _lambda_reports_what_aws_does()
-    _s3_listings_survive_concurrent_deletes()
-    _bucket_policies_apply_to_their_principals()
-    _registered = True
+@patch(
+    "Invoke runs the function's stored code on the local runtime (moto would start a Docker container)", data_plane=True
+)
+def _lambda_invokes_run_locally() -> None:
+    def invoke(self: LambdaFunction, body: Any, request_headers: Any, response_headers: Any) -> bytes:
+        return _data_plane().invoke(self, body, request_headers, response_headers)
+
+    # Every path into a function (the Invoke API, InvokeAsync, moto's service integrations) calls this method.
+    _replace(LambdaFunction, "invoke", invoke)
+
+
+@patch(
+    "DeleteFunction stops the function's warm execution environments (all versions when unqualified)", data_plane=True
+)
+def _deleted_functions_stop() -> None:
+    delete_function = LambdaBackend.delete_function
+
+    def delete(self: LambdaBackend, function_name: str, qualifier: str | None = None) -> None:
+        function = self.get_function(function_name, qualifier)
+        delete_function(self, function_name, qualifier)
+        unqualified = make_function_arn(self.region_name, self.account_id, function.function_name)
+        _data_plane().discard(function.function_arn if qualifier else unqualified)
+
+    _replace(LambdaBackend, "delete_function", delete)
+
+
+@patch(
+    "Invoke honours ?Qualifier= (moto reads `qualifier`, and without it falls through to a key of the payload)",
+    data_plane=True,
+)
+def _invoke_reads_the_qualifier() -> None:
+    respond = LambdaResponse.invoke
+
+    def invoke(self: LambdaResponse) -> Any:
+        self.querystring["qualifier"] = self.querystring.get("Qualifier") or [None]
+        return respond(self)
+
+    _replace(LambdaResponse, "invoke", invoke)
+
+
+# --- S3 data plane ------------------------------------------------------------------------------------------------
+
+
+@patch(
+    "An S3 event notification invokes its function asynchronously, with S3's full event record (moto invokes "
+    "synchronously inside the PutObject request)",
+    data_plane=True,
+)
+def _s3_notifications_invoke_asynchronously() -> None:
+    def invoke_awslambda(account_id: str, event_body: Any, fn_arn: str, region_name: str) -> None:
+        s3_events.deliver(account_id, event_body, fn_arn, region_name, _data_plane().invoke_async)
+
+    _replace(notifications, "_invoke_awslambda", invoke_awslambda)
+
+
+# --- Step Functions data plane ------------------------------------------------------------------------------------
+
+
+@patch(
+    "StartExecution runs the state machine, its Lambda tasks calling this endpoint (moto only records executions)",
+    data_plane=True,
+)
+def _state_machines_execute() -> None:
+    # moto keeps the machines of its executing backend apart from its default one's: this is installed before
+    # the endpoint serves its first CreateStateMachine.
+    default_user_config["stepfunctions"]["execute_state_machine"] = True
+    # The interpreter's clients call http://localhost:{moto_server_port()} (5000 unless MOTO_PORT says otherwise);
+    # answering with this endpoint's port keeps the setting in this process, out of the functions' environment.
+    _replace(boto_client, "moto_server_port", lambda: str(urlsplit(_data_plane().endpoint_url()).port))
+    # It logs a state's failure with a repr of the whole state: the execution's history already says what failed,
+    # and the function's own failure is logged by the fleet.
+    logging.getLogger(step_functions.FAILURE_LOGGER).setLevel(logging.CRITICAL)
+
+
+StartExecution = Callable[..., Execution]
+
+
+@patch(
+    'StartExecution names an unnamed execution with a UUID (moto\'s interpreter names it "None" and takes a second '
+    "unnamed start with the same input for a retry of the first)",
+    data_plane=True,
+)
+def _unnamed_executions_get_a_uuid() -> None:
+    start: StartExecution = StepFunctionsParserBackend.start_execution
+
+    def start_execution(
+        self: StepFunctionsParserBackend, state_machine_arn: str, name: str | None = None, *args: Any, **kwargs: Any
+    ) -> Execution:
+        return start(self, state_machine_arn, step_functions.execution_name(self, name), *args, **kwargs)
+
+    _replace(StepFunctionsParserBackend, "start_execution", start_execution)
+
+
+@patch("StartSyncExecution runs an express state machine to its end and answers with the outcome", data_plane=True)
+def _start_sync_execution() -> None:
+    _add(StepFunctionResponse, "start_sync_execution", step_functions.start_sync_execution)
+
+
+@patch(
+    "The interpreter's errors (InvalidDefinition, InvalidExecutionInput, ...) answer with their AWS error code "
+    "(they carry it as `code`; moto's AWSError reads `TYPE` and would answer with an empty one)",
+    data_plane=True,
+)
+def _interpreter_errors_have_their_codes() -> None:
+    for error in vars(stepfunctions_api).values():
+        if isinstance(error, type) and issubclass(error, AWSError) and isinstance(error.__dict__.get("code"), str):
+            _replace(error, "TYPE", error.__dict__["code"])
+
+
+def describe() -> str:
+    """The registry as text: one line per patch, its plane, what it restores and any reproduction."""
+    lines = [f"moto {MOTO_VERSION}: {len(PATCHES)} patches"]
+    for entry in PATCHES:
+        plane = "data plane" if entry.data_plane else "control plane"
+        reproduced = f" [moto bug, reproduced by {entry.reproduction}]" if entry.reproduction else ""
+        lines.append(f"- {entry.name} ({plane}): {entry.restores}{reproduced}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(describe())

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from typing import Any
 
 from moto.awslambda.models import LambdaFunction, lambda_backends
-from moto.s3 import notifications
 
 LOG = logging.getLogger("lambdafleet.endpoint")
 _sequencer = itertools.count(1)  # S3 orders events on one key by this value
@@ -25,15 +24,17 @@ def _complete(event: dict[str, Any], account_id: str) -> dict[str, Any]:
     return event
 
 
-def install(invoke_async: Callable[[LambdaFunction, bytes], str]) -> None:
-    """Make moto's S3 notifications to Lambda go through `invoke_async`."""
-
-    def invoke_awslambda(account_id: str, event_body: Any, fn_arn: str, region_name: str) -> None:
-        try:
-            function = lambda_backends[account_id][region_name].get_function(fn_arn)
-        except Exception as error:  # S3 still stores the object when its notification target is gone
-            LOG.warning("S3 notification to %s not delivered: %s", fn_arn, error)
-            return
-        invoke_async(function, json.dumps(_complete(event_body, account_id)).encode())
-
-    notifications._invoke_awslambda = invoke_awslambda
+def deliver(
+    account_id: str,
+    event_body: Any,
+    fn_arn: str,
+    region_name: str,
+    invoke_async: Callable[[LambdaFunction, bytes], str],
+) -> None:
+    """Hand an S3 notification to `invoke_async` (moto_patches routes moto's notifications to Lambda here)."""
+    try:
+        function = lambda_backends[account_id][region_name].get_function(fn_arn)
+    except Exception as error:  # S3 still stores the object when its notification target is gone
+        LOG.warning("S3 notification to %s not delivered: %s", fn_arn, error)
+        return
+    invoke_async(function, json.dumps(_complete(event_body, account_id)).encode())

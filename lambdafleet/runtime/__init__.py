@@ -1,7 +1,13 @@
 """Run a built function's zip locally the way AWS Lambda runs it: no Docker, Lambda's own runtime client."""
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # what the type checker sees; at run time __getattr__ below imports on first use
+    from lambdafleet.runtime.pool import FunctionPool as FunctionPool
+    from lambdafleet.runtime.pool import PayloadTooLargeError as PayloadTooLargeError
+    from lambdafleet.runtime.result import InvokeResult as InvokeResult
+    from lambdafleet.runtime.spec import FunctionSpec as FunctionSpec
 
 # Loaded on first use (PEP 562): build.py imports a submodule of this package for its `invoke` command on
 # every run, and a no-op build must not pay for the pool's machinery.

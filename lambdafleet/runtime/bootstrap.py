@@ -34,6 +34,8 @@ import socket
 import sys
 import traceback
 import types
+from collections.abc import Iterable
+from typing import NoReturn
 
 
 def _load_sandbox() -> types.ModuleType:
@@ -100,11 +102,11 @@ PRELOAD = (
 _STANDARD_LIBRARY = sys.path[1:]
 
 
-def _set_path(*first):
+def _set_path(*first: str) -> None:
     sys.path[:] = [*first, *(path for path in _STANDARD_LIBRARY if path not in first)]
 
 
-def _add_site_builtins():
+def _add_site_builtins() -> None:
     """`exit`, `quit`, `help`, `copyright`... as Lambda's interpreter has them; `-S` skipped adding them.
 
     Only these: site.main() would put site-packages back on sys.path.
@@ -137,11 +139,11 @@ def _run(task_root: str, runtime_dir: str, tmp_mb: str, handler: str) -> None:
     _start_runtime(task, runtime, handler)
 
 
-def _top_level_names(entries):
+def _top_level_names(entries: Iterable[str]) -> set[str]:
     return {entry.split(".")[0] for entry in entries}
 
 
-def _serve(task_root, runtime_dir, tmp_mb, handler, preload="preload"):
+def _serve(task_root: str, runtime_dir: str, tmp_mb: str, handler: str, preload: str = "preload") -> None:
     requests = socket.socket(fileno=0)
     _set_path(runtime_dir)
     if preload == "preload":
@@ -164,12 +166,16 @@ def _serve(task_root, runtime_dir, tmp_mb, handler, preload="preload"):
     signal.set_wakeup_fd(wake_write)
     signal.signal(signal.SIGCHLD, lambda *_: None)
     inherited = (requests.fileno(), wake_read, wake_write)
-    prepare = lambda: _prepare(inherited, (tmp_mb, (task_root, runtime_dir), reason), (task, runtime, handler))  # noqa: E731
-    spare = prepare()
+
+    def prepare() -> tuple[int, socket.socket]:
+        return _prepare(inherited, (tmp_mb, (task_root, runtime_dir), reason), (task, runtime, handler))
+
+    spare: tuple[int, socket.socket] | None = prepare()
+    watched: list[socket.socket | int] = [requests, wake_read]
     while True:
         # The next spare is forked once the server has been idle a moment, not while the environment just
         # handed over is starting (it would compete with that cold start for the CPU).
-        readable = select.select([requests, wake_read], [], [], None if spare else _SPARE_DELAY_S)[0]
+        readable = select.select(watched, [], [], None if spare else _SPARE_DELAY_S)[0]
         if not readable and spare is None:
             spare = prepare()
         if wake_read in readable:
@@ -194,7 +200,7 @@ def _serve(task_root, runtime_dir, tmp_mb, handler, preload="preload"):
 _SPARE_DELAY_S = 0.05
 
 
-def _check_environments(tmp_mb):
+def _check_environments(tmp_mb: str) -> None:
     """Make one environment's namespaces and end it: if that fails, every fork would fail before it has
     anywhere to say why, so the server stops instead, and the pool starts environments afresh (whose
     logs then show the error)."""
@@ -202,6 +208,7 @@ def _check_environments(tmp_mb):
     if pid == 0:
         code = 1
         try:
+            assert sandbox is not None  # only checked once a root was entered
             sandbox.enter_environment(int(tmp_mb))
             code = 0
         finally:
@@ -211,7 +218,11 @@ def _check_environments(tmp_mb):
         sys.exit(f"lambdafleet: an environment's sandbox failed (wait status {status})")
 
 
-def _prepare(inherited, sandboxing, arguments):
+def _prepare(
+    inherited: tuple[int, int, int],
+    sandboxing: tuple[str, tuple[str, str], str | None],
+    arguments: tuple[str, str, str],
+) -> tuple[int, socket.socket]:
     """Fork the next environment ahead of its request, so a cold start does not wait for its sandbox: it
     waits on a socket for its variables and output; returns (its pid, that socket)."""
     channel, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -225,9 +236,9 @@ def _prepare(inherited, sandboxing, arguments):
     return pid, channel
 
 
-def _reap(requests):
+def _reap(requests: socket.socket) -> list[int]:
     """Report every child that ended; returns their pids."""
-    reaped = []
+    reaped: list[int] = []
     while True:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
@@ -239,7 +250,9 @@ def _reap(requests):
         requests.send(f"exit {pid} {os.waitstatus_to_exitcode(status)}".encode())
 
 
-def _child(channel, sandboxing, arguments):
+def _child(
+    channel: socket.socket, sandboxing: tuple[str, tuple[str, str], str | None], arguments: tuple[str, str, str]
+) -> NoReturn:
     """Become one execution environment once the server hands it over; never returns to the server loop."""
     code = 1
     try:
@@ -268,14 +281,14 @@ def _child(channel, sandboxing, arguments):
         os._exit(code)
 
 
-def _exit_code(code):
+def _exit_code(code: object) -> int:
     if code is None or isinstance(code, int):
         return code or 0
     print(code, file=sys.stderr)
     return 1
 
 
-def main():
+def main() -> None:
     mode, *arguments = sys.argv[1:]
     if mode == "serve":
         _serve(*arguments)

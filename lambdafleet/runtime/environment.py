@@ -192,6 +192,7 @@ class ExecutionEnvironment:
     def _outcome(self, invocation: Invocation, fault: Fault | None, cold: bool) -> InvocationOutcome:
         peak = peak_mib(self._processes.runtime()) if self.alive and self._processes else None
         self._peak_mib = max(self._peak_mib, peak or 0)
+        payload: bytes | None
         if fault is not None:
             payload, function_error = fault.payload(), True
         else:

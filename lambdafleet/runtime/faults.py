@@ -5,7 +5,7 @@ import signal
 from dataclasses import dataclass
 
 # Go's names for signals, which Lambda's "Runtime exited with error: signal: ..." messages use.
-_GO_SIGNAL_NAMES = {
+_GO_SIGNAL_NAMES: dict[int, str] = {
     signal.SIGSEGV: "segmentation fault",
     signal.SIGKILL: "killed",
     signal.SIGABRT: "aborted",

@@ -16,8 +16,10 @@ def open_function(root: Path, name: str, **pool_options: Any) -> FunctionPool:
     """
     entry = build_functions(root, [name])[name]
     source = f"functions/{name}/function.toml"
-    image = entry.get("image")
+    image = entry["image"]
     # An image function runs its image's task root (the same lock and sources) with the image's CMD as handler.
-    zip_path = build_dir(root) / (image["task_zip"] if image else entry["zip"])
+    zip_name = image["task_zip"] if image else entry["zip"]
+    assert zip_name is not None  # a zip function's entry names its zip
+    zip_path = build_dir(root) / zip_name
     spec = FunctionSpec.from_manifest({**entry, "handler": image["command"][0]} if image else entry)
     return FunctionPool(spec, zip_path, cache_dir=cache_root(root), source=source, **pool_options)

@@ -83,7 +83,7 @@ class ForkServer:
             bootstrap_command(python, "serve", arguments),
             env=dict(environment),
             cwd=cwd,
-            stdin=theirs,
+            stdin=theirs.fileno(),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             start_new_session=True,
@@ -149,6 +149,7 @@ class ForkServer:
 
     def _failure(self) -> str:
         self._server.wait()
+        assert self._server.stderr is not None  # started with stderr=PIPE
         lines = self._server.stderr.read().decode(errors="replace").strip().splitlines()
         return lines[-1] if lines else f"exit code {self._server.returncode}"
 
@@ -157,7 +158,8 @@ class ForkServer:
         self._socket.close()
         self._server.kill()
         self._server.wait()
-        self._server.stderr.close()
+        if self._server.stderr is not None:
+            self._server.stderr.close()
 
 
 class _Forked:

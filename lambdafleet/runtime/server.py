@@ -7,12 +7,14 @@ records what the runtime reports and calls `wake`; the execution environment dec
 
 import json
 import queue
+import socket
 import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 API_PREFIX = "/2018-06-01/runtime"
 # Lambda's limit on a synchronous response; bigger ones fail with Function.ResponseSizeTooLarge.
@@ -63,7 +65,7 @@ class Invocation:
 class RuntimeApiServer:
     """A threaded HTTP server on 127.0.0.1 serving the Runtime API for a single environment."""
 
-    def __init__(self, wake: Callable[[], None], admit: Callable[[int, int], bool] | None = None) -> None:
+    def __init__(self, wake: Callable[[], object], admit: Callable[[int, int], bool] | None = None) -> None:
         """`admit(client_port, server_port)`, when given, decides whether a connection may be served."""
         self._wake = wake
         self._queue: queue.Queue[Invocation | None] = queue.Queue()
@@ -79,7 +81,7 @@ class RuntimeApiServer:
     @property
     def address(self) -> str:
         """host:port, the value of AWS_LAMBDA_RUNTIME_API."""
-        host, port = self._httpd.server_address[:2]
+        host, port = self._httpd.socket.getsockname()[:2]
         return f"{host}:{port}"
 
     def submit(self, invocation: Invocation) -> None:
@@ -136,7 +138,7 @@ class _Server(ThreadingHTTPServer):
             return True
         return self.admit(client_address[1], self.server_address[1])  # type: ignore[index]
 
-    def handle_error(self, request: object, client_address: object) -> None:
+    def handle_error(self, request: socket.socket | tuple[bytes, socket.socket], client_address: Any) -> None:
         """A runtime killed mid-request resets its connection: expected, not worth a traceback."""
         if not isinstance(sys.exc_info()[1], ConnectionError):
             super().handle_error(request, client_address)

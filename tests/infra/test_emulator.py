@@ -113,7 +113,7 @@ def test_lambda_keeps_its_logging_config_and_hides_empty_image_config(aws_env: s
 
 def test_an_s3_listing_survives_keys_deleted_while_it_runs() -> None:
     """terraform destroy deletes a bucket's objects while it lists their versions; moto answered 500 (seen in CI)."""
-    moto_patches.register()
+    moto_patches.apply_all()
     store = _VersionedKeyStore()
     store["a"], store["b"], store["b"] = "a1", "b1", "b2"
 

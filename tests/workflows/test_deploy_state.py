@@ -51,13 +51,30 @@ def _state(repo: Path, *args: str) -> subprocess.CompletedProcess:
     )
 
 
+SHA = "ab" * 32
+
+
+def _settings(name: str, package_type: str) -> dict:
+    """function.toml's defaults, as the manifest records them (lambdafleet/build/manifest.schema.json)."""
+    return {
+        "name": name, "runtime": "python3.12", "architecture": "x86_64", "handler": "lambda_function.lambda_handler",
+        "memory_size": 128, "timeout": 3, "ephemeral_storage": 512, "environment": {}, "description": "",
+        "logging_format": "Text", "package_type": package_type, "routes": [],
+        "destinations": {"on_success": None, "on_failure": None}, "permissions": [], "exclude": [], "shared": [],
+        "build_key": SHA,
+    }  # fmt: skip
+
+
 def _manifest(s3: dict | None = None) -> dict:
-    entry = {"name": "echo", "package_type": "zip", "zip": "echo.zip", "sha256": "ab", "s3": s3}
-    image = {"name": "predict", "package_type": "image", "zip": None, "s3": None, "image": {"context": "predict.image"}}
+    built = {"zip": "echo.zip", "size": 1, "unzipped_size": 1, "sha256": SHA, "source_code_hash": "qw==", "image": None}
+    entry = {**_settings("echo", "zip"), **built, "s3": s3}
+    context = {"context": "predict.image", "base_image": "b", "platform": "linux/amd64", "command": [], "sha256": SHA}
+    unbuilt = dict.fromkeys(("zip", "size", "unzipped_size", "sha256", "source_code_hash", "s3"))
+    image = {**_settings("predict", "image"), **unbuilt, "image": {**context, "tag": SHA}}
     return {"schema_version": 1, "functions": {"echo": entry, "predict": image}, "chains": {}}
 
 
-UPLOADED = {"bucket": BUCKET, "key": "lambda/echo/ab.zip", "version_id": None}
+UPLOADED = {"bucket": BUCKET, "key": f"lambda/echo/{SHA}.zip", "version_id": None}
 
 
 def _write_manifest(repo: Path, manifest: dict) -> Path:

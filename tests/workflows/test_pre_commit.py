@@ -26,7 +26,7 @@ def test_config_is_valid_and_names_the_hooks(tmp_path):
     result = _pre_commit("validate-config", str(CONFIG), cwd=REPO_ROOT, home=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     hooks = {hook["id"]: hook for repo in yaml.safe_load(CONFIG.read_text())["repos"] for hook in repo["hooks"]}
-    assert list(hooks) == ["ruff-check", "ruff-format", "terraform-fmt", "requirements-up-to-date"]
+    assert list(hooks) == ["ruff-check", "ruff-format", "mypy", "terraform-fmt", "requirements-up-to-date"]
     assert hooks["requirements-up-to-date"]["entry"] == "python build.py check"
 
 
@@ -41,6 +41,8 @@ def _throwaway_repo(root: Path) -> Path:
     shutil.copy(SIX_LOCK, function / "requirements.txt")
     (root / "infra").mkdir()
     (root / "infra" / "main.tf").write_text('variable "x" {\ntype=string\n}\n')
+    with (root / "lambdafleet" / "errors.py").open("a") as module:  # a type error for the mypy hook
+        module.write('\n\ndef exit_code() -> int:\n    return "2"\n')
     subprocess.run(["git", "init", "-q", str(root)], check=True)
     subprocess.run(["git", "-C", str(root), "add", "."], check=True)
     return function
@@ -53,13 +55,16 @@ def test_hooks_fix_format_and_lint_and_stop_a_stale_lock(tmp_path):
 
     failed = _pre_commit("run", "--all-files", cwd=root, home=tmp_path / "home")
     assert failed.returncode == 1
-    for hook in ("ruff check", "ruff format", "terraform fmt", "requirements.txt up to date"):
+    for hook in ("ruff check", "ruff format", "mypy", "terraform fmt", "requirements.txt up to date"):
         assert any(line.startswith(hook) and line.endswith("Failed") for line in failed.stdout.splitlines()), hook
     assert "functions/demo/requirements" in failed.stdout
+    assert 'errors.py:13: error: Incompatible return value type (got "str", expected "int")' in failed.stdout
     assert (root / "infra" / "main.tf").read_text() == 'variable "x" {\n  type = string\n}\n'
     assert "import os" not in (function / "lambda_function.py").read_text()
 
     (function / "requirements.in").write_text("six\n")
+    errors = root / "lambdafleet" / "errors.py"
+    errors.write_text(errors.read_text().replace('return "2"', "return 2"))
     subprocess.run(["git", "-C", str(root), "add", "."], check=True)
     passed = _pre_commit("run", "--all-files", cwd=root, home=tmp_path / "home")
     assert passed.returncode == 0, passed.stdout + passed.stderr
