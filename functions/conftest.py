@@ -103,7 +103,7 @@ def new_bucket(aws_env):
 
 
 @pytest.fixture
-def zip_invoke(aws_env):
+def zip_invoke(aws_env, lambda_build_dir):
     """`zip_invoke(name, event, **env)`: runs functions/<name> from its built zip through the local runtime
     (awslambdaric, Lambda's environment variables), pointed at the moto server, with `env` added to its
     environment as Terraform would set it. Environments stay warm within one test."""
@@ -117,7 +117,7 @@ def zip_invoke(aws_env):
         key = (name, tuple(sorted(env.items())))
         if key not in pools:
             extra = {"AWS_ENDPOINT_URL": aws_env, **env}
-            pools[key] = open_function(root, name, credentials=credentials, extra_env=extra)
+            pools[key] = open_function(root, name, out_dir=lambda_build_dir, credentials=credentials, extra_env=extra)
         return pools[key].invoke(event)
 
     yield invoke

@@ -81,7 +81,12 @@ locals {
     if bucket.notify_function != null && !contains(keys(local.functions), coalesce(bucket.notify_function, "-"))
   ]
 
-  manifest_problems = concat(local.undeclared_permissions, local.unknown_destinations, local.unknown_notified, local.names_too_long)
+  # An empty manifest (a broken or empty functions/) would make apply destroy every deployed function.
+  empty_manifest = length(local.functions) == 0 && !var.allow_empty_manifest ? [
+    "functions is empty: applying it would destroy every deployed function; rebuild with python build.py all, or set allow_empty_manifest = true to mean it"
+  ] : []
+
+  manifest_problems = concat(local.empty_manifest, local.undeclared_permissions, local.unknown_destinations, local.unknown_notified, local.names_too_long, local.undeclared_trigger_sources)
 
   integrations = {
     for name, function in local.functions : name => {
@@ -109,10 +114,11 @@ resource "terraform_data" "manifest_check" {
 module "artifacts" {
   source = "./modules/bucket"
 
-  name          = "${var.name_prefix}artifacts-${local.account_id}"
-  force_destroy = var.force_destroy
-  enforce_tls   = var.enforce_tls
-  tags          = var.tags
+  name            = "${var.name_prefix}artifacts-${local.account_id}"
+  force_destroy   = var.force_destroy
+  enforce_tls     = var.enforce_tls
+  lifecycle_rules = var.bucket_lifecycle_rules
+  tags            = var.tags
 }
 
 module "table" {
@@ -126,18 +132,22 @@ module "table" {
   range_key_type           = each.value.range_key_type
   ttl_attribute            = each.value.ttl_attribute
   global_secondary_indexes = each.value.global_secondary_indexes
-  tags                     = var.tags
+  # A dynamodb_stream trigger on the table turns its stream on.
+  stream_view_type = contains(local.stream_table_names, each.key) ? "NEW_AND_OLD_IMAGES" : null
+  tags             = var.tags
 }
 
 module "bucket" {
   source   = "./modules/bucket"
   for_each = var.buckets
 
-  name          = local.resource_names["bucket:${each.key}"]
-  force_destroy = var.force_destroy
-  enforce_tls   = var.enforce_tls
-  tags          = var.tags
-  notifications = each.value.notify_function == null || !contains(keys(local.functions), coalesce(each.value.notify_function, "-")) ? {} : {
+  name            = local.resource_names["bucket:${each.key}"]
+  force_destroy   = var.force_destroy
+  enforce_tls     = var.enforce_tls
+  lifecycle_rules = var.bucket_lifecycle_rules
+  tags            = var.tags
+  # var.buckets' notify_function, plus every s3 trigger naming this bucket.
+  notifications = merge(each.value.notify_function == null || !contains(keys(local.functions), coalesce(each.value.notify_function, "-")) ? {} : {
     (each.value.notify_function) = {
       function_arn  = module.function[each.value.notify_function].arn
       function_name = module.function[each.value.notify_function].function_name
@@ -145,7 +155,15 @@ module "bucket" {
       filter_prefix = each.value.notify_prefix
       filter_suffix = each.value.notify_suffix
     }
-  }
+    }, {
+    for key, n in local.s3_trigger_notifications : replace(key, "/", "-") => {
+      function_arn  = n.function_arn
+      function_name = n.function_name
+      events        = n.events
+      filter_prefix = n.filter_prefix
+      filter_suffix = n.filter_suffix
+    } if n.bucket == each.key
+  })
 }
 
 module "ecr_repository" {
@@ -234,6 +252,8 @@ module "function" {
       arn    = lookup(local.resource_arns, "${permission.type}:${permission.name}", "")
     }
   ]
+
+  trigger_statements = local.trigger_statements[each.key]
 
   destinations = {
     on_success = try(local.function_arns[each.value.destinations.on_success], null)

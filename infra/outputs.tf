@@ -57,3 +57,28 @@ output "layer_arns" {
   description = "Layer version ARNs, keyed \"<layer>/<runtime>-<architecture>\"."
   value       = { for key, layer in aws_lambda_layer_version.layer : key => layer.arn }
 }
+
+output "queue_urls" {
+  description = "SQS queue URLs, keyed by declared name."
+  value       = { for name, queue in module.queue : name => queue.url }
+}
+
+output "dead_letter_queue_urls" {
+  description = "Dead-letter queue URLs, keyed by the declared name of the queue they serve (queues with max_receive_count > 0)."
+  value       = { for name, queue in module.queue : name => queue.dead_letter_url if queue.dead_letter_url != null }
+}
+
+output "topic_arns" {
+  description = "SNS topic ARNs, keyed by declared name."
+  value       = { for name, topic in module.topic : name => topic.arn }
+}
+
+output "stream_names" {
+  description = "Kinesis stream names, keyed by declared name."
+  value       = { for name, stream in module.stream : name => stream.name }
+}
+
+output "event_bus_names" {
+  description = "EventBridge bus names, keyed by declared name."
+  value       = { for name, bus in module.event_bus : name => bus.name }
+}

@@ -4,6 +4,13 @@ variable "manifest_path" {
   default     = null
 }
 
+variable "allow_empty_manifest" {
+  description = "Accept a manifest with no functions (which destroys every deployed function); false refuses it at plan time."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
 variable "name_prefix" {
   description = "Prefix of every resource name, so several stacks can share an account."
   type        = string
@@ -36,6 +43,8 @@ variable "tables" {
   default = {
     predictions = { hash_key = "id" }
     items       = { hash_key = "id" }
+    jobs        = { hash_key = "id" }
+    audit       = { hash_key = "id" }
   }
 
   validation {
@@ -79,6 +88,12 @@ variable "force_destroy" {
 
 variable "enforce_tls" {
   description = "Give every bucket a policy denying requests without TLS (false only for an emulator that speaks plain HTTP)."
+  type        = bool
+  default     = true
+}
+
+variable "bucket_lifecycle_rules" {
+  description = "Give every bucket its lifecycle rules (false only for an emulator: it never expires anything, and the AWS provider waits at least 30 s per apply for the rules to settle)."
   type        = bool
   default     = true
 }

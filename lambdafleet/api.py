@@ -10,17 +10,19 @@ from lambdafleet.build.deps_cache import DepsCache
 from lambdafleet.build.layers import LayerBuilder, plan_layer, target_key
 from lambdafleet.build.manifest import (
     MANIFEST_FILE,
+    ChainEntry,
     FunctionEntry,
     LayerBuild,
     LayerEntry,
     read_manifest,
-    write_manifest,
+    update_manifest,
 )
-from lambdafleet.build.paths import CHECKED_LOCKS, build_dir, cache_root
+from lambdafleet.build.paths import BUILD_DIR, CHECKED_LOCKS, build_dir, cache_root
 from lambdafleet.build.plan import FunctionBuilder, plan_function
-from lambdafleet.build.project import Project, load_project
+from lambdafleet.build.project import FUNCTIONS_DIR, Project, load_project
 from lambdafleet.build.strategies import BuildOutcome, Report, make_strategy
 from lambdafleet.build.upload import parse_destination, upload_all
+from lambdafleet.errors import UserError
 
 
 def run_build(
@@ -31,7 +33,9 @@ def run_build(
     jobs: int | None = None,
     upload: str | None = None,
     changed_since: str | None = None,
+    allow_empty: bool = False,
     report: Report = lambda outcome: None,
+    out_dir: Path | None = None,
 ) -> list[BuildOutcome]:
     """Build the named functions (all when None), upload them if every one succeeded, and write the manifest.
 
@@ -40,11 +44,17 @@ def run_build(
     raise UserError before anything is built. A failure while building one function is returned in
     its BuildOutcome; the manifest still records the functions that did build, because their zips in
     build/ have changed and Terraform must never pair a zip with another zip's hash, while a failed
-    function keeps its last good entry and zip.
+    function keeps its last good entry and zip. A manifest with no functions is written only with
+    `allow_empty`: Terraform would destroy every deployed function.
     """
     project = load_project(root)
+    if not project.functions and not allow_empty:
+        raise UserError(
+            f"{FUNCTIONS_DIR}/: no functions found; refusing to write {BUILD_DIR}/{MANIFEST_FILE} without any "
+            "(terraform apply would destroy every deployed function); pass --allow-empty to mean it"
+        )
     destination = parse_destination(upload) if upload else None
-    out_dir = build_dir(root)
+    out_dir = out_dir or build_dir(root)  # tests build elsewhere than the checkout's build/
     manifest_path = out_dir / MANIFEST_FILE
     previous_manifest = read_manifest(manifest_path)
     previous = previous_manifest["functions"]
@@ -54,6 +64,7 @@ def run_build(
         configs = [c for c in configs if c.name in affected or c.name not in previous]
     plans = [plan_function(project, config) for config in configs]
     deps_cache = DepsCache(cache_root(root))
+    deps_cache.sweep()  # install folders a killed build left behind
     builder = FunctionBuilder(out_dir, deps_cache)
     wanted_layers = set(project.layers) if names is None else {n for c in configs for n in c.layers}
     layers = build_layers(
@@ -65,20 +76,48 @@ def run_build(
     strategy = make_strategy(builder, jobs or os.cpu_count() or 1, previous, force)
     outcomes = strategy.run(plans, report)
     entries: dict[str, FunctionEntry] = {o.name: {**o.entry, "s3": None} for o in outcomes if o.entry}
-    kept = {name: entry for name, entry in previous.items() if name in project.functions}
-    functions = {**kept, **entries}
-    # A partial build (`build.py a`) may not have built every step of a chain yet; Terraform could not wire it.
-    chains = {name: chain.to_manifest() for name, chain in project.chains.items() if set(chain.steps) <= set(functions)}
+
+    def keep(name: str) -> bool:
+        return name in project.functions
+
+    def keep_layer(name: str) -> bool:
+        return name in project.layers
+
+    built_layers = {name: entry for name, entry in layers.items() if name in wanted_layers}
+
+    def chains(functions: dict[str, FunctionEntry]) -> dict[str, ChainEntry]:
+        # A partial build (`build.py a`) may not have built every step of a chain yet; Terraform could not wire it.
+        return {n: c.to_manifest() for n, c in project.chains.items() if set(c.steps) <= set(functions)}
+
     failed = any(outcome.error for outcome in outcomes)
     if not failed or any(outcome.status == "built" for outcome in outcomes):
-        write_manifest(
-            manifest_path, functions, chains, layers, project.api
-        )  # first describe build/ as it now is, whatever follows
+        # first describe build/ as it now is, whatever follows
+        update_manifest(
+            manifest_path,
+            entries,
+            keep,
+            chains,
+            builder.on_disk,
+            built_layers,
+            keep_layer,
+            project.api,
+            project.resources,
+        )
     if destination and not failed:
         zips = {name: (builder.zip_path(name), entry) for name, entry in entries.items() if entry["zip"]}
         for name, location in upload_all(destination, zips).items():
-            functions[name]["s3"] = location
-        write_manifest(manifest_path, functions, chains, layers, project.api)
+            entries[name]["s3"] = location
+        update_manifest(
+            manifest_path,
+            entries,
+            keep,
+            chains,
+            builder.on_disk,
+            built_layers,
+            keep_layer,
+            project.api,
+            project.resources,
+        )
     return outcomes
 
 
@@ -108,13 +147,18 @@ def build_layers(
 
 
 def build_functions(
-    root: Path, names: list[str] | None = None, *, force: bool = False, jobs: int | None = None
+    root: Path,
+    names: list[str] | None = None,
+    *,
+    force: bool = False,
+    jobs: int | None = None,
+    out_dir: Path | None = None,
 ) -> dict[str, FunctionEntry]:
     """Build what is stale and return the manifest entries of `names` (all when None).
 
     Raises the first function's error (UserError for user mistakes) if any build failed.
     """
-    outcomes = run_build(root, names, force=force, jobs=jobs)
+    outcomes = run_build(root, names, force=force, jobs=jobs, out_dir=out_dir)
     for outcome in outcomes:
         if outcome.error:
             raise outcome.error

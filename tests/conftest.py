@@ -1,16 +1,52 @@
-"""Fixtures for the build tests: throwaway workspaces holding a copy of the build tooling."""
+"""Fixtures for the whole suite: throwaway build workspaces, the CLI in-process, the local endpoint and the one
+applied local stack (`local_stack`) every end-to-end test shares.
 
+Shared-stack fixtures (stable names, other folders' tests use them):
+- `endpoint` / `embedded`: the session's `python build.py local` (or AWS_ENDPOINT_URL's endpoint);
+- `built_repo`: a copy of the repository in tmp with every function built (never the checkout's build/);
+- `local_stack`: infra/envs/local applied once to `endpoint` from `built_repo`, with the model uploaded; destroyed
+  (and checked gone) at the end of the session. A test that uses it (or `make_terraform`) is marked `stack`.
+- `run_cli`: `python build.py ARGS` run in-process (`lambdafleet.cli.main`), for user-error checks.
+"""
+
+import io
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import uuid
 import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from lambdafleet.build.paths import BUILD_ENV, cache_root
+from lambdafleet.testing.endpoint import _wait_until_up, free_port
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
+REGION = "us-east-1"
+CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
+# Offline machines keep the AWS provider in this filesystem mirror; elsewhere init downloads it.
+PROVIDER_MIRROR = Path("/opt/tf-plugins")
+# What a copy of the repository needs to build and apply (functions share files through relative symlinks).
+REPO_PARTS = ("build.py", "pyproject.toml", "lambdafleet", "functions", "models", "lib", "layers", "infra")
+
+
+# Fixtures that make a test slow end to end: the applied stack, and terraform runs (each starts the AWS provider).
+STACK_FIXTURES = {"local_stack", "make_terraform"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that applies the stack or runs terraform is a `stack` test, so `-m "not stack"` leaves them out."""
+    for item in items:
+        if STACK_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.stack)
 
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -28,6 +64,13 @@ class Workspace:
         shutil.copytree(REPO_ROOT / "lambdafleet", root / "lambdafleet", ignore=shutil.ignore_patterns("__pycache__"))
         (root / "functions").mkdir(exist_ok=True)
         shutil.copy2(REPO_ROOT / "functions" / "conftest.py", root / "functions" / "conftest.py")
+
+    @classmethod
+    def existing(cls, root: Path, cache_dir: Path) -> "Workspace":
+        """A handle on a workspace already on disk (a copy of another, say)."""
+        workspace = cls.__new__(cls)
+        workspace.root, workspace.cache_dir = root, cache_dir
+        return workspace
 
     def add_function(self, name: str, config: str | None = None, files: dict[str, str] | None = None) -> Path:
         """Write functions/<name>/ with a trivial handler unless `files` provides one."""
@@ -47,18 +90,30 @@ class Workspace:
         shutil.copy(FIXTURES / fixture, folder / "requirements.txt")
         return folder
 
-    def run(self, *args: str, env: dict[str, str] | None = None, umask: int = 0o022):
+    def run(self, *args: str, env: dict[str, str] | None = None, umask: int = 0o022, timeout: float = 600):
         """Run `python build.py ARGS` in a child process; returns the CompletedProcess."""
-        full_env = {**os.environ, "LAMBDAFLEET_CACHE_DIR": str(self.cache_dir), **(env or {})}
+        inherited = {key: value for key, value in os.environ.items() if key != BUILD_ENV}  # build/ in the workspace
+        full_env = {**inherited, "LAMBDAFLEET_CACHE_DIR": str(self.cache_dir), **(env or {})}
         return subprocess.run(
             [sys.executable, str(self.root / "build.py"), *args],
             cwd=self.root,
             env=full_env,
             capture_output=True,
             text=True,
-            timeout=600,
+            timeout=timeout,
             preexec_fn=lambda: os.umask(umask),
         )
+
+    def cli(self, *args: str, env: dict[str, str] | None = None) -> "CliResult":
+        """`python build.py ARGS` in this process (`lambdafleet.cli.main` on this workspace): for user errors, where
+        a new interpreter per case only costs time. `env` is set for the call only."""
+        changes = {BUILD_ENV: None, "LAMBDAFLEET_CACHE_DIR": str(self.cache_dir), **(env or {})}
+        saved = {key: os.environ.get(key) for key in changes}
+        try:
+            _set_environment(changes)
+            return _run_cli(*args, root=self.root)
+        finally:
+            _set_environment(saved)
 
     def manifest(self) -> dict:
         return json.loads((self.root / "build" / "manifest.json").read_text())
@@ -83,3 +138,224 @@ def workspace(tmp_path: Path, shared_cache: Path) -> Workspace:
 def make_workspace():
     """Factory for extra, independent workspaces: make_workspace(root, cache_dir)."""
     return Workspace
+
+
+@dataclass(frozen=True)
+class CliResult:
+    """What `python build.py ARGS` did, run in-process: exit code and both streams."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def _set_environment(values: dict[str, str | None]) -> None:
+    for key, value in values.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+def _run_cli(*args: str, root: Path = REPO_ROOT) -> CliResult:
+    from lambdafleet.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        try:
+            code = main(list(args), root)
+        except SystemExit as exit_:  # argparse's --help and usage errors
+            code = exit_.code if isinstance(exit_.code, int) else 1
+    return CliResult(code, out.getvalue(), err.getvalue())
+
+
+@pytest.fixture
+def run_cli(monkeypatch: pytest.MonkeyPatch, lambda_build_dir: Path) -> Callable[..., CliResult]:
+    """`run_cli(*args, root=REPO_ROOT)`: `python build.py ARGS` in this process (no interpreter start-up);
+    builds go to the session's build folder, not the checkout's build/."""
+    monkeypatch.setenv(BUILD_ENV, str(lambda_build_dir))
+    return _run_cli
+
+
+def one_line_error(result: CliResult | subprocess.CompletedProcess, *fragments: str) -> None:
+    """Exit code 2, one line on stderr without a traceback, holding every fragment."""
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert all(fragment in lines[0] for fragment in fragments), lines[0]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where the tests send AWS calls; `embedded` is False for an external one from AWS_ENDPOINT_URL."""
+
+    url: str
+    embedded: bool
+    pid: int | None = None  # the embedded endpoint's process
+
+    def client(self, service: str, **options: Any) -> Any:
+        """A boto3 client of `service` on this endpoint, with placeholder keys and boto3.client `options`."""
+        import boto3
+
+        return boto3.client(service, endpoint_url=self.url, region_name=REGION, **CREDENTIALS, **options)
+
+
+@pytest.fixture(scope="session")
+def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoint]:
+    """AWS_ENDPOINT_URL when set, else `python build.py local` on a free loopback port for the session, stopped
+    with Ctrl-C at the end, when it must exit 0 without a traceback in its log.
+
+    Failed asynchronous invocations are retried after 0.1 s and 0.2 s instead of Lambda's minutes.
+    """
+    external = os.environ.get("AWS_ENDPOINT_URL")
+    if external:
+        yield Endpoint(external, embedded=False)
+        return
+    port = free_port()
+    log = tmp_path_factory.mktemp("local") / "endpoint.log"
+    with log.open("w") as sink:  # a file, not a pipe: nobody reads until the end, and a full pipe blocks
+        process = subprocess.Popen(
+            [sys.executable, "build.py", "local", "--port", str(port), "--retry-delay", "0.1"],
+            cwd=REPO_ROOT,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(url, process)
+        yield Endpoint(url, embedded=True, pid=process.pid)
+    finally:
+        process.send_signal(signal.SIGINT)
+        code = process.wait(timeout=30)
+        output = log.read_text()
+        assert code == 0, output
+        assert "Traceback" not in output, output
+        assert "answered 500 InternalFailure" not in output, output  # a crash the endpoint contained is still a bug
+
+
+@pytest.fixture
+def embedded(endpoint: Endpoint) -> Endpoint:
+    """The endpoint, for tests of behaviour only the embedded one promises (skipped on an external one)."""
+    if not endpoint.embedded:
+        pytest.skip("checks the embedded endpoint's own behaviour; AWS_ENDPOINT_URL names another")
+    return endpoint
+
+
+def copy_repository(destination: Path) -> Path:
+    """The repository's build and infra inputs copied to `destination` (no build/, caches or Terraform state)."""
+    destination.mkdir(parents=True, exist_ok=True)
+    ignore = shutil.ignore_patterns("__pycache__", ".terraform", "*.tfstate*", ".terraform.lock.hcl")
+    for name in REPO_PARTS:
+        source = REPO_ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, destination / name, symlinks=True, ignore=ignore)
+        elif source.is_file():
+            shutil.copy2(source, destination / name)
+    return destination
+
+
+@pytest.fixture(scope="session")
+def built_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the repository in tmp with `python build.py all` done (its manifest: build/manifest.json).
+
+    Built with the checkout's dependency cache, which is keyed on lock + target + builder and so safe to share:
+    usually nothing is installed, only zipped.
+    """
+    root = copy_repository(tmp_path_factory.mktemp("built") / "repo")
+    inherited = {key: value for key, value in os.environ.items() if key != BUILD_ENV}
+    result = subprocess.run(
+        [sys.executable, "build.py", "all", "--quiet"],
+        cwd=root,
+        env={**inherited, "LAMBDAFLEET_CACHE_DIR": str(cache_root(REPO_ROOT))},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    return root
+
+
+@dataclass
+class LocalStack:
+    """The applied infra/envs/local: its outputs, the manifest it was applied from, and terraform on it."""
+
+    outputs: dict[str, Any]
+    manifest: dict[str, Any]
+    prefix: str
+    variables: dict[str, str]
+    terraform: Any  # lambdafleet.dev.stack.Terraform
+    endpoint: Endpoint
+
+    @property
+    def function_names(self) -> dict[str, str]:
+        """Deployed function names by manifest name."""
+        return self.outputs["function_names"]
+
+
+FRONT_DOOR_CORS = {
+    "allow_origins": ["https://app.example"],
+    "allow_methods": ["GET"],
+    "allow_headers": ["authorization"],
+    "expose_headers": ["x-total"],
+    "allow_credentials": True,
+    "max_age": 60,
+}
+
+
+def with_every_front_door_setting(manifest_path: Path) -> None:
+    """Add to the manifest what the examples do not use, so that the one apply covers every setting build.py can
+    write: math behind payload-1.0 routes (AWS_IAM, a Lambda authorizer, route throttling), stage throttling, and a
+    public function URL with its own CORS on echo."""
+    manifest = json.loads(manifest_path.read_text())
+    functions = manifest["functions"]
+    functions["math"] = {**functions["math"], "routes": ["GET /math/iam", "GET /math/gated", "GET /math/busy"]}
+    functions["math"]["payload_format_version"] = "1.0"
+    functions["echo"] = {**functions["echo"], "function_url": {"auth_type": "NONE", "cors": FRONT_DOOR_CORS}}
+    api = manifest["api"]
+    api["throttling"] = {"rate_limit": 50.0, "burst_limit": 20}
+    api["authorizers"]["gate"] = {
+        "type": "lambda",
+        "function": "echo",
+        "simple_responses": True,
+        "result_ttl": 60,
+        "identity_sources": ["$request.header.Authorization"],
+    }
+    api["routes"]["GET /math/iam"] = {"authorization": "AWS_IAM", "scopes": [], "throttling": None}
+    api["routes"]["GET /math/gated"] = {"authorization": "gate", "scopes": [], "throttling": None}
+    api["routes"]["GET /math/busy"] = {
+        "authorization": "NONE",
+        "scopes": [],
+        "throttling": {"rate_limit": 1.0, "burst_limit": 1},
+    }
+    manifest_path.write_text(json.dumps(manifest))
+
+
+@pytest.fixture(scope="session")
+def local_stack(endpoint: Endpoint, built_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    """infra/envs/local applied once for the session to `endpoint`, under a unique name prefix, with predict's
+    model in the models bucket. Tests may add data but must not change what Terraform manages: a test re-plans
+    and expects no change. At the end: `terraform destroy`, and no function of the prefix may be left."""
+    from lambdafleet.dev.stack import Terraform, local_variables, upload_model
+
+    if shutil.which("terraform") is None:
+        pytest.skip("no `terraform` on PATH: install Terraform >= 1.5 to run the stack tests")
+    state = tmp_path_factory.mktemp("stack-state")
+    terraform = Terraform(
+        workdir=built_repo / "infra" / "envs" / "local",
+        data_dir=state / "tf-data",
+        state_path=state / "terraform.tfstate",
+        plugin_dir=PROVIDER_MIRROR if PROVIDER_MIRROR.is_dir() else None,
+    )
+    prefix = f"st{uuid.uuid4().hex[:4]}-"  # apart from anything else the shared endpoint holds
+    manifest_path = built_repo / "build" / "manifest.json"
+    with_every_front_door_setting(manifest_path)
+    variables = local_variables(endpoint.url, manifest_path, prefix)
+    terraform.init()
+    try:
+        outputs = terraform.apply(variables)
+        upload_model(built_repo, endpoint.url, outputs)
+        yield LocalStack(outputs, json.loads(manifest_path.read_text()), prefix, variables, terraform, endpoint)
+    finally:
+        terraform.destroy(variables)
+    left = [f["FunctionName"] for f in endpoint.client("lambda").list_functions()["Functions"]]
+    assert not [name for name in left if name.startswith(prefix)], left

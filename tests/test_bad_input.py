@@ -222,7 +222,7 @@ CASES = {
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(workspace, case):
     setup, expected = CASES[case]
     setup(workspace)
-    result = workspace.run("all")
+    result = workspace.cli("all")
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -235,11 +235,11 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(workspace, case):
 
 def test_failed_rebuild_leaves_previous_zip_and_manifest_untouched(workspace):
     workspace.add_function("fn")
-    assert workspace.run("all").returncode == 0
+    assert workspace.cli("all").returncode == 0
     zip_bytes = (workspace.root / "build/fn.zip").read_bytes()
     manifest = (workspace.root / "build/manifest.json").read_bytes()
     (workspace.root / "functions/fn/function.toml").write_text("timeout = 0\n")
-    result = workspace.run("all")
+    result = workspace.cli("all")
     assert result.returncode == 2
     assert (workspace.root / "build/fn.zip").read_bytes() == zip_bytes
     assert (workspace.root / "build/manifest.json").read_bytes() == manifest
@@ -257,7 +257,7 @@ def test_failed_rebuild_leaves_previous_zip_and_manifest_untouched(workspace):
 )
 def test_bad_command_line_exits_2_with_one_line(workspace, args, expected):
     workspace.add_function("fn")
-    result = workspace.run(*args)
+    result = workspace.cli(*args)
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert expected in result.stderr
@@ -265,7 +265,7 @@ def test_bad_command_line_exits_2_with_one_line(workspace, args, expected):
 
 def test_unparsable_requirements_in_is_one_line_when_locking(workspace):
     workspace.add_function("fn").joinpath("requirements.in").write_text("six\n!!!garbage\n")
-    result = workspace.run("lock", "fn")
+    result = workspace.cli("lock", "fn")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "error: functions/fn/requirements.in:2: cannot parse requirement '!!!garbage': "
@@ -289,20 +289,20 @@ def test_unparsable_requirements_in_is_one_line_when_locking(workspace):
 )
 def test_handlers_lambda_can_call_or_that_need_running_to_judge_pass(workspace, source):
     workspace.add_function("fn", files={"lambda_function.py": source})
-    result = workspace.run("fn")
+    result = workspace.cli("fn")
     assert result.returncode == 0, result.stderr
 
 
 def test_description_of_lambdas_maximum_length_builds(workspace):
     workspace.add_function("fn", config=f'description = "{"x" * 256}"\n')
-    result = workspace.run("fn")
+    result = workspace.cli("fn")
     assert result.returncode == 0, result.stderr
     assert workspace.manifest()["functions"]["fn"]["description"] == "x" * 256
 
 
 def test_missing_functions_folder_is_a_user_error(workspace):
     shutil.rmtree(workspace.root / "functions")
-    result = workspace.run("all")
+    result = workspace.cli("all")
     assert result.returncode == 2
     assert "functions/: folder missing" in result.stderr
 
@@ -310,10 +310,10 @@ def test_missing_functions_folder_is_a_user_error(workspace):
 def test_a_broken_handler_elsewhere_does_not_block_building_or_invoking_this_function(workspace):
     workspace.add_function("good")
     workspace.add_function("broken", files={"lambda_function.py": "def lambda_handler(event, context)\n"})
-    assert workspace.run("good").returncode == 0
+    assert workspace.cli("good").returncode == 0
     invoked = workspace.run("invoke", "good", "--payload", '{"ok": 1}')
     assert invoked.returncode == 0, invoked.stderr
     assert json.loads(invoked.stdout) == {"ok": 1}
-    everything = workspace.run("all")
+    everything = workspace.cli("all")
     assert everything.returncode == 2
     assert "functions/broken/lambda_function.py: syntax error on line 1" in everything.stderr

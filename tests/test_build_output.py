@@ -33,6 +33,7 @@ def _digests(workspace):
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in outputs}
 
 
+@pytest.mark.stack  # slow end to end: leave out with -m 'not stack' while editing
 def test_same_inputs_give_identical_bytes_whatever_the_machine_state(tmp_path, make_workspace):
     first = make_workspace(tmp_path / "checkout-one", tmp_path / "cache-one")
     _write_sources(first, sorted(SOURCES), 0o644)
@@ -87,6 +88,7 @@ def test_compiled_dependencies_match_the_target_architecture(workspace, architec
         assert any(f"cpython-312-{machine}-linux-gnu.so" in n for n in shared)
 
 
+@pytest.mark.stack  # slow: real resolver or terraform runs
 def test_the_newest_runtime_gets_its_own_cpython_binaries(workspace):
     workspace.add_locked_function("numeric", "numpy-python3.14-x86_64.txt", config='runtime = "python3.14"\n')
     result = workspace.run("numeric")
@@ -100,6 +102,7 @@ def _wheel_tags(archive: zipfile.ZipFile, project: str) -> list[str]:
     return [line.split(": ", 1)[1] for line in archive.read(wheel).decode().splitlines() if line.startswith("Tag: ")]
 
 
+@pytest.mark.stack  # slow: real resolver or terraform runs
 def test_lock_picks_a_version_with_wheels_for_the_runtimes_glibc(workspace):
     """python3.11 runs on glibc 2.26: the newest numpy ships only manylinux_2_27+ wheels, so an older one is locked."""
     folder = workspace.add_function("numeric", config='runtime = "python3.11"\n')
@@ -114,6 +117,7 @@ def test_lock_picks_a_version_with_wheels_for_the_runtimes_glibc(workspace):
     assert max(glibc_minors, default=17) <= 26, tags
 
 
+@pytest.mark.stack  # slow: real resolver or terraform runs
 def test_lock_falls_back_to_a_pure_python_sdist(workspace):
     """docopt 0.6.2 was only ever published as an sdist; it builds a py3-none-any wheel, which Lambda can run."""
     folder = workspace.add_function("cli")

@@ -79,6 +79,7 @@ def test_lock_resolves_for_the_lambda_target_with_hashes(workspace):
     assert "six.py" in workspace.zip_names("fn")
 
 
+@pytest.mark.stack  # slow: real resolver or terraform runs
 def test_lock_reports_unresolvable_requirements(workspace):
     folder = workspace.add_function("fn")
     (folder / "requirements.in").write_text("six==0.0.0.999\n")

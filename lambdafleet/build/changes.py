@@ -38,7 +38,9 @@ def _shipped_files(project: Project, name: str) -> set[str]:
     shared = {lib: project.shared_dir(lib) for lib in config.shared}
     root = project.root.resolve()
     files = set()
-    for entry in source_entries(project.function_dir(name), config.exclude, shared):
+    for entry in source_entries(
+        project.function_dir(name), config.exclude, shared, config.include, project.git_ignored
+    ):
         target = entry.path.resolve()
         if target.is_relative_to(root):
             files.add(target.relative_to(root).as_posix())

@@ -12,6 +12,7 @@ from typing import Any, TypeVar, cast
 
 from lambdafleet.build import api_config
 from lambdafleet.build.manifest import FunctionSettings
+from lambdafleet.build.triggers import parse_triggers
 from lambdafleet.errors import UserError
 
 CONFIG_FILE = "function.toml"
@@ -78,7 +79,9 @@ class FunctionConfig:
     destinations: dict[str, str | None] = field(default_factory=lambda: dict.fromkeys(DESTINATION_KEYS))
     permissions: tuple[dict[str, str], ...] = ()
     exclude: tuple[str, ...] = ()
+    include: tuple[str, ...] = ()
     shared: tuple[str, ...] = ()
+    triggers: tuple[dict[str, Any], ...] = ()
     layers: tuple[str, ...] = ()
 
     def to_manifest(self) -> FunctionSettings:
@@ -87,7 +90,9 @@ class FunctionConfig:
         data["routes"] = list(self.routes)
         data["permissions"] = [dict(p) for p in self.permissions]
         data["exclude"] = list(self.exclude)
+        data["include"] = list(self.include)
         data["shared"] = list(self.shared)
+        data["triggers"] = [dict(t) for t in self.triggers]
         data["layers"] = list(self.layers)
         return cast(FunctionSettings, data)
 
@@ -208,7 +213,9 @@ _VALIDATORS: dict[str, _Validator] = {
     "destinations": _destinations,
     "permissions": _permissions,
     "exclude": lambda c, v: tuple(c.string_list("exclude", v)),
+    "include": lambda c, v: tuple(c.string_list("include", v)),
     "shared": lambda c, v: tuple(c.string_list("shared", v)),
+    "triggers": parse_triggers,
     "layers": lambda c, v: tuple(c.string_list("layers", v)),
 }
 
@@ -221,6 +228,8 @@ def read_toml(path: Path, source: str) -> dict[str, Any]:
         raise UserError(f"{source}: invalid TOML: {exc}") from None
     except UnicodeDecodeError:
         raise UserError(f"{source}: not UTF-8 text") from None
+    except RecursionError:
+        raise UserError(f"{source}: invalid TOML: nested too deeply") from None
 
 
 def load_config(function_dir: Path, source_prefix: str = "") -> FunctionConfig:

@@ -7,6 +7,7 @@ parsed instead: a missing file, a syntax error, a missing name, an async def, a 
 
 import ast
 import re
+import sys
 from pathlib import Path
 
 from lambdafleet.errors import UserError
@@ -71,10 +72,20 @@ def _binding_problem(node: ast.stmt) -> str | None:
     return None
 
 
-def check_handler(function_dir: Path, handler: str, folder_label: str, config_source: str) -> None:
+def check_handler(
+    function_dir: Path,
+    handler: str,
+    folder_label: str,
+    config_source: str,
+    runtime: str | None = None,
+    stamps: Path | None = None,
+) -> None:
     """Raise UserError unless `handler` ('module.function') names a function defined in the folder that
     Lambda can call as f(event, context): a plain def taking two positional arguments, or a name bound to
     something that cannot be judged without running the module (a call's result, an import).
+
+    The module's syntax is judged by `runtime`'s grammar: by the build machine's parser when it is that
+    version, else by the runtime's own interpreter (a verdict kept in `stamps`), else not at all, with a warning.
     """
     match = HANDLER.fullmatch(handler)
     if not match:
@@ -84,9 +95,18 @@ def check_handler(function_dir: Path, handler: str, folder_label: str, config_so
     if module_path is None:
         raise UserError(f"{folder_label}{expected}: handler file missing (key 'handler' = {handler!r})")
     label = f"{folder_label}{module_path.relative_to(function_dir).as_posix()}"
+    source = module_path.read_bytes()
+    own_grammar = runtime is None or runtime == _HOST_RUNTIME
+    if not own_grammar:
+        from lambdafleet.build.syntax import check_syntax  # only a runtime other than the build machine's
+
+        assert runtime is not None  # own_grammar is True without one
+        check_syntax(source, label, runtime, stamps)
     try:
-        tree = ast.parse(module_path.read_bytes(), filename=label)
+        tree = ast.parse(source, filename=label)
     except (SyntaxError, ValueError) as exc:  # ValueError: NUL bytes in the source
+        if not own_grammar and _version(runtime) > _HOST_VERSION:
+            return  # newer syntax than this machine reads: judged above by the runtime's grammar, or not at all
         line = getattr(exc, "lineno", None)
         where = f" on line {line}" if line else ""
         raise UserError(f"{label}: syntax error{where}: {getattr(exc, 'msg', exc)}") from None
@@ -94,3 +114,11 @@ def check_handler(function_dir: Path, handler: str, folder_label: str, config_so
     problem = "is not defined" if node is None else _binding_problem(node)
     if problem:
         raise UserError(f"{label}: handler function '{match['function']}' {problem} (key 'handler')")
+
+
+def _version(runtime: str | None) -> tuple[int, ...]:
+    return tuple(int(part) for part in (runtime or "").removeprefix("python").split(".") if part.isdigit())
+
+
+_HOST_VERSION = sys.version_info[:2]
+_HOST_RUNTIME = f"python{_HOST_VERSION[0]}.{_HOST_VERSION[1]}"

@@ -1,9 +1,11 @@
 """Install a function's locked dependencies for the Lambda platform, never the host's.
 
-pip runs through its command line with target tags (`--platform`, `--python-version`, `--abi`,
-`--implementation cp`) and `--require-hashes`. `--no-deps` (the lock is complete) lets pip fall back
-to an sdist when a package has no wheel; every installed distribution's WHEEL tags are then checked
-so that only pure-Python sdists get through, never a module compiled for the host.
+uv (pinned in the dev lock, see installer.py) installs with the target's platform and Python version,
+`--require-hashes` and `--no-deps` (the lock is complete), wheels only. When a pinned version has no wheel
+for the target, the index says whether the project publishes compiled wheels: then it is refused at once,
+naming the nearest version that has one (no 27-minute compile ending in a refusal); otherwise (a pure-Python
+project) its sdist may build, and every installed distribution's WHEEL tags are checked so that only
+pure-Python sdists get through, never a module compiled for the host.
 """
 
 import re
@@ -14,13 +16,17 @@ from pathlib import Path
 
 from packaging.utils import canonicalize_name
 
-from lambdafleet.build.lockfile import Lock, read_lock
+from lambdafleet.build.index import index_url, refuse_compiled_without_wheel
+from lambdafleet.build.installer import require_installer
+from lambdafleet.build.lockfile import UNREACHABLE, Lock, read_lock
 from lambdafleet.build.platforms import Target
 from lambdafleet.errors import BuildError, UserError
 
-_NO_MATCH = re.compile(r"No matching distribution found for ([A-Za-z0-9._-]+)")
-_BUILD_FAILED = re.compile(r"(?:Failed to build|Building wheel for) ([A-Za-z0-9._-]+)")
-_HASH_MISMATCH = re.compile(r"^\s+([A-Za-z0-9._-]+)==\S+ from .*:$", re.MULTILINE)
+_NO_WHEEL = re.compile(r"Because ([A-Za-z0-9._-]+)==\S+ has no usable wheels|Wheels are required for `([^`]+)`")
+_HASH_MISMATCH = re.compile(r"Hash mismatch for `([^`=]+)==")
+_BUILD_FAILED = re.compile(r"Failed to (?:download and )?build `([^`=]+)==")
+_BUILT_FOR_HOST = re.compile(r"The built wheel `([^`]+?)-[^-`]+-([^-`]+-[^-`]+-[^-`]+)\.whl` is not compatible")
+_FETCH_FAILED = re.compile(r"Failed to fetch: `?([^`\s]+)`?")
 _SCRIPTS_RECORD = re.compile(r"^\.\./\.\./bin/.*\n?", re.MULTILINE)
 # Directories that only serve the package's authors; Lambda never imports them.
 _TRIMMED_DIRS = frozenset({"__pycache__", "tests"})
@@ -37,17 +43,27 @@ def _no_wheel(lock: Lock, target: Target, name: str, why: str) -> UserError:
     )
 
 
+def _unreachable(output: str) -> BuildError:
+    match = _FETCH_FAILED.search(output)
+    where = f" ({match.group(1)})" if match else ""
+    return BuildError(f"cannot reach the package index{where}; check the network or the index URL, then run again")
+
+
 def _explain_failure(lock: Lock, target: Target, output: str) -> Exception:
-    if "DO NOT MATCH THE HASHES" in output:
-        names = _HASH_MISMATCH.findall(output)
-        what = _pin_label(lock, names[0]) if names else "a package"
+    if match := _HASH_MISMATCH.search(output):
+        what = _pin_label(lock, match.group(1))
         return UserError(f"{lock.label}: hash mismatch for {what}; run: python build.py lock")
-    if match := _NO_MATCH.search(output):
-        return _no_wheel(lock, target, match.group(1).split("==")[0], "")
+    if any(marker in output for marker in UNREACHABLE):
+        return _unreachable(output)
+    if match := _BUILT_FOR_HOST.search(output):
+        why = f"; its sdist builds a {match.group(2)} wheel for this machine, not Lambda"
+        return _no_wheel(lock, target, match.group(1), why)
     if match := _BUILD_FAILED.search(output):
         return _no_wheel(lock, target, match.group(1), " and its sdist does not build")
+    if match := _NO_WHEEL.search(output):
+        return _no_wheel(lock, target, match.group(1) or match.group(2), "")
     tail = " | ".join(line.strip() for line in output.strip().splitlines()[-3:])
-    return BuildError(f"pip failed installing {lock.path}: {tail}")
+    return BuildError(f"uv failed installing {lock.path}: {tail}")
 
 
 def _check_wheel_tags(dest: Path, lock: Lock, target: Target) -> None:
@@ -69,6 +85,7 @@ def _trim(dest: Path) -> None:
     importlib.metadata works.
     """
     shutil.rmtree(dest / "bin", ignore_errors=True)
+    (dest / ".lock").unlink(missing_ok=True)  # uv's lock on the target folder, not a package's file
     for record in dest.glob("*.dist-info/RECORD"):
         record.write_text(_SCRIPTS_RECORD.sub("", record.read_text()))
     for top in dest.iterdir():
@@ -81,15 +98,36 @@ def _trim(dest: Path) -> None:
                 path.unlink(missing_ok=True)
 
 
-def install_dependencies(lock: Lock, target: Target, dest: Path) -> None:
-    """pip-install the locked packages for `target` into the empty folder `dest`."""
+def _uv_install(lock: Lock, target: Target, dest: Path, no_build: list[str]) -> subprocess.CompletedProcess[str]:
     command = [
-        sys.executable, "-m", "pip", "install", "--target", str(dest), "--no-deps", "--no-compile",
-        "--require-hashes", "--disable-pip-version-check", "--no-input", "--progress-bar", "off",
-        "--no-warn-script-location", *target.pip_arguments(), "-r", str(lock.path),
+        sys.executable, "-m", "uv", "pip", "install", "--target", str(dest), "--no-deps", "--require-hashes",
+        "--python", sys.executable, "--python-version", target.python_version,
+        "--python-platform", target.uv_platform(),
+        # Copies, not links into uv's cache: the trim below rewrites RECORD files in place.
+        "--link-mode", "copy", "--no-progress", "--quiet",
     ]  # fmt: skip
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise _explain_failure(lock, target, result.stdout + result.stderr)
+    for name in no_build:
+        command += ["--only-binary", name]
+    return subprocess.run([*command, "-r", str(lock.path)], capture_output=True, text=True, check=False)
+
+
+def install_dependencies(lock: Lock, target: Target, dest: Path) -> None:
+    """Install the locked packages for `target` into the empty folder `dest`."""
+    require_installer()
+    pins = read_lock(lock.path, lock.label).pins
+    buildable: set[str] = set()  # packages found pure-Python enough to try their sdist
+    while True:
+        result = _uv_install(lock, target, dest, sorted(set(pins) - buildable))
+        if result.returncode == 0:
+            break
+        output = result.stderr + result.stdout
+        match = _NO_WHEEL.search(output)
+        name = canonicalize_name(match.group(1) or match.group(2)) if match else None
+        if name is None or name in buildable or name not in pins:
+            raise _explain_failure(lock, target, output)
+        refuse_compiled_without_wheel(lock.label, index_url(lock.path), target, name, pins[name].version)
+        buildable.add(name)
+        shutil.rmtree(dest, ignore_errors=True)
+        dest.mkdir(parents=True)
     _check_wheel_tags(dest, lock, target)
     _trim(dest)

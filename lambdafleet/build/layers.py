@@ -19,11 +19,13 @@ from lambdafleet import BUILDER_VERSION
 from lambdafleet.build.archive import Entry, entries_under, write_archive
 from lambdafleet.build.config import ARCHITECTURES, RUNTIMES, _Checker, read_toml
 from lambdafleet.build.deps_cache import DepsCache
+from lambdafleet.build.installer import installer_version
 from lambdafleet.build.lockfile import LOCK_FILE, Lock, check_lock, read_lock
 from lambdafleet.build.manifest import LayerBuild, LayerSettings
 from lambdafleet.build.platforms import Target
 from lambdafleet.build.sbom import SUFFIX as SBOM_SUFFIX
 from lambdafleet.build.sbom import function_sbom, write_sbom
+from lambdafleet.build.sources import is_secret
 from lambdafleet.errors import UserError
 
 LAYERS_DIR = "layers"
@@ -130,7 +132,8 @@ class LayerPlan:
 def _code_entries(layer_dir: Path) -> list[Entry]:
     def keep(name: str) -> bool:
         parts = name.split("/")
-        return not any(p.startswith(".") or p == "__pycache__" for p in parts) and not name.endswith(".pyc")
+        # Hidden files, keys, credentials, state and environments never ship (sources.is_secret), as in functions.
+        return not any(is_secret(p) or p == "__pycache__" for p in parts) and not name.endswith(".pyc")
 
     folder = layer_dir / CODE_DIR
     if not folder.is_dir():
@@ -143,7 +146,8 @@ def plan_layer(root: Path, config: LayerConfig, target: Target, stamps: Path) ->
     layer_dir = root / LAYERS_DIR / config.name
     lock = check_lock(layer_dir, config.targets()[0], config.label, stamps)
     sources = tuple(_code_entries(layer_dir))
-    digest = hashlib.sha256(f"layer\0{BUILDER_VERSION}\0{zlib.ZLIB_RUNTIME_VERSION}\0{target}\0".encode())
+    tools = f"{zlib.ZLIB_RUNTIME_VERSION}\0{installer_version()}"  # the installer lays out the packages
+    digest = hashlib.sha256(f"layer\0{BUILDER_VERSION}\0{tools}\0{target}\0".encode())
     digest.update(json.dumps(config.to_manifest(), sort_keys=True).encode())
     digest.update(lock.path.read_bytes() if lock else b"\0no-lock")
     for entry in sources:

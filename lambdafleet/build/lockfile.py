@@ -21,6 +21,8 @@ LOCK_FILE = "requirements.txt"
 INPUT_FILE = "requirements.in"
 HEADER = "# lambdafleet-lock: "
 _ALLOWED_OPTIONS = ("--index-url", "--extra-index-url", "--find-links", "-i ", "-f ")
+# uv's words for a network fault (exit 1, not a user error).
+UNREACHABLE = ("error sending request", "tcp connect error", "dns error", "Failed to fetch", "operation timed out")
 _HASH = re.compile(r"\s--hash[= ](sha256:[0-9a-f]{64})")
 
 if TYPE_CHECKING:
@@ -162,6 +164,13 @@ def _validate(lock_path: Path, in_path: Path, target: Target, folder_label: str)
     return bool(lock.pins)
 
 
+def _must_be_files(folder_label: str, *paths: Path) -> None:
+    """A requirements file that exists as something else (a folder) is a mistake, not 'no dependencies'."""
+    for path in paths:
+        if path.exists() and not path.is_file():
+            raise UserError(f"{folder_label}{path.name}: not a file (remove it or make it a file)")
+
+
 def check_lock(function_dir: Path, target: Target, folder_label: str, stamps: Path) -> Lock | None:
     """Validate the function's lock against its requirements.in and target; None when it has no deps.
 
@@ -169,19 +178,40 @@ def check_lock(function_dir: Path, target: Target, folder_label: str, stamps: Pa
     an unchanged lock is not parsed again (that keeps a no-op build well under 0.15 s).
     """
     lock_path, in_path = function_dir / LOCK_FILE, function_dir / INPUT_FILE
+    _must_be_files(folder_label, lock_path, in_path)
     if not lock_path.is_file():
         if in_path.is_file() and direct_requirements(in_path, f"{folder_label}{INPUT_FILE}"):
             raise UserError(f"{folder_label}{LOCK_FILE}: missing; run: python build.py lock {function_dir.name}")
         return None
-    digest = hashlib.sha256(f"{target}\0".encode() + lock_path.read_bytes())
+    # "sealed": stamps written before they repeated their name are not recognised, rather than called damaged.
+    digest = hashlib.sha256(f"sealed\0{target}\0".encode() + lock_path.read_bytes())
     digest.update(in_path.read_bytes() if in_path.is_file() else b"\0no-input")
     stamp = stamps / digest.hexdigest()
-    if stamp.is_file():
-        has_pins = stamp.read_text() == "pins"
-    else:
+    has_pins = _read_stamp(stamp)
+    if has_pins is None:
         has_pins = _validate(lock_path, in_path, target, folder_label)
-        atomic.write_text(stamp, "pins" if has_pins else "empty")
+        atomic.write_text(stamp, _stamp_text(stamp, has_pins))
     return Lock(lock_path, f"{folder_label}{LOCK_FILE}") if has_pins else None
+
+
+def _stamp_text(stamp: Path, has_pins: bool) -> str:
+    # The stamp repeats its own name (the digest of what was checked): a damaged stamp matches neither text.
+    return f"{'pins' if has_pins else 'empty'} {stamp.name}\n"
+
+
+def _read_stamp(stamp: Path) -> bool | None:
+    """Whether the checked lock pins anything; None when there is no stamp or a damaged one (then removed)."""
+    try:
+        text = stamp.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return None
+    for has_pins in (True, False):
+        if text == _stamp_text(stamp, has_pins):
+            return has_pins
+    from lambdafleet.build.integrity import discard
+
+    discard(stamp, "checked-lock stamp", "it is not one the build wrote")
+    return None
 
 
 def write_lock(function_dir: Path, target: Target, folder_label: str) -> bool:
@@ -190,23 +220,48 @@ def write_lock(function_dir: Path, target: Target, folder_label: str) -> bool:
     Returns False when the function has no requirements.in (nothing to lock).
     """
     in_path = function_dir / INPUT_FILE
+    _must_be_files(folder_label, in_path)
     if not in_path.is_file():
         return False
     direct_requirements(in_path, f"{folder_label}{INPUT_FILE}")
     # Wheels for the target first, as pip --platform and sam build insist: otherwise uv settles on the newest
     # version even when only its sdist fits (numpy 2.4 has no wheel for python3.11's glibc 2.26, numpy 2.2 has).
     # Without wheels only, a pure-Python sdist can still resolve; the build rejects a compiled one by name.
-    result = _compile(function_dir, target, wheels_only=True)
+    wheels_only = True
+    result = _compile(function_dir, target, wheels_only)
     if result.returncode != 0:
-        result = _compile(function_dir, target, wheels_only=False)
+        wheels_only = False
+        result = _compile(function_dir, target, wheels_only)
     if result.returncode != 0:
         lines = [line for line in result.stderr.splitlines() if line.strip()]
         reason = " ".join(line.strip() for line in lines[-3:]) or "uv failed"
         if "No module named uv" in result.stderr:
             raise BuildError("uv is not installed; pip install -r requirements-dev.txt")
+        if any(marker in result.stderr for marker in UNREACHABLE):
+            raise BuildError(f"{folder_label}{INPUT_FILE}: cannot reach the package index ({reason})")
         raise UserError(f"{folder_label}{INPUT_FILE}: cannot be resolved for {target}: {reason}")
-    atomic.write_text(function_dir / LOCK_FILE, f"{HEADER}{target}\n{result.stdout}")
+    text = f"{HEADER}{target}\n{result.stdout}"
+    if not wheels_only:
+        _refuse_compiled_sdists(in_path, text, target, f"{folder_label}{INPUT_FILE}")
+    atomic.write_text(function_dir / LOCK_FILE, text)
     return True
+
+
+def _refuse_compiled_sdists(in_path: Path, lock_text: str, target: Target, label: str) -> None:
+    """Raise UserError when a resolution that needed sdists pins a compiled project without a wheel for `target`.
+
+    Only a pure-Python sdist may stand in for a wheel; the index tells which pins are which.
+    """
+    from lambdafleet.build.index import index_url, refuse_compiled_without_wheel
+
+    index = index_url(in_path)
+    pins = {}
+    for _number, line in _logical_lines(lock_text):
+        if not line.startswith("-"):
+            pin = _parse_pin(line, label)
+            pins[pin.name] = pin.version
+    for name, version in sorted(pins.items()):
+        refuse_compiled_without_wheel(label, index, target, name, version)
 
 
 def _compile(function_dir: Path, target: Target, wheels_only: bool) -> subprocess.CompletedProcess[str]:

@@ -4,9 +4,17 @@ The contract is `manifest.schema.json` beside this file (JSON Schema, what infra
 TypedDicts below are the same shape for the Python side (tests/test_manifest_schema.py keeps the two in step).
 A manifest is checked against the schema when it is read, unless it is byte for byte the one this tool last wrote
 (its size and mtime stamped under .stamps/): jsonschema costs more to import than a whole no-op build takes.
+
+Several `build.py` runs may update it at once (one per function, say), so every update re-reads it
+under an exclusive file lock and merges its own entries into what is there, never into a stale copy.
 """
 
+import contextlib
+import fcntl
 import json
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal, NotRequired, TypedDict, cast
 
@@ -16,6 +24,7 @@ from lambdafleet.errors import UserError
 SCHEMA_VERSION: Literal[1] = 1
 MANIFEST_FILE = "manifest.json"
 SCHEMA_FILE = Path(__file__).with_name("manifest.schema.json")
+LOCK_FILE = ".manifest.lock"
 
 
 class Destinations(TypedDict):
@@ -61,6 +70,8 @@ class FunctionSettings(TypedDict):
     destinations: Destinations
     permissions: list[Permission]
     exclude: list[str]
+    triggers: NotRequired[list[dict[str, Any]]]  # event sources (build/triggers.py); absent before them
+    include: NotRequired[list[str]]  # files shipped despite the default secret excludes; absent before
     shared: list[str]
     layers: NotRequired[list[str]]  # absent from entries written before layers existed
     payload_format_version: NotRequired[str]  # "2.0" or "1.0" (HTTP API); absent before it was configurable
@@ -163,6 +174,11 @@ class Manifest(TypedDict):
     chains: dict[str, ChainEntry]
     layers: dict[str, LayerEntry]  # read_manifest supplies {} for a manifest written before layers existed
     api: NotRequired[ApiSettings]  # absent before functions/api.toml existed
+    # Declared in functions/resources.toml (build/event_resources.py), by name; absent before event sources.
+    queues: NotRequired[dict[str, dict[str, Any]]]
+    topics: NotRequired[dict[str, dict[str, Any]]]
+    streams: NotRequired[dict[str, dict[str, Any]]]
+    buses: NotRequired[dict[str, dict[str, Any]]]
 
 
 def empty_manifest() -> Manifest:
@@ -174,12 +190,18 @@ def read_manifest(path: Path) -> Manifest:
 
     Raises UserError (one line naming the file and the key) for a manifest that is not of the schema's shape.
     """
-    if not path.is_file():
-        return empty_manifest()
     try:
-        data: object = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return empty_manifest()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: cannot be read ({exc}); {_REMEDY}") from None
+    try:
+        data: object = json.loads(text)
+    except json.JSONDecodeError as exc:
         raise UserError(f"{path}: not valid JSON ({exc}); {_REMEDY}") from None
+    except RecursionError:
+        raise UserError(f"{path}: not valid JSON (nested too deeply); {_REMEDY}") from None
     if not isinstance(data, dict):
         raise UserError(f"{path}: key '(top level)': must be a JSON object; {_REMEDY}")
     if data.get("schema_version") != SCHEMA_VERSION:
@@ -219,16 +241,21 @@ def _key(error: Any) -> str:
     return ".".join(path) or "(top level)"
 
 
-def write_manifest(
-    path: Path,
+Chains = Callable[[dict[str, FunctionEntry]], dict[str, ChainEntry]]
+Resources = dict[str, dict[str, dict[str, Any]]]  # "queues", "topics", "streams", "buses": declarations by name
+
+
+def render(
     functions: dict[str, FunctionEntry],
     chains: dict[str, ChainEntry],
     layers: dict[str, LayerEntry] | None = None,
     api: ApiSettings | None = None,
-) -> None:
-    """Atomically write the manifest; keys sorted so that equal builds give equal bytes.
+    resources: Resources | None = None,
+) -> str:
+    """The manifest's text; keys sorted so that equal builds give equal bytes.
 
-    `api` is functions/api.toml's HTTP API settings (CORS, throttling, authorizers, route authorization).
+    `api` is functions/api.toml's HTTP API settings (CORS, throttling, authorizers, route authorization);
+    `resources` adds the declared queues, topics, streams and buses as top-level keys of those names.
     """
     data: Manifest = {
         "schema_version": SCHEMA_VERSION,
@@ -238,8 +265,98 @@ def write_manifest(
     }
     if api is not None:
         data["api"] = api
-    atomic.write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+    text_data: dict[str, Any] = {**data, **(resources or {})}
+    return json.dumps(text_data, indent=2, sort_keys=True) + "\n"
+
+
+def write_manifest(
+    path: Path,
+    functions: dict[str, FunctionEntry],
+    chains: dict[str, ChainEntry],
+    layers: dict[str, LayerEntry] | None = None,
+    api: ApiSettings | None = None,
+    resources: Resources | None = None,
+) -> None:
+    """Atomically write the manifest, and stamp it as this tool's own (reading it back skips the schema check)."""
+    atomic.write_text(path, render(functions, chains, layers, api, resources))
     _stamp(path)
+
+
+@contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on the manifest beside `path` (released when the process dies, too)."""
+    lock_path = path.with_name(LOCK_FILE)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        why = f"cannot write the manifest ({exc.strerror}); is the checkout read-only?"
+        raise UserError(f"{path.parent}/: {why}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def update_manifest(
+    path: Path,
+    entries: dict[str, FunctionEntry],
+    keep: Callable[[str], bool],
+    chains: Chains,
+    on_disk: Callable[[FunctionEntry], bool] = lambda entry: True,
+    layers: dict[str, LayerEntry] | None = None,
+    keep_layer: Callable[[str], bool] = lambda name: True,
+    api: ApiSettings | None = None,
+    resources: Resources | None = None,
+) -> dict[str, FunctionEntry]:
+    """Merge `entries` into the manifest as it is now (keeping the entries `keep` accepts) and write it.
+
+    `layers` (the layers this build built) are merged the same way into the current layers `keep_layer` accepts;
+    `api` and `resources` (the project's, not one build's) are written as they are.
+
+    An entry whose zip another build has replaced since (`on_disk` says no) yields to the current entry
+    when that one describes the zip on disk. Returns the functions written. Nothing is written (and no lock
+    taken) when the text would not change, so a no-op build works on a read-only checkout.
+    """
+    functions, all_layers = _merged(path, entries, keep, on_disk, layers or {}, keep_layer)
+    if _holds(path, render(functions, chains(functions), all_layers, api, resources)):
+        if not _stamp_matches(path):
+            with contextlib.suppress(OSError):  # a read-only checkout: the next read checks the schema again
+                _stamp(path)
+        return functions
+    with locked(path):
+        # again: another build may have written it meanwhile
+        functions, all_layers = _merged(path, entries, keep, on_disk, layers or {}, keep_layer)
+        write_manifest(path, functions, chains(functions), all_layers, api, resources)
+    return functions
+
+
+def _holds(path: Path, text: str) -> bool:
+    try:
+        return path.read_text(encoding="utf-8") == text
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def _merged(
+    path: Path,
+    entries: dict[str, FunctionEntry],
+    keep: Callable[[str], bool],
+    on_disk: Callable[[FunctionEntry], bool],
+    layers: dict[str, LayerEntry],
+    keep_layer: Callable[[str], bool],
+) -> tuple[dict[str, FunctionEntry], dict[str, LayerEntry]]:
+    manifest = read_manifest(path)
+    current = manifest["functions"]
+    merged_layers = {name: entry for name, entry in manifest["layers"].items() if keep_layer(name)} | layers
+    merged = {name: entry for name, entry in current.items() if keep(name)}
+    for name, entry in entries.items():
+        theirs = merged.get(name)
+        if theirs is not None and theirs != entry and not on_disk(entry) and on_disk(theirs):
+            continue  # another build replaced this zip after ours and recorded it
+        merged[name] = entry
+    return merged, merged_layers
 
 
 def _stamp_path(path: Path) -> Path:

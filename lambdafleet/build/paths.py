@@ -4,17 +4,22 @@ import os
 from pathlib import Path
 
 BUILD_DIR = "build"
+BUILD_ENV = "LAMBDAFLEET_BUILD_DIR"
 CACHE_ENV = "LAMBDAFLEET_CACHE_DIR"
 DEPS_CACHE = "deps"
 CHECKED_LOCKS = "checked-locks"
+CHECKED_SYNTAX = "checked-syntax"
 RUNTIMES_CACHE = "runtime"
 # Only these are ours to delete: LAMBDAFLEET_CACHE_DIR may name a folder other tools share (~/.cache, say).
-CACHE_PARTS = (DEPS_CACHE, CHECKED_LOCKS, RUNTIMES_CACHE)
+CACHE_PARTS = (DEPS_CACHE, CHECKED_LOCKS, CHECKED_SYNTAX, RUNTIMES_CACHE)
 
 
 def build_dir(root: Path) -> Path:
-    """Where zips and the manifest go."""
-    return root / BUILD_DIR
+    """Where zips and the manifest go: $LAMBDAFLEET_BUILD_DIR, else build/ in the repository.
+
+    The test suite sets it, so that no test rewrites the checkout's own build/ under a developer's feet.
+    """
+    return Path(os.environ.get(BUILD_ENV) or root / BUILD_DIR)
 
 
 def cache_root(root: Path) -> Path:

@@ -15,10 +15,11 @@ from lambdafleet.build.config import CONFIG_FILE, FunctionConfig
 from lambdafleet.build.deps_cache import DepsCache
 from lambdafleet.build.handler import check_handler
 from lambdafleet.build.image import build_image_context
+from lambdafleet.build.installer import installer_version
 from lambdafleet.build.layers import LayerPlan, plan_layer
 from lambdafleet.build.lockfile import Lock, check_lock, read_lock
 from lambdafleet.build.manifest import FunctionEntry
-from lambdafleet.build.paths import CHECKED_LOCKS, cache_root
+from lambdafleet.build.paths import CHECKED_LOCKS, CHECKED_SYNTAX, cache_root
 from lambdafleet.build.platforms import Target
 from lambdafleet.build.project import FUNCTIONS_DIR, Project
 from lambdafleet.build.sbom import SUFFIX as SBOM_SUFFIX
@@ -66,14 +67,17 @@ def plan_function(project: Project, config: FunctionConfig) -> Plan:
     function_dir = project.function_dir(config.name)
     label = f"{FUNCTIONS_DIR}/{config.name}/"
     # Here, not when the project loads: a broken handler elsewhere must not stop `invoke` of this function.
-    check_handler(function_dir, config.handler, label, f"{label}{CONFIG_FILE}")
+    cache = cache_root(project.root)
+    check_handler(function_dir, config.handler, label, f"{label}{CONFIG_FILE}", config.runtime, cache / CHECKED_SYNTAX)
     target = Target(config.runtime, config.architecture)
-    lock = check_lock(function_dir, target, label, cache_root(project.root) / CHECKED_LOCKS)
+    lock = check_lock(function_dir, target, label, cache / CHECKED_LOCKS)
     shared = {name: project.shared_dir(name) for name in config.shared}
-    sources = tuple(source_entries(function_dir, config.exclude, shared))
+    sources = tuple(source_entries(function_dir, config.exclude, shared, config.include, project.git_ignored))
     _check_handler_ships(config, sources, label)
-    # zlib's version is part of the key: another zlib may compress the same files to other bytes.
-    digest = hashlib.sha256(f"{BUILDER_VERSION}\0{zlib.ZLIB_RUNTIME_VERSION}\0{target}\0".encode())
+    # zlib's and the installer's versions are part of the key: another zlib may compress the same files to other
+    # bytes, another installer lay out the dependencies otherwise.
+    tools = f"{zlib.ZLIB_RUNTIME_VERSION}\0{installer_version()}"
+    digest = hashlib.sha256(f"{BUILDER_VERSION}\0{tools}\0{target}\0".encode())
     digest.update(json.dumps(config.to_manifest(), sort_keys=True).encode())
     digest.update(lock.path.read_bytes() if lock else b"\0no-lock")
     for entry in sources:
@@ -82,8 +86,9 @@ def plan_function(project: Project, config: FunctionConfig) -> Plan:
             digest.update(file_sha256(entry.path))
         except OSError as exc:  # a dangling symlink, a file without read permission
             raise UserError(f"{label}{entry.name}: cannot be read ({exc.strerror})") from None
-    stamps = cache_root(project.root) / CHECKED_LOCKS
-    layers = tuple(plan_layer(project.root, project.layers[name], target, stamps) for name in config.layers)
+    layers = tuple(
+        plan_layer(project.root, project.layers[name], target, cache / CHECKED_LOCKS) for name in config.layers
+    )
     for layer in layers:
         digest.update(f"\0layer\0{layer.key}".encode())  # a layer's change re-checks the function's total size
     if lock and layers:
@@ -167,6 +172,10 @@ class FunctionBuilder:
         except (OSError, ValueError):
             return False
         return stamp == {"sha256": entry["sha256"], "size": info.st_size, "mtime_ns": info.st_mtime_ns}
+
+    def on_disk(self, entry: FunctionEntry) -> bool:
+        """Whether build/ holds what `entry` describes (image contexts are taken on trust)."""
+        return bool(entry.get("image")) or self.holds(entry)
 
     def build(self, plan: Plan) -> FunctionEntry:
         if plan.config.package_type == "image":

@@ -35,11 +35,16 @@ class Target:
     def glibc_minor(self) -> int:
         return _GLIBC_MINOR.get(self.runtime, _DEFAULT_GLIBC_MINOR)
 
+    @property
+    def installable_glibc_minor(self) -> int:
+        """The newest manylinux glibc the installer can target: uv knows manylinux_2_17 and 2_28 onwards only."""
+        return self.glibc_minor if self.glibc_minor >= 28 else 17
+
     @cached_property
     def platforms(self) -> tuple[str, ...]:
-        """manylinux platform tags the runtime's glibc accepts, newest first."""
+        """manylinux platform tags the build installs for (the runtime's glibc accepts them all), newest first."""
         tags = []
-        for minor in range(self.glibc_minor, _OLDEST_GLIBC_MINOR[self.machine] - 1, -1):
+        for minor in range(self.installable_glibc_minor, _OLDEST_GLIBC_MINOR[self.machine] - 1, -1):
             tags.append(f"manylinux_2_{minor}_{self.machine}")
             if minor in _LEGACY_ALIASES:
                 tags.append(f"{_LEGACY_ALIASES[minor]}_{self.machine}")
@@ -73,18 +78,9 @@ class Target:
             "sys_platform": "linux",
         }
 
-    def pip_arguments(self) -> list[str]:
-        """pip options that make it pick this target's wheels instead of the host's."""
-        args = ["--implementation", "cp", "--python-version", self.python_version, "--abi", self.abi]
-        for platform in self.platforms:
-            args += ["--platform", platform]
-        return args
-
     def uv_platform(self) -> str:
         """uv's --python-platform value closest to (never newer than) the runtime's glibc."""
-        # uv knows manylinux_2_17 and 2_28 onwards, nothing in between.
-        minor = self.glibc_minor if self.glibc_minor >= 28 else 17
-        return f"{self.machine}-manylinux_2_{minor}"
+        return f"{self.machine}-manylinux_2_{self.installable_glibc_minor}"
 
     def __str__(self) -> str:
         return f"{self.runtime} {self.architecture}"

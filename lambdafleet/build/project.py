@@ -1,14 +1,16 @@
 """The monorepo as a whole: which functions exist, and the rules that span several of them."""
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 from lambdafleet.build.api_config import EMPTY as EMPTY_API
 from lambdafleet.build.api_config import load_api
 from lambdafleet.build.config import FunctionConfig, load_config, read_toml
+from lambdafleet.build.event_resources import load_resources
 from lambdafleet.build.layers import LayerConfig, check_function_layers, load_layers
 from lambdafleet.build.manifest import ApiSettings, ChainEntry
 from lambdafleet.errors import UserError
@@ -21,7 +23,8 @@ FUNCTION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 NAME_RULE = "letters, digits, '-', '_', starting with a letter or digit, at most 64 chars"
 # Subcommands of build.py: a function with one of these names could not be built by name.
 RESERVED_NAMES = frozenset(
-    {"all", "build", "check", "clean", "list", "lock", "new", "invoke", "local", "logs", "push", "token", "verify"}
+    {"all", "build", "check", "clean", "event", "list", "lock", "new", "invoke", "local", "logs", "push", "token"}
+    | {"trigger", "up", "verify"}
 )
 
 
@@ -44,9 +47,18 @@ class Project:
     root: Path
     functions: dict[str, FunctionConfig]
     chains: dict[str, Chain]
+    # functions/resources.toml: queues, topics, streams and buses by kind, then name
+    resources: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     # functions/api.toml: CORS, throttling, authorizers and per-route authorization of the HTTP API.
     api: ApiSettings = field(default_factory=lambda: cast(ApiSettings, dict(EMPTY_API)))
     layers: dict[str, LayerConfig] = field(default_factory=dict)
+
+    @cached_property
+    def git_ignored(self) -> frozenset[str]:
+        """Repository paths git ignores, asked once per build (they never ship)."""
+        from lambdafleet.build.sources import git_ignored
+
+        return git_ignored(self.root)
 
     def function_dir(self, name: str) -> Path:
         return self.root / FUNCTIONS_DIR / name
@@ -102,6 +114,41 @@ def _check_destinations(functions: dict[str, FunctionConfig]) -> None:
                 raise UserError(f"{source}: a function cannot be its own destination")
             if target not in functions:
                 raise UserError(f"{source}: no function named {target!r} under {FUNCTIONS_DIR}/")
+    _check_destination_cycles(functions)
+
+
+def _check_destination_cycles(functions: dict[str, FunctionConfig]) -> None:
+    """Refuse a loop of destinations (a -> b -> a): every event would go round it for ever.
+
+    Lambda's recursive loop detection only stops such a loop after about 16 invocations, and the local
+    endpoint would run it until stopped, so a cycle is refused before anything is built.
+    """
+    finished: set[str] = set()
+    for start in sorted(functions):
+        if start in finished:
+            continue
+        path = [start]
+        pending = [_edges(functions[start])]
+        while pending:
+            edge = next(pending[-1], None)
+            if edge is None:
+                finished.add(path.pop())
+                pending.pop()
+                continue
+            key, target = edge
+            if target in path:
+                loop = " -> ".join([*path[path.index(target) :], target])
+                raise UserError(
+                    f"{FUNCTIONS_DIR}/{path[-1]}/function.toml: key 'destinations.{key}': destination cycle {loop}; "
+                    "an event would go round it for ever"
+                )
+            if target not in finished:
+                path.append(target)
+                pending.append(_edges(functions[target]))
+
+
+def _edges(config: FunctionConfig) -> Iterator[tuple[str, str]]:
+    return iter(sorted((key, target) for key, target in config.destinations.items() if target is not None))
 
 
 def _check_routes(functions: dict[str, FunctionConfig]) -> None:
@@ -122,6 +169,60 @@ def _check_shared(root: Path, functions: dict[str, FunctionConfig]) -> None:
                 raise UserError(
                     f"{FUNCTIONS_DIR}/{config.name}/function.toml: key 'shared': no folder {SHARED_DIR}/{name}/"
                 )
+
+
+# The trigger key naming a declared resource, and the kind of declaration it names.
+_SINGULAR = {"queues": "queue", "topics": "topic", "streams": "stream", "buses": "bus"}
+_TRIGGER_SOURCES = {"sqs": ("queue", "queues"), "kinesis": ("stream", "streams"), "sns": ("topic", "topics")}
+
+
+def _check_triggers(functions: dict[str, FunctionConfig], resources: dict[str, dict[str, dict[str, Any]]]) -> None:
+    """Every queue, topic, stream and bus a trigger names is declared, and fits the trigger (FIFO rules, timeouts)."""
+    for config in functions.values():
+        for index, trigger in enumerate(config.triggers):
+            source = f"{FUNCTIONS_DIR}/{config.name}/function.toml: key 'triggers[{index}]"
+            _check_trigger(source, config, trigger, resources)
+
+
+def _declared(
+    source: str, key: str, kind: str, name: str, resources: dict[str, dict[str, dict[str, Any]]]
+) -> dict[str, Any]:
+    declared = resources.get(kind, {})
+    if name not in declared:
+        known = ", ".join(declared) or "none"
+        raise UserError(
+            f"{source}.{key}': no {_SINGULAR[kind]} {name!r} in {FUNCTIONS_DIR}/resources.toml (declared: {known})"
+        )
+    return declared[name]
+
+
+def _check_trigger(
+    source: str, config: FunctionConfig, trigger: dict[str, Any], resources: dict[str, dict[str, dict[str, Any]]]
+) -> None:
+    kind = trigger["type"]
+    if kind in _TRIGGER_SOURCES:
+        key, plural = _TRIGGER_SOURCES[kind]
+        declared = _declared(source, key, plural, trigger[key], resources)
+        if kind == "sqs":
+            _check_sqs(source, config, trigger, declared)
+    if kind == "eventbridge" and trigger["bus"] != "default":
+        _declared(source, "bus", "buses", trigger["bus"], resources)
+    if trigger.get("on_failure"):
+        target_kind, _, name = trigger["on_failure"].partition(":")
+        _declared(source, "on_failure", f"{target_kind}s", name, resources)
+
+
+def _check_sqs(source: str, config: FunctionConfig, trigger: dict[str, Any], queue: dict[str, Any]) -> None:
+    if queue["fifo"] and trigger["maximum_batching_window"]:
+        raise UserError(f"{source}.maximum_batching_window': queue {queue['name']!r} is FIFO; Lambda allows no window")
+    if queue["fifo"] and trigger["batch_size"] > 10:
+        raise UserError(f"{source}.batch_size': queue {queue['name']!r} is FIFO; Lambda allows at most 10")
+    # CreateEventSourceMapping refuses a queue whose messages could reappear while the function still runs.
+    if queue["visibility_timeout"] < config.timeout:
+        raise UserError(
+            f"{source}.queue': queue {queue['name']!r} has visibility_timeout {queue['visibility_timeout']} s, "
+            f"less than the function's timeout {config.timeout} s"
+        )
 
 
 def _load_chains(root: Path, functions: dict[str, FunctionConfig]) -> dict[str, Chain]:
@@ -166,6 +267,9 @@ def load_project(root: Path) -> Project:
     _check_shared(root, functions)
     routes = {name: config.routes for name, config in functions.items()}
     api = cast(ApiSettings, load_api(root / FUNCTIONS_DIR, routes, read_toml))  # the schema's `api` shape
+    resources = load_resources(root / FUNCTIONS_DIR)
+    _check_triggers(functions, resources)
     layers = load_layers(root)
     check_function_layers(functions, layers)
-    return Project(root=root, functions=functions, chains=_load_chains(root, functions), layers=layers, api=api)
+    chains = _load_chains(root, functions)
+    return Project(root=root, functions=functions, chains=chains, layers=layers, api=api, resources=resources)

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from lambdafleet.errors import BuildError, UserError
+from lambdafleet.errors import BuildError, UserError, one_line
 
 # Every subcommand lives in one module of this package; each adds its subcommands through register(subparsers).
 # A new subcommand is a new module here, named in this tuple.
@@ -21,8 +21,11 @@ COMMAND_MODULES = (
     "lambdafleet.cli.local",
     "lambdafleet.cli.logs",
     "lambdafleet.cli.token",
+    "lambdafleet.cli.trigger",
     "lambdafleet.cli.verify",
     "lambdafleet.cli.access",
+    "lambdafleet.cli.up",
+    "lambdafleet.cli.event",
 )
 
 EXIT_USER_ERROR = 2
@@ -88,10 +91,10 @@ def main(argv: Sequence[str], root: Path, command_modules: Sequence[str] = COMMA
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit-time flush stays quiet
         return EXIT_FAULT
     except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {one_line(str(exc))}", file=sys.stderr)
         return EXIT_USER_ERROR
     except BuildError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {one_line(str(exc))}", file=sys.stderr)
         return EXIT_FAULT
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

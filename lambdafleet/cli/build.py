@@ -10,8 +10,9 @@ from lambdafleet.api import run_build
 from lambdafleet.build.manifest import ImageContext
 from lambdafleet.build.plan import DIRECT_UPLOAD_LIMIT, MB
 from lambdafleet.build.strategies import BuildOutcome
+from lambdafleet.build.syntax import unchecked_warnings
 from lambdafleet.cli import EXIT_FAULT, EXIT_USER_ERROR, Commands, print_internal_error
-from lambdafleet.errors import BuildError, UserError
+from lambdafleet.errors import BuildError, UserError, one_line
 
 
 def _positive(text: str) -> int:
@@ -81,7 +82,7 @@ class _Progress:
 
 def _message(error: Exception) -> str:
     if isinstance(error, UserError | BuildError):
-        return str(error)
+        return one_line(str(error))
     return f"internal error: {type(error).__name__}: {error}"
 
 
@@ -112,12 +113,15 @@ def _run(args: argparse.Namespace) -> int:
             jobs=args.jobs,
             upload=args.upload,
             changed_since=args.changed_since,
+            allow_empty=getattr(args, "allow_empty", False),
             report=_Progress(args.quiet),
         )
     except (UserError, BuildError) as exc:
         if args.json:  # scripts reading stdout get an answer too; the error line still goes to stderr
             print(json.dumps({"ok": False, "error": str(exc), "functions": []}, indent=2))
         raise
+    for warning in unchecked_warnings():
+        print(warning, file=sys.stderr)
     if not outcomes and args.changed_since and not args.quiet:
         print(f"nothing to build: no function changed since {args.changed_since}", file=sys.stderr)
     if args.json:
@@ -132,6 +136,11 @@ def register(subparsers: Commands) -> None:
     """Add the `all` and `build` commands."""
     every = subparsers.add_parser("all", help="build every function under functions/")
     _add_build_options(every)
+    every.add_argument(
+        "--allow-empty",
+        action="store_true",
+        help="write a manifest even when functions/ holds no function (terraform apply then destroys every function)",
+    )
     every.set_defaults(run=_run, names=[])
     named = subparsers.add_parser("build", help="build the named functions (also: build.py NAME ...)")
     named.add_argument("names", nargs="+", metavar="NAME", help="functions to build (folders under functions/)")

@@ -3,15 +3,20 @@
 import argparse
 import contextlib
 import json
+import os
 import shutil
+import sys
 
+from lambdafleet.build.config import ARCHITECTURES, RUNTIMES, FunctionConfig
 from lambdafleet.build.lockfile import write_lock
-from lambdafleet.build.paths import CACHE_PARTS, build_dir, cache_root
+from lambdafleet.build.paths import BUILD_DIR, CACHE_PARTS, build_dir, cache_root
 from lambdafleet.build.plan import plan_function
 from lambdafleet.build.platforms import Target
-from lambdafleet.build.project import load_project
+from lambdafleet.build.project import Project, load_project
 from lambdafleet.build.scaffold import create_function
-from lambdafleet.cli import Commands
+from lambdafleet.build.syntax import unchecked_warnings
+from lambdafleet.cli import EXIT_USER_ERROR, Commands
+from lambdafleet.errors import UserError
 from lambdafleet.runtime import task_root
 
 
@@ -30,9 +35,31 @@ def _list(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     project = load_project(args.root)
     configs = project.select(args.names or None)
+    if args.runtime or args.architecture:
+        return _migration_report(project, configs, args.runtime, args.architecture)
     for config in configs:
         plan_function(project, config)
+    for warning in unchecked_warnings():
+        print(warning, file=sys.stderr)
     print(f"ok: {len(configs)} function(s), configs and locks valid")
+    return 0
+
+
+def _migration_report(project: Project, configs: list[FunctionConfig], runtime: str | None, arch: str | None) -> int:
+    """`check --runtime/--architecture`: the pins that would lose their wheels; changes nothing."""
+    from lambdafleet.build.migration import lost_wheels
+
+    lost = lost_wheels(project, configs, runtime, arch)
+    wanted = " ".join(part for part in (runtime, arch) if part)
+    for item in lost:
+        print(item.describe())
+    if lost:
+        print(
+            f"{len(lost)} pinned package(s) of {len(configs)} function(s) lose their wheels on {wanted}",
+            file=sys.stderr,
+        )
+        return EXIT_USER_ERROR
+    print(f"ok: {len(configs)} function(s) keep a wheel for every pinned package on {wanted}")
     return 0
 
 
@@ -46,7 +73,13 @@ def _lock(args: argparse.Namespace) -> int:
 
 
 def _clean(args: argparse.Namespace) -> int:
-    shutil.rmtree(build_dir(args.root), ignore_errors=True)
+    try:
+        shutil.rmtree(build_dir(args.root))
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        where = os.path.relpath(exc.filename, args.root) if exc.filename else BUILD_DIR
+        raise UserError(f"{BUILD_DIR}/: cannot delete {where} ({exc.strerror}); is the tree read-only?") from None
     if args.cache:
         cache = cache_root(args.root)
         for part in CACHE_PARTS:
@@ -73,6 +106,13 @@ def register(subparsers: Commands) -> None:
         parser.add_argument("names", nargs="*", metavar="NAME", help="functions (default: all)")
         if name == "list":
             parser.add_argument("--json", action="store_true", help="print the resolved configs as JSON")
+        if name == "check":
+            parser.add_argument(
+                "--runtime", choices=RUNTIMES, help="report the pins that lose their wheels on this runtime (no change)"
+            )
+            parser.add_argument(
+                "--architecture", choices=ARCHITECTURES, help="report the pins that lose their wheels on it (no change)"
+            )
         parser.set_defaults(run=run)
     clean = subparsers.add_parser("clean", help="delete build/ (and with --cache, the dependency cache)")
     clean.add_argument("--cache", action="store_true", help="also delete the dependency cache")

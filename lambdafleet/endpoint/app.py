@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lambdafleet.endpoint import (
+    destinations,
     emulator,
     function_urls,
     http_api,
@@ -17,8 +18,10 @@ from lambdafleet.endpoint import (
     s3_notification_check,
 )
 from lambdafleet.endpoint.async_invoke import AsyncInvoker
+from lambdafleet.endpoint.event_sources import EventSources
 from lambdafleet.endpoint.fleet import Fleet
 from lambdafleet.endpoint.http_server import BodyLimit, Limits
+from lambdafleet.endpoint.schedules import Scheduler
 
 
 @dataclass
@@ -28,6 +31,8 @@ class LocalEndpoint:
     server: emulator.Emulator
     fleet: Fleet
     invoker: AsyncInvoker
+    event_sources: EventSources
+    scheduler: Scheduler
     sessions: iam_enforcement.Sessions
 
     @property
@@ -48,6 +53,8 @@ class LocalEndpoint:
     def stop(self) -> None:
         """Stop serving, then stop every execution environment; queued asynchronous invocations are dropped
         (`drain` first to run them)."""
+        self.scheduler.stop()
+        self.event_sources.stop()
         self.server.stop()
         self.invoker.close()
         self.fleet.close()
@@ -56,7 +63,7 @@ class LocalEndpoint:
 def start(
     cache_dir: Path, *, port: int = emulator.DEFAULT_PORT, host: str = emulator.HOST, retry_delay_s: float = 1.0
 ) -> LocalEndpoint:
-    """Serve moto plus the Lambda, HTTP API and S3-notification data planes on `host:port`.
+    """Serve moto plus the Lambda, HTTP API, S3-notification and event-source data planes on `host:port`.
 
     `cache_dir` holds the provisioned Lambda runtimes. moto's state is per process, so one endpoint per process.
     Raises OSError when the port cannot be bound.
@@ -86,7 +93,16 @@ def start(
         raise
     # Functions run on this machine: loopback reaches the endpoint whatever address it listens on.
     fleet.endpoint_url = f"http://127.0.0.1:{server.server.port}"
-    return LocalEndpoint(server, fleet, invoker, sessions)
+    # Queues, streams and schedules: pollers and timers that invoke what terraform apply wired up.
+    event_sources = EventSources(
+        fleet.invoke,
+        lambda target, record: destinations.send(target, record, invoker.submit),
+        retry_delay_s=retry_delay_s,
+    )
+    event_sources.start()
+    scheduler = Scheduler(invoker.submit)
+    scheduler.start()
+    return LocalEndpoint(server, fleet, invoker, event_sources, scheduler, sessions)
 
 
 def _body_limit(method: str, path: str, host: str) -> BodyLimit | None:

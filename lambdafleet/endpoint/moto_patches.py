@@ -31,8 +31,13 @@ from moto.awslambda.utils import make_function_arn
 from moto.core.config import default_user_config
 from moto.core.exceptions import AWSError
 from moto.core.responses import ActionResult
+from moto.dynamodb.models.table import Table
+from moto.events.models import Rule
+from moto.kinesis.responses import KinesisResponse
 from moto.s3 import notifications
 from moto.s3.utils import _VersionedKeyStore
+from moto.sns.models import Subscription
+from moto.sqs.models import Queue
 from moto.stepfunctions.parser import api as stepfunctions_api
 from moto.stepfunctions.parser.asl.parse.asl_parser import ASLParserException
 from moto.stepfunctions.parser.asl.static_analyser.express_static_analyser import ExpressStaticAnalyser
@@ -42,7 +47,7 @@ from moto.stepfunctions.parser.backend.execution import Execution
 from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 from moto.stepfunctions.responses import StepFunctionResponse
 
-from lambdafleet.endpoint import s3_events, step_functions
+from lambdafleet.endpoint import eventbridge, s3_events, sns, step_functions
 
 # The moto release the patches were written for and tested with: requirements-dev.txt pins the same one
 # (tests/endpoint/test_moto_patches.py checks that). Moving to another: run the tests with it, fix what breaks,
@@ -447,6 +452,91 @@ def _interpreter_errors_have_their_codes() -> None:
     for error in vars(stepfunctions_api).values():
         if isinstance(error, type) and issubclass(error, AWSError) and isinstance(error.__dict__.get("code"), str):
             _replace(error, "TYPE", error.__dict__["code"])
+
+
+# --- SQS, DynamoDB, Kinesis control plane (event sources) ---------------------------------------------------------
+
+
+@patch(
+    "ReceiveQueueAttributes reports RedrivePolicy in AWS's compact JSON (moto's spacing made every plan show a "
+    "change), and DeleteMessage running beside SendMessage on one queue loses no message (moto rebuilt the message "
+    "list outside the lock SendMessage appends under, so a message sent meanwhile vanished)"
+)
+def _sqs_as_aws_does() -> None:
+    attributes = Queue.attributes.fget  # type: ignore[attr-defined]  # a property
+    delete = Queue.delete_message
+
+    def reported(self: Queue) -> dict[str, Any]:
+        result: dict[str, Any] = attributes(self)
+        if self.redrive_policy:
+            result["RedrivePolicy"] = json.dumps(self.redrive_policy, separators=(",", ":"))
+        return result
+
+    def delete_message(self: Queue, receipt_handle: str) -> None:
+        with self._messages_lock:
+            delete(self, receipt_handle)
+
+    _replace(Queue, "attributes", property(reported))
+    _replace(Queue, "delete_message", delete_message)
+
+
+@patch(
+    "A Scan racing a write finishes, as AWS's does (moto iterated the live item dict and answered 500: "
+    "'dictionary changed size during iteration')"
+)
+def _dynamodb_scans_survive_concurrent_writes() -> None:
+    def all_items(self: Table) -> list[Any]:
+        items: list[Any] = []
+        for hash_set in list(self.items.values()):  # a copy of the values, atomic under the GIL
+            items.extend(list(hash_set.values()) if self.range_key_attr else [hash_set])
+        return sorted(items, key=lambda item: (item.hash_key, item.range_key) if item.range_key else item.hash_key)
+
+    _replace(Table, "all_items", all_items)
+
+
+@patch("CreateStream stores its Tags, as AWS does (moto dropped them, so every plan re-added the provider's tags)")
+def _kinesis_create_stream_keeps_tags() -> None:
+    create = KinesisResponse.create_stream
+
+    def create_stream(self: KinesisResponse) -> ActionResult:
+        result: ActionResult = create(self)
+        tags = self._get_param("Tags")
+        if tags:
+            self.kinesis_backend.add_tags_to_stream(None, self._get_param("StreamName"), tags)
+        return result
+
+    _replace(KinesisResponse, "create_stream", create_stream)
+
+
+# --- SNS and EventBridge data plane ---------------------------------------------------------------------------------
+
+
+@patch(
+    "An SNS message to a Lambda subscription invokes the function asynchronously with SNS's event record (moto "
+    "invokes synchronously inside Publish, with a fixed example event)",
+    data_plane=True,
+)
+def _sns_invokes_asynchronously() -> None:
+    publish = Subscription.publish
+
+    def deliver(self: Subscription, *args: Any, **kwargs: Any) -> None:
+        sns.deliver(publish, _data_plane().invoke_async, self, *args, **kwargs)
+
+    _replace(Subscription, "publish", deliver)
+
+
+@patch(
+    "PutEvents runs each matching rule's Lambda targets asynchronously with the target's input (moto has no "
+    "Lambda target)",
+    data_plane=True,
+)
+def _eventbridge_rules_invoke_functions() -> None:
+    send = Rule.send_to_targets
+
+    def send_to_targets(self: Rule, original_event: Any, transform_input: bool = True) -> None:
+        eventbridge.send_to_targets(send, _data_plane().invoke_async, self, original_event, transform_input)
+
+    _replace(Rule, "send_to_targets", send_to_targets)
 
 
 def describe() -> str:

@@ -9,17 +9,20 @@ from lambdafleet.runtime.pool import FunctionPool
 from lambdafleet.runtime.spec import FunctionSpec
 
 
-def open_function(root: Path, name: str, **pool_options: Any) -> FunctionPool:
+def open_function(root: Path, name: str, out_dir: Path | None = None, **pool_options: Any) -> FunctionPool:
     """A pool running `functions/<name>` from its built zip; `pool_options` go to FunctionPool.
+
+    The zip is built into `out_dir` when given (tests keep the checkout's build/ untouched), else build/.
 
     Raises UserError for an unknown function, a failed build or a runtime this machine cannot run.
     """
-    entry = build_functions(root, [name])[name]
+    out_dir = out_dir or build_dir(root)
+    entry = build_functions(root, [name], out_dir=out_dir)[name]
     source = f"functions/{name}/function.toml"
     image = entry["image"]
     # An image function runs its image's task root (the same lock and sources) with the image's CMD as handler.
     zip_name = image["task_zip"] if image else entry["zip"]
     assert zip_name is not None  # a zip function's entry names its zip
-    zip_path = build_dir(root) / zip_name
+    zip_path = out_dir / zip_name
     spec = FunctionSpec.from_manifest({**entry, "handler": image["command"][0]} if image else entry)
     return FunctionPool(spec, zip_path, cache_dir=cache_root(root), source=source, **pool_options)

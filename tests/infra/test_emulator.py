@@ -2,8 +2,6 @@
 
 import json
 import socket
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 import zipfile
@@ -153,29 +151,20 @@ def test_a_request_moto_crashes_on_is_an_internal_failure_not_a_traceback(capsys
     assert "error: POST /some-bucket/a/key: KeyError" in logged
 
 
-def test_the_command_line_refuses_a_busy_port_in_one_line() -> None:
+def test_the_command_line_refuses_a_busy_port_in_one_line(capsys: pytest.CaptureFixture) -> None:
+    # In-process (emulator.main): a new interpreter per user error only costs time.
     with socket.create_server(("127.0.0.1", 0)) as taken:
         port = taken.getsockname()[1]
-        result = subprocess.run(
-            [sys.executable, "-m", "lambdafleet.endpoint.emulator", "--port", str(port)],
-            cwd=REPO_ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-    assert result.returncode == 2
-    assert result.stderr.startswith(f"error: cannot listen on 127.0.0.1:{port}: ")
-    assert len(result.stderr.strip().splitlines()) == 1
+        assert emulator.main(["--port", str(port)]) == 2
+    stderr = capsys.readouterr().err
+    assert stderr.startswith(f"error: cannot listen on 127.0.0.1:{port}: ")
+    assert len(stderr.strip().splitlines()) == 1
 
 
-def test_the_command_line_rejects_a_port_out_of_range() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "lambdafleet.endpoint.emulator", "--port", "70000"],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 2
-    assert "'70000' is not a port number (0-65535)" in result.stderr
-    assert "Traceback" not in result.stderr
+def test_the_command_line_rejects_a_port_out_of_range(capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as exited:
+        emulator.main(["--port", "70000"])
+    assert exited.value.code == 2
+    stderr = capsys.readouterr().err
+    assert "'70000' is not a port number (0-65535)" in stderr
+    assert "Traceback" not in stderr

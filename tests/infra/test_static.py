@@ -6,6 +6,8 @@ import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
+
 CONFIGURATIONS = [
     ".",
     "envs/aws",
@@ -18,6 +20,10 @@ CONFIGURATIONS = [
     "modules/http_api",
     "modules/state_machine",
     "modules/table",
+    "modules/queue",
+    "modules/topic",
+    "modules/stream",
+    "modules/event_bus",
 ]
 
 
@@ -39,6 +45,7 @@ def _validate(make_terraform, directory: Path) -> str:
     return "" if result.retcode == 0 and "Success!" in result.out else f"{directory.name}: {result.out}"
 
 
+@pytest.mark.stack  # slow: real resolver or terraform runs
 def test_validate_root_modules_and_environments(make_terraform, infra_copy: Path) -> None:
     # Each validation mostly waits on the provider's start-up, so they run side by side.
     with ThreadPoolExecutor(max_workers=3) as pool:
@@ -64,6 +71,7 @@ def test_every_checkov_skip_gives_a_reason(infra_source: Path) -> None:
         assert re.fullmatch(r"#checkov:skip=CKV2?_AWS_\d+:\S.{15,}", line), f"{name}: {line}"
 
 
+@pytest.mark.stack  # slow: real resolver or terraform runs
 def test_checkov_finds_no_failures(checkov_bin: Path, infra_copy: Path, tmp_path: Path) -> None:
     result = subprocess.run(
         [

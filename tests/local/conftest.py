@@ -1,86 +1,24 @@
-"""Fixtures for the local endpoint's tests: the endpoint itself (a real `build.py local` process, or whatever
-AWS_ENDPOINT_URL names, e.g. LocalStack) and boto3 clients pointed at it."""
+"""Fixtures for the local endpoint's tests: functions deployed on it, executions, polling. The endpoint itself
+(`endpoint`, `embedded`) and the applied stack (`local_stack`) are in tests/conftest.py, shared with tests/infra."""
 
 import io
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
 import uuid
 import zipfile
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
-from lambdafleet.testing.endpoint import _wait_until_up, free_port
+from tests.conftest import Endpoint
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-REGION = "us-east-1"
-CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
 LAMBDA_TRUST = {
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
 }
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """Where the tests send AWS calls; `embedded` is False for an external one from AWS_ENDPOINT_URL."""
-
-    url: str
-    embedded: bool
-    pid: int | None = None  # the embedded endpoint's process
-
-    def client(self, service: str, **options: Any) -> Any:
-        """A boto3 client of `service` on this endpoint, with placeholder keys and boto3.client `options`."""
-        return boto3.client(service, endpoint_url=self.url, region_name=REGION, **CREDENTIALS, **options)
-
-
-@pytest.fixture(scope="session")
-def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoint]:
-    """AWS_ENDPOINT_URL when set, else `python build.py local` on a free loopback port for the session, stopped
-    with Ctrl-C at the end, when it must exit 0 without a traceback in its log.
-
-    Failed asynchronous invocations are retried after 0.1 s and 0.2 s instead of Lambda's minutes.
-    """
-    external = os.environ.get("AWS_ENDPOINT_URL")
-    if external:
-        yield Endpoint(external, embedded=False)
-        return
-    port = free_port()
-    log = tmp_path_factory.mktemp("local") / "endpoint.log"
-    with log.open("w") as sink:  # a file, not a pipe: nobody reads until the end, and a full pipe blocks
-        process = subprocess.Popen(
-            [sys.executable, "build.py", "local", "--port", str(port), "--retry-delay", "0.1"],
-            cwd=REPO_ROOT,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(url, process)
-        yield Endpoint(url, embedded=True, pid=process.pid)
-    finally:
-        process.send_signal(signal.SIGINT)
-        code = process.wait(timeout=30)
-        output = log.read_text()
-        assert code == 0, output
-        assert "Traceback" not in output, output
-        assert "answered 500 InternalFailure" not in output, output  # a crash the endpoint contained is still a bug
-
-
-@pytest.fixture
-def embedded(endpoint: Endpoint) -> Endpoint:
-    """The endpoint, for tests of behaviour only the embedded one promises (skipped on an external one)."""
-    if not endpoint.embedded:
-        pytest.skip("checks the embedded endpoint's own behaviour; AWS_ENDPOINT_URL names another")
-    return endpoint
 
 
 def _wait_for(probe: Callable[[], Any], timeout: float = 20.0, interval: float = 0.1) -> Any:

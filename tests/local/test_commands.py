@@ -1,17 +1,18 @@
 """`build.py local` and `build.py logs` as a user runs them: one-line errors with exit code 2, and --follow."""
 
 import json
-import os
 import socket
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from lambdafleet.testing.endpoint import free_port
+from tests.conftest import CliResult, one_line_error
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,46 +27,52 @@ NO_CREDENTIALS = {
 }
 
 
-def _build_py(*args: str, timeout: float = 60, env: dict | None = None) -> subprocess.CompletedProcess:
-    variables = {key: value for key, value in os.environ.items() if key != "AWS_ENDPOINT_URL"} | (env or {})
-    return subprocess.run(
-        [sys.executable, "build.py", *args],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={key: value for key, value in variables.items() if value},
-    )
+@pytest.fixture
+def build_py(run_cli, monkeypatch: pytest.MonkeyPatch) -> Callable[..., CliResult]:
+    """`build_py(*args, env={})`: `python build.py ARGS` in-process, without AWS_ENDPOINT_URL and with `env` applied
+    (an empty value unsets)."""
 
+    def run(*args: str, env: dict[str, str] | None = None) -> CliResult:
+        monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+        for key, value in (env or {}).items():
+            if value:
+                monkeypatch.setenv(key, value)
+            else:
+                monkeypatch.delenv(key, raising=False)
+        return run_cli(*args)
 
-def _one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
-    assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
-    assert all(fragment in lines[0] for fragment in fragments), lines[0]
+    return run
 
 
 def test_local_refuses_a_busy_port() -> None:
+    # A child process: binding happens after the endpoint patched moto's classes, which must not leak into this one.
     with socket.create_server(("127.0.0.1", 0)) as busy:
         port = busy.getsockname()[1]
-        _one_line_error(_build_py("local", "--port", str(port)), f"--port {port}", "cannot listen")
+        result = subprocess.run(
+            [sys.executable, "build.py", "local", "--port", str(port)],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        one_line_error(result, f"--port {port}", "cannot listen")
 
 
-def test_local_refuses_a_port_out_of_range() -> None:
-    _one_line_error(_build_py("local", "--port", "70000"), "--port 70000", "not a port number")
+def test_local_refuses_a_port_out_of_range(build_py) -> None:
+    one_line_error(build_py("local", "--port", "70000"), "--port 70000", "not a port number")
 
 
-def test_local_refuses_a_negative_retry_delay() -> None:
-    _one_line_error(_build_py("local", "--retry-delay", "-1"), "--retry-delay", "negative")
+def test_local_refuses_a_negative_retry_delay(build_py) -> None:
+    one_line_error(build_py("local", "--retry-delay", "-1"), "--retry-delay", "negative")
 
 
-def test_logs_of_an_unknown_function(embedded) -> None:
-    _one_line_error(_build_py("logs", "nosuch", "--endpoint-url", embedded.url), "nosuch", "no deployed function")
+def test_logs_of_an_unknown_function(build_py, embedded) -> None:
+    one_line_error(build_py("logs", "nosuch", "--endpoint-url", embedded.url), "nosuch", "no deployed function")
 
 
-def test_logs_without_an_endpoint() -> None:
+def test_logs_without_an_endpoint(build_py) -> None:
     url = f"http://127.0.0.1:{free_port()}"
-    _one_line_error(_build_py("logs", "math", "--endpoint-url", url), url, "nothing answers")
+    one_line_error(build_py("logs", "math", "--endpoint-url", url), url, "nothing answers")
 
 
 @pytest.mark.parametrize(
@@ -79,23 +86,23 @@ def test_logs_without_an_endpoint() -> None:
         (["predict", "--aws"], NO_CREDENTIALS, ["--aws", "no AWS credentials"]),
     ],
 )
-def test_logs_refuses_bad_input_in_one_line(args: list[str], env: dict, fragments: list[str]) -> None:
-    _one_line_error(_build_py("logs", *args, env=env), *fragments)
+def test_logs_refuses_bad_input_in_one_line(build_py, args: list[str], env: dict, fragments: list[str]) -> None:
+    one_line_error(build_py("logs", *args, env=env), *fragments)
 
 
-def test_logs_answers_an_endpoint_error_in_one_line(embedded) -> None:
+def test_logs_answers_an_endpoint_error_in_one_line(build_py, embedded) -> None:
     # A name Lambda allows that moto's routes do not: moto answers an HTML page.
-    _one_line_error(_build_py("logs", "a.b", "--endpoint-url", embedded.url), "a.b", "404")
+    one_line_error(build_py("logs", "a.b", "--endpoint-url", embedded.url), "a.b", "404")
 
 
 @pytest.mark.parametrize(("command", "summary"), [("logs", "Print a deployed function's"), ("local", "Serve every")])
-def test_help_says_what_the_command_does(command: str, summary: str) -> None:
-    assert summary in _build_py(command, "--help").stdout
+def test_help_says_what_the_command_does(build_py, command: str, summary: str) -> None:
+    assert summary in build_py(command, "--help").stdout
 
 
-def test_logs_of_a_function_that_never_ran(embedded, deploy_function) -> None:
+def test_logs_of_a_function_that_never_ran(build_py, embedded, deploy_function) -> None:
     name = deploy_function("def lambda_handler(event, context):\n    return 1\n")["FunctionName"]
-    _one_line_error(_build_py("logs", name, "--endpoint-url", embedded.url), f"/aws/lambda/{name}", "no log group yet")
+    one_line_error(build_py("logs", name, "--endpoint-url", embedded.url), f"/aws/lambda/{name}", "no log group yet")
 
 
 def test_logs_follow_prints_new_invocations(endpoint, deploy_function) -> None:

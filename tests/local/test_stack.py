@@ -1,17 +1,14 @@
-"""End to end: build, `terraform apply` infra/envs/local against the endpoint, use the stack over HTTP and boto3,
-re-plan (no changes), destroy. Tests run in file order on one applied stack."""
+"""End to end on the session's one applied stack (`local_stack`: build, `terraform apply` of infra/envs/local against
+the endpoint, model uploaded): use it over HTTP and boto3, re-plan (no changes). The destroy, and the check that
+nothing is left, happen when the session ends."""
 
 import io
 import json
-import os
-import shutil
 import subprocess
 import sys
 import urllib.error
 import urllib.parse
 import urllib.request
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,75 +18,17 @@ from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 from PIL import Image
 
-pytestmark = pytest.mark.integration
+from tests.conftest import LocalStack
+
+pytestmark = [pytest.mark.integration, pytest.mark.stack]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-PROVIDER_MIRROR = Path("/opt/tf-plugins")  # offline machines; elsewhere init downloads the provider
-PREFIX = f"lt{uuid.uuid4().hex[:4]}-"  # apart from anything else a shared endpoint holds
-ACCOUNT = "123456789012"
-
-
-class Terraform:
-    """terraform on a throw-away copy of infra/envs/local, with its state in tmp."""
-
-    def __init__(self, workdir: Path, variables: dict[str, str]) -> None:
-        self.dir = workdir
-        self.var_args = [arg for name, value in variables.items() for arg in ("-var", f"{name}={value}")]
-        self.env = {**os.environ, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"}
-
-    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        """`terraform ARGS -no-color`; fails the test with terraform's output unless `check` is False."""
-        result = subprocess.run(
-            ["terraform", *args, "-no-color"], cwd=self.dir, env=self.env, capture_output=True, text=True
-        )
-        if check and result.returncode != 0:
-            pytest.fail(f"terraform {args[0]} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
-        return result
-
-    def init(self) -> None:
-        """terraform init, from the provider mirror when this machine has one."""
-        mirror = [f"-plugin-dir={PROVIDER_MIRROR}"] if PROVIDER_MIRROR.is_dir() else []
-        self.run("init", "-input=false", *mirror)
-
-    def apply(self) -> dict:
-        """terraform apply; returns the outputs."""
-        self.run("apply", "-auto-approve", "-input=false", *self.var_args)
-        outputs = json.loads(self.run("output", "-json").stdout)
-        return {name: output["value"] for name, output in outputs.items()}
 
 
 @pytest.fixture(scope="module")
-def manifest_path() -> Path:
-    """`python build.py all` of the repository's functions (incremental: usually nothing to rebuild)."""
-    result = subprocess.run(
-        [sys.executable, "build.py", "all", "--quiet"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=600
-    )
-    assert result.returncode == 0, result.stderr
-    return REPO_ROOT / "build" / "manifest.json"
-
-
-@pytest.fixture(scope="module")
-def terraform(endpoint, manifest_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Terraform]:
-    if shutil.which("terraform") is None:
-        pytest.skip("no `terraform` on PATH")
-    copy = tmp_path_factory.mktemp("tf") / "infra"
-    ignore = shutil.ignore_patterns(".terraform", "*.tfstate*", ".terraform.lock.hcl")
-    shutil.copytree(REPO_ROOT / "infra", copy, ignore=ignore)
-    variables = {"endpoint_url": endpoint.url, "manifest_path": str(manifest_path), "name_prefix": PREFIX}
-    terraform = Terraform(copy / "envs" / "local", variables)
-    terraform.init()
-    yield terraform
-    terraform.run("destroy", "-auto-approve", "-input=false", *terraform.var_args, check=False)  # if a test failed
-
-
-@pytest.fixture(scope="module")
-def stack(terraform: Terraform, endpoint) -> dict:
-    """The applied stack's outputs, with the predict model in the models bucket."""
-    outputs = terraform.apply()
-    endpoint.client("s3").upload_file(
-        str(REPO_ROOT / "models" / "iris.npz"), outputs["bucket_names"]["models"], "iris.npz"
-    )
-    return outputs
+def stack(local_stack: LocalStack) -> dict:
+    """The applied stack's outputs."""
+    return local_stack.outputs
 
 
 @pytest.fixture(scope="module")
@@ -226,7 +165,7 @@ def test_s3_upload_triggers_resize_image(stack: dict, endpoint, wait_for) -> Non
         assert max(image.size) < 640
 
 
-def test_logs_are_queryable(stack: dict, endpoint, wait_for) -> None:
+def test_logs_are_queryable(stack: dict, local_stack: LocalStack, endpoint, wait_for) -> None:
     name = stack["function_names"]["math"]
     logs = endpoint.client("logs")
 
@@ -237,7 +176,7 @@ def test_logs_are_queryable(stack: dict, endpoint, wait_for) -> None:
 
     assert wait_for(reports)
     result = subprocess.run(
-        [sys.executable, "build.py", "logs", "math", "--prefix", PREFIX, "--endpoint-url", endpoint.url],
+        [sys.executable, "build.py", "logs", "math", "--prefix", local_stack.prefix, "--endpoint-url", endpoint.url],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -254,7 +193,7 @@ def test_image_functions_are_refused_clearly(stack: dict, embedded) -> None:
     assert "use LocalStack" in caught.value.response["Error"]["Message"]
 
 
-def test_the_example_functions_ran_as_their_roles_and_were_refused_nothing(stack: dict, embedded) -> None:
+def test_the_example_functions_ran_as_their_roles_and_were_refused_nothing(local_stack: LocalStack, embedded) -> None:
     """The roles infra/modules/function writes from function.toml grant every call the examples made above
     (the endpoint enforces IAM on the functions' calls); `build.py access` reports them."""
     result = subprocess.run(
@@ -266,21 +205,119 @@ def test_the_example_functions_ran_as_their_roles_and_were_refused_nothing(stack
     )
     assert result.returncode == 0, result.stderr
     functions = {
-        name: summary for name, summary in json.loads(result.stdout)["functions"].items() if name.startswith(PREFIX)
+        name: summary
+        for name, summary in json.loads(result.stdout)["functions"].items()
+        if name.startswith(local_stack.prefix)
     }
-    assert {stack["function_names"][name] for name in ("predict", "notify", "resize_image", "math")} <= set(functions)
+    names = local_stack.function_names
+    assert {names[name] for name in ("predict", "notify", "resize_image", "math")} <= set(functions)
     for name, summary in functions.items():
-        assert summary["role"].startswith(f"arn:aws:iam::{ACCOUNT}:role/"), name
+        assert summary["role"].startswith("arn:aws:iam::123456789012:role/"), name
         assert summary["denied"] == [], (name, summary["denied"])
         print(name, "unused grants:", [(grant["action"], grant["resource"]) for grant in summary["unused_grants"]])
 
 
-def test_second_apply_changes_nothing(terraform: Terraform, stack: dict) -> None:
-    plan = terraform.run("plan", "-detailed-exitcode", "-input=false", *terraform.var_args, check=False)
-    assert plan.returncode == 0, f"second plan is not empty:\n{plan.stdout[-4000:]}"
+def test_second_apply_changes_nothing(local_stack: LocalStack) -> None:
+    changes = local_stack.terraform.plan_changes(local_stack.variables)
+    assert changes is None, f"second plan is not empty:\n{changes}"
 
 
-def test_destroy_removes_the_stack(terraform: Terraform, stack: dict, endpoint) -> None:
-    terraform.run("destroy", "-auto-approve", "-input=false", *terraform.var_args)
-    left = [f["FunctionName"] for f in endpoint.client("lambda").list_functions()["Functions"]]
-    assert not [name for name in left if name.startswith(PREFIX)]
+def _scan(endpoint, table: str) -> list[dict]:
+    pages = endpoint.client("dynamodb").get_paginator("scan").paginate(TableName=table)
+    return [item for page in pages for item in page["Items"]]
+
+
+def _queue_count(sqs, url: str) -> int:
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+    return sum(int(attributes[name]) for name in names)
+
+
+def test_queue_worker_loses_nothing(stack: dict, embedded, wait_for) -> None:
+    """1,000 jobs: each handled exactly once, or (the poisoned ones) in the DLQ after max_receive_count receives."""
+    sqs = embedded.client("sqs")
+    queue, dlq, table = (
+        stack["queue_urls"]["jobs"],
+        stack["dead_letter_queue_urls"]["jobs"],
+        stack["table_names"]["jobs"],
+    )
+    poisoned = {f"job-{n}" for n in range(0, 1000, 50)}
+    for start in range(0, 1000, 10):
+        entries = [
+            {"Id": str(n), "MessageBody": json.dumps({"id": f"job-{n}", "poison": f"job-{n}" in poisoned})}
+            for n in range(start, start + 10)
+        ]
+        assert not sqs.send_message_batch(QueueUrl=queue, Entries=entries).get("Failed")
+    # About 30 s on a quiet 2-core machine (the poisoned jobs need three receives, 10 s apart); the timeouts leave
+    # room for a loaded one.
+    wait_for(lambda: _queue_count(sqs, dlq) == len(poisoned) and _queue_count(sqs, queue) == 0, timeout=300)
+    handled = {item["id"]["S"]: int(item["handled"]["N"]) for item in _scan(embedded, table)}
+    assert set(handled.values()) == {1}  # exactly once
+    dead = []
+    while messages := sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, AttributeNames=["All"]).get(
+        "Messages", []
+    ):
+        for message in messages:
+            dead.append((json.loads(message["Body"])["id"], int(message["Attributes"]["ApproximateReceiveCount"])))
+            sqs.delete_message(QueueUrl=dlq, ReceiptHandle=message["ReceiptHandle"])
+    assert sorted(job for job, _ in dead) == sorted(poisoned)
+    assert len(handled) + len(dead) == 1000 and not set(handled) & poisoned
+    assert _queue_count(sqs, queue) == 0
+
+
+def test_audit_log_bisects_a_poisoned_record(stack: dict, embedded, wait_for) -> None:
+    """A write to the items table reaches audit_log through the table's stream; a record it refuses is bisected out
+    of its batch and described to the on-failure queue, and the others are audited."""
+    ddb, sqs = embedded.client("dynamodb"), embedded.client("sqs")
+    items, audit = stack["table_names"]["items"], stack["table_names"]["audit"]
+    before = {item["id"]["S"] for item in _scan(embedded, audit)}
+    requests = [
+        {"PutRequest": {"Item": {"id": {"S": f"audited-{n}"}, **({"audit": {"S": "refuse"}} if n == 3 else {})}}}
+        for n in range(8)
+    ]
+    ddb.batch_write_item(RequestItems={items: requests})
+
+    def failure() -> dict | None:
+        """the on-failure record reaches audit-failures"""
+        found = sqs.receive_message(QueueUrl=stack["queue_urls"]["audit-failures"]).get("Messages", [])
+        return json.loads(found[0]["Body"]) if found else None
+
+    record = wait_for(failure, timeout=90)
+    assert record["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert record["requestContext"]["approximateInvokeCount"] == 3  # maximum_retry_attempts = 2
+    assert record["DDBStreamBatchInfo"]["batchSize"] == 1
+    expected = {f"audited-{n}" for n in range(8) if n != 3}
+
+    def audited() -> bool:
+        """every record but the refused one is audited"""
+        new = [i for i in _scan(embedded, audit) if i["id"]["S"] not in before and i["event"]["S"] == "INSERT"]
+        return {json.loads(i["item"]["S"])["id"]["S"] for i in new} == expected
+
+    wait_for(audited)
+
+
+def test_trigger_fires_the_daily_report(stack: dict, local_stack: LocalStack, embedded, wait_for) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "build.py",
+            "trigger",
+            "daily_report",
+            "--prefix",
+            local_stack.prefix,
+            "--endpoint-url",
+            embedded.url,
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+
+    def reports() -> list[dict]:
+        """the report reaches the audit table"""
+        return [i for i in _scan(embedded, stack["table_names"]["audit"]) if i["id"]["S"].startswith("report-")]
+
+    [report] = wait_for(reports)
+    assert int(report["items"]["N"]) >= 8

@@ -4,9 +4,18 @@ import json
 import subprocess
 import sys
 
+import pytest
+
+from lambdafleet.build.paths import BUILD_ENV
 from tests.runtime.conftest import REPO_ROOT
 
 BUILD_PY = [sys.executable, str(REPO_ROOT / "build.py")]
+
+
+@pytest.fixture(autouse=True)
+def _build_outside_the_checkout(monkeypatch: pytest.MonkeyPatch, lambda_build_dir) -> None:
+    """`build.py invoke` rebuilds stale zips: into the session's folder, not the checkout's build/."""
+    monkeypatch.setenv(BUILD_ENV, str(lambda_build_dir))
 
 
 def test_fixture_invokes_the_built_math_zip(invoke_lambda):
@@ -50,7 +59,7 @@ def test_cli_exits_1_with_the_error_payload_when_the_function_fails():
     assert "[ERROR] ValueError: unknown action 'cube'" in done.stderr
 
 
-def test_cli_user_errors_are_one_line_and_exit_2(tmp_path):
+def test_cli_user_errors_are_one_line_and_exit_2(tmp_path, run_cli):
     cases = [
         (["nope"], "functions/nope: no such function"),
         (["math", "--payload", "{"], "--payload: the event is not valid JSON"),
@@ -58,7 +67,7 @@ def test_cli_user_errors_are_one_line_and_exit_2(tmp_path):
         (["math", "--env", "NOEQUALS"], "--env 'NOEQUALS': expected KEY=VALUE"),
     ]
     for args, message in cases:
-        done = _invoke(*args)
+        done = run_cli("invoke", *args)
         assert done.returncode == 2, (args, done.stderr)
         assert done.stderr.startswith(f"error: {message}") and done.stderr.count("\n") == 1
         assert done.stdout == ""

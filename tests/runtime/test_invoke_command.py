@@ -51,7 +51,7 @@ def test_functions_this_machine_cannot_run_are_refused_in_one_line(workspace):
         ("onarm", f"error: functions/onarm/function.toml: architecture '{OTHER}' cannot run on this {HOST} machine"),
         ("future", "error: functions/future/function.toml: runtime 'python3.14' needs python3.14"),
     ]:
-        done = workspace.run("invoke", name)
+        done = workspace.cli("invoke", name)
         assert done.returncode == 2, done.stderr
         assert done.stderr.startswith(message) and done.stderr.count("\n") == 1
         assert done.stdout == ""

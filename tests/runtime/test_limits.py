@@ -4,6 +4,8 @@ import os
 import re
 import time
 
+import pytest
+
 SLEEPER = """
     import os, time
     def lambda_handler(event, context):
@@ -106,6 +108,7 @@ def test_task_root_is_read_only(make_pool):
     assert make_pool(source).invoke({}).response in ("Read-only file system", "Permission denied")
 
 
+@pytest.mark.stack  # slow end to end: leave out with -m 'not stack' while editing
 def test_an_environment_that_dies_while_idle_is_replaced(make_pool):
     source = """
         import os, threading, time

@@ -90,6 +90,7 @@ def checkout(tmp_path: Path, aws_env: str, shared_cache: Path) -> Checkout:
     return Checkout(root, shared_cache)
 
 
+@pytest.mark.stack  # slow end to end: leave out with -m 'not stack' while editing
 def test_first_deploy_bootstraps_then_only_changes_are_built_and_recorded(checkout):
     first = checkout.deploy("apply")
     assert first.returncode == 0, first.stdout + first.stderr
@@ -112,6 +113,7 @@ def test_first_deploy_bootstraps_then_only_changes_are_built_and_recorded(checko
     assert checkout.state()["manifest"]["functions"]["alpha"]["s3"]["key"] == redeployed["alpha"]
 
 
+@pytest.mark.stack  # slow end to end: leave out with -m 'not stack' while editing
 def test_plan_changes_nothing_and_a_dirty_tree_is_not_deployed(checkout):
     assert checkout.deploy("apply").returncode == 0
     recorded = checkout.state()

@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from lambdafleet.build.project import function_dirs
+from lambdafleet.cli import _parser
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DOCUMENTS = sorted([REPO_ROOT / "README.md", REPO_ROOT / "infra" / "README.md", *(REPO_ROOT / "docs").glob("*.md")])
 FENCED_BLOCK = re.compile(r"^```(\w*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
@@ -51,3 +54,50 @@ def test_the_check_catches_commands_in_the_wrong_folder():
 def test_shell_blocks_run_from_the_repository_root(document: Path):
     blocks = [body for language, body in FENCED_BLOCK.findall(document.read_text()) if language in SHELL]
     assert not [problem for block in blocks for problem in misplaced_commands(block)]
+
+
+BUILD_PY_COMMAND = re.compile(r"python build\.py (?P<first>[\w-]+)")
+SCRIPTS_DEV = re.compile(r"scripts/dev (?P<action>\S+)")
+LITERAL_ENDPOINT = re.compile(r"(?:127\.0\.0\.1|localhost):\d+")
+
+
+def _shell_blocks(document: Path) -> list[str]:
+    return [body for language, body in FENCED_BLOCK.findall(document.read_text()) if language in SHELL]
+
+
+def unknown_commands(block: str, commands: set[str], functions: set[str]) -> list[str]:
+    """`python build.py X` where X is neither a command nor a function; `scripts/dev X` other than up or test."""
+    wrong = [
+        f"build.py {m['first']}" for m in BUILD_PY_COMMAND.finditer(block) if m["first"] not in commands | functions
+    ]
+    wrong += [f"scripts/dev {m['action']}" for m in SCRIPTS_DEV.finditer(block) if m["action"] not in ("up", "test")]
+    return wrong
+
+
+def port_problems(block: str) -> list[str]:
+    """A recipe that starts the endpoint must take the port from one variable and pass it on: `build.py local`
+    with `--port $PORT`, and no endpoint URL with a fixed port in the same block."""
+    if "build.py local" not in block:
+        return []
+    problems = [
+        command for command in _commands(block) if "build.py local" in command and "--port $PORT" not in command
+    ]
+    problems += [f"{url} (use $PORT)" for url in LITERAL_ENDPOINT.findall(block)]
+    return problems
+
+
+def test_the_port_check_catches_a_fixed_port():
+    assert port_problems("python build.py local &\ncurl http://127.0.0.1:4566/x\n") == [
+        "python build.py local &",
+        "127.0.0.1:4566 (use $PORT)",
+    ]
+    assert port_problems("PORT=4567\npython build.py local --port $PORT &\ncurl http://127.0.0.1:$PORT/x\n") == []
+
+
+@pytest.mark.parametrize("document", DOCUMENTS, ids=lambda path: str(path.relative_to(REPO_ROOT)))
+def test_shell_blocks_name_real_commands_and_pass_the_port_on(document: Path):
+    commands = set(_parser()[1])
+    functions = {path.name for path in function_dirs(REPO_ROOT)}
+    blocks = _shell_blocks(document)
+    assert not [problem for block in blocks for problem in unknown_commands(block, commands, functions)]
+    assert not [problem for block in blocks for problem in port_problems(block)]

@@ -9,10 +9,11 @@ provider "aws" {
 module "stack" {
   source = "../.."
 
-  manifest_path      = var.manifest_path
-  name_prefix        = var.name_prefix
-  tables             = var.tables
-  buckets            = var.buckets
-  log_retention_days = var.log_retention_days
-  jwt_issuers        = var.jwt_issuers
+  manifest_path        = var.manifest_path
+  allow_empty_manifest = var.allow_empty_manifest
+  name_prefix          = var.name_prefix
+  tables               = var.tables
+  buckets              = var.buckets
+  log_retention_days   = var.log_retention_days
+  jwt_issuers          = var.jwt_issuers
 }

@@ -32,3 +32,28 @@ output "ecr_repository_urls" {
   description = "ECR repository URLs of image functions."
   value       = module.stack.ecr_repository_urls
 }
+
+output "queue_urls" {
+  description = "SQS queue URLs, keyed by declared name."
+  value       = module.stack.queue_urls
+}
+
+output "dead_letter_queue_urls" {
+  description = "Dead-letter queue URLs, keyed by the name of the queue they serve."
+  value       = module.stack.dead_letter_queue_urls
+}
+
+output "topic_arns" {
+  description = "SNS topic ARNs, keyed by declared name."
+  value       = module.stack.topic_arns
+}
+
+output "stream_names" {
+  description = "Kinesis stream names, keyed by declared name."
+  value       = module.stack.stream_names
+}
+
+output "event_bus_names" {
+  description = "EventBridge bus names, keyed by declared name."
+  value       = module.stack.event_bus_names
+}

@@ -9,6 +9,12 @@ variable "manifest_path" {
   default     = null
 }
 
+variable "allow_empty_manifest" {
+  description = "Accept a manifest with no functions, destroying every deployed function (see infra/README.md)."
+  type        = bool
+  default     = false
+}
+
 variable "name_prefix" {
   description = "Prefix of every resource name."
   type        = string

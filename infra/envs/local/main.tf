@@ -15,12 +15,16 @@ provider "aws" {
   endpoints {
     apigatewayv2 = var.endpoint_url
     dynamodb     = var.endpoint_url
+    events       = var.endpoint_url
+    kinesis      = var.endpoint_url
     ecr          = var.endpoint_url
     iam          = var.endpoint_url
     lambda       = var.endpoint_url
     logs         = var.endpoint_url
     s3           = var.endpoint_url
     sfn          = var.endpoint_url
+    sns          = var.endpoint_url
+    sqs          = var.endpoint_url
     sts          = var.endpoint_url
   }
 
@@ -35,13 +39,16 @@ provider "aws" {
 module "stack" {
   source = "../.."
 
-  manifest_path = var.manifest_path
-  name_prefix   = var.name_prefix
-  tables        = var.tables
-  buckets       = var.buckets
-  force_destroy = true
+  manifest_path        = var.manifest_path
+  allow_empty_manifest = var.allow_empty_manifest
+  name_prefix          = var.name_prefix
+  tables               = var.tables
+  buckets              = var.buckets
+  force_destroy        = true
   # The emulator serves plain HTTP on loopback, and moto enforces bucket policies.
   enforce_tls = false
+  # moto never expires objects, and the AWS provider waits 30-60 s per apply for lifecycle rules to settle.
+  bucket_lifecycle_rules = false
 }
 
 locals {

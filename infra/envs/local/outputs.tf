@@ -47,3 +47,28 @@ output "function_urls" {
   description = "Function URLs as the embedded endpoint serves them (http://<url-id>.lambda-url.<region>.localhost:<port>/), keyed by manifest name."
   value       = { for name, id in module.stack.function_url_ids : name => "http://${id}.lambda-url.${var.region}.localhost${local.endpoint_port}/" }
 }
+
+output "queue_urls" {
+  description = "SQS queue URLs, keyed by declared name."
+  value       = module.stack.queue_urls
+}
+
+output "dead_letter_queue_urls" {
+  description = "Dead-letter queue URLs, keyed by the name of the queue they serve."
+  value       = module.stack.dead_letter_queue_urls
+}
+
+output "topic_arns" {
+  description = "SNS topic ARNs, keyed by declared name."
+  value       = module.stack.topic_arns
+}
+
+output "stream_names" {
+  description = "Kinesis stream names, keyed by declared name."
+  value       = module.stack.stream_names
+}
+
+output "event_bus_names" {
+  description = "EventBridge bus names, keyed by declared name."
+  value       = module.stack.event_bus_names
+}

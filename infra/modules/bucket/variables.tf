@@ -20,6 +20,12 @@ variable "enforce_tls" {
   default     = true
 }
 
+variable "lifecycle_rules" {
+  description = "Tidy noncurrent versions and stale multipart uploads (false only for an emulator, which never expires anything: the AWS provider waits at least 30 s for the rules to settle)."
+  type        = bool
+  default     = true
+}
+
 variable "kms_key_arn" {
   description = "Customer-managed KMS key for default encryption; null uses SSE-S3 (AES256)."
   type        = string

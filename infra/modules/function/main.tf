@@ -26,6 +26,15 @@ locals {
     }
   ]
 
+  trigger_statements = [
+    for index, statement in var.trigger_statements : {
+      Sid      = "Trigger${index}"
+      Effect   = "Allow"
+      Action   = statement.actions
+      Resource = statement.resources
+    }
+  ]
+
   destination_arns = compact([var.destinations.on_success, var.destinations.on_failure])
 
   destination_statements = length(local.destination_arns) == 0 ? [] : [{
@@ -64,7 +73,7 @@ resource "aws_iam_role_policy" "this" {
       Effect   = "Allow"
       Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
       Resource = ["${aws_cloudwatch_log_group.this.arn}:*"]
-    }], local.grant_statements, local.destination_statements)
+    }], local.grant_statements, local.destination_statements, local.trigger_statements)
   })
 }
 

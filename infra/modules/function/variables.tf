@@ -179,6 +179,15 @@ variable "destinations" {
   default = {}
 }
 
+variable "trigger_statements" {
+  description = "What the function's event sources need from its role (for an SQS queue: receive, delete, read its attributes), each with the exact actions and resources."
+  type = list(object({
+    actions   = list(string)
+    resources = list(string)
+  }))
+  default = []
+}
+
 variable "tags" {
   description = "Tags for every resource of the module."
   type        = map(string)

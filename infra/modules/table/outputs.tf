@@ -7,3 +7,8 @@ output "arn" {
   description = "ARN of the table."
   value       = aws_dynamodb_table.this.arn
 }
+
+output "stream_arn" {
+  description = "ARN of the table's stream, or null when it has none."
+  value       = var.stream_view_type == null ? null : aws_dynamodb_table.this.stream_arn
+}

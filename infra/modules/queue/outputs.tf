@@ -1,0 +1,24 @@
+output "name" {
+  description = "Name of the queue."
+  value       = aws_sqs_queue.this.name
+}
+
+output "arn" {
+  description = "ARN of the queue."
+  value       = aws_sqs_queue.this.arn
+}
+
+output "url" {
+  description = "URL of the queue."
+  value       = aws_sqs_queue.this.url
+}
+
+output "dead_letter_arn" {
+  description = "ARN of the dead-letter queue, or null."
+  value       = one(aws_sqs_queue.dead_letter[*].arn)
+}
+
+output "dead_letter_url" {
+  description = "URL of the dead-letter queue, or null."
+  value       = one(aws_sqs_queue.dead_letter[*].url)
+}
