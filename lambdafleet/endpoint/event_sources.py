@@ -10,9 +10,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from moto.awslambda.models import EventSourceMapping, LambdaBackend, LambdaFunction, lambda_backends
-from moto.dynamodb.models import dynamodb_backends
-from moto.sqs.models import sqs_backends
+from moto.awslambda.models import EventSourceMapping, LambdaFunction, lambda_backends
 
 from lambdafleet.endpoint.sqs_poller import Invoke, SqsPoller
 from lambdafleet.endpoint.stream_poller import StreamPoller
@@ -26,24 +24,6 @@ DEFAULT_WORKERS = 2
 class Poller(Protocol):
     def start(self) -> None: ...
     def stop(self) -> None: ...
-
-
-def _detach_from_moto() -> None:
-    """Keep CreateEventSourceMapping's bookkeeping but drop moto's own delivery, which the pollers replace."""
-    create = LambdaBackend.create_event_source_mapping
-    if getattr(create, "_lambdafleet", False):
-        return
-
-    def create_event_source_mapping(self: LambdaBackend, spec: dict[str, Any]) -> EventSourceMapping:
-        esm = create(self, spec)
-        for queue in sqs_backends[self.account_id][self.region_name].queues.values():
-            queue.lambda_event_source_mappings.pop(esm.function_arn, None)
-        for table in dynamodb_backends[self.account_id][self.region_name].tables.values():
-            table.lambda_event_source_mappings.pop(esm.function_arn, None)
-        return esm
-
-    create_event_source_mapping._lambdafleet = True  # type: ignore[attr-defined]
-    LambdaBackend.create_event_source_mapping = create_event_source_mapping  # type: ignore[method-assign]
 
 
 def _mappings() -> dict[str, EventSourceMapping]:
@@ -68,7 +48,6 @@ class EventSources:
 
     def start(self) -> None:
         """Start watching."""
-        _detach_from_moto()
         self._thread.start()
 
     def _watch(self) -> None:

@@ -25,19 +25,20 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from moto.awslambda.models import LambdaBackend, LambdaFunction
+from moto.awslambda.models import EventSourceMapping, LambdaBackend, LambdaFunction
 from moto.awslambda.responses import LambdaResponse
 from moto.awslambda.utils import make_function_arn
 from moto.core.config import default_user_config
 from moto.core.exceptions import AWSError
 from moto.core.responses import ActionResult
+from moto.dynamodb.models import dynamodb_backends
 from moto.dynamodb.models.table import Table
 from moto.events.models import Rule
 from moto.kinesis.responses import KinesisResponse
 from moto.s3 import notifications
 from moto.s3.utils import _VersionedKeyStore
 from moto.sns.models import Subscription
-from moto.sqs.models import Queue
+from moto.sqs.models import Queue, sqs_backends
 from moto.stepfunctions.parser import api as stepfunctions_api
 from moto.stepfunctions.parser.asl.parse.asl_parser import ASLParserException
 from moto.stepfunctions.parser.asl.static_analyser.express_static_analyser import ExpressStaticAnalyser
@@ -537,6 +538,26 @@ def _eventbridge_rules_invoke_functions() -> None:
         eventbridge.send_to_targets(send, _data_plane().invoke_async, self, original_event, transform_input)
 
     _replace(Rule, "send_to_targets", send_to_targets)
+
+
+@patch(
+    "An event source mapping's records reach the function through the endpoint's pollers, with Lambda's batching, "
+    "retries and partial failures (moto delivers SQS messages and stream records itself, one at a time, inside "
+    "the write); CreateEventSourceMapping's bookkeeping is kept",
+    data_plane=True,
+)
+def _event_source_mappings_leave_delivery_to_the_pollers() -> None:
+    create = LambdaBackend.create_event_source_mapping
+
+    def create_event_source_mapping(self: LambdaBackend, spec: dict[str, Any]) -> EventSourceMapping:
+        esm = create(self, spec)
+        for queue in sqs_backends[self.account_id][self.region_name].queues.values():
+            queue.lambda_event_source_mappings.pop(esm.function_arn, None)
+        for table in dynamodb_backends[self.account_id][self.region_name].tables.values():
+            table.lambda_event_source_mappings.pop(esm.function_arn, None)
+        return esm
+
+    _replace(LambdaBackend, "create_event_source_mapping", create_event_source_mapping)
 
 
 def describe() -> str:
