@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Embedded endpoint figure: HTTP latency of a trivial HTTP API route with a warm execution environment.
 
-    python benchmarks/local_http_bench.py [--requests 300]
+    python benchmarks/local_http_bench.py [--requests 300] [--enforced-call]
 
 Starts `build.py local` on a free loopback port, deploys a one-line function behind `GET /ping` and, behind a
 Lambda authorizer whose verdict is cached (TTL 300 s), `GET /guarded`, with boto3 (as Terraform would), warms
 them, then times requests from a new connection each (as curl does).
+With `--enforced-call` the function also reads a DynamoDB item with its role's credentials on every request, so
+each request includes one call the endpoint checks against the role's policies (issue 14).
 Goal (issues 5 and 16): median <= 10 ms, with the authorizer cached too.
 """
 
@@ -29,6 +31,13 @@ from lambdafleet.testing.endpoint import _wait_until_up, free_port  # noqa: E402
 
 HANDLER = "def lambda_handler(event, context):\n    return {'statusCode': 200, 'body': 'pong'}\n"
 AUTHORIZER = "def lambda_handler(event, context):\n    return {'isAuthorized': True, 'context': {'who': 'bench'}}\n"
+CALLING_HANDLER = """import boto3
+TABLE = boto3.client("dynamodb")
+
+def lambda_handler(event, context):
+    TABLE.get_item(TableName="bench", Key={"id": {"S": "1"}})
+    return {'statusCode': 200, 'body': 'pong'}
+"""
 TRUST = {
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]
 }
@@ -41,18 +50,36 @@ def _zip(source: str) -> bytes:
     return archive.getvalue()
 
 
-def _deploy(url: str) -> str:
-    """A function behind GET /ping and, Lambda-authorized, GET /guarded on a $default stage; returns the API id."""
+def _grant_a_table(options: dict) -> None:
+    """A table `bench` the role `bench` may read."""
+    table = boto3.client("dynamodb", **options).create_table(
+        TableName="bench",
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )["TableDescription"]
+    grant = {"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": table["TableArn"]}
+    boto3.client("iam", **options).put_role_policy(
+        RoleName="bench", PolicyName="read", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [grant]})
+    )
+
+
+def _deploy(url: str, enforced_call: bool = False) -> str:
+    """A function behind GET /ping and, Lambda-authorized, GET /guarded on a $default stage; returns the API id.
+    With `enforced_call`, the function reads a DynamoDB item its role is allowed to read."""
     options = {"endpoint_url": url, "region_name": "us-east-1", "aws_access_key_id": "x", "aws_secret_access_key": "x"}
     role = boto3.client("iam", **options).create_role(RoleName="bench", AssumeRolePolicyDocument=json.dumps(TRUST))
+    if enforced_call:
+        _grant_a_table(options)
     arns = {}
-    for name, source in (("ping", HANDLER), ("gate", AUTHORIZER)):
+    for name, source in (("ping", CALLING_HANDLER if enforced_call else HANDLER), ("gate", AUTHORIZER)):
         arns[name] = boto3.client("lambda", **options).create_function(
             FunctionName=name,
             Runtime="python3.12",
             Role=role["Role"]["Arn"],
             Handler="lambda_function.lambda_handler",
             Code={"ZipFile": _zip(source)},
+            Timeout=30,  # a cold start importing boto3 on a loaded machine can pass Lambda's default 3 s
         )["FunctionArn"]
         boto3.client("lambda", **options).get_waiter("function_active_v2").wait(FunctionName=name)  # Pending first
     gateway = boto3.client("apigatewayv2", **options)
@@ -95,6 +122,7 @@ def _get_ms(port: int, path: str) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--enforced-call", action="store_true", help="the function makes one IAM-checked call")
     args = parser.parse_args()
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -106,7 +134,7 @@ def main() -> int:
     )
     try:
         _wait_until_up(url, server)
-        api_id = _deploy(url)
+        api_id = _deploy(url, args.enforced_call)
         path, guarded = f"/_api/{api_id}/ping", f"/_api/{api_id}/guarded"
         cold = _get_ms(port, path)
         for _ in range(20):  # warm the environments (the authorizer's too) and the server's code paths
@@ -124,6 +152,7 @@ def main() -> int:
         "authorizer cached median ms": round(statistics.median(authorized), 2),
         "authorizer cached p90 ms": round(authorized[int(len(authorized) * 0.9)], 2),
         "requests": len(samples),
+        "enforced call per request": args.enforced_call,
     }
     print(json.dumps(figures))
     print(f"warm HTTP route, median of {len(samples)}: {figures['median ms']} ms   (goal <= 10 ms)")

@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "lambdafleet.cli.token",
     "lambdafleet.cli.trigger",
     "lambdafleet.cli.verify",
+    "lambdafleet.cli.access",
     "lambdafleet.cli.up",
     "lambdafleet.cli.event",
 )

@@ -11,9 +11,11 @@ from lambdafleet.endpoint import (
     emulator,
     function_urls,
     http_api,
+    iam_enforcement,
     lambda_invoke,
     moto_patches,
     recursion,
+    s3_notification_check,
 )
 from lambdafleet.endpoint.async_invoke import AsyncInvoker
 from lambdafleet.endpoint.event_sources import EventSources
@@ -31,6 +33,7 @@ class LocalEndpoint:
     invoker: AsyncInvoker
     event_sources: EventSources
     scheduler: Scheduler
+    sessions: iam_enforcement.Sessions
 
     @property
     def url(self) -> str:
@@ -65,7 +68,8 @@ def start(
     `cache_dir` holds the provisioned Lambda runtimes. moto's state is per process, so one endpoint per process.
     Raises OSError when the port cannot be bound.
     """
-    fleet = Fleet(cache_dir)
+    sessions = iam_enforcement.Sessions()
+    fleet = Fleet(cache_dir, sessions=sessions)
     invoker = AsyncInvoker(fleet, retry_delay_s=retry_delay_s)
     plane = moto_patches.DataPlane(
         invoke=functools.partial(lambda_invoke.invoke, fleet, invoker.submit),
@@ -78,7 +82,8 @@ def start(
     urls = function_urls.FunctionUrls(fleet)
 
     def layers(app: emulator.WsgiApp) -> emulator.WsgiApp:
-        return function_urls.wrap(recursion.wrap(http_api.wrap(lambda_invoke.wrap(app), gateway)), urls)
+        enforced = iam_enforcement.wrap(s3_notification_check.wrap(lambda_invoke.wrap(app)), sessions)
+        return function_urls.wrap(recursion.wrap(http_api.wrap(enforced, gateway)), urls)
 
     try:
         server = emulator.start(port, host, wrap=layers, limits=Limits(_body_limit))
@@ -97,7 +102,7 @@ def start(
     event_sources.start()
     scheduler = Scheduler(invoker.submit)
     scheduler.start()
-    return LocalEndpoint(server, fleet, invoker, event_sources, scheduler)
+    return LocalEndpoint(server, fleet, invoker, event_sources, scheduler, sessions)
 
 
 def _body_limit(method: str, path: str, host: str) -> BodyLimit | None:

@@ -18,6 +18,9 @@ from lambdafleet.runtime import InvokeResult
 from lambdafleet.runtime.pool import PayloadTooLargeError
 
 LOG = logging.getLogger("lambdafleet.endpoint")
+# Lambda delivers to a destination with the function's execution role, which needs these (Lambda developer guide,
+# "Capturing records of asynchronous invocations": execution role permissions).
+_DESTINATION_ACTIONS = {"lambda": "lambda:InvokeFunction", "sqs": "sqs:SendMessage", "sns": "sns:Publish"}
 DEFAULT_RETRIES = 2  # Lambda retries a failed asynchronous invocation twice unless configured otherwise
 DEFAULT_MAX_AGE_S = 21600
 
@@ -150,6 +153,16 @@ class AsyncInvoker:
             # Invoking it would continue the loop that was just stopped.
             LOG.warning(
                 "%s: %s destination %s not invoked: it is in the loop", event.function.function_name, kind, target
+            )
+            return
+        action = _DESTINATION_ACTIONS.get(target.split(":")[2] if target.count(":") >= 5 else "")
+        if action and not self._fleet.service_call(event.function, action, target):
+            LOG.warning(
+                "%s: %s destination %s not delivered: the execution role does not allow %s on it",
+                event.function.function_name,
+                kind,
+                target,
+                action,
             )
             return
         try:

@@ -12,9 +12,9 @@ import tempfile
 import threading
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from moto.awslambda.exceptions import LambdaClientError
 from moto.awslambda.models import LambdaFunction
@@ -25,6 +25,20 @@ from lambdafleet.errors import UserError
 from lambdafleet.runtime import FunctionPool, FunctionSpec, InvokeResult
 
 LOG = logging.getLogger("lambdafleet.endpoint")
+
+
+class RoleSessions(Protocol):
+    """Issues credentials of an execution role (lambdafleet.endpoint.iam_enforcement.Sessions)."""
+
+    def issue(self, function_name: str, role_arn: str, account_id: str, region: str) -> dict[str, str]:
+        """AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN of a session of `role_arn`."""
+        ...
+
+    def service_call(
+        self, function_name: str, role_arn: str, account_id: str, region: str, action: str, resource: str
+    ) -> bool:
+        """Whether the role allows Lambda's `action` on `resource` for the function; recorded."""
+        ...
 
 
 class UnrunnableFunction(LambdaClientError):
@@ -70,7 +84,7 @@ def log_group_of(function: LambdaFunction) -> str:
 
 
 def _fingerprint(function: LambdaFunction, spec: FunctionSpec) -> str:
-    identity = [function.function_arn, function.code_sha_256, repr(spec)]
+    identity = [function.function_arn, function.code_sha_256, repr(spec), function.role]
     return hashlib.sha256(json.dumps(identity, default=str).encode()).hexdigest()
 
 
@@ -78,13 +92,16 @@ def _fingerprint(function: LambdaFunction, spec: FunctionSpec) -> str:
 class _Deployment:
     fingerprint: str
     pool: FunctionPool
+    streams_created: set[str] = field(default_factory=set)  # an environment's stream, once per environment
 
 
 class Fleet:
     """One pool of warm environments per deployed function (and version), replaced when it is redeployed."""
 
-    def __init__(self, cache_dir: Path, *, max_environments: int = 4) -> None:
-        """`cache_dir` holds the provisioned runtimes (lambdafleet.build.paths.cache_root)."""
+    def __init__(self, cache_dir: Path, *, max_environments: int = 4, sessions: RoleSessions | None = None) -> None:
+        """`cache_dir` holds the provisioned runtimes (lambdafleet.build.paths.cache_root); `sessions` issues each
+        pool the credentials of its function's execution role (without it: placeholder keys)."""
+        self._sessions = sessions
         self.endpoint_url = ""  # what the functions' AWS SDKs call: set once the endpoint listens
         self._cache_dir = cache_dir
         self.cache_dir = cache_dir  # also where the local JWT issuer keeps its key
@@ -118,11 +135,29 @@ class Fleet:
             request_id=request_id,
             trace_id=trace_id,
         )
-        cloudwatch.write(
-            function.account_id, function.region, log_group_of(function), result.log_stream, result.log_events
-        )
+        group = log_group_of(function)
+        stream_arn = f"arn:aws:logs:{function.region}:{function.account_id}:log-group:{group}:log-stream:"
+        if result.log_stream not in deployment.streams_created:  # Lambda creates the stream with the role
+            deployment.streams_created.add(result.log_stream)
+            self.service_call(function, "logs:CreateLogStream", stream_arn + result.log_stream)
+        self.service_call(function, "logs:PutLogEvents", stream_arn + result.log_stream)
+        cloudwatch.write(function.account_id, function.region, group, result.log_stream, result.log_events)
         LOG.info("%s %s %.1f ms", function.function_name, result.status, result.duration_ms)
         return result
+
+    @property
+    def sessions(self) -> RoleSessions | None:
+        """The issuer of the functions' role credentials (None: placeholder keys, nothing enforced)."""
+        return self._sessions
+
+    def service_call(self, function: LambdaFunction, action: str, resource: str) -> bool:
+        """Whether the function's role lets Lambda do `action` on `resource` for it (True without sessions);
+        recorded for `build.py access`. The logs are written either way: Lambda would drop them silently."""
+        if self._sessions is None:
+            return True
+        return self._sessions.service_call(
+            function.function_name, function.role, function.account_id, function.region, action, resource
+        )
 
     def _deployment(self, function: LambdaFunction) -> _Deployment:
         spec = spec_of(function)
@@ -146,12 +181,18 @@ class Fleet:
             )
         zip_path = self._staging / f"{uuid.uuid4().hex}.zip"  # CodeSha256 is base64: it may hold a "/"
         zip_path.write_bytes(function.code_bytes)
+        credentials = None
+        if self._sessions is not None:  # as Lambda does: the environment runs as the function's role
+            credentials = self._sessions.issue(
+                function.function_name, function.role, function.account_id, function.region
+            )
         try:
             return FunctionPool(
                 spec,
                 zip_path,
                 cache_dir=self._cache_dir,
                 region=function.region,
+                credentials=credentials,
                 extra_env={"AWS_ENDPOINT_URL": self.endpoint_url},
                 max_environments=self._max_environments,
                 source=f"function {function.function_name}",

@@ -14,7 +14,7 @@ from typing import Any
 from moto.awslambda.models import lambda_backends
 from moto.core.exceptions import JsonRESTError
 
-from lambdafleet.endpoint import cors, sigv4
+from lambdafleet.endpoint import cors, iam_enforcement, sigv4
 from lambdafleet.endpoint.cors import CorsRules, is_preflight
 from lambdafleet.endpoint.emulator import WsgiApp
 from lambdafleet.endpoint.fleet import Fleet
@@ -112,6 +112,9 @@ class FunctionUrls:
                 caller = sigv4.verify(method, url, headers, body)
             except sigv4.SignatureRejected as error:
                 LOG.info("function URL %s: 403: %s", url_id, error.message)
+                return FORBIDDEN
+            if not iam_enforcement.function_url_call_allowed(self._fleet.sessions, caller.access_key, function):
+                LOG.info("function URL %s: 403: the caller's role does not allow lambda:InvokeFunctionUrl", url_id)
                 return FORBIDDEN
             authorizer = {"iam": caller.as_authorizer()}
         request = HttpRequest(method, path, query, header_pairs, body, environ.get("REMOTE_ADDR", "127.0.0.1"))

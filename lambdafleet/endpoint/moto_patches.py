@@ -427,6 +427,32 @@ def _s3_listings_survive_concurrent_deletes() -> None:
         _replace(_VersionedKeyStore, name, values)
 
 
+@patch(
+    "A bucket policy's statements apply to the principals they name, with their conditions (moto applies every "
+    "statement to every caller and fails any Condition, so a Deny naming one role, or the TLS-only Deny, refused the "
+    "developer's own keys too)"
+)
+def _bucket_policies_apply_to_their_principals() -> None:
+    # The developer's requests are the account's: statements naming everyone or the account apply to them.
+    # Function roles are checked in full by lambdafleet.endpoint.iam_enforcement.
+    from moto.iam.access_control import PermissionResult
+    from moto.s3.models import FakeBucket
+
+    from lambdafleet.endpoint import iam_policy
+
+    def get_permission(self: FakeBucket, action: str, resource: str) -> Any:
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        document = iam_policy.parse(f"bucket policy of {self.name}", self.policy.decode())
+        account = iam_policy.Principal("", "", self.account_id, {"aws:securetransport": ["true"]})
+        verdict = iam_policy.evaluate(action, resource, account, [], document)
+        if verdict.reason.startswith("explicit"):
+            return PermissionResult.DENIED
+        return PermissionResult.PERMITTED if verdict.allowed else PermissionResult.NEUTRAL
+
+    _replace(FakeBucket, "get_permission", get_permission)
+
+
 # --- Lambda data plane --------------------------------------------------------------------------------------------
 
 

@@ -1,9 +1,9 @@
 """AWS_IAM authorization of HTTP API routes and function URLs: the request's Signature Version 4 recomputed with
 the local credentials, and the caller's identity API Gateway puts in requestContext.authorizer.iam.
 
-Local credentials are the endpoint's documented placeholder pair (`test` / `test`, account 123456789012) and
-the access keys of IAM users created on the endpoint. An unsigned request or a wrong signature is 403, as AWS
-answers it.
+Local credentials are the endpoint's documented placeholder pair (`test` / `test`, account 123456789012), the
+access keys of IAM users created on the endpoint, and role sessions from its STS (a function's own credentials).
+An unsigned request or a wrong signature is 403, as AWS answers it.
 """
 
 import datetime
@@ -16,6 +16,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from moto.iam.models import iam_backends
+from moto.sts.models import sts_backends
 
 DEFAULT_ACCOUNT = "123456789012"
 PLACEHOLDER_KEY = ("test", "test")
@@ -70,6 +71,11 @@ def _credentials(access_key: str) -> tuple[str, Caller] | None:
                 for key in user.access_keys:
                     if key.access_key_id == access_key and key.status == "Active":
                         return key.secret_access_key, Caller(access_key, account_id, user.id, user.arn)
+    for account_id, sts_partitions in list(sts_backends.items()):
+        for sts in list(sts_partitions.values()):
+            for role in list(sts.assumed_roles):
+                if role.access_key_id == access_key:
+                    return role.secret_access_key, Caller(access_key, account_id, role.user_id, role.arn)
     return None
 
 

@@ -52,10 +52,15 @@ def zip_of() -> Callable[[str], bytes]:
 
 @pytest.fixture(scope="session")
 def lambda_role(endpoint: Endpoint) -> str:
-    """ARN of an execution role Lambda may assume (create-role with the seed's trust policy)."""
+    """ARN of an execution role Lambda may assume (create-role with the seed's trust policy), allowed every action:
+    the endpoint enforces IAM on the functions' calls, and the tests using this role are not about IAM
+    (test_iam.py's roles are)."""
     iam = endpoint.client("iam")
     name = f"lambda-ex-{uuid.uuid4().hex[:8]}"
-    return iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST))["Role"]["Arn"]
+    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST))["Role"]["Arn"]
+    everything = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    iam.put_role_policy(RoleName=name, PolicyName="everything", PolicyDocument=json.dumps(everything))
+    return arn
 
 
 @pytest.fixture(scope="session")

@@ -399,6 +399,13 @@ def test_a_function_writing_to_the_bucket_that_triggers_it_is_stopped_after_16(
     s3 = embedded.client("s3")
     bucket = f"loop-{function['FunctionName']}"
     s3.create_bucket(Bucket=bucket)
+    embedded.client("lambda").add_permission(  # S3 refuses the notification without it, as on AWS
+        FunctionName=function["FunctionName"],
+        StatementId="s3",
+        Action="lambda:InvokeFunction",
+        Principal="s3.amazonaws.com",
+        SourceArn=f"arn:aws:s3:::{bucket}",
+    )
     s3.put_bucket_notification_configuration(
         Bucket=bucket,
         NotificationConfiguration={

@@ -193,6 +193,30 @@ def test_image_functions_are_refused_clearly(stack: dict, embedded) -> None:
     assert "use LocalStack" in caught.value.response["Error"]["Message"]
 
 
+def test_the_example_functions_ran_as_their_roles_and_were_refused_nothing(local_stack: LocalStack, embedded) -> None:
+    """The roles infra/modules/function writes from function.toml grant every call the examples made above
+    (the endpoint enforces IAM on the functions' calls); `build.py access` reports them."""
+    result = subprocess.run(
+        [sys.executable, "build.py", "access", "--json", "--endpoint-url", embedded.url],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    functions = {
+        name: summary
+        for name, summary in json.loads(result.stdout)["functions"].items()
+        if name.startswith(local_stack.prefix)
+    }
+    names = local_stack.function_names
+    assert {names[name] for name in ("predict", "notify", "resize_image", "math")} <= set(functions)
+    for name, summary in functions.items():
+        assert summary["role"].startswith("arn:aws:iam::123456789012:role/"), name
+        assert summary["denied"] == [], (name, summary["denied"])
+        print(name, "unused grants:", [(grant["action"], grant["resource"]) for grant in summary["unused_grants"]])
+
+
 def test_second_apply_changes_nothing(local_stack: LocalStack) -> None:
     changes = local_stack.terraform.plan_changes(local_stack.variables)
     assert changes is None, f"second plan is not empty:\n{changes}"
