@@ -89,35 +89,18 @@ def run_build(
         # A partial build (`build.py a`) may not have built every step of a chain yet; Terraform could not wire it.
         return {n: c.to_manifest() for n, c in project.chains.items() if set(c.steps) <= set(functions)}
 
+    def record() -> None:
+        args = (builder.on_disk, built_layers, keep_layer, project.api, project.resources)
+        update_manifest(manifest_path, entries, keep, chains, *args)
+
     failed = any(outcome.error for outcome in outcomes)
     if not failed or any(outcome.status == "built" for outcome in outcomes):
-        # first describe build/ as it now is, whatever follows
-        update_manifest(
-            manifest_path,
-            entries,
-            keep,
-            chains,
-            builder.on_disk,
-            built_layers,
-            keep_layer,
-            project.api,
-            project.resources,
-        )
+        record()  # first describe build/ as it now is, whatever follows
     if destination and not failed:
         zips = {name: (builder.zip_path(name), entry) for name, entry in entries.items() if entry["zip"]}
         for name, location in upload_all(destination, zips).items():
             entries[name]["s3"] = location
-        update_manifest(
-            manifest_path,
-            entries,
-            keep,
-            chains,
-            builder.on_disk,
-            built_layers,
-            keep_layer,
-            project.api,
-            project.resources,
-        )
+        record()
     return outcomes
 
 
