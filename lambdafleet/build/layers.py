@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from lambdafleet import BUILDER_VERSION
+from lambdafleet.build import stamps
 from lambdafleet.build.archive import Entry, entries_under, write_archive
 from lambdafleet.build.config import ARCHITECTURES, RUNTIMES, _Checker, read_toml
 from lambdafleet.build.deps_cache import DepsCache
@@ -166,10 +167,8 @@ class LayerBuilder:
     def _unchanged(self, plan: LayerPlan, previous: LayerBuild | None) -> bool:
         if not previous or previous.get("build_key") != plan.key:
             return False
-        zip_path, sbom = self.out_dir / previous["zip"], self.out_dir / str(previous.get("sbom"))
-        if not (zip_path.is_file() and sbom.is_file()):
-            return False
-        return hashlib.sha256(zip_path.read_bytes()).hexdigest() == previous["sha256"]
+        sbom = self.out_dir / str(previous.get("sbom"))
+        return sbom.is_file() and stamps.matches(self.out_dir / previous["zip"], sha256=previous["sha256"])
 
     def build(self, plan: LayerPlan, previous: LayerBuild | None) -> tuple[LayerBuild, bool]:
         """The layer build's manifest entry, and whether it was (re)built."""
@@ -189,6 +188,7 @@ class LayerBuilder:
                 f"{plan.config.label}: unzipped size {unzipped:,} bytes exceeds Lambda's {UNZIPPED_LIMIT:,}"
             )
         digest = hashlib.sha256(zip_path.read_bytes()).digest()
+        stamps.record(zip_path, sha256=digest.hex())
         sbom_name = plan.zip_name.removesuffix(".zip") + SBOM_SUFFIX
         pins = read_lock(plan.lock.path, plan.lock.label).pins.values() if plan.lock else ()
         name = f"{plan.config.name}-{target_key(plan.target)}"

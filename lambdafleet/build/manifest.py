@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal, NotRequired, TypedDict, cast
 
-from lambdafleet.build import atomic
+from lambdafleet.build import atomic, stamps
 from lambdafleet.errors import UserError
 
 SCHEMA_VERSION: Literal[1] = 1
@@ -206,7 +206,7 @@ def read_manifest(path: Path) -> Manifest:
         raise UserError(f"{path}: key '(top level)': must be a JSON object; {_REMEDY}")
     if data.get("schema_version") != SCHEMA_VERSION:
         return empty_manifest()  # another version's: rebuild everything
-    if not _stamp_matches(path):
+    if not stamps.matches(path):
         check_manifest(data, str(path))
     data.setdefault("layers", {})
     return cast(Manifest, data)
@@ -279,7 +279,7 @@ def write_manifest(
 ) -> None:
     """Atomically write the manifest, and stamp it as this tool's own (reading it back skips the schema check)."""
     atomic.write_text(path, render(functions, chains, layers, api, resources))
-    _stamp(path)
+    stamps.record(path)
 
 
 @contextmanager
@@ -321,9 +321,9 @@ def update_manifest(
     """
     functions, all_layers = _merged(path, entries, keep, on_disk, layers or {}, keep_layer)
     if _holds(path, render(functions, chains(functions), all_layers, api, resources)):
-        if not _stamp_matches(path):
+        if not stamps.matches(path):
             with contextlib.suppress(OSError):  # a read-only checkout: the next read checks the schema again
-                _stamp(path)
+                stamps.record(path)
         return functions
     with locked(path):
         # again: another build may have written it meanwhile
@@ -357,22 +357,3 @@ def _merged(
             continue  # another build replaced this zip after ours and recorded it
         merged[name] = entry
     return merged, merged_layers
-
-
-def _stamp_path(path: Path) -> Path:
-    return path.parent / ".stamps" / f"{path.name}.json"
-
-
-def _stamp(path: Path) -> None:
-    """Record the size and mtime of the manifest just written: reading it back needs no schema check."""
-    info = path.stat()
-    atomic.write_text(_stamp_path(path), json.dumps({"size": info.st_size, "mtime_ns": info.st_mtime_ns}))
-
-
-def _stamp_matches(path: Path) -> bool:
-    try:
-        stamp: object = json.loads(_stamp_path(path).read_text())
-        info = path.stat()
-    except (OSError, ValueError):
-        return False
-    return stamp == {"size": info.st_size, "mtime_ns": info.st_mtime_ns}

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lambdafleet import BUILDER_VERSION
-from lambdafleet.build import atomic
+from lambdafleet.build import stamps
 from lambdafleet.build.archive import Entry, write_archive
 from lambdafleet.build.config import CONFIG_FILE, FunctionConfig
 from lambdafleet.build.deps_cache import DepsCache
@@ -150,28 +150,11 @@ class FunctionBuilder:
     def zip_path(self, name: str) -> Path:
         return self.out_dir / f"{name}.zip"
 
-    def _stamp_path(self, zip_path: Path) -> Path:
-        return self.out_dir / ".stamps" / f"{zip_path.name}.json"
-
-    def _stamp(self, zip_path: Path, sha256_hex: str) -> None:
-        # Which bytes the zip holds, tied to its size and mtime: a later no-op build can trust the zip on
-        # disk without hashing it, yet notices one that changed while the manifest did not (a build of it
-        # that succeeded while another function failed, a file copied over it).
-        info = zip_path.stat()
-        stamp = {"sha256": sha256_hex, "size": info.st_size, "mtime_ns": info.st_mtime_ns}
-        atomic.write_text(self._stamp_path(zip_path), json.dumps(stamp))
-
     def holds(self, entry: FunctionEntry) -> bool:
-        """Whether the zip on disk is the one `entry` describes."""
-        if entry["zip"] is None:
+        """Whether the zip on disk is the one `entry` describes (its stamp, not its bytes, on a no-op build)."""
+        if entry["zip"] is None or entry["sha256"] is None:
             return False
-        zip_path = self.out_dir / entry["zip"]
-        try:
-            stamp: object = json.loads(self._stamp_path(zip_path).read_text())
-            info = zip_path.stat()
-        except (OSError, ValueError):
-            return False
-        return stamp == {"sha256": entry["sha256"], "size": info.st_size, "mtime_ns": info.st_mtime_ns}
+        return stamps.matches(self.out_dir / entry["zip"], sha256=entry["sha256"])
 
     def on_disk(self, entry: FunctionEntry) -> bool:
         """Whether build/ holds what `entry` describes (image contexts are taken on trust)."""
@@ -187,7 +170,7 @@ class FunctionBuilder:
         zip_path = self.zip_path(plan.name)
         write_archive(zip_path, list(plan.sources), base=deps.archive if deps else None, label=plan.label)
         digest = file_sha256(zip_path)
-        self._stamp(zip_path, digest.hex())
+        stamps.record(zip_path, sha256=digest.hex())
         sbom_path = self.out_dir / f"{plan.name}{SBOM_SUFFIX}"
         pins = read_lock(plan.lock.path, plan.lock.label).pins.values() if plan.lock else ()
         write_sbom(sbom_path, function_sbom(plan.name, plan.target, pins, plan.sources, zip_path.name, digest.hex()))
