@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -23,6 +22,10 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from lambdafleet.testing.endpoint import free_port  # noqa: E402
+
 PARTS = ("build.py", "pyproject.toml", "lambdafleet", "functions", "models", "lib", "layers", "infra")
 HANDLER = Path("functions") / "math" / "lambda_function.py"
 SQUARE = '"square": lambda n: n * n,'
@@ -37,13 +40,6 @@ def copy_repository(destination: Path) -> None:
             shutil.copytree(source, destination / name, symlinks=True, ignore=ignore)
         elif source.is_file():
             shutil.copy2(source, destination / name)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def wait_for_line(log: Path, text: str, process: subprocess.Popen[bytes], timeout: float) -> None:

@@ -30,7 +30,7 @@ import boto3
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lambdafleet.testing.endpoint import _wait_until_up, free_port  # noqa: E402
+from lambdafleet.testing.endpoint import _wait_until_up, free_port, start_build_py_local  # noqa: E402
 
 HANDLER = "def lambda_handler(event, context):\n    return {'statusCode': 200, 'body': 'pong'}\n"
 TRUST = {
@@ -215,16 +215,9 @@ def main() -> int:
     bare_url = f"http://127.0.0.1:{bare_port}"
     # Its own process, as the endpoint is: in this one it would share the clients' interpreter lock.
     bare = subprocess.Popen([sys.executable, __file__, "--serve-floor", str(bare_port)])
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [sys.executable, "build.py", "local", "--port", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    url, server = start_build_py_local(ROOT)
+    port = int(url.rsplit(":", 1)[1])
     try:
-        _wait_until_up(url, server)
         _wait_until_up(bare_url, bare)
         path = f"/_api/{_deploy(url)}/ping"
         cpu_before = _cpu_s(server.pid)

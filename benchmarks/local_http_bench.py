@@ -16,7 +16,6 @@ import http.client
 import io
 import json
 import statistics
-import subprocess
 import sys
 import time
 import zipfile
@@ -27,7 +26,7 @@ import boto3
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lambdafleet.testing.endpoint import _wait_until_up, free_port  # noqa: E402
+from lambdafleet.testing.endpoint import start_build_py_local  # noqa: E402
 
 HANDLER = "def lambda_handler(event, context):\n    return {'statusCode': 200, 'body': 'pong'}\n"
 AUTHORIZER = "def lambda_handler(event, context):\n    return {'isAuthorized': True, 'context': {'who': 'bench'}}\n"
@@ -124,16 +123,9 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--enforced-call", action="store_true", help="the function makes one IAM-checked call")
     args = parser.parse_args()
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [sys.executable, "build.py", "local", "--port", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    url, server = start_build_py_local(ROOT)
+    port = int(url.rsplit(":", 1)[1])
     try:
-        _wait_until_up(url, server)
         api_id = _deploy(url, args.enforced_call)
         path, guarded = f"/_api/{api_id}/ping", f"/_api/{api_id}/guarded"
         cold = _get_ms(port, path)

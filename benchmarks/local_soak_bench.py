@@ -15,7 +15,6 @@ import contextlib
 import io
 import json
 import socket
-import subprocess
 import sys
 import time
 import zipfile
@@ -26,7 +25,7 @@ import boto3
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lambdafleet.testing.endpoint import _wait_until_up, free_port  # noqa: E402
+from lambdafleet.testing.endpoint import start_build_py_local  # noqa: E402
 
 OPTIONS = {"region_name": "us-east-1", "aws_access_key_id": "x", "aws_secret_access_key": "x"}
 SIGNED = "Authorization: AWS4-HMAC-SHA256 Credential=x/20260101/us-east-1/lambda/aws4_request, Signature=x"
@@ -85,16 +84,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=200)
     args = parser.parse_args()
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [sys.executable, "build.py", "local", "--port", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    url, server = start_build_py_local(ROOT)
+    port = int(url.rsplit(":", 1)[1])
     try:
-        _wait_until_up(url, server)
         _deploy_echo(url)
         requests = _malformed(port)
         for data in requests:  # first-use allocations are not growth

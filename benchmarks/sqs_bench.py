@@ -14,7 +14,6 @@ import argparse
 import io
 import json
 import statistics
-import subprocess
 import sys
 import time
 import zipfile
@@ -26,7 +25,7 @@ import boto3
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lambdafleet.testing.endpoint import _wait_until_up, free_port  # noqa: E402
+from lambdafleet.testing.endpoint import start_build_py_local  # noqa: E402
 
 # Reports, per batch, how long after its send each message reached the handler (ms) on a results queue.
 HANDLER = """
@@ -101,16 +100,8 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--latency-samples", type=int, default=200)
     args = parser.parse_args()
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [sys.executable, "build.py", "local", "--port", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    url, server = start_build_py_local(ROOT)
     try:
-        _wait_until_up(url, server)
         clients = _clients(url)
         sqs = clients["sqs"]
         work, results = _deploy(clients)

@@ -36,6 +36,25 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 
     raise TimeoutError(f"emulator did not answer on {url}")
 
 
+def start_build_py_local(root: Path, timeout: float = 60.0) -> tuple[str, subprocess.Popen[bytes]]:
+    """`python build.py local` of `root` on a free loopback port, once it answers: its URL and its process, which
+    the caller terminates (the benchmarks' endpoint)."""
+    url = f"http://127.0.0.1:{free_port()}"
+    process = subprocess.Popen(
+        [sys.executable, "build.py", "local", "--port", url.rsplit(":", 1)[1]],
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_until_up(url, process, timeout)
+    except BaseException:
+        process.terminate()
+        process.wait(timeout=30)
+        raise
+    return url, process
+
+
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
     """URL of the embedded emulator (`python -m lambdafleet.endpoint.emulator`, moto with its gaps filled) on 127.0.0.1
