@@ -20,7 +20,7 @@ from lambdafleet.endpoint import (
 from lambdafleet.endpoint.async_invoke import AsyncInvoker
 from lambdafleet.endpoint.event_sources import EventSources
 from lambdafleet.endpoint.fleet import Fleet
-from lambdafleet.endpoint.http_server import BodyLimit, Limits
+from lambdafleet.endpoint.http_server import BodyLimit, Limits, WsgiApp
 from lambdafleet.endpoint.schedules import Scheduler
 
 
@@ -81,7 +81,7 @@ def start(
     gateway = http_api.HttpApiGateway(fleet, cache_dir)
     urls = function_urls.FunctionUrls(fleet)
 
-    def layers(app: emulator.WsgiApp) -> emulator.WsgiApp:
+    def layers(app: WsgiApp) -> WsgiApp:
         enforced = iam_enforcement.wrap(s3_notification_check.wrap(lambda_invoke.wrap(app)), sessions)
         return function_urls.wrap(recursion.wrap(http_api.wrap(enforced, gateway)), urls)
 

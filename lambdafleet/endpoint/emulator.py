@@ -23,7 +23,11 @@ os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app  # noqa: E402
 
 from lambdafleet.endpoint import moto_patches  # noqa: E402
-from lambdafleet.endpoint.http_server import HttpServer, Limits  # noqa: E402
+from lambdafleet.endpoint.http_server import (  # noqa: E402
+    HttpServer,
+    Limits,
+    WsgiApp,
+)
 
 
 @dataclass
@@ -36,9 +40,6 @@ class Emulator:
     def stop(self) -> None:
         """Close every connection and the listener; running requests get 5 s to finish."""
         self.server.stop()
-
-
-WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]  # a WSGI application
 
 
 def start(

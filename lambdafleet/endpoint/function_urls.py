@@ -8,7 +8,6 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import Callable, Iterable
 from typing import Any
 
 from moto.awslambda.models import lambda_backends
@@ -16,7 +15,6 @@ from moto.core.exceptions import JsonRESTError
 
 from lambdafleet.endpoint import cors, iam_enforcement, sigv4
 from lambdafleet.endpoint.cors import CorsRules, is_preflight
-from lambdafleet.endpoint.emulator import WsgiApp
 from lambdafleet.endpoint.fleet import Fleet
 from lambdafleet.endpoint.http_event import (
     BAD_REQUEST,
@@ -28,8 +26,8 @@ from lambdafleet.endpoint.http_event import (
     joined,
     map_response,
 )
-from lambdafleet.endpoint.http_server import BodyLimit
-from lambdafleet.endpoint.wsgi_body import BodyTooLarge, read_body, send
+from lambdafleet.endpoint.http_server import BodyLimit, WsgiApp
+from lambdafleet.endpoint.wsgi_body import BodyTooLarge, front, read_body
 from lambdafleet.runtime.pool import MAX_REQUEST_BYTES, PayloadTooLargeError
 
 LOG = logging.getLogger("lambdafleet.endpoint")
@@ -147,16 +145,4 @@ def body_limit(method: str, path: str, host: str) -> BodyLimit | None:
 
 def wrap(app: WsgiApp, urls: FunctionUrls) -> WsgiApp:
     """A WSGI app that answers function-URL requests itself and passes everything else to `app`."""
-
-    def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        addressed = addressed_url(environ)
-        if addressed is None:
-            return app(environ, start_response)
-        try:
-            response = urls.handle(*addressed, environ)
-        except Exception:  # a fault here must cost one request, never the server
-            LOG.exception("function URL request %s failed", environ.get("PATH_INFO"))
-            response = BAD_GATEWAY
-        return send(start_response, response, environ)
-
-    return application
+    return front(app, addressed_url, urls.handle, BAD_GATEWAY, "function URL")

@@ -7,7 +7,7 @@ import logging
 import re
 import threading
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -18,7 +18,6 @@ from moto.core.exceptions import JsonRESTError
 
 from lambdafleet.endpoint import cors, routes, sigv4
 from lambdafleet.endpoint.cors import CorsRules, is_preflight
-from lambdafleet.endpoint.emulator import WsgiApp
 from lambdafleet.endpoint.fleet import Fleet
 from lambdafleet.endpoint.http_event import (
     BAD_REQUEST,
@@ -37,7 +36,7 @@ from lambdafleet.endpoint.http_event import (
     map_response,
 )
 from lambdafleet.endpoint.http_event_v1 import build_event_v1, map_response_v1
-from lambdafleet.endpoint.http_server import BodyLimit
+from lambdafleet.endpoint.http_server import BodyLimit, WsgiApp
 from lambdafleet.endpoint.jwt_authorizer import Forbidden, JwtConfig, JwtValidator, Unauthorized
 from lambdafleet.endpoint.lambda_authorizer import (
     AuthorizerFailed,
@@ -46,7 +45,7 @@ from lambdafleet.endpoint.lambda_authorizer import (
     identity_value,
 )
 from lambdafleet.endpoint.throttle import Throttle
-from lambdafleet.endpoint.wsgi_body import BodyTooLarge, read_body, request_of, send
+from lambdafleet.endpoint.wsgi_body import BodyTooLarge, front, read_body, request_of
 from lambdafleet.runtime.pool import MAX_REQUEST_BYTES, PayloadTooLargeError
 
 LOG = logging.getLogger("lambdafleet.endpoint")
@@ -380,16 +379,4 @@ def body_limit(method: str, path: str, host: str) -> BodyLimit | None:
 
 def wrap(app: WsgiApp, gateway: HttpApiGateway) -> WsgiApp:
     """A WSGI app that answers HTTP API requests itself and passes everything else to `app` (moto)."""
-
-    def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        addressed = addressed_api(environ)
-        if addressed is None:
-            return app(environ, start_response)
-        try:
-            response = gateway.handle(*addressed, environ)
-        except Exception:  # a fault here must cost one request, never the server
-            LOG.exception("HTTP API request %s failed", environ.get("PATH_INFO"))
-            response = INTERNAL_ERROR
-        return send(start_response, response, environ)
-
-    return application
+    return front(app, addressed_api, gateway.handle, INTERNAL_ERROR, "HTTP API")

@@ -23,11 +23,11 @@ from moto.sts.models import sts_backends
 from lambdafleet.endpoint import iam_policy, iam_requests
 from lambdafleet.endpoint.access_log import AccessLog
 from lambdafleet.endpoint.http_event import HttpResponse
+from lambdafleet.endpoint.http_server import WsgiApp
 from lambdafleet.endpoint.iam_policy import Document, Principal, Verdict
 from lambdafleet.endpoint.iam_requests import Call, Request
 from lambdafleet.endpoint.wsgi_body import read_body, send
 
-WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 ACCESS_PATH = "/_lambdafleet/access"  # the access report, on loopback only
 SESSION_SECONDS = 43200  # the credentials are not refreshed while the environment lives: the longest STS allows
 _ALWAYS_ALLOWED = {"sts:GetCallerIdentity"}  # AWS answers it whatever the policies say

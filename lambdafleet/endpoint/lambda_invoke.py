@@ -18,10 +18,9 @@ from moto.awslambda.exceptions import LambdaClientError
 from moto.awslambda.models import LambdaFunction
 
 from lambdafleet.endpoint import moto_patches, recursion
-from lambdafleet.endpoint.emulator import WsgiApp
 from lambdafleet.endpoint.fleet import Fleet, invoked_function_arn
 from lambdafleet.endpoint.http_event import HttpResponse
-from lambdafleet.endpoint.http_server import BodyLimit
+from lambdafleet.endpoint.http_server import BodyLimit, WsgiApp
 from lambdafleet.endpoint.wsgi_body import BodyTooLarge, read_body, request_of, send
 from lambdafleet.runtime.pool import MAX_REQUEST_BYTES
 

@@ -21,6 +21,8 @@ from typing import Any
 from moto.awslambda.exceptions import LambdaClientError
 from moto.awslambda.models import LambdaFunction
 
+from lambdafleet.endpoint.http_server import WsgiApp
+
 MAX_INVOCATIONS = 16
 MESSAGE = (
     "Lambda has detected your function being invoked in a recursive loop with other AWS resources and stopped "
@@ -29,7 +31,6 @@ MESSAGE = (
 # The trace header of what is causing the current invocation: the request being answered, or the asynchronous
 # invocation whose destination is being served.
 _CAUSE: contextvars.ContextVar[str | None] = contextvars.ContextVar("trace_cause", default=None)
-WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 class RecursiveInvocation(LambdaClientError):

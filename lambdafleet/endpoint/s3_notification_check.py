@@ -16,9 +16,9 @@ from typing import Any
 
 from lambdafleet.endpoint import iam_policy
 from lambdafleet.endpoint.http_event import HttpResponse
+from lambdafleet.endpoint.http_server import WsgiApp
 from lambdafleet.endpoint.wsgi_body import read_body, send
 
-WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 MESSAGE = "Unable to validate the following destination configurations"
 ACCOUNT_ID = "123456789012"  # moto's default account: the bucket's owner here
 

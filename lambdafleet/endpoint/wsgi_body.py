@@ -1,6 +1,7 @@
 """Reading requests and writing answers in the WSGI layers in front of moto, with werkzeug's Request and Response
 (installed with moto) rather than by hand."""
 
+import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -8,7 +9,10 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
 from lambdafleet.endpoint.http_event import HttpResponse
+from lambdafleet.endpoint.http_server import WsgiApp
 from lambdafleet.runtime.pool import MAX_REQUEST_BYTES
+
+LOG = logging.getLogger("lambdafleet.endpoint")
 
 
 class _Answer(Response):
@@ -51,3 +55,27 @@ def send(
     request gets the headers without the body."""
     answer = _Answer(response.body, status=response.status, headers=response.headers)
     return answer(environ or {"REQUEST_METHOD": "GET"}, start_response)
+
+
+def front(
+    app: WsgiApp,
+    address: Callable[[dict[str, Any]], tuple[Any, ...] | None],
+    handle: Callable[..., HttpResponse],
+    failure: HttpResponse,
+    what: str,
+) -> WsgiApp:
+    """A WSGI app answering the requests `address` claims with `handle(*address(environ), environ)` and passing the
+    rest to `app`; a fault in `handle` costs one request (`failure`, and a logged traceback), never the server."""
+
+    def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        addressed = address(environ)
+        if addressed is None:
+            return app(environ, start_response)
+        try:
+            response = handle(*addressed, environ)
+        except Exception:
+            LOG.exception("%s request %s failed", what, environ.get("PATH_INFO"))
+            response = failure
+        return send(start_response, response, environ)
+
+    return application
