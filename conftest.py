@@ -1,3 +1,3 @@
 """Repository-wide pytest plugins (pytest only honours `pytest_plugins` in the root conftest)."""
 
-pytest_plugins = ["lambdafleet.testing.endpoint", "lambdafleet.testing.invoke"]
+pytest_plugins = ["lambdafleet.testing.endpoint", "lambdafleet.testing.invoke", "lambdafleet.testing.parallel"]
