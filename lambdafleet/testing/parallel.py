@@ -15,9 +15,11 @@ Registered by the repository's root conftest.py. Without pytest-xdist (or with `
 """
 
 import os
+from typing import Any
 
 import pytest
 
+_LOADGROUP = "lambdafleet_loadgroup"
 MAX_WORKERS = 4  # each worker starts its own session fixtures (the endpoint): more costs more than it saves
 
 
@@ -26,15 +28,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addini("slow_markers", "markers of slow tests, scheduled first on pytest-xdist workers", type="linelist")
 
 
-def _distributing(config: pytest.Config) -> bool:
-    return bool(config.pluginmanager.hasplugin("xdist") and config.getoption("dist", "no") == "loadgroup")
+def _grouping(config: pytest.Config) -> bool:
+    """Whether this is a pytest-xdist worker of a loadgroup run (only workers collect the tests)."""
+    return bool(getattr(config.option, "loadgroup", False))
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_cmdline_main(config: pytest.Config) -> None:
     """Default to `-n auto --dist loadgroup` (before xdist reads its options), unless told otherwise."""
-    if not config.pluginmanager.hasplugin("xdist") or hasattr(config, "workerinput"):
-        return  # no xdist, or this is a worker
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:  # a worker parses the original command line: tell it what the controller chose
+        config.option.loadgroup = config.option.loadgroup or workerinput.get(_LOADGROUP, False)
+        return
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
     if config.getoption("numprocesses", None) is not None or config.getoption("collectonly"):
         return  # the command line chose (`-n 0` runs in-process)
     if (os.cpu_count() or 1) < 2:
@@ -45,6 +52,13 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
         config.option.loadscopereorder = False  # keep the order set below: the slow work first
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """Pass the controller's `--dist` to each worker (set here, it is not on the command line the worker parses)."""
+    node.workerinput[_LOADGROUP] = node.config.getoption("dist") == "loadgroup"
+
+
+@pytest.hookimpl(optionalhook=True)
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
     """`-n auto`: the CPU count, at most MAX_WORKERS, unless PYTEST_XDIST_AUTO_NUM_WORKERS says otherwise."""
     if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
@@ -67,21 +81,48 @@ def _group(item: pytest.Item, one_worker: list[str]) -> str | None:
     return None
 
 
+@pytest.hookimpl(tryfirst=True)  # before the xdist worker's own hook reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Group and order the tests for loadgroup scheduling (see the module's docstring); in-process, nothing."""
-    if not _distributing(config):
+    """Put the tests in groups for loadgroup scheduling (see the module's docstring); in-process, nothing."""
+    if not _grouping(config):
+        return
+    one_worker: list[str] = config.getini("one_worker_fixtures")
+    for item in items:
+        group = _group(item, one_worker)
+        if group is not None:
+            _join(item, group)
+
+
+def _join(item: pytest.Item, group: str) -> None:
+    """Name the test `NODEID@GROUP`, the form xdist's loadgroup scheduler groups by.
+
+    xdist 3.8's own `xdist_group` marker sets `item._nodeid`, which pytest 9.2 no longer reads (the id is `_id`),
+    so its groups are silently lost; this sets whichever the running pytest has, and refuses to go on without one.
+    """
+    renamed = f"{item.nodeid}@{group}"
+    if hasattr(item, "_id"):
+        from _pytest.nodeid import coerce_node_id
+
+        item._id = coerce_node_id(renamed)
+    else:
+        item._nodeid = renamed  # type: ignore[attr-defined]  # pytest < 9.2
+    if item.nodeid != renamed:
+        raise pytest.UsageError(f"cannot group {renamed} on one xdist worker with this pytest: run with -n 0")
+
+
+@pytest.hookimpl(tryfirst=True)  # before the xdist worker sends its collection to the controller
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Order the tests (after every plugin has marked them): the groups of `one_worker_fixtures`, then the slow
+    tests, then the others, each in collection order."""
+    config = session.config
+    if not _grouping(config):
         return
     one_worker: list[str] = config.getini("one_worker_fixtures")
     slow: list[str] = config.getini("slow_markers")
-    groups = {item.nodeid: _group(item, one_worker) for item in items}
-    for item in items:
-        group = groups[item.nodeid]
-        if group is not None:
-            item.add_marker(pytest.mark.xdist_group(group))
 
     def rank(item: pytest.Item) -> int:
-        if groups[item.nodeid] in one_worker:
+        if item.nodeid.rpartition("@")[2] in one_worker:
             return 0
         return 1 if any(item.get_closest_marker(name) for name in slow) else 2
 
-    items.sort(key=rank)
+    session.items.sort(key=rank)
