@@ -30,9 +30,9 @@ class _StackCheck:
     client: Callable[..., Any]
 
     def _resource_names(self, manifest: dict) -> dict:
-        """Real name of every table and bucket the functions hold a permission on, as Terraform names them."""
+        """Real name of every table, bucket and secret the functions hold a permission on, as Terraform names them."""
         grants = [grant for entry in manifest["functions"].values() for grant in entry["permissions"]]
-        suffix = {"table": "", "bucket": f"-{ACCOUNT}"}
+        suffix = {"table": "", "bucket": f"-{ACCOUNT}", "secret": ""}
         return {(g["type"], g["name"]): f"{self.prefix}{g['name']}{suffix[g['type']]}" for g in grants}
 
     def stack(self, manifest: dict) -> None:
@@ -90,7 +90,10 @@ class _StackCheck:
                 elif statement["Sid"] != "Destinations":
                     assert _resource_name(resource) in own, resource
         granted = {
-            _resource_name(r) for s in statements if s["Sid"].startswith(("Table", "Bucket")) for r in s["Resource"]
+            _resource_name(r)
+            for s in statements
+            if s["Sid"].startswith(("Table", "Bucket", "Secret"))
+            for r in _as_list(s["Resource"])
         }
         assert granted == own
         triggers = [s for s in statements if s["Sid"].startswith("Trigger")]
@@ -220,8 +223,11 @@ def _as_list(value: str | list[str]) -> list[str]:
 
 
 def _resource_name(arn: str) -> str:
-    """Table or bucket name of a table, index, bucket or object ARN."""
+    """Table, bucket or secret name of a table, index, bucket, object or secret ARN (Secrets Manager adds '-' and
+    six random characters to a secret's name)."""
     tail = arn.split(":")[-1]
+    if ":secretsmanager:" in arn:
+        return tail[:-7]
     return tail.removeprefix("table/").split("/")[0]
 
 
