@@ -318,7 +318,8 @@ def _access(endpoint_url: str, prefix: str) -> dict[str, dict]:
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
-    return {name: summary for name, summary in json.loads(result.stdout)["functions"].items() if name.startswith(prefix)}
+    functions: dict[str, dict] = json.loads(result.stdout)["functions"]
+    return {name: summary for name, summary in functions.items() if name.startswith(prefix)}
 
 
 def test_the_examples_ran_as_their_roles_were_refused_nothing_and_used_every_grant(
