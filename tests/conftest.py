@@ -338,7 +338,7 @@ def local_stack(endpoint: Endpoint, built_repo: Path, tmp_path_factory: pytest.T
     from lambdafleet.dev.stack import Terraform, local_variables, upload_model
 
     if shutil.which("terraform") is None:
-        pytest.skip("no `terraform` on PATH: install Terraform >= 1.5 to run the stack tests")
+        pytest.skip("no `terraform` on PATH: install Terraform >= 1.11 to run the stack tests")
     state = tmp_path_factory.mktemp("stack-state")
     terraform = Terraform(
         workdir=built_repo / "infra" / "envs" / "local",
