@@ -51,7 +51,7 @@ class _StackCheck:
         expected_environment = {
             **entry["environment"],
             **{
-                f"{grant['type'].upper()}_{grant['name'].upper()}": resource_names[(grant["type"], grant["name"])]
+                f"{grant['type'].upper()}_{grant['name'].upper().replace('-', '_')}": resource_names[(grant["type"], grant["name"])]
                 for grant in entry["permissions"]
             },
         }
