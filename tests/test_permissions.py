@@ -143,13 +143,15 @@ def test_check_refuses_in_one_line_naming_the_file_and_key(workspace, case: str)
     workspace.add_function("fn", config=config + "\n")
     result = workspace.cli("check")
     assert result.returncode == 2, result
-    assert result.stderr.count("\n") <= 1 and f"{SOURCE}: " in result.stderr and expected in result.stderr, result.stderr
+    error = result.stderr
+    assert error.count("\n") <= 1 and f"{SOURCE}: " in error and expected in error, error
 
 
 def test_check_refuses_a_grant_on_an_undeclared_queue_or_function(workspace) -> None:
     workspace.add_function("fn", config='permissions = ["queue:jobs:send"]\n')
     result = workspace.cli("check")
-    assert result.returncode == 2 and "'queue:jobs': no queue 'jobs' in functions/resources.toml (declared: none)" in result.stderr
+    assert result.returncode == 2
+    assert "'queue:jobs': no queue 'jobs' in functions/resources.toml (declared: none)" in result.stderr
     (workspace.root / "functions" / "fn" / "function.toml").write_text('permissions = ["function:ghost:invoke"]\n')
     result = workspace.cli("check")
     assert result.returncode == 2 and "'function:ghost' names no function of functions/" in result.stderr
@@ -183,5 +185,5 @@ def test_the_levels_table_in_the_docs_is_the_code(pytestconfig) -> None:
 
 
 def test_unknown_permissions_shapes_raise() -> None:
-    with pytest.raises(UserError, match="key 'permissions.extra': unknown key"):
+    with pytest.raises(UserError, match=r"key 'permissions\.extra': unknown key"):
         permissions.parse(SOURCE, {"extra": 1})

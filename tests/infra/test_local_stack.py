@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from tftest import TerraformTestError
 
-from tests.conftest import LocalStack
+from tests.conftest import STACK_PARAMETER_VALUES, LocalStack
 
 pytestmark = [pytest.mark.integration, pytest.mark.stack]  # terraform plans: tens of seconds each
 
@@ -20,6 +20,19 @@ ACCOUNT = "123456789012"  # the emulator's account
 
 def test_local_environment_applies_what_the_manifest_describes(local_stack: LocalStack) -> None:
     _StackCheck(local_stack.prefix, local_stack.endpoint.client).stack(local_stack.manifest)
+
+
+def test_secret_and_parameter_values_reach_aws_but_not_the_state(local_stack: LocalStack) -> None:
+    """Write-only arguments: the generated secret and the given parameter value are in Secrets Manager and SSM,
+    and nowhere in the state (a re-plan showing no change is test_second_apply_changes_nothing)."""
+    client = local_stack.endpoint.client
+    secret = client("secretsmanager").get_secret_value(SecretId=f"{local_stack.prefix}items-token-key")["SecretString"]
+    parameter = client("ssm").get_parameter(Name=f"/{local_stack.prefix}release", WithDecryption=True)["Parameter"]
+    assert len(secret) == 32 and secret.isalnum()
+    assert (parameter["Type"], parameter["Value"]) == ("SecureString", STACK_PARAMETER_VALUES["release"])
+    state = local_stack.terraform.state_path.read_text()
+    assert f"{local_stack.prefix}items-token-key" in state  # the secret is in the state; its value is not
+    assert secret not in state and STACK_PARAMETER_VALUES["release"] not in state
 
 
 @dataclass
@@ -50,10 +63,7 @@ class _StackCheck:
         config = self.client("lambda").get_function_configuration(FunctionName=self.prefix + name)
         expected_environment = {
             **entry["environment"],
-            **{
-                f"{grant['type'].upper()}_{grant['name'].upper().replace('-', '_')}": resource_names[(grant["type"], grant["name"])]
-                for grant in entry["permissions"]
-            },
+            **{_variable(grant): resource_names[(grant["type"], grant["name"])] for grant in entry["permissions"]},
         }
         assert config["MemorySize"] == entry["memory_size"]
         assert config["Timeout"] == entry["timeout"]
@@ -216,6 +226,11 @@ def _check_trigger_statements(statements: list[dict], entry: dict, prefix: str) 
             resources = ["stream"]
         found.append((_as_list(statement["Action"]), resources))
     assert sorted(found) == sorted(expected)
+
+
+def _variable(grant: dict) -> str:
+    """The environment variable telling a function the resource of `grant`: TABLE_ITEMS, SECRET_ITEMS_TOKEN_KEY."""
+    return f"{grant['type']}_{grant['name']}".upper().replace("-", "_")
 
 
 def _as_list(value: str | list[str]) -> list[str]:
