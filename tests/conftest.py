@@ -353,9 +353,11 @@ def local_stack(endpoint: Endpoint, built_repo: Path, tmp_path_factory: pytest.T
     manifest_path = built_repo / "build" / "manifest.json"
     with_every_front_door_setting(manifest_path)
     variables = local_variables(endpoint.url, manifest_path, prefix)
-    # A parameter beside the examples' secret: both values go through write-only arguments (never in the state).
+    # A parameter beside the examples' secret (both values go through write-only arguments, never in the state),
+    # and a KMS key: what the examples do not declare.
     variables["parameters"] = json.dumps({"release": {"description": "stack test"}})
     variables["parameter_values"] = json.dumps(STACK_PARAMETER_VALUES)
+    variables["kms_keys"] = json.dumps({"data": {"description": "stack test"}})
     terraform.init()
     try:
         outputs = terraform.apply(variables)

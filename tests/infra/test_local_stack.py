@@ -22,7 +22,7 @@ def test_local_environment_applies_what_the_manifest_describes(local_stack: Loca
     _StackCheck(local_stack.prefix, local_stack.endpoint.client).stack(local_stack.manifest)
 
 
-def test_secret_and_parameter_values_reach_aws_but_not_the_state(local_stack: LocalStack) -> None:
+def test_secrets_parameters_and_keys_are_created_and_values_stay_out_of_the_state(local_stack: LocalStack) -> None:
     """Write-only arguments: the generated secret and the given parameter value are in Secrets Manager and SSM,
     and nowhere in the state (a re-plan showing no change is test_second_apply_changes_nothing)."""
     client = local_stack.endpoint.client
@@ -33,6 +33,9 @@ def test_secret_and_parameter_values_reach_aws_but_not_the_state(local_stack: Lo
     state = local_stack.terraform.state_path.read_text()
     assert f"{local_stack.prefix}items-token-key" in state  # the secret is in the state; its value is not
     assert secret not in state and STACK_PARAMETER_VALUES["release"] not in state
+    kms = client("kms")
+    key = kms.describe_key(KeyId=f"alias/{local_stack.prefix}data")["KeyMetadata"]
+    assert key["KeyState"] == "Enabled" and kms.get_key_rotation_status(KeyId=key["KeyId"])["KeyRotationEnabled"]
 
 
 @dataclass
