@@ -1,0 +1,155 @@
+"""`build.py invoke --debug`: a real DAP client (what VS Code sends) attaches to debugpy in the function's
+environment, stops at a breakpoint in the handler and continues; without --debug the function sees no debugger."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from lambdafleet.build.paths import BUILD_ENV
+from lambdafleet.errors import UserError
+from lambdafleet.runtime.interpreter import find_interpreter, lambda_architecture
+from lambdafleet.testing.endpoint import free_port
+from tests.runtime.dap_client import DapClient
+
+# The breakpoint goes on the return line. The timeout (1 s) is shorter than the pause at the breakpoint.
+HANDLER = 'def lambda_handler(event, context):\n    answer = event["key1"]\n    return answer\n'
+BREAKPOINT_LINE = 3
+TIMEOUT_CONFIG = "timeout = 1\n"
+PAUSE_S = 1.3
+EVENT = '{"key1": "value1"}'
+# Which runtimes' debugpy works here: every supported one whose interpreter this machine has.
+RUNTIMES = ("python3.10", "python3.11", "python3.12", "python3.13")
+HOST = lambda_architecture(os.uname().machine)
+
+# What a function sees of a debugger: sys.modules, an import, the sandbox's folder, processes in its environment.
+PROBE = """\
+import importlib.util, os, sys
+
+
+def lambda_handler(event, context):
+    commands = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as stream:
+                commands.append(stream.read().replace(b"\\0", b" ").decode())
+        except OSError:
+            pass
+    return {
+        "loaded": sorted(name for name in sys.modules if "debugpy" in name or "pydevd" in name),
+        "importable": importlib.util.find_spec("debugpy") is not None,
+        "folder": os.path.exists("/var/lambdafleet"),
+        "adapter": [command for command in commands if "debugpy" in command],
+    }
+"""
+
+
+def _has_interpreter(runtime: str) -> bool:
+    try:
+        find_interpreter(runtime, HOST, source="test")
+    except UserError:
+        return False
+    return True
+
+
+def _environment(workspace) -> dict[str, str]:
+    inherited = {key: value for key, value in os.environ.items() if key != BUILD_ENV}
+    return {**inherited, "LAMBDAFLEET_CACHE_DIR": str(workspace.cache_dir)}
+
+
+def _start_invoke(workspace, name: str, *options: str) -> tuple[subprocess.Popen[str], str]:
+    """`build.py invoke NAME OPTIONS` in the background; returns it and its first line on stderr."""
+    process = subprocess.Popen(
+        [sys.executable, str(workspace.root / "build.py"), "invoke", name, "--payload", EVENT, *options],
+        cwd=workspace.root,
+        env=_environment(workspace),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stderr is not None
+    return process, process.stderr.readline()
+
+
+def _attach(port: int, source: str, line: int) -> DapClient:
+    """What VS Code's "attach" configuration does: initialize, attach, set breakpoints, configurationDone."""
+    client = DapClient(port, timeout_s=30)
+    client.request("initialize", clientID="test", adapterID="debugpy", pathFormat="path", linesStartAt1=True)
+    client.send("attach", justMyCode=True)
+    client.wait_for_event("initialized")
+    breakpoints = client.request("setBreakpoints", source={"path": source}, breakpoints=[{"line": line}])
+    assert breakpoints["breakpoints"][0]["verified"], breakpoints
+    client.request("configurationDone")
+    return client
+
+
+@pytest.mark.parametrize("runtime", RUNTIMES)
+def test_invoke_debug_stops_at_a_breakpoint_then_returns_the_result(workspace, runtime):
+    if not _has_interpreter(runtime):
+        pytest.skip(f"no {runtime} interpreter on this machine")
+    config = f'runtime = "{runtime}"\n' + TIMEOUT_CONFIG
+    workspace.add_function("echo", config, {"lambda_function.py": HANDLER})
+    workspace.run("build", "echo")  # the build's own time stays out of the debugger's connect timeout
+    port = free_port()
+    process, debug_line = _start_invoke(workspace, "echo", "--debug", "--debug-port", str(port))
+    try:
+        assert debug_line.startswith(f"debug: echo listens on 127.0.0.1:{port} and waits for a debugger"), debug_line
+        remote_root = debug_line.split(" -> ")[1].split(";")[0]  # /var/task in the sandbox
+        client = _attach(port, f"{remote_root}/lambda_function.py", BREAKPOINT_LINE)
+        stopped = client.wait_for_event("stopped")
+        assert stopped["reason"] == "breakpoint"
+        frame = client.request("stackTrace", threadId=stopped["threadId"])["stackFrames"][0]
+        assert (frame["name"], frame["line"]) == ("lambda_handler", BREAKPOINT_LINE)
+        scopes = client.request("scopes", frameId=frame["id"])["scopes"]
+        variables = client.request("variables", variablesReference=scopes[0]["variablesReference"])["variables"]
+        assert {"name": "answer", "value": "'value1'"}.items() <= next(
+            v for v in variables if v["name"] == "answer"
+        ).items()
+        if runtime == "python3.12":
+            time.sleep(PAUSE_S)  # longer than the function's timeout: lifted under the debugger
+        client.send("continue", threadId=stopped["threadId"])
+        out, logs = process.communicate(timeout=30)
+        client.close()
+    finally:
+        process.kill()
+        process.wait()
+    assert process.returncode == 0, logs
+    assert json.loads(out) == "value1"
+    assert f"lambdafleet: debugpy listening on 127.0.0.1:{port}, waiting for a client to attach" in logs
+    assert "Status: timeout" not in logs and "Task timed out" not in logs
+    if runtime == "python3.12":
+        duration_ms = float(logs.split("\tDuration: ")[1].split(" ms")[0])
+        assert duration_ms > PAUSE_S * 1000
+
+
+def test_without_debug_the_function_sees_no_debugger(workspace):
+    workspace.add_function("probe", None, {"lambda_function.py": PROBE})
+    # debugpy is installed for this runtime (by the --debug run), yet nothing of it reaches a plain invoke.
+    port = free_port()
+    process, _ = _start_invoke(workspace, "probe", "--debug", "--debug-port", str(port), "--no-debug-wait")
+    out, logs = process.communicate(timeout=60)
+    assert process.returncode == 0, logs
+    debugged = json.loads(out)
+    assert debugged["loaded"] and debugged["adapter"], debugged  # the probe does see a debugger when there is one
+    done = workspace.run("invoke", "probe", "--payload", EVENT)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"loaded": [], "importable": False, "folder": False, "adapter": []}
+    assert "debugpy" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--debug-port", "5678"], "error: --debug-port and --no-debug-wait need --debug"),
+        (["--debug", "--debug-port", "0"], "error: --debug-port 0: not a port number (1-65535)"),
+        (["--debug", "--debug-port", "70000"], "error: --debug-port 70000: not a port number (1-65535)"),
+    ],
+)
+def test_debug_options_are_checked_in_one_line(workspace, options, message):
+    workspace.add_function("echo")
+    done = workspace.cli("invoke", "echo", *options)
+    assert done.returncode == 2
+    assert done.stderr == message + "\n"
