@@ -46,3 +46,11 @@ def check_port(port: int, option: str = "--debug-port") -> int:
     if not 1 <= port <= 65535:
         raise UserError(f"{option} {port}: not a port number (1-65535)")
     return port
+
+
+def numbered(names: list[str], first_port: int, *, wait: bool, option: str = "--debug-port") -> dict[str, Debugger]:
+    """One debugger per function, on consecutive ports from `first_port` in the order given."""
+    check_port(first_port, option)
+    if first_port + len(names) - 1 > 65535:
+        raise UserError(f"{option} {first_port}: {len(names)} functions need ports up to {first_port + len(names) - 1}")
+    return {name: Debugger(first_port + index, wait) for index, name in enumerate(names)}

@@ -141,15 +141,21 @@ def test_without_debug_the_function_sees_no_debugger(workspace):
 
 
 @pytest.mark.parametrize(
-    ("options", "message"),
+    ("arguments", "message"),
     [
-        (["--debug-port", "5678"], "error: --debug-port and --no-debug-wait need --debug"),
-        (["--debug", "--debug-port", "0"], "error: --debug-port 0: not a port number (1-65535)"),
-        (["--debug", "--debug-port", "70000"], "error: --debug-port 70000: not a port number (1-65535)"),
+        (["invoke", "echo", "--debug-port", "5678"], "error: --debug-port and --no-debug-wait need --debug"),
+        (["invoke", "echo", "--debug", "--debug-port", "0"], "error: --debug-port 0: not a port number (1-65535)"),
+        (["invoke", "echo", "--debug", "--debug-port", "70000"], "error: --debug-port 70000: not a port number"),
+        (["up", "--no-debug-wait"], "error: --debug-port and --no-debug-wait need --debug"),
+        (["up", "--debug", "echo,nosuch"], "error: --debug echo,nosuch: no function nosuch (known: echo, math)"),
+        (["up", "--debug", "--debug-port", "65535"], "error: --debug-port 65535: 2 functions need ports up to 65536"),
+        (["up", "--debug=echo", "--endpoint-url", "http://127.0.0.1:1"], "error: --debug runs functions on the"),
+        (["local", "--debug", ",", "--port", "0"], "error: --debug ',': expected NAME[,NAME...]"),
     ],
 )
-def test_debug_options_are_checked_in_one_line(workspace, options, message):
+def test_debug_options_are_checked_in_one_line(workspace, arguments, message):
     workspace.add_function("echo")
-    done = workspace.cli("invoke", "echo", *options)
-    assert done.returncode == 2
-    assert done.stderr == message + "\n"
+    workspace.add_function("math")
+    done = workspace.cli(*arguments)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith(message) and done.stderr.count("\n") == 1, done.stderr
