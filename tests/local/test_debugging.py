@@ -49,9 +49,11 @@ def debugging_endpoint(tmp_path: Path) -> Any:
 @needs_sandbox  # the breakpoint names the file at /var/task
 def test_a_debugged_function_waits_for_the_debugger_with_its_timeouts_lifted(debugging_endpoint) -> None:
     endpoint, debug_port, log = debugging_endpoint
-    assert f"debug         dbg on 127.0.0.1:{debug_port}: waits for a debugger at its first invocation" in (
-        log.read_text()
-    )
+    said = f"debug         dbg on 127.0.0.1:{debug_port}: waits for a debugger at its first invocation"
+    deadline = time.monotonic() + 10
+    while said not in log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.05)  # printed once the endpoint answers
+    assert said in log.read_text()
     role = endpoint.client("iam").create_role(RoleName="dbg", AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST))
     client = endpoint.client("lambda")
     function = client.create_function(
