@@ -3,6 +3,7 @@
 import argparse
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -63,6 +64,10 @@ def _debugger(args: argparse.Namespace) -> Debugger | None:
     return Debugger(check_port(DEFAULT_PORT if args.debug_port is None else args.debug_port), not args.no_debug_wait)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def _run(args: argparse.Namespace) -> int:
     payload = _event(args)
     debugger = _debugger(args)
@@ -72,6 +77,8 @@ def _run(args: argparse.Namespace) -> int:
 
     with open_function(args.root, args.name, fork_server=False, debugger=debugger, **options) as pool:
         if debugger is not None:
+            # Waiting for a debugger may last: a `kill` must end the environment too, as Ctrl-C does.
+            signal.signal(signal.SIGTERM, _interrupt)
             waits = "waits for a debugger to attach" if debugger.wait else "runs at once"
             sys.stderr.write(
                 f"debug: {args.name} listens on {debugger.address} and {waits} (attach with path mapping "

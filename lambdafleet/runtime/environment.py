@@ -284,6 +284,12 @@ class ExecutionEnvironment:
             init_failed=cold and delivered_at is None,
         )
 
+    def terminate(self) -> None:
+        """Kill every process of the environment, from any thread: the thread running its invocation sees the
+        runtime exit, ends the invocation and cleans up."""
+        if self._processes is not None:
+            self._processes.kill()
+
     def kill(self) -> None:
         """Stop the process and everything it started."""
         # Every descendant, even when the runtime itself already exited: its children may not have.

@@ -81,6 +81,7 @@ class FunctionPool:
         self.function_arn = f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{spec.name}"  # unqualified
         self._max = max_environments
         self._idle: list[ExecutionEnvironment] = []
+        self._busy: set[ExecutionEnvironment] = set()
         self._count = 0
         self._closed = False
         self._mutex = threading.Condition(threading.RLock())  # re-entrant: _forget runs under it too
@@ -136,6 +137,7 @@ class FunctionPool:
                 while self._idle and not fresh:
                     environment = self._idle.pop()  # the most recently used, as Lambda prefers
                     if environment.alive:
+                        self._busy.add(environment)
                         return environment
                     self._forget(environment)  # it died while idle (a background thread exited it)
                 if self._count < self._max:
@@ -143,13 +145,17 @@ class FunctionPool:
                     break
                 self._mutex.wait()
         try:
-            return ExecutionEnvironment(self._launch, self._launcher)
+            environment = ExecutionEnvironment(self._launch, self._launcher)
         except BaseException:
             self._forget(None)
             raise
+        with self._mutex:
+            self._busy.add(environment)
+        return environment
 
     def _release(self, environment: ExecutionEnvironment) -> None:
         with self._mutex:
+            self._busy.discard(environment)
             if environment.alive and not self._closed:
                 self._idle.append(environment)
                 self._mutex.notify()
@@ -221,9 +227,14 @@ class FunctionPool:
             self._forget(environment)
 
     def close(self) -> None:
-        """Stop every idle environment and delete the unpacked zip; busy ones stop when they finish."""
+        """Stop every idle environment and delete the unpacked zip; busy ones stop when they finish, except under
+        a debugger: paused at a breakpoint, one might never finish, and it holds the debugger's port (its
+        invocation ends as a crash, Runtime.ExitError)."""
         with self._mutex:
             self._closed = True
+            busy = list(self._busy) if self._launch.debugger else []
+        for environment in busy:
+            environment.terminate()
         self.recycle()
         self._launcher.close()
         task_root.remove(self._launch.task_root)

@@ -3,16 +3,22 @@ environment, stops at a breakpoint in the handler and continues; without --debug
 
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
 
 from lambdafleet.build.paths import BUILD_ENV
 from lambdafleet.errors import UserError
+from lambdafleet.runtime import FunctionPool, FunctionSpec, InvokeResult
+from lambdafleet.runtime.debug import Debugger
 from lambdafleet.runtime.interpreter import find_interpreter, lambda_architecture
 from lambdafleet.testing.endpoint import free_port
+from tests.runtime.conftest import CACHE_DIR
 from tests.runtime.dap_client import DapClient
 
 # The breakpoint goes on the return line. The timeout (1 s) is shorter than the pause at the breakpoint.
@@ -159,3 +165,41 @@ def test_debug_options_are_checked_in_one_line(workspace, arguments, message):
     done = workspace.cli(*arguments)
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith(message) and done.stderr.count("\n") == 1, done.stderr
+
+
+def test_closing_a_debugged_pool_ends_an_environment_still_waiting_and_frees_its_port(make_zip):
+    port = free_port()
+    spec = FunctionSpec(name="paused")
+    pool = FunctionPool(spec, make_zip({"lambda_function.py": HANDLER}), cache_dir=CACHE_DIR, debugger=Debugger(port))
+    results: list[InvokeResult] = []
+    invoking = threading.Thread(target=lambda: results.append(pool.invoke({"key1": "x"})))
+    invoking.start()
+    deadline = time.monotonic() + 20
+    while not _listening(port):  # the environment started and waits for a debugger that never comes
+        assert time.monotonic() < deadline, "debugpy never listened"
+        time.sleep(0.05)
+    pool.close()  # as `up` does on Ctrl-C or a redeploy
+    invoking.join(timeout=10)
+    assert results and results[0].function_error, "the waiting invocation did not end"
+    assert json.loads(results[0].payload)["errorType"] == "Runtime.ExitError"
+    assert not _listening(port)
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_stopping_invoke_while_it_waits_for_the_debugger_leaves_nothing_behind(workspace):
+    workspace.add_function("echo", None, {"lambda_function.py": HANDLER})
+    workspace.run("build", "echo")
+    port = free_port()
+    for stop in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C, kill
+        process, _ = _start_invoke(workspace, "echo", "--debug", "--debug-port", str(port))
+        deadline = time.monotonic() + 20
+        while not _listening(port):
+            assert time.monotonic() < deadline and process.poll() is None, "debugpy never listened"
+            time.sleep(0.05)
+        process.send_signal(stop)
+        assert process.wait(timeout=10) != 0
+        assert not _listening(port), f"the environment outlived invoke after {stop.name}"
