@@ -203,3 +203,27 @@ def test_stopping_invoke_while_it_waits_for_the_debugger_leaves_nothing_behind(w
         process.send_signal(stop)
         assert process.wait(timeout=10) != 0
         assert not _listening(port), f"the environment outlived invoke after {stop.name}"
+
+
+def test_breakpoint_in_the_code_stops_in_an_attached_debugger_without_path_mappings(make_zip):
+    handler = "def lambda_handler(event, context):\n    breakpoint()\n    return 42\n"
+    port = free_port()
+    with FunctionPool(
+        FunctionSpec(name="stops"), make_zip({"lambda_function.py": handler}), cache_dir=CACHE_DIR,
+        debugger=Debugger(port),
+    ) as pool:  # fmt: skip
+        results: list[InvokeResult] = []
+        invoking = threading.Thread(target=lambda: results.append(pool.invoke({})))
+        invoking.start()
+        client = DapClient(port, timeout_s=30)
+        client.request("initialize", clientID="test", adapterID="debugpy", pathFormat="path", linesStartAt1=True)
+        client.send("attach", justMyCode=True)
+        client.wait_for_event("initialized")
+        client.request("configurationDone")  # no breakpoints set: the call in the code is the breakpoint
+        stopped = client.wait_for_event("stopped")
+        frame = client.request("stackTrace", threadId=stopped["threadId"])["stackFrames"][0]
+        assert (frame["name"], frame["line"]) == ("lambda_handler", 3)  # stopped right after breakpoint() returns
+        client.send("continue", threadId=stopped["threadId"])
+        invoking.join(timeout=30)
+        client.close()
+    assert results and json.loads(results[0].payload) == 42
