@@ -5,8 +5,6 @@ import argparse
 from lambdafleet.errors import UserError
 from lambdafleet.runtime.debug import DEFAULT_PORT, Debugger, numbered
 
-TASK_ROOT = "/var/task"  # where the sandbox shows a function's code
-
 ALL = "*"
 
 
@@ -62,6 +60,6 @@ def describe(name: str, debugger: Debugger, folder: str | None = None) -> str:
     from lambdafleet.runtime import sandbox
 
     when = "waits for a debugger at its first invocation" if debugger.wait else "runs at once; attach any time"
-    remote = TASK_ROOT if sandbox.unavailable() is None else "the remote root its logs print (no sandbox here)"
+    remote = sandbox.TASK_ROOT if sandbox.unavailable() is None else "the remote root its logs print (no sandbox here)"
     mapping = f"functions/{folder or '<folder>'} -> {remote}"
     return f"debug         {name} on {debugger.address}: {when} (path mapping {mapping})"
