@@ -9,7 +9,7 @@ from pathlib import Path
 
 from lambdafleet.cli import Commands
 from lambdafleet.errors import UserError
-from lambdafleet.runtime.debug import DEFAULT_PORT, Debugger, check_port
+from lambdafleet.runtime.debug import DEFAULT_PORT, Debugger, check_free, check_port
 from lambdafleet.runtime.lambda_env import PLACEHOLDER_CREDENTIALS
 
 EXIT_FUNCTION_ERROR = 1
@@ -61,7 +61,9 @@ def _debugger(args: argparse.Namespace) -> Debugger | None:
         if args.debug_port is not None or args.no_debug_wait:
             raise UserError("--debug-port and --no-debug-wait need --debug")
         return None
-    return Debugger(check_port(DEFAULT_PORT if args.debug_port is None else args.debug_port), not args.no_debug_wait)
+    port = check_port(DEFAULT_PORT if args.debug_port is None else args.debug_port)
+    check_free(port)
+    return Debugger(port, not args.no_debug_wait)
 
 
 def _interrupt(signum: int, frame: object) -> None:

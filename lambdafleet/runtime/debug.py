@@ -8,6 +8,7 @@ the memory limit is not enforced either, as the debugger's own processes count i
 A debugged function gets one environment, started afresh (no fork server), so one port serves it.
 """
 
+import socket
 from dataclasses import dataclass
 
 from lambdafleet.errors import UserError
@@ -48,9 +49,22 @@ def check_port(port: int, option: str = "--debug-port") -> int:
     return port
 
 
+def check_free(port: int, option: str = "--debug-port") -> None:
+    """A one-line UserError when something already listens on HOST:`port` (found now, not when the environment
+    starts and its debugpy would fail). SO_REUSEADDR as debugpy binds: a closed session's port is free."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((HOST, port))
+        except OSError as error:
+            raise UserError(f"{option} {port}: cannot listen on {HOST}:{port} ({error.strerror})") from None
+
+
 def numbered(names: list[str], first_port: int, *, wait: bool, option: str = "--debug-port") -> dict[str, Debugger]:
     """One debugger per function, on consecutive ports from `first_port` in the order given."""
     check_port(first_port, option)
     if first_port + len(names) - 1 > 65535:
         raise UserError(f"{option} {first_port}: {len(names)} functions need ports up to {first_port + len(names) - 1}")
+    for port in range(first_port, first_port + len(names)):
+        check_free(port, option)
     return {name: Debugger(first_port + index, wait) for index, name in enumerate(names)}

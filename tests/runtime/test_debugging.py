@@ -227,3 +227,16 @@ def test_breakpoint_in_the_code_stops_in_an_attached_debugger_without_path_mappi
         invoking.join(timeout=30)
         client.close()
     assert results and json.loads(results[0].payload) == 42
+
+
+def test_a_debug_port_already_taken_is_a_one_line_error_before_anything_starts(workspace):
+    workspace.add_function("echo")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        for arguments in (["invoke", "echo", "--debug"], ["up", "--debug=echo", "--no-watch"]):
+            done = workspace.cli(*arguments, "--debug-port", str(port))
+            assert done.returncode == 2, done.stderr
+            expected = f"error: --debug-port {port}: cannot listen on 127.0.0.1:{port} (Address already in use)\n"
+            assert done.stderr == expected
