@@ -17,7 +17,7 @@ from lambdafleet.testing.endpoint import _wait_until_up, free_port
 from tests.conftest import REGION, REPO_ROOT, Endpoint
 from tests.local.conftest import LAMBDA_TRUST, _zip
 from tests.runtime.conftest import needs_sandbox
-from tests.runtime.dap_client import DapClient
+from tests.runtime.dap_client import DapClient, debug_port
 
 HANDLER = """\
 def lambda_handler(event, context):
@@ -31,15 +31,15 @@ PAUSE_S = 1.3  # longer than the function's timeout and the integration's (1 s e
 @pytest.fixture
 def debugging_endpoint(tmp_path: Path) -> Any:
     """`build.py local` with `--debug dbg --debug-port N`: its Endpoint and the debugger's port."""
-    port, debug_port = free_port(), free_port()
+    port, debugger_port = free_port(), debug_port()
     log = tmp_path / "endpoint.log"
-    command = ["build.py", "local", "--port", str(port), "--debug", "dbg", "--debug-port", str(debug_port)]
+    command = ["build.py", "local", "--port", str(port), "--debug", "dbg", "--debug-port", str(debugger_port)]
     with log.open("w") as sink:
         process = subprocess.Popen([sys.executable, *command], cwd=REPO_ROOT, stdout=sink, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(url, process)
-        yield Endpoint(url, embedded=True, pid=process.pid), debug_port, log
+        yield Endpoint(url, embedded=True, pid=process.pid), debugger_port, log
     finally:
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=30) == 0, log.read_text()
@@ -48,8 +48,8 @@ def debugging_endpoint(tmp_path: Path) -> Any:
 
 @needs_sandbox  # the breakpoint names the file at /var/task
 def test_a_debugged_function_waits_for_the_debugger_with_its_timeouts_lifted(debugging_endpoint) -> None:
-    endpoint, debug_port, log = debugging_endpoint
-    said = f"debug         dbg on 127.0.0.1:{debug_port}: waits for a debugger at its first invocation"
+    endpoint, debugger_port, log = debugging_endpoint
+    said = f"debug         dbg on 127.0.0.1:{debugger_port}: waits for a debugger at its first invocation"
     deadline = time.monotonic() + 10
     while said not in log.read_text() and time.monotonic() < deadline:
         time.sleep(0.05)  # printed once the endpoint answers
@@ -78,7 +78,7 @@ def test_a_debugged_function_waits_for_the_debugger_with_its_timeouts_lifted(deb
 
     caller = threading.Thread(target=call)
     caller.start()  # the first invocation starts the environment, which waits for the debugger
-    debugger = DapClient(debug_port, timeout_s=30)
+    debugger = DapClient(debugger_port, timeout_s=30)
     try:
         debugger.request("initialize", clientID="test", adapterID="debugpy", pathFormat="path", linesStartAt1=True)
         debugger.send("attach", justMyCode=True)

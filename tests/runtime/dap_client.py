@@ -4,9 +4,26 @@ Messages are `Content-Length: N\\r\\n\\r\\n` + JSON (https://microsoft.github.io
 """
 
 import json
+import random
 import socket
 import time
 from typing import Any
+
+# Below Linux's ephemeral range (32768-60999): a port bind(0) handed out, then released, can be handed out again at
+# once for any socket (debugpy's own internal ones included), which a debugger's port must not collide with.
+_DEBUG_PORTS = range(20000, 32000)
+
+
+def debug_port() -> int:
+    """A free loopback port for a debugger, outside the ephemeral range."""
+    while True:
+        port = random.choice(_DEBUG_PORTS)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 class DapClient:

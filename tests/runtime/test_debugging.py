@@ -17,9 +17,8 @@ from lambdafleet.errors import UserError
 from lambdafleet.runtime import FunctionPool, FunctionSpec, InvokeResult
 from lambdafleet.runtime.debug import Debugger
 from lambdafleet.runtime.interpreter import find_interpreter, lambda_architecture
-from lambdafleet.testing.endpoint import free_port
 from tests.runtime.conftest import CACHE_DIR
-from tests.runtime.dap_client import DapClient
+from tests.runtime.dap_client import DapClient, debug_port
 
 # The breakpoint goes on the return line. The timeout (1 s) is shorter than the pause at the breakpoint.
 HANDLER = 'def lambda_handler(event, context):\n    answer = event["key1"]\n    return answer\n'
@@ -80,6 +79,16 @@ def _start_invoke(workspace, name: str, *options: str) -> tuple[subprocess.Popen
     return process, process.stderr.readline()
 
 
+def _stop(process: subprocess.Popen[str]) -> None:
+    """Ctrl-C, as a developer would (a SIGKILL would leave the function's environment behind)."""
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def _attach(port: int, source: str, line: int) -> DapClient:
     """What VS Code's "attach" configuration does: initialize, attach, set breakpoints, configurationDone."""
     client = DapClient(port, timeout_s=30)
@@ -99,7 +108,7 @@ def test_invoke_debug_stops_at_a_breakpoint_then_returns_the_result(workspace, r
     config = f'runtime = "{runtime}"\n' + TIMEOUT_CONFIG
     workspace.add_function("echo", config, {"lambda_function.py": HANDLER})
     workspace.run("build", "echo")  # the build's own time stays out of the debugger's connect timeout
-    port = free_port()
+    port = debug_port()
     process, debug_line = _start_invoke(workspace, "echo", "--debug", "--debug-port", str(port))
     try:
         assert debug_line.startswith(f"debug: echo listens on 127.0.0.1:{port} and waits for a debugger"), debug_line
@@ -119,9 +128,9 @@ def test_invoke_debug_stops_at_a_breakpoint_then_returns_the_result(workspace, r
         client.send("continue", threadId=stopped["threadId"])
         out, logs = process.communicate(timeout=30)
         client.close()
-    finally:
-        process.kill()
-        process.wait()
+    except (OSError, AssertionError, subprocess.TimeoutExpired) as error:
+        _stop(process)  # Ctrl-C: the environment ends too, and the logs say what it did
+        raise AssertionError(f"{error!r}; invoke's output:\n{process.communicate()[1]}") from error
     assert process.returncode == 0, logs
     assert json.loads(out) == "value1"
     assert f"lambdafleet: debugpy listening on 127.0.0.1:{port}, waiting for a client to attach" in logs
@@ -134,7 +143,7 @@ def test_invoke_debug_stops_at_a_breakpoint_then_returns_the_result(workspace, r
 def test_without_debug_the_function_sees_no_debugger(workspace):
     workspace.add_function("probe", None, {"lambda_function.py": PROBE})
     # debugpy is installed for this runtime (by the --debug run), yet nothing of it reaches a plain invoke.
-    port = free_port()
+    port = debug_port()
     process, _ = _start_invoke(workspace, "probe", "--debug", "--debug-port", str(port), "--no-debug-wait")
     out, logs = process.communicate(timeout=60)
     assert process.returncode == 0, logs
@@ -168,7 +177,7 @@ def test_debug_options_are_checked_in_one_line(workspace, arguments, message):
 
 
 def test_closing_a_debugged_pool_ends_an_environment_still_waiting_and_frees_its_port(make_zip):
-    port = free_port()
+    port = debug_port()
     spec = FunctionSpec(name="paused")
     pool = FunctionPool(spec, make_zip({"lambda_function.py": HANDLER}), cache_dir=CACHE_DIR, debugger=Debugger(port))
     results: list[InvokeResult] = []
@@ -193,7 +202,7 @@ def _listening(port: int) -> bool:
 def test_stopping_invoke_while_it_waits_for_the_debugger_leaves_nothing_behind(workspace):
     workspace.add_function("echo", None, {"lambda_function.py": HANDLER})
     workspace.run("build", "echo")
-    port = free_port()
+    port = debug_port()
     for stop in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C, kill
         process, _ = _start_invoke(workspace, "echo", "--debug", "--debug-port", str(port))
         deadline = time.monotonic() + 20
@@ -207,14 +216,13 @@ def test_stopping_invoke_while_it_waits_for_the_debugger_leaves_nothing_behind(w
 
 def test_breakpoint_in_the_code_stops_in_an_attached_debugger_without_path_mappings(make_zip):
     handler = "def lambda_handler(event, context):\n    breakpoint()\n    return 42\n"
-    port = free_port()
-    with FunctionPool(
-        FunctionSpec(name="stops"), make_zip({"lambda_function.py": handler}), cache_dir=CACHE_DIR,
-        debugger=Debugger(port),
-    ) as pool:  # fmt: skip
-        results: list[InvokeResult] = []
-        invoking = threading.Thread(target=lambda: results.append(pool.invoke({})))
-        invoking.start()
+    port = debug_port()
+    zip_path = make_zip({"lambda_function.py": handler})
+    pool = FunctionPool(FunctionSpec(name="stops"), zip_path, cache_dir=CACHE_DIR, debugger=Debugger(port))
+    results: list[InvokeResult] = []
+    invoking = threading.Thread(target=lambda: results.append(pool.invoke({})))
+    invoking.start()
+    try:
         client = DapClient(port, timeout_s=30)
         client.request("initialize", clientID="test", adapterID="debugpy", pathFormat="path", linesStartAt1=True)
         client.send("attach", justMyCode=True)
@@ -226,6 +234,11 @@ def test_breakpoint_in_the_code_stops_in_an_attached_debugger_without_path_mappi
         client.send("continue", threadId=stopped["threadId"])
         invoking.join(timeout=30)
         client.close()
+    except (OSError, AssertionError) as error:
+        pool.close()  # ends the environment: its logs say what it did
+        invoking.join(timeout=30)
+        raise AssertionError(f"{error!r}; the function's logs:\n{results[0].logs if results else 'none'}") from error
+    pool.close()
     assert results and json.loads(results[0].payload) == 42
 
 

@@ -22,6 +22,7 @@ from lambdafleet.runtime.interpreter import find_interpreter
 from lambdafleet.testing.endpoint import free_port
 from tests.conftest import PROVIDER_MIRROR, REPO_ROOT, copy_repository, one_line_error
 from tests.runtime.dap_client import DapClient
+from tests.runtime.dap_client import debug_port as dap_port
 
 
 def _commit_of_the_work_tree(tmp_path: Path) -> Path:
@@ -128,7 +129,7 @@ def test_up_serves_the_stack_makes_a_saved_handler_live_and_ctrl_c_leaves_nothin
     if shutil.which("terraform") is None:
         pytest.skip("no `terraform` on PATH")
     root = copy_repository(tmp_path / "repo")
-    port, debug_port = free_port(), free_port()
+    port, debug_port = free_port(), dap_port()
     command = [sys.executable, "build.py", "up", "--port", str(port), "--prefix", "up-"]
     command += ["--debug=math", "--debug-port", str(debug_port)]  # math waits for a debugger at its first invocation
     if PROVIDER_MIRROR.is_dir():
