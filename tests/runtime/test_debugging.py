@@ -3,6 +3,7 @@ environment, stops at a breakpoint in the handler and continues; without --debug
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -17,7 +18,7 @@ from lambdafleet.errors import UserError
 from lambdafleet.runtime import FunctionPool, FunctionSpec, InvokeResult
 from lambdafleet.runtime.debug import Debugger
 from lambdafleet.runtime.interpreter import find_interpreter, lambda_architecture
-from tests.runtime.conftest import CACHE_DIR
+from tests.runtime.conftest import CACHE_DIR, REPO_ROOT
 from tests.runtime.dap_client import DapClient, debug_port
 
 # The breakpoint goes on the return line. The timeout (1 s) is shorter than the pause at the breakpoint.
@@ -26,6 +27,7 @@ BREAKPOINT_LINE = 3
 TIMEOUT_CONFIG = "timeout = 1\n"
 PAUSE_S = 1.3
 EVENT = '{"key1": "value1"}'
+BREAKPOINT_CALL = "def lambda_handler(event, context):\n    breakpoint()\n    return 42\n"
 # Which runtimes' debugpy works here: every supported one whose interpreter this machine has.
 RUNTIMES = ("python3.10", "python3.11", "python3.12", "python3.13")
 HOST = lambda_architecture(os.uname().machine)
@@ -215,7 +217,7 @@ def test_stopping_invoke_while_it_waits_for_the_debugger_leaves_nothing_behind(w
 
 
 def test_breakpoint_in_the_code_stops_in_an_attached_debugger_without_path_mappings(make_zip):
-    handler = "def lambda_handler(event, context):\n    breakpoint()\n    return 42\n"
+    handler = BREAKPOINT_CALL
     port = debug_port()
     zip_path = make_zip({"lambda_function.py": handler})
     pool = FunctionPool(FunctionSpec(name="stops"), zip_path, cache_dir=CACHE_DIR, debugger=Debugger(port))
@@ -253,3 +255,41 @@ def test_a_debug_port_already_taken_is_a_one_line_error_before_anything_starts(w
             assert done.returncode == 2, done.stderr
             expected = f"error: --debug-port {port}: cannot listen on 127.0.0.1:{port} (Address already in use)\n"
             assert done.stderr == expected
+
+
+UNSANDBOXED_CHECK = """
+import json, sys, threading
+from pathlib import Path
+from lambdafleet.runtime import FunctionPool, FunctionSpec
+from lambdafleet.runtime.debug import Debugger
+from tests.runtime.dap_client import DapClient
+cache, zip_path, port = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
+with FunctionPool(FunctionSpec(name="bare"), zip_path, cache_dir=cache, debugger=Debugger(port)) as pool:
+    results = []
+    invoking = threading.Thread(target=lambda: results.append(pool.invoke({})))
+    invoking.start()
+    client = DapClient(port, timeout_s=30)
+    client.request("initialize", clientID="test", adapterID="debugpy", pathFormat="path", linesStartAt1=True)
+    client.send("attach", justMyCode=True)
+    client.wait_for_event("initialized")
+    client.request("configurationDone")
+    stopped = client.wait_for_event("stopped")
+    frame = client.request("stackTrace", threadId=stopped["threadId"])["stackFrames"][0]
+    client.send("continue", threadId=stopped["threadId"])
+    invoking.join(timeout=30)
+    print(json.dumps([results[0].logs, results[0].payload.decode(), frame["source"]["path"], pool.remote_task_root()]))
+"""
+
+
+@pytest.mark.skipif(not shutil.which("unshare"), reason="needs util-linux's unshare")
+def test_without_the_sandbox_the_debugger_sees_the_host_path_that_invoke_prints(make_zip):
+    """Where user namespaces are refused (or on macOS) the code runs from its host path: remote_task_root() (what
+    invoke's `debug:` line names as the path mapping's remote root) is where the debugger finds it."""
+    zip_path = make_zip({"lambda_function.py": BREAKPOINT_CALL})
+    command = ["unshare", "-Ur", "sh", "-c", 'echo 0 > /proc/sys/user/max_user_namespaces && exec "$@"', "-"]
+    command += [sys.executable, "-c", UNSANDBOXED_CHECK, str(CACHE_DIR), str(zip_path), str(debug_port())]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=REPO_ROOT, timeout=120)
+    assert done.returncode == 0, done.stderr
+    logs, payload, source, remote_root = json.loads(done.stdout.splitlines()[-1])
+    assert "lambdafleet: no sandbox (user namespaces unavailable" in logs and payload == "42"
+    assert remote_root != "/var/task" and source == f"{remote_root}/lambda_function.py"
