@@ -6,9 +6,11 @@ import io
 import json
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -98,6 +100,26 @@ def test_http_routes_of_the_example_functions(api: str) -> None:
     assert _http("DELETE", f"{api}/items/b1", headers=writer)[0] == 204
     assert _http("GET", f"{api}/items/b1")[0] == 404  # the function's own 404
     assert _http("GET", f"{api}/no/such/route") == (404, {"message": "Not Found"})  # API Gateway's
+
+
+def test_a_burst_past_the_declared_write_limit_is_throttled(api: str, local_stack: LocalStack) -> None:
+    """functions/api.toml throttles the stage (100 requests/s, burst 50) and, tighter, the write routes; a burst
+    of unauthenticated deletes from 4 clients is admitted (401) up to the route's burst plus its rate over the
+    burst's duration, and the rest get API Gateway's 429, before any authorizer or function runs."""
+    declared = local_stack.manifest["api"]
+    assert declared["throttling"] == {"rate_limit": 100.0, "burst_limit": 50}
+    limit = declared["routes"]["DELETE /items/{id}"]["throttling"]
+    assert limit is not None and limit["burst_limit"] < declared["throttling"]["burst_limit"]
+    statuses: list[tuple[int, object]] = []
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        statuses = list(pool.map(lambda n: _http("DELETE", f"{api}/items/burst-{n}"), range(60)))
+    elapsed = time.monotonic() - started
+    admitted = [body for status, body in statuses if status == 401]
+    throttled = [body for status, body in statuses if status == 429]
+    assert len(admitted) + len(throttled) == 60, statuses
+    assert throttled and all(body == {"message": "Too Many Requests"} for body in throttled), statuses
+    assert len(admitted) <= limit["burst_limit"] + limit["rate_limit"] * elapsed + 1, (len(admitted), elapsed)
 
 
 def test_api_host_name_form(stack: dict, embedded) -> None:

@@ -37,12 +37,17 @@ locals {
 
   destination_arns = compact([var.destinations.on_success, var.destinations.on_failure])
 
-  destination_statements = length(local.destination_arns) == 0 ? [] : [{
-    Sid      = "Destinations"
-    Effect   = "Allow"
-    Action   = ["lambda:InvokeFunction"]
-    Resource = local.destination_arns
-  }]
+  # Lambda sends a destination's invocation record with the execution role: each target's one action, on it only.
+  destination_actions = { lambda = "lambda:InvokeFunction", sqs = "sqs:SendMessage", sns = "sns:Publish" }
+  destination_sids    = { lambda = "Destinations", sqs = "DestinationQueues", sns = "DestinationTopics" }
+  destination_statements = [
+    for service, action in local.destination_actions : {
+      Sid      = local.destination_sids[service]
+      Effect   = "Allow"
+      Action   = [action]
+      Resource = distinct([for arn in local.destination_arns : arn if split(":", arn)[2] == service])
+    } if length([for arn in local.destination_arns : arn if split(":", arn)[2] == service]) > 0
+  ]
 }
 
 data "aws_iam_policy_document" "assume_role" {
@@ -89,7 +94,7 @@ resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_117:The functions call only AWS APIs; a VPC adds NAT cost and cold-start latency without a private resource to reach.
   #checkov:skip=CKV_AWS_173:Environment variables hold resource names, never secrets; Lambda encrypts them at rest with its service key.
   #checkov:skip=CKV_AWS_272:Code integrity comes from the reproducible build's sha256 (source_code_hash); code signing needs a Signer profile per account.
-  #checkov:skip=CKV_AWS_115:Reserved concurrency is a capacity decision per deployment; a fixed default would throttle or starve other functions.
+  #checkov:skip=CKV_AWS_115:Reserved concurrency is set per function (function.toml reserved_concurrency) where it bounds cost; a fixed default would throttle or starve other functions.
   function_name     = var.function_name
   description       = var.description
   role              = aws_iam_role.this.arn
@@ -107,6 +112,8 @@ resource "aws_lambda_function" "this" {
   memory_size       = var.memory_size
   timeout           = var.timeout
   tags              = var.tags
+  # -1: no reservation (the provider's "unreserved"); 0 throttles every invocation.
+  reserved_concurrent_executions = var.reserved_concurrency == null ? -1 : var.reserved_concurrency
 
   ephemeral_storage {
     size = var.ephemeral_storage

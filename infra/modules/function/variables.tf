@@ -171,7 +171,7 @@ variable "grants" {
 }
 
 variable "destinations" {
-  description = "ARNs of the functions that receive the result of asynchronous invocations."
+  description = "ARNs of the functions, SQS queues or SNS topics that receive the record of asynchronous invocations."
   type = object({
     on_success = optional(string)
     on_failure = optional(string)
@@ -203,5 +203,16 @@ variable "layers" {
   validation {
     condition     = length(var.layers) <= 5
     error_message = "Lambda attaches at most five layers to a function."
+  }
+}
+
+variable "reserved_concurrency" {
+  description = "Concurrent executions reserved for the function, and its ceiling (0 throttles every invocation); null leaves it in the account's unreserved pool."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.reserved_concurrency == null ? true : var.reserved_concurrency >= 0 && floor(var.reserved_concurrency) == var.reserved_concurrency
+    error_message = "reserved_concurrency must be a whole number, at least 0 (0 throttles every invocation), or null."
   }
 }
