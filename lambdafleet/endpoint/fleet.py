@@ -130,8 +130,8 @@ class Fleet:
         `request_id` an id the caller already gave out. Raises UnrunnableFunction when the function cannot run here,
         concurrency.Throttled when its reserved concurrency is all in use.
         """
+        deployment = self._deployment(function)  # one that cannot run here says so, whatever its reservation
         with self._reservations.admitted(function):
-            deployment = self._deployment(function)
             result = deployment.pool.invoke(
                 payload=payload,
                 client_context=client_context,

@@ -187,6 +187,35 @@ def test_s3_upload_triggers_resize_image(stack: dict, endpoint, wait_for) -> Non
         assert max(image.size) < 640
 
 
+def test_a_failing_resize_event_lands_in_its_on_failure_queue(stack: dict, endpoint, wait_for) -> None:
+    """resize_image's S3 event for an object that is gone fails; after Lambda's two retries its invocation record
+    reaches the resize-failures queue (function.toml's on_failure), sent with the function's role."""
+    command = [sys.executable, "build.py", "event", "s3", "--bucket", stack["bucket_names"]["uploads"], "--key", "gone"]
+    event = json.loads(subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout)
+    client, sqs = endpoint.client("lambda"), endpoint.client("sqs")
+    name = stack["function_names"]["resize_image"]
+    response = client.invoke(FunctionName=name, InvocationType="Event", Payload=json.dumps(event).encode())
+    assert response["StatusCode"] == 202
+    queue = stack["queue_urls"]["resize-failures"]
+
+    def failed() -> list:
+        """resize_image's invocation record in resize-failures"""
+        return sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1).get("Messages", [])
+
+    [message] = wait_for(failed, timeout=60)
+    record = json.loads(message["Body"])
+    function_arn = client.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
+    assert record["requestContext"] == {
+        "requestId": response["ResponseMetadata"]["RequestId"],
+        "functionArn": f"{function_arn}:$LATEST",
+        "condition": "RetriesExhausted",
+        "approximateInvokeCount": 3,
+    }
+    assert record["requestPayload"] == event
+    assert record["responseContext"] == {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"}
+    assert record["responsePayload"]["errorType"] == "NoSuchKey"
+
+
 def test_logs_are_queryable(stack: dict, local_stack: LocalStack, endpoint, wait_for) -> None:
     name = stack["function_names"]["math"]
     logs = endpoint.client("logs")
