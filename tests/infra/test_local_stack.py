@@ -298,7 +298,7 @@ def test_plan_names_the_manifest_key_of_every_problem(
     # bucket notifying a function the manifest lacks, and a name the prefix pushes past 64 characters.
     path = _one_function_manifest(
         tmp_path,
-        destinations={"on_success": "ghost", "on_failure": None},
+        destinations={"on_success": "ghost", "on_failure": "queue:nope"},
         permissions=[{"type": "table", "name": "nope", "access": "read"}],
     )
     long_name = "m" * (64 - len(PREFIX) + 1)
@@ -310,6 +310,8 @@ def test_plan_names_the_manifest_key_of_every_problem(
     message = _local_plan_error(make_terraform(infra_copy / "envs" / "local"), aws_env, path)
     assert f"{path}: functions.math.permissions names table 'nope', which is not declared in var.tables" in message
     assert "functions.math.destinations.on_success names function 'ghost', which is not in the manifest" in message
+    undeclared = "functions.math.destinations.on_failure names queue 'nope', which is not declared in functions/"
+    assert undeclared in message
     assert "var.buckets.uploads.notify_function names function 'resize_image', which is not in the manifest" in message
     assert f"functions.{long_name}: '{PREFIX}{long_name}' is over the 64 characters Lambda and IAM allow" in message
 
