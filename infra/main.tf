@@ -77,10 +77,17 @@ locals {
     }
   ]...)
   destination_arns_by_type = { queue = local.queue_arns, topic = local.topic_arns, function = local.function_arns }
+  destination_services     = { queue = "sqs", topic = "sns", function = "lambda" }
+  # module.function's destinations: { arn, service } or null per kind (an undeclared target: null, and the plan
+  # stops at manifest_check, which names it).
   destination_arns = {
     for name, function in local.functions : name => {
-      for kind in keys(function.destinations) : kind => try(
-        lookup(local.destination_arns_by_type[local.destination_targets["${name}/${kind}"].type], local.destination_targets["${name}/${kind}"].name, null), null
+      for kind in keys(function.destinations) : kind => (
+        !contains(keys(local.destination_targets), "${name}/${kind}") ? null :
+        !contains(lookup(local.destination_names, local.destination_targets["${name}/${kind}"].type, []), local.destination_targets["${name}/${kind}"].name) ? null : {
+          arn     = local.destination_arns_by_type[local.destination_targets["${name}/${kind}"].type][local.destination_targets["${name}/${kind}"].name]
+          service = local.destination_services[local.destination_targets["${name}/${kind}"].type]
+        }
       )
     }
   }

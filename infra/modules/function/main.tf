@@ -35,7 +35,8 @@ locals {
     }
   ]
 
-  destination_arns = compact([var.destinations.on_success, var.destinations.on_failure])
+  # The targets' services are known at plan time even when their ARNs are not (a queue created in the same apply).
+  destination_targets = [for target in [var.destinations.on_success, var.destinations.on_failure] : target if target != null]
 
   # Lambda sends a destination's invocation record with the execution role: each target's one action, on it only.
   destination_actions = { lambda = "lambda:InvokeFunction", sqs = "sqs:SendMessage", sns = "sns:Publish" }
@@ -45,8 +46,8 @@ locals {
       Sid      = local.destination_sids[service]
       Effect   = "Allow"
       Action   = [action]
-      Resource = distinct([for arn in local.destination_arns : arn if split(":", arn)[2] == service])
-    } if length([for arn in local.destination_arns : arn if split(":", arn)[2] == service]) > 0
+      Resource = distinct([for target in local.destination_targets : target.arn if target.service == service])
+    } if contains(local.destination_targets[*].service, service)
   ]
 }
 
@@ -147,20 +148,20 @@ resource "aws_lambda_function" "this" {
 }
 
 resource "aws_lambda_function_event_invoke_config" "this" {
-  count = length(local.destination_arns) > 0 ? 1 : 0
+  count = length(local.destination_targets) > 0 ? 1 : 0
 
   function_name = aws_lambda_function.this.function_name
 
   destination_config {
     dynamic "on_success" {
-      for_each = var.destinations.on_success == null ? [] : [var.destinations.on_success]
+      for_each = var.destinations.on_success == null ? [] : [var.destinations.on_success.arn]
       content {
         destination = on_success.value
       }
     }
 
     dynamic "on_failure" {
-      for_each = var.destinations.on_failure == null ? [] : [var.destinations.on_failure]
+      for_each = var.destinations.on_failure == null ? [] : [var.destinations.on_failure.arn]
       content {
         destination = on_failure.value
       }

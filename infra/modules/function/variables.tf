@@ -171,12 +171,18 @@ variable "grants" {
 }
 
 variable "destinations" {
-  description = "ARNs of the functions, SQS queues or SNS topics that receive the record of asynchronous invocations."
+  description = "Where the record of an asynchronous invocation goes: a target's ARN and its service (lambda, sqs or sns; given apart because an ARN may be unknown until apply)."
   type = object({
-    on_success = optional(string)
-    on_failure = optional(string)
+    on_success = optional(object({ arn = string, service = string }))
+    on_failure = optional(object({ arn = string, service = string }))
   })
-  default = {}
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = alltrue([for target in [var.destinations.on_success, var.destinations.on_failure] : target == null ? true : contains(["lambda", "sqs", "sns"], target.service)])
+    error_message = "each destination's service must be lambda, sqs or sns."
+  }
 }
 
 variable "trigger_statements" {
