@@ -42,7 +42,12 @@ def test_a_queue_or_topic_of_resources_toml_is_a_destination(workspace):
         (
             "queue:nope",
             "functions/a/function.toml: key 'destinations.on_failure': no queue 'nope' in functions/resources.toml "
-            "(declared: failures)",
+            "(declared: failures, ordered)",
+        ),
+        (
+            "queue:ordered",
+            "functions/a/function.toml: key 'destinations.on_failure': queue 'ordered' is FIFO; Lambda sends "
+            "invocation records to standard queues and topics only",
         ),
         (
             "bucket:failures",
@@ -52,7 +57,7 @@ def test_a_queue_or_topic_of_resources_toml_is_a_destination(workspace):
     ],
 )
 def test_an_undeclared_or_unknown_destination_is_one_line_exit_2(workspace, target, expected):
-    (workspace.root / "functions" / "resources.toml").write_text("[queues.failures]\n")
+    (workspace.root / "functions" / "resources.toml").write_text("[queues.failures]\n[queues.ordered]\nfifo = true\n")
     workspace.add_function("a", config=f'[destinations]\non_failure = "{target}"\n')
     result = workspace.run("check")
     assert result.returncode == 2, result.stderr

@@ -113,7 +113,12 @@ def _check_destinations(functions: dict[str, FunctionConfig], resources: dict[st
             if ":" in target:  # config.py allowed only queue:<name> and topic:<name>
                 kind, _, name = target.partition(":")
                 source = f"{FUNCTIONS_DIR}/{config.name}/function.toml: key 'destinations"
-                _declared(source, key, f"{kind}s", name, resources)
+                if _declared(source, key, f"{kind}s", name, resources)["fifo"]:
+                    # Lambda cannot deliver to one (DestinationDeliveryFailures): the records would be lost.
+                    raise UserError(
+                        f"{source}.{key}': {kind} {name!r} is FIFO; Lambda sends invocation records to standard "
+                        "queues and topics only"
+                    )
                 continue
             source = f"{FUNCTIONS_DIR}/{config.name}/function.toml: key 'destinations.{key}'"
             if target == config.name:
