@@ -295,16 +295,18 @@ def test_plan_names_the_manifest_key_of_every_problem(
     make_terraform, infra_copy: Path, aws_env: str, tmp_path: Path
 ) -> None:
     # One plan finds every problem (the check reports them together): an undeclared table and destination, a
-    # bucket notifying a function the manifest lacks, and a name the prefix pushes past 64 characters.
+    # bucket notifying a function the manifest lacks, a name the prefix pushes past 64 characters, and (the
+    # function module's typed variable) a negative reserved concurrency.
     path = _one_function_manifest(
         tmp_path,
         destinations={"on_success": "ghost", "on_failure": "queue:nope"},
         permissions=[{"type": "table", "name": "nope", "access": "read"}],
+        reserved_concurrency=-1,
     )
     long_name = "m" * (64 - len(PREFIX) + 1)
     manifest = json.loads(path.read_text())
     long_function = {**manifest["functions"]["math"], "name": long_name, "zip": f"{long_name}.zip"}
-    long_function.update(permissions=[], destinations={"on_success": None, "on_failure": None})
+    long_function.update(permissions=[], destinations={"on_success": None, "on_failure": None}, reserved_concurrency=2)
     manifest["functions"][long_name] = long_function
     path.write_text(json.dumps(manifest))
     message = _local_plan_error(make_terraform(infra_copy / "envs" / "local"), aws_env, path)
@@ -314,6 +316,7 @@ def test_plan_names_the_manifest_key_of_every_problem(
     assert undeclared in message
     assert "var.buckets.uploads.notify_function names function 'resize_image', which is not in the manifest" in message
     assert f"functions.{long_name}: '{PREFIX}{long_name}' is over the 64 characters Lambda and IAM allow" in message
+    assert "reserved_concurrency must be a whole number, at least 0 (0 throttles every invocation), or null" in message
 
 
 # envs/aws reaches the emulator through AWS_ENDPOINT_URL (aws_env), with local state instead of its S3 backend.
