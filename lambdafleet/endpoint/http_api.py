@@ -45,7 +45,7 @@ from lambdafleet.endpoint.lambda_authorizer import (
     identity_value,
 )
 from lambdafleet.endpoint.throttle import Throttle
-from lambdafleet.endpoint.wsgi_body import BodyTooLarge, front, read_body, request_of
+from lambdafleet.endpoint.wsgi_body import BodyTooLarge, front, read_body, request_of, sent_headers
 from lambdafleet.runtime.pool import MAX_REQUEST_BYTES, PayloadTooLargeError
 
 LOG = logging.getLogger("lambdafleet.endpoint")
@@ -107,7 +107,7 @@ def _request(environ: dict[str, Any], raw_path: str) -> HttpRequest:
         method=request.method,
         raw_path=raw_path,
         raw_query=query,
-        headers=[(name.lower(), value) for name, value in request.headers.items() if value],
+        headers=sent_headers(environ),
         body=read_body(environ),
         source_ip=request.remote_addr or "127.0.0.1",
     )
