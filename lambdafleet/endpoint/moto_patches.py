@@ -504,7 +504,7 @@ INVOKED_QUALIFIER: contextvars.ContextVar[str | None] = contextvars.ContextVar("
 REQUEST_ID_HEADER = "x-lambdafleet-request-id"
 
 
-def _qualifier_of(function_name: str, query: str | None) -> str | None:
+def qualifier_of(function_name: str, query: str | None) -> str | None:
     """The qualifier of an Invoke path's function name (`name:alias`, or an ARN with one), else of the query."""
     parts = function_name.split(":")
     if function_name.startswith("arn:"):
@@ -523,7 +523,7 @@ def _invoke_reads_the_qualifier() -> None:
     def invoke(self: LambdaResponse) -> Any:
         query = (self.querystring.get("Qualifier") or [None])[0]
         self.querystring["qualifier"] = [query]
-        token = INVOKED_QUALIFIER.set(_qualifier_of(unquote(self.path.rsplit("/", 2)[-2]), query))
+        token = INVOKED_QUALIFIER.set(qualifier_of(unquote(self.path.rsplit("/", 2)[-2]), query))
         try:
             return respond(self)
         finally:
