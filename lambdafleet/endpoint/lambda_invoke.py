@@ -49,6 +49,12 @@ class RequestTooLarge(LambdaClientError):
         super().__init__("RequestTooLargeException", message)
 
 
+# moto's answer to a response over its size check.
+_TOO_LARGE = {
+    "errorMessage": "Response payload size exceeded maximum allowed payload size (6291556 bytes).",
+    "errorType": "Function.ResponseSizeTooLarge",
+}
+
 SubmitAsync = Callable[[LambdaFunction, bytes, str | None], str]
 
 
@@ -191,13 +197,17 @@ def _direct(environ: dict[str, Any]) -> HttpResponse | None:
         return _moto_shaped(int(error.code or 500), failed, body.encode())
     finally:
         moto_patches.INVOKED_QUALIFIER.reset(token)
-    if sys.getsizeof(payload) > 6000000:  # moto's check, kept so both paths answer alike
-        return None
+    payload = payload.encode() if isinstance(payload, str) else payload or b""
+    if sys.getsizeof(payload) > 6000000:  # moto's check (the runtime refuses such a response first)
+        response_headers |= {"Content-Length": "142", "x-amz-function-error": "Unhandled"}
+        payload = json.dumps(_TOO_LARGE).encode()
     response_headers["content-type"] = "application/json"
     if headers.get("X-Amz-Log-Type") != "Tail":
         response_headers.pop("x-amz-log-result", None)
     gen_amz_crc32(payload, response_headers)
-    response_headers, payload = LambdaResponse._enrich_response(response_headers, payload)
+    # What moto's _enrich_response ends with here (the data plane always names the request id), without its
+    # search of the payload for an XML <RequestId>.
+    response_headers["x-amzn-requestid"] = response_headers.pop(moto_patches.REQUEST_ID_HEADER)
     return _moto_shaped(200, response_headers, payload)
 
 
