@@ -21,6 +21,7 @@ from moto.awslambda.models import LambdaFunction
 from moto.awslambda.utils import make_function_arn
 
 from lambdafleet.endpoint import cloudwatch, moto_patches
+from lambdafleet.endpoint.concurrency import Reservations
 from lambdafleet.errors import UserError
 from lambdafleet.runtime import FunctionPool, FunctionSpec, InvokeResult
 
@@ -107,6 +108,7 @@ class Fleet:
         self.cache_dir = cache_dir  # also where the local JWT issuer keeps its key
         self._max_environments = max_environments
         self._deployments: dict[str, _Deployment] = {}
+        self._reservations = Reservations()  # reserved concurrency, held while an invocation runs
         self._mutex = threading.Lock()
         self._staging = Path(tempfile.mkdtemp(prefix="lambdafleet-local-"))
 
@@ -125,16 +127,18 @@ class Fleet:
 
         `invoked_arn` is the ARN the caller named (with its alias or version; default: the function's own,
         qualified with its version when it is a published one),
-        `request_id` an id the caller already gave out. Raises UnrunnableFunction when the function cannot run here.
+        `request_id` an id the caller already gave out. Raises UnrunnableFunction when the function cannot run here,
+        concurrency.Throttled when its reserved concurrency is all in use.
         """
-        deployment = self._deployment(function)
-        result = deployment.pool.invoke(
-            payload=payload,
-            client_context=client_context,
-            invoked_function_arn=invoked_arn or invoked_function_arn(function, None),
-            request_id=request_id,
-            trace_id=trace_id,
-        )
+        deployment = self._deployment(function)  # one that cannot run here says so, whatever its reservation
+        with self._reservations.admitted(function):
+            result = deployment.pool.invoke(
+                payload=payload,
+                client_context=client_context,
+                invoked_function_arn=invoked_arn or invoked_function_arn(function, None),
+                request_id=request_id,
+                trace_id=trace_id,
+            )
         group = log_group_of(function)
         stream_arn = f"arn:aws:logs:{function.region}:{function.account_id}:log-group:{group}:log-stream:"
         if result.log_stream not in deployment.streams_created:  # Lambda creates the stream with the role
