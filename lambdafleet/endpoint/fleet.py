@@ -24,6 +24,7 @@ from lambdafleet.endpoint import cloudwatch, moto_patches
 from lambdafleet.endpoint.concurrency import Reservations
 from lambdafleet.errors import UserError
 from lambdafleet.runtime import FunctionPool, FunctionSpec, InvokeResult
+from lambdafleet.runtime.debug import Debugger
 
 LOG = logging.getLogger("lambdafleet.endpoint")
 
@@ -84,8 +85,8 @@ def log_group_of(function: LambdaFunction) -> str:
     return logging_config.get("LogGroup", f"/aws/lambda/{function.function_name}")
 
 
-def _fingerprint(function: LambdaFunction, spec: FunctionSpec) -> str:
-    identity = [function.function_arn, function.code_sha_256, repr(spec), function.role]
+def _fingerprint(function: LambdaFunction, spec: FunctionSpec, debugger: Debugger | None) -> str:
+    identity = [function.function_arn, function.code_sha_256, repr(spec), function.role, repr(debugger)]
     return hashlib.sha256(json.dumps(identity, default=str).encode()).hexdigest()
 
 
@@ -99,10 +100,20 @@ class _Deployment:
 class Fleet:
     """One pool of warm environments per deployed function (and version), replaced when it is redeployed."""
 
-    def __init__(self, cache_dir: Path, *, max_environments: int = 4, sessions: RoleSessions | None = None) -> None:
+    def __init__(
+        self,
+        cache_dir: Path,
+        *,
+        max_environments: int = 4,
+        sessions: RoleSessions | None = None,
+        debuggers: Mapping[str, Debugger] | None = None,
+    ) -> None:
         """`cache_dir` holds the provisioned runtimes (lambdafleet.build.paths.cache_root); `sessions` issues each
-        pool the credentials of its function's execution role (without it: placeholder keys)."""
+        pool the credentials of its function's execution role (without it: placeholder keys); `debuggers` names
+        the functions (by FunctionName) whose environments start under a debugger, and its port."""
         self._sessions = sessions
+        # Read at each invocation: a change reaches the function's next one (its environments start afresh).
+        self.debuggers: dict[str, Debugger] = dict(debuggers or {})
         self.endpoint_url = ""  # what the functions' AWS SDKs call: set once the endpoint listens
         self._cache_dir = cache_dir
         self.cache_dir = cache_dir  # also where the local JWT issuer keeps its key
@@ -163,21 +174,26 @@ class Fleet:
             function.function_name, function.role, function.account_id, function.region, action, resource
         )
 
+    def debugged(self, function_name: str) -> bool:
+        """Whether the function runs under a debugger (so callers with a timeout of their own lift it too)."""
+        return function_name in self.debuggers
+
     def _deployment(self, function: LambdaFunction) -> _Deployment:
         spec = spec_of(function)
-        fingerprint = _fingerprint(function, spec)
+        debugger = self.debuggers.get(function.function_name)
+        fingerprint = _fingerprint(function, spec, debugger)
         key = function.function_arn
         with self._mutex:
             current = self._deployments.get(key)
             if current is not None and current.fingerprint == fingerprint:
                 return current
-            replacement = _Deployment(fingerprint, self._open(function, spec))
+            replacement = _Deployment(fingerprint, self._open(function, spec, debugger))
             self._deployments[key] = replacement
         if current is not None:
             current.pool.close()  # busy environments finish their invocation first
         return replacement
 
-    def _open(self, function: LambdaFunction, spec: FunctionSpec) -> FunctionPool:
+    def _open(self, function: LambdaFunction, spec: FunctionSpec, debugger: Debugger | None) -> FunctionPool:
         if function.package_type != "Zip" or not function.code_bytes:
             raise UnrunnableFunction(
                 f"{function.function_name}: only zip functions run on the embedded endpoint "
@@ -200,6 +216,7 @@ class Fleet:
                 extra_env={"AWS_ENDPOINT_URL": self.endpoint_url},
                 max_environments=self._max_environments,
                 source=f"function {function.function_name}",
+                debugger=debugger,
             )
         except UserError as error:
             raise UnrunnableFunction(str(error)) from None

@@ -326,7 +326,7 @@ class HttpApiGateway:
 
     def _invoke(self, integrated: Integrated, event: dict[str, Any], mapper: ResponseMapper) -> HttpResponse:
         """The mapped result, or 503 when the function has not answered within the integration's timeout (the
-        invocation runs on, as in Lambda)."""
+        invocation runs on, as in Lambda); a function under a debugger has no such timeout."""
         outcome: list[HttpResponse] = []
         answered = threading.Event()
 
@@ -337,7 +337,9 @@ class HttpApiGateway:
                 answered.set()
 
         self._workers.run(job)
-        answered.wait(integrated.timeout_ms / 1000)
+        # Under a debugger the function may be paused at a breakpoint: the integration waits as long as it does.
+        debugged = self._fleet.debugged(integrated.function.function_name)
+        answered.wait(None if debugged else integrated.timeout_ms / 1000)
         if not outcome:
             LOG.warning("%s: no answer within %d ms", integrated.function.function_name, integrated.timeout_ms)
             return SERVICE_UNAVAILABLE
