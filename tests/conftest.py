@@ -304,15 +304,15 @@ FRONT_DOOR_CORS = {
 
 def with_every_front_door_setting(manifest_path: Path) -> None:
     """Add to the manifest what the examples do not use, so that the one apply covers every setting build.py can
-    write: math behind payload-1.0 routes (AWS_IAM, a Lambda authorizer, route throttling), stage throttling, and a
-    public function URL with its own CORS on echo."""
+    write: math behind payload-1.0 routes (AWS_IAM, a Lambda authorizer, route throttling), a public function URL
+    with its own CORS on echo, and a reserved concurrency of 0 on predict_image (which cannot run locally anyway)."""
     manifest = json.loads(manifest_path.read_text())
     functions = manifest["functions"]
     functions["math"] = {**functions["math"], "routes": ["GET /math/iam", "GET /math/gated", "GET /math/busy"]}
     functions["math"]["payload_format_version"] = "1.0"
     functions["echo"] = {**functions["echo"], "function_url": {"auth_type": "NONE", "cors": FRONT_DOOR_CORS}}
+    functions["predict_image"] = {**functions["predict_image"], "reserved_concurrency": 0}
     api = manifest["api"]
-    api["throttling"] = {"rate_limit": 50.0, "burst_limit": 20}
     api["authorizers"]["gate"] = {
         "type": "lambda",
         "function": "echo",
@@ -330,6 +330,9 @@ def with_every_front_door_setting(manifest_path: Path) -> None:
     manifest_path.write_text(json.dumps(manifest))
 
 
+STACK_PARAMETER_VALUES = {"release": "release-value-4f1c"}
+
+
 @pytest.fixture(scope="session")
 def local_stack(endpoint: Endpoint, built_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     """infra/envs/local applied once for the session to `endpoint`, under a unique name prefix, with predict's
@@ -338,7 +341,7 @@ def local_stack(endpoint: Endpoint, built_repo: Path, tmp_path_factory: pytest.T
     from lambdafleet.dev.stack import Terraform, local_variables, upload_model
 
     if shutil.which("terraform") is None:
-        pytest.skip("no `terraform` on PATH: install Terraform >= 1.5 to run the stack tests")
+        pytest.skip("no `terraform` on PATH: install Terraform >= 1.11 to run the stack tests")
     state = tmp_path_factory.mktemp("stack-state")
     terraform = Terraform(
         workdir=built_repo / "infra" / "envs" / "local",
@@ -350,6 +353,11 @@ def local_stack(endpoint: Endpoint, built_repo: Path, tmp_path_factory: pytest.T
     manifest_path = built_repo / "build" / "manifest.json"
     with_every_front_door_setting(manifest_path)
     variables = local_variables(endpoint.url, manifest_path, prefix)
+    # A parameter beside the examples' secret (both values go through write-only arguments, never in the state),
+    # and a KMS key: what the examples do not declare.
+    variables["parameters"] = json.dumps({"release": {"description": "stack test"}})
+    variables["parameter_values"] = json.dumps(STACK_PARAMETER_VALUES)
+    variables["kms_keys"] = json.dumps({"data": {"description": "stack test"}})
     terraform.init()
     try:
         outputs = terraform.apply(variables)

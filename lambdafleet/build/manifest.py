@@ -28,14 +28,36 @@ LOCK_FILE = ".manifest.lock"
 
 
 class Destinations(TypedDict):
+    """A function's name, or 'queue:<name>' / 'topic:<name>' of functions/resources.toml."""
+
     on_success: str | None
     on_failure: str | None
 
 
+class PermissionRule(TypedDict):
+    """Actions on the resource's ARN plus `suffix` ("", "/*", "/index/<name>", "/<key>")."""
+
+    actions: list[str]
+    suffix: str
+
+
 class Permission(TypedDict):
-    type: str  # "table" or "bucket"
+    """One grant of function.toml's short form (build/permissions.py), resolved to actions."""
+
+    type: str  # table, bucket, queue, topic, stream, bus, function, secret, parameter, key
     name: str
-    access: str  # "read", "write" or "read_write"
+    access: str  # the levels as written: "read", "get,put"
+    target: NotRequired[str]  # below the resource: "index/<name>" or an object key/prefix
+    allow: NotRequired[list[PermissionRule]]  # absent before the grammar grew: Terraform maps table/bucket levels
+
+
+class Statement(TypedDict):
+    """One [[permissions.statements]] entry: exact actions on ARNs (placeholders {partition} {region} {account}
+    {prefix}), with IAM conditions (operator -> key -> values)."""
+
+    actions: list[str]
+    resources: list[str]
+    conditions: dict[str, dict[str, list[str]]]
 
 
 class Cors(TypedDict):
@@ -69,6 +91,7 @@ class FunctionSettings(TypedDict):
     routes: list[str]
     destinations: Destinations
     permissions: list[Permission]
+    statements: NotRequired[list[Statement]]  # permissions.statements; absent before the escape hatch
     exclude: list[str]
     triggers: NotRequired[list[dict[str, Any]]]  # event sources (build/triggers.py); absent before them
     include: NotRequired[list[str]]  # files shipped despite the default secret excludes; absent before
@@ -76,6 +99,7 @@ class FunctionSettings(TypedDict):
     layers: NotRequired[list[str]]  # absent from entries written before layers existed
     payload_format_version: NotRequired[str]  # "2.0" or "1.0" (HTTP API); absent before it was configurable
     function_url: NotRequired[FunctionUrl | None]  # absent before function URLs
+    reserved_concurrency: NotRequired[int | None]  # None: unreserved; absent before the key existed
 
 
 class S3Location(TypedDict):

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from tftest import TerraformTestError
 
-from tests.conftest import LocalStack
+from tests.conftest import STACK_PARAMETER_VALUES, LocalStack
 
 pytestmark = [pytest.mark.integration, pytest.mark.stack]  # terraform plans: tens of seconds each
 
@@ -22,6 +22,22 @@ def test_local_environment_applies_what_the_manifest_describes(local_stack: Loca
     _StackCheck(local_stack.prefix, local_stack.endpoint.client).stack(local_stack.manifest)
 
 
+def test_secrets_parameters_and_keys_are_created_and_values_stay_out_of_the_state(local_stack: LocalStack) -> None:
+    """Write-only arguments: the generated secret and the given parameter value are in Secrets Manager and SSM,
+    and nowhere in the state (a re-plan showing no change is test_second_apply_changes_nothing)."""
+    client = local_stack.endpoint.client
+    secret = client("secretsmanager").get_secret_value(SecretId=f"{local_stack.prefix}items-token-key")["SecretString"]
+    parameter = client("ssm").get_parameter(Name=f"/{local_stack.prefix}release", WithDecryption=True)["Parameter"]
+    assert len(secret) == 32 and secret.isalnum()
+    assert (parameter["Type"], parameter["Value"]) == ("SecureString", STACK_PARAMETER_VALUES["release"])
+    state = local_stack.terraform.state_path.read_text()
+    assert f"{local_stack.prefix}items-token-key" in state  # the secret is in the state; its value is not
+    assert secret not in state and STACK_PARAMETER_VALUES["release"] not in state
+    kms = client("kms")
+    key = kms.describe_key(KeyId=f"alias/{local_stack.prefix}data")["KeyMetadata"]
+    assert key["KeyState"] == "Enabled" and kms.get_key_rotation_status(KeyId=key["KeyId"])["KeyRotationEnabled"]
+
+
 @dataclass
 class _StackCheck:
     """Checks of the applied stack's resources, named with `prefix`, through boto3 clients of `client(service)`."""
@@ -30,9 +46,9 @@ class _StackCheck:
     client: Callable[..., Any]
 
     def _resource_names(self, manifest: dict) -> dict:
-        """Real name of every table and bucket the functions hold a permission on, as Terraform names them."""
+        """Real name of every table, bucket and secret the functions hold a permission on, as Terraform names them."""
         grants = [grant for entry in manifest["functions"].values() for grant in entry["permissions"]]
-        suffix = {"table": "", "bucket": f"-{ACCOUNT}"}
+        suffix = {"table": "", "bucket": f"-{ACCOUNT}", "secret": ""}
         return {(g["type"], g["name"]): f"{self.prefix}{g['name']}{suffix[g['type']]}" for g in grants}
 
     def stack(self, manifest: dict) -> None:
@@ -50,10 +66,7 @@ class _StackCheck:
         config = self.client("lambda").get_function_configuration(FunctionName=self.prefix + name)
         expected_environment = {
             **entry["environment"],
-            **{
-                f"{grant['type'].upper()}_{grant['name'].upper()}": resource_names[(grant["type"], grant["name"])]
-                for grant in entry["permissions"]
-            },
+            **{_variable(grant): resource_names[(grant["type"], grant["name"])] for grant in entry["permissions"]},
         }
         assert config["MemorySize"] == entry["memory_size"]
         assert config["Timeout"] == entry["timeout"]
@@ -61,6 +74,8 @@ class _StackCheck:
         assert config["Architectures"] == [entry["architecture"]]
         assert config.get("Environment", {}).get("Variables", {}) == expected_environment
         assert config["LoggingConfig"]["LogFormat"] == entry["logging_format"]
+        concurrency = self.client("lambda").get_function(FunctionName=self.prefix + name).get("Concurrency", {})
+        assert concurrency.get("ReservedConcurrentExecutions") == entry.get("reserved_concurrency"), name
         if entry["package_type"] == "image":
             code = self.client("lambda").get_function(FunctionName=self.prefix + name)["Code"]
             assert config["PackageType"] == "Image"
@@ -85,16 +100,21 @@ class _StackCheck:
             for resource in _as_list(statement["Resource"]):
                 if statement["Sid"] == "OwnLogGroup":
                     assert resource.endswith(f":log-group:/aws/lambda/{config['FunctionName']}:*")
-                elif statement["Sid"].startswith("Trigger"):
-                    continue  # checked below against the function's triggers
-                elif statement["Sid"] != "Destinations":
+                elif statement["Sid"].startswith(("Trigger", "Destination")):
+                    continue  # checked below against the function's triggers and destinations
+                else:
                     assert _resource_name(resource) in own, resource
         granted = {
-            _resource_name(r) for s in statements if s["Sid"].startswith(("Table", "Bucket")) for r in s["Resource"]
+            _resource_name(r)
+            for s in statements
+            if s["Sid"].startswith(("Table", "Bucket", "Secret"))
+            for r in _as_list(s["Resource"])
         }
         assert granted == own
         triggers = [s for s in statements if s["Sid"].startswith("Trigger")]
         _check_trigger_statements(triggers, entry, self.prefix)
+        destinations = {s["Sid"]: (s["Action"], s["Resource"]) for s in statements if s["Sid"].startswith("Destin")}
+        assert destinations == _destination_statements(entry, self.prefix), config["FunctionName"]
 
     def _check_function_urls(self, functions: dict) -> None:
         client = self.client("lambda")
@@ -167,7 +187,8 @@ class _StackCheck:
             config = client.get_function_event_invoke_config(FunctionName=self.prefix + name)["DestinationConfig"]
             for kind, key in (("on_success", "OnSuccess"), ("on_failure", "OnFailure")):
                 target = destinations[kind]
-                assert config.get(key, {}).get("Destination") == (arns[target] if target else None), (name, kind)
+                expected = _destination_arn(target, self.prefix, arns) if target else None
+                assert config.get(key, {}).get("Destination") == expected, (name, kind)
 
     def _check_state_machines(self, chains: dict, arns: dict) -> None:
         client = self.client("stepfunctions")
@@ -215,13 +236,45 @@ def _check_trigger_statements(statements: list[dict], entry: dict, prefix: str) 
     assert sorted(found) == sorted(expected)
 
 
+def _variable(grant: dict) -> str:
+    """The environment variable telling a function the resource of `grant`: TABLE_ITEMS, SECRET_ITEMS_TOKEN_KEY."""
+    return f"{grant['type']}_{grant['name']}".upper().replace("-", "_")
+
+
+def _destination_arn(target: str, prefix: str, function_arns: dict) -> str:
+    """The ARN a function.toml destination names: a function's, or a queue's or topic's of resources.toml."""
+    kind, _, name = target.rpartition(":")
+    service = {"": None, "queue": "sqs", "topic": "sns"}[kind]
+    return function_arns[name] if service is None else f"arn:aws:{service}:us-east-1:{ACCOUNT}:{prefix}{name}"
+
+
+def _destination_statements(entry: dict, prefix: str) -> dict:
+    """What a role needs to deliver its destinations' records: each target's one action, on it only."""
+    by_service: dict[str, list[str]] = {}
+    for target in filter(None, entry["destinations"].values()):
+        kind, _, name = target.rpartition(":")
+        service = {"": "lambda", "queue": "sqs", "topic": "sns"}[kind]
+        arn = (
+            f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:{prefix}{name}"
+            if service == "lambda"
+            else f"arn:aws:{service}:us-east-1:{ACCOUNT}:{prefix}{name}"
+        )
+        by_service.setdefault(service, []).append(arn)
+    sids = {"lambda": "Destinations", "sqs": "DestinationQueues", "sns": "DestinationTopics"}
+    actions = {"lambda": "lambda:InvokeFunction", "sqs": "sqs:SendMessage", "sns": "sns:Publish"}
+    return {sids[service]: ([actions[service]], arns) for service, arns in by_service.items()}
+
+
 def _as_list(value: str | list[str]) -> list[str]:
     return [value] if isinstance(value, str) else value
 
 
 def _resource_name(arn: str) -> str:
-    """Table or bucket name of a table, index, bucket or object ARN."""
+    """Table, bucket or secret name of a table, index, bucket, object or secret ARN (Secrets Manager adds '-' and
+    six random characters to a secret's name)."""
     tail = arn.split(":")[-1]
+    if ":secretsmanager:" in arn:
+        return tail[:-7]
     return tail.removeprefix("table/").split("/")[0]
 
 
@@ -266,23 +319,28 @@ def test_plan_names_the_manifest_key_of_every_problem(
     make_terraform, infra_copy: Path, aws_env: str, tmp_path: Path
 ) -> None:
     # One plan finds every problem (the check reports them together): an undeclared table and destination, a
-    # bucket notifying a function the manifest lacks, and a name the prefix pushes past 64 characters.
+    # bucket notifying a function the manifest lacks, a name the prefix pushes past 64 characters, and (the
+    # function module's typed variable) a negative reserved concurrency.
     path = _one_function_manifest(
         tmp_path,
-        destinations={"on_success": "ghost", "on_failure": None},
+        destinations={"on_success": "ghost", "on_failure": "queue:nope"},
         permissions=[{"type": "table", "name": "nope", "access": "read"}],
+        reserved_concurrency=-1,
     )
     long_name = "m" * (64 - len(PREFIX) + 1)
     manifest = json.loads(path.read_text())
     long_function = {**manifest["functions"]["math"], "name": long_name, "zip": f"{long_name}.zip"}
-    long_function.update(permissions=[], destinations={"on_success": None, "on_failure": None})
+    long_function.update(permissions=[], destinations={"on_success": None, "on_failure": None}, reserved_concurrency=2)
     manifest["functions"][long_name] = long_function
     path.write_text(json.dumps(manifest))
     message = _local_plan_error(make_terraform(infra_copy / "envs" / "local"), aws_env, path)
     assert f"{path}: functions.math.permissions names table 'nope', which is not declared in var.tables" in message
     assert "functions.math.destinations.on_success names function 'ghost', which is not in the manifest" in message
+    undeclared = "functions.math.destinations.on_failure names queue 'nope', which is not declared in functions/"
+    assert undeclared in message
     assert "var.buckets.uploads.notify_function names function 'resize_image', which is not in the manifest" in message
     assert f"functions.{long_name}: '{PREFIX}{long_name}' is over the 64 characters Lambda and IAM allow" in message
+    assert "reserved_concurrency must be a whole number, at least 0 (0 throttles every invocation), or null" in message
 
 
 # envs/aws reaches the emulator through AWS_ENDPOINT_URL (aws_env), with local state instead of its S3 backend.

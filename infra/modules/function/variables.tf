@@ -156,27 +156,49 @@ variable "log_retention_days" {
 }
 
 variable "grants" {
-  description = "Resources the function may use: type table|bucket, access read|write|read_write, and the resource ARN."
+  description = "What the function may do with the resources it names: each an exact action list on one exact ARN (type names the statement: table, bucket, queue, secret...)."
   type = list(object({
-    type   = string
-    access = string
-    arn    = string
+    type    = string
+    actions = list(string)
+    arn     = string
   }))
   default = []
 
   validation {
-    condition     = alltrue([for grant in var.grants : contains(["table", "bucket"], grant.type) && contains(["read", "write", "read_write"], grant.access)])
-    error_message = "each grant needs type table or bucket and access read, write or read_write."
+    condition     = alltrue([for grant in var.grants : length(grant.actions) > 0 && alltrue([for action in grant.actions : can(regex("^[a-z0-9-]+:[A-Za-z]+$", action))]) && startswith(grant.arn, "arn:")])
+    error_message = "each grant needs named actions (service:Action, no wildcard) and the resource's ARN."
+  }
+}
+
+variable "statements" {
+  description = "Extra Allow statements (function.toml's permissions.statements): actions, resources and conditions (operator => key => values)."
+  type = list(object({
+    actions    = list(string)
+    resources  = list(string)
+    conditions = map(map(list(string)))
+  }))
+  default  = []
+  nullable = false
+
+  validation {
+    condition     = alltrue([for statement in var.statements : !anytrue([for action in statement.actions : action == "*" || endswith(action, ":*")])])
+    error_message = "a statement may not grant \"*\" or every action of a service (\"service:*\")."
   }
 }
 
 variable "destinations" {
-  description = "ARNs of the functions that receive the result of asynchronous invocations."
+  description = "Where the record of an asynchronous invocation goes: a target's ARN and its service (lambda, sqs or sns; given apart because an ARN may be unknown until apply)."
   type = object({
-    on_success = optional(string)
-    on_failure = optional(string)
+    on_success = optional(object({ arn = string, service = string }))
+    on_failure = optional(object({ arn = string, service = string }))
   })
-  default = {}
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = alltrue([for target in [var.destinations.on_success, var.destinations.on_failure] : target == null ? true : contains(["lambda", "sqs", "sns"], target.service)])
+    error_message = "each destination's service must be lambda, sqs or sns."
+  }
 }
 
 variable "trigger_statements" {
@@ -203,5 +225,16 @@ variable "layers" {
   validation {
     condition     = length(var.layers) <= 5
     error_message = "Lambda attaches at most five layers to a function."
+  }
+}
+
+variable "reserved_concurrency" {
+  description = "Concurrent executions reserved for the function, and its ceiling (0 throttles every invocation); null leaves it in the account's unreserved pool."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.reserved_concurrency == null ? true : var.reserved_concurrency >= 0 && floor(var.reserved_concurrency) == var.reserved_concurrency
+    error_message = "reserved_concurrency must be a whole number, at least 0 (0 throttles every invocation), or null."
   }
 }
