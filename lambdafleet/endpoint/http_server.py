@@ -268,9 +268,9 @@ class _Server(TcpWSGIServer):  # type: ignore[misc]
     read_timeout_s = 30.0
 
     def handle_error(self) -> None:
-        """Accepting one connection failed with something other than OSError. waitress's default closes the
-        listener, and with it the trigger that `HttpServer.stop` pulls: the endpoint would stop answering, then
-        fail to stop (EBADF on the trigger). Log it and keep listening: one connection must not end the server."""
+        """Setting up one accepted connection raised (waitress catches OSError only around accept() itself).
+        waitress's default closes the listener, and with it the trigger that `HttpServer.stop` pulls: the endpoint
+        would stop answering, then fail to stop (EBADF on the trigger). Log it and keep listening instead."""
         LOG.exception("accepting a connection failed; still listening")
 
     def maintenance(self, now: float) -> None:
