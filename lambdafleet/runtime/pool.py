@@ -15,7 +15,7 @@ from lambdafleet.errors import UserError
 from lambdafleet.runtime import platform_log, task_root
 from lambdafleet.runtime.environment import EnvironmentGone, ExecutionEnvironment, InvocationOutcome, Launch
 from lambdafleet.runtime.interpreter import find_interpreter
-from lambdafleet.runtime.launcher import ForkServer, Launcher, SpawnLauncher
+from lambdafleet.runtime.launcher import ForkLauncher, Launcher, SpawnLauncher
 from lambdafleet.runtime.log_records import as_text, split_records
 from lambdafleet.runtime.provision import interpreter_bin, runtime_dir
 from lambdafleet.runtime.result import InvokeResult
@@ -222,8 +222,7 @@ class FunctionPool:
 def _launcher(launch: Launch, fork_server: bool) -> Launcher:
     python, arguments, cwd = launch.interpreter.path, launch.bootstrap_arguments(), launch.task_root
     if fork_server:
-        # The server never talks to a Runtime API; its forks get their own address.
-        return ForkServer(python, arguments, cwd, launch.environment(api_address="127.0.0.1:0"))
+        return ForkLauncher(python, arguments, cwd, launch.runtime_dir)
     return SpawnLauncher(python, arguments, cwd)
 
 
