@@ -110,12 +110,15 @@ def main() -> None:
     count = args.functions
     print(f"{count} warm functions ({args.runtime}), {len(processes)} runtime processes in all")
     print(
-        f"per warm function: PSS {pss / count / _MB:.1f} MB (goal <= {GOAL_MB:.0f} MB; {ratio(pss / count, bare_pss)}"
-        f" the floor's PSS), USS {uss / count / _MB:.1f} MB, RSS summed {rss / count / _MB:.1f} MB "
-        f"({ratio(rss / count, bare_rss)} the floor's RSS; counts shared pages once per process)"
+        f"per warm function: PSS {pss / count / _MB:.1f} MB (goal <= {GOAL_MB:.0f} MB; {ratio(pss / count, bare_rss)}"
+        f" a lone interpreter's RSS), USS {uss / count / _MB:.1f} MB, RSS summed {rss / count / _MB:.1f} MB "
+        f"({ratio(rss / count, bare_rss)}; counts shared pages once per process)"
     )
     print(f"a warm runtime's own RSS (Max Memory Used): median {median(runtimes) / _MB:.1f} MB")
-    print(f"floor, bare `{python.name} -S` idling: RSS {bare_rss / _MB:.1f} MB, PSS {bare_pss / _MB:.1f} MB")
+    print(
+        f"floor, bare `{python.name} -S` idling: RSS {bare_rss / _MB:.1f} MB (PSS {bare_pss / _MB:.1f} MB: it shares "
+        "the interpreter's pages with the runtime's processes)"
+    )
     print(f"all runtime processes: RSS {rss / _MB:.1f} MB, PSS {pss / _MB:.1f} MB")
 
 
