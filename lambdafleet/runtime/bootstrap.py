@@ -179,9 +179,10 @@ def _serve(runtime_dir: str) -> None:
             os.read(wake_read, 4096)
             reaped = _reap(requests)
             for key, (pid, channel) in list(spares.items()):
-                if pid in reaped:  # it died before it was needed (the pool ignores its exit); next time afresh
-                    channel.close()
+                if pid in reaped:  # it died before it was needed (the pool ignores its exit): no spare until the
+                    channel.close()  # function's next request, which starts afresh (and logs why, if it fails)
                     del spares[key]
+                    served.discard(key)
         if requests in readable:
             message, fds, _, _ = socket.recv_fds(requests, 1 << 20, 1)
             if not message:
@@ -193,7 +194,7 @@ def _serve(runtime_dir: str) -> None:
                 _discard(spares.pop(key, None))
                 continue
             key = json.dumps(request["arguments"])
-            pid, channel = spares.pop(key, None) or _prepare(inherited, None)
+            pid, channel = spares.pop(key) if key in spares else _prepare(inherited, None)
             with contextlib.suppress(OSError):  # it died since the last reap: its exit report tells the pool
                 socket.send_fds(channel, [message], fds)
             channel.close()
