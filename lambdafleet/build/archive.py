@@ -3,7 +3,8 @@
 Every entry gets the same timestamp, a normalised mode (0644, or 0755 when executable), no extra
 fields and the same compression settings, in sorted order. Dependencies are compressed once into
 their own archive; a function's zip starts as a copy of it and gets the function's sources appended,
-so editing a handler never recompresses numpy.
+so editing a handler never recompresses numpy. Members are deflated on every core and written as zipfile's own
+writer would write them, byte for byte.
 """
 
 import os
