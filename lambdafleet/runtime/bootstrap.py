@@ -1,7 +1,7 @@
 """First code an execution environment runs, under the function's own Python (3.10+), before awslambdaric.
 
 Started with Lambda's environment variables as `pythonX.Y -S bootstrap.py MODE TASK_ROOT RUNTIME_DIR TMP_MB
-HANDLER`. It does what Lambda's sandbox and /var/runtime/bootstrap do:
+HANDLER [DEBUGGER_DIR PORT WAIT]`. It does what Lambda's sandbox and /var/runtime/bootstrap do:
 - on Linux, enters the sandbox of sandbox_child.py: Lambda's read-only filesystem view (the task root at
   /var/task, the runtime at /var/runtime, nothing of the host's home), then per environment a PID
   namespace and a tmpfs of TMP_MB on /tmp; where namespaces are unavailable (or on other systems) it says
@@ -10,6 +10,9 @@ HANDLER`. It does what Lambda's sandbox and /var/runtime/bootstrap do:
 - sets sys.path to Lambda's order (task root, runtime dir, standard library); `-S` already kept the
   interpreter's site-packages and any virtualenv out;
 - hands over to awslambdaric in this same process (no second exec: that would double the cold start).
+With DEBUGGER_DIR (debugpy's installation, MODE `run` only), the environment first listens for a debugger on
+127.0.0.1:PORT and, when WAIT is `wait`, waits for one to attach, so that even the function's module-level code
+can be stepped through; debugpy is shown in the sandbox only then, and is not on the function's sys.path.
 
 MODE `run` does that at once. MODE `serve RUNTIME_DIR` is a fork server shared by every function of one
 interpreter and runtime dir: it imports what awslambdaric needs (never a function's code) and then, for each
@@ -60,12 +63,12 @@ _UNSANDBOXED = (
 )
 
 
-def _enter_root(task_root: str, runtime_dir: str) -> tuple[str, str, str | None]:
+def _enter_root(task_root: str, runtime_dir: str, debugger_dir: str | None = None) -> tuple[str, str, str | None]:
     """Lambda's filesystem view for this process and its forks: (task root, runtime dir, None) as the
     function will see them, or the host's paths and why the sandbox is unavailable."""
     if sandbox is None:
         return task_root, runtime_dir, f"not available on {sys.platform}"
-    reason = sandbox.enter_root(task_root, runtime_dir)
+    reason = sandbox.enter_root(task_root, runtime_dir, debugger_dir)
     if reason is not None:
         return task_root, runtime_dir, f"user namespaces unavailable: {reason}"
     # PYTHONPATH named the host's runtime dir when the interpreter started.
@@ -140,12 +143,38 @@ def _start_runtime(task_root: str, runtime_dir: str, handler: str) -> None:
     run_runtime(sys.argv)
 
 
-def _run(task_root: str, runtime_dir: str, tmp_mb: str, handler: str) -> None:
-    """MODE `run`: this new interpreter becomes one environment."""
-    task, runtime, reason = _enter_root(task_root, runtime_dir)
+def _run(task_root: str, runtime_dir: str, tmp_mb: str, handler: str, *debug: str) -> None:
+    """MODE `run`: this new interpreter becomes one environment (with `debug`: DEBUGGER_DIR PORT WAIT, one
+    that a debugger can attach to)."""
+    debugger_dir = debug[0] if debug else None
+    task, runtime, reason = _enter_root(task_root, runtime_dir, debugger_dir)
     _enter_environment(tmp_mb, reason)
     _take_environment(dict(os.environ), (task_root, runtime_dir), reason)
+    if debugger_dir is not None:
+        if reason is None:
+            assert sandbox is not None
+            debugger_dir = sandbox.DEBUGGER_DIR
+        _listen_for_debugger(debugger_dir, int(debug[1]), wait=debug[2] == "wait", task_root=task)
     _start_runtime(task, runtime, handler)
+
+
+def _listen_for_debugger(debugger_dir: str, port: int, *, wait: bool, task_root: str) -> None:
+    """Start debugpy on 127.0.0.1:`port` (its adapter is a child process, inside the environment) and, with
+    `wait`, block until a client attaches. debugpy is imported from its own folder, which leaves sys.path
+    again when the runtime sets Lambda's; its modules stay loaded (so `import debugpy` works in the function)."""
+    sys.path.insert(0, debugger_dir)
+    try:
+        import debugpy
+    finally:
+        sys.path.remove(debugger_dir)
+    try:
+        debugpy.listen(("127.0.0.1", port))
+    except (OSError, RuntimeError) as error:
+        sys.exit(f"lambdafleet: the debugger cannot listen on 127.0.0.1:{port}: {error}")
+    waiting = ", waiting for a client to attach" if wait else ""
+    print(f"lambdafleet: debugpy listening on 127.0.0.1:{port}{waiting} (remote root {task_root})", flush=True)
+    if wait:
+        debugpy.wait_for_client()
 
 
 def _top_level_names(entries: Iterable[str]) -> set[str]:
