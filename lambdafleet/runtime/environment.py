@@ -120,9 +120,9 @@ class _Descriptor:
     """A file descriptor with a single owner: closed at most once, and never read or written after that.
 
     A descriptor number is reused by the next file the process opens, so a second close, or a late write from
-    another thread (a Runtime API thread waking an environment already closed), would reach someone else's file:
-    once, the endpoint's own server found its wake-up pipe closed under it. Every use takes the lock and sees -1
-    once closed.
+    another thread (a Runtime API thread waking an environment already closed), would reach someone else's file
+    in the endpoint's process (its HTTP server's trigger pipe, a connection, another environment's pipe). Every
+    use takes the lock and sees -1 once closed.
     """
 
     def __init__(self, fd: int) -> None:
