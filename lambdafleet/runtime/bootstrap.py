@@ -1,14 +1,16 @@
 """First code an execution environment runs, under the function's own Python (3.10+), before awslambdaric.
 
-Started with Lambda's environment variables as `pythonX.Y -S bootstrap.py MODE TASK_ROOT RUNTIME_DIR TMP_MB
-HANDLER`. It does what Lambda's sandbox and /var/runtime/bootstrap do:
+Started with Lambda's environment variables as `pythonX.Y -S bootstrap.py MODE TASK_ROOT RUNTIME_DIR OPT_DIR
+TMP_MB HANDLER` (OPT_DIR: the function's layers, merged). It does what Lambda's sandbox and /var/runtime/bootstrap
+do:
 - on Linux, enters the sandbox of sandbox_child.py: Lambda's read-only filesystem view (the task root at
-  /var/task, the runtime at /var/runtime, nothing of the host's home), then per environment a PID
+  /var/task, the runtime at /var/runtime, the layers at /opt, nothing of the host's home), then per environment a PID
   namespace and a tmpfs of TMP_MB on /tmp; where namespaces are unavailable (or on other systems) it says
   so in one line in the function's logs and carries on unsandboxed;
 - adds the builtins `site` would (`exit`, `quit`, `help`...), without its sys.path changes;
-- sets sys.path to Lambda's order (task root, runtime dir, standard library); `-S` already kept the
-  interpreter's site-packages and any virtualenv out;
+- sets sys.path to Lambda's order (task root, the layers' /opt/python/lib/python3.X/site-packages and
+  /opt/python, runtime dir, standard library); `-S` already kept the interpreter's site-packages and any
+  virtualenv out;
 - hands over to awslambdaric in this same process (no second exec: that would double the cold start).
 
 MODE `run` does that at once. MODE `serve` is a fork server: it imports what awslambdaric needs (never the
@@ -57,17 +59,20 @@ _UNSANDBOXED = (
 )
 
 
-def _enter_root(task_root: str, runtime_dir: str) -> tuple[str, str, str | None]:
-    """Lambda's filesystem view for this process and its forks: (task root, runtime dir, None) as the
-    function will see them, or the host's paths and why the sandbox is unavailable."""
+Paths = tuple[str, str, str]  # task root, runtime dir, layers (/opt)
+
+
+def _enter_root(host: Paths) -> tuple[Paths, str | None]:
+    """Lambda's filesystem view for this process and its forks: the (task root, runtime dir, /opt) the function
+    will see and None, or the host's paths and why the sandbox is unavailable."""
     if sandbox is None:
-        return task_root, runtime_dir, f"not available on {sys.platform}"
-    reason = sandbox.enter_root(task_root, runtime_dir)
+        return host, f"not available on {sys.platform}"
+    reason = sandbox.enter_root(*host)
     if reason is not None:
-        return task_root, runtime_dir, f"user namespaces unavailable: {reason}"
+        return host, f"user namespaces unavailable: {reason}"
     # PYTHONPATH named the host's runtime dir when the interpreter started.
-    _STANDARD_LIBRARY[:] = [path.replace(runtime_dir, sandbox.RUNTIME_DIR) for path in _STANDARD_LIBRARY]
-    return sandbox.TASK_ROOT, sandbox.RUNTIME_DIR, None
+    _STANDARD_LIBRARY[:] = [path.replace(host[1], sandbox.RUNTIME_DIR) for path in _STANDARD_LIBRARY]
+    return (sandbox.TASK_ROOT, sandbox.RUNTIME_DIR, sandbox.OPT_DIR), None
 
 
 def _enter_environment(tmp_mb: str, reason: str | None) -> None:
@@ -79,7 +84,7 @@ def _enter_environment(tmp_mb: str, reason: str | None) -> None:
         sandbox.adopt_orphans()
 
 
-def _take_environment(environment: dict[str, str], host_paths: tuple[str, str], reason: str | None) -> None:
+def _take_environment(environment: dict[str, str], host_paths: Paths, reason: str | None) -> None:
     """Adopt the environment's variables (with the sandbox's paths); say in its logs when it is unsandboxed."""
     os.environ.clear()
     os.environ.update(environment)
@@ -106,6 +111,12 @@ def _set_path(*first: str) -> None:
     sys.path[:] = [*first, *(path for path in _STANDARD_LIBRARY if path not in first)]
 
 
+def _layer_paths(opt_dir: str) -> list[str]:
+    """Where Lambda's Python runtimes look in the layers, in its order (whether or not they exist)."""
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    return [f"{opt_dir}/python/lib/python{version}/site-packages", f"{opt_dir}/python"]
+
+
 def _add_site_builtins() -> None:
     """`exit`, `quit`, `help`, `copyright`... as Lambda's interpreter has them; `-S` skipped adding them.
 
@@ -118,12 +129,13 @@ def _add_site_builtins() -> None:
     site.sethelper()
 
 
-def _start_runtime(task_root: str, runtime_dir: str, handler: str) -> None:
+def _start_runtime(paths: Paths, handler: str) -> None:
+    task_root, runtime_dir, opt_dir = paths
     _add_site_builtins()
     if os.environ.get("LC_CTYPE") == "C.UTF-8":
         # Python's locale coercion adds this when LANG's locale is not installed locally; Lambda has it.
         del os.environ["LC_CTYPE"]
-    _set_path(task_root, runtime_dir)
+    _set_path(task_root, *_layer_paths(opt_dir), runtime_dir)
     os.chdir(task_root)
     # awslambdaric frames each log record on this descriptor, as on Lambda, so a multi-line record stays one
     # event; a copy of stdout keeps the records in order with what the function prints.
@@ -134,34 +146,45 @@ def _start_runtime(task_root: str, runtime_dir: str, handler: str) -> None:
     run_runtime(sys.argv)
 
 
-def _run(task_root: str, runtime_dir: str, tmp_mb: str, handler: str) -> None:
+def _run(task_root: str, runtime_dir: str, opt_dir: str, tmp_mb: str, handler: str) -> None:
     """MODE `run`: this new interpreter becomes one environment."""
-    task, runtime, reason = _enter_root(task_root, runtime_dir)
+    host = (task_root, runtime_dir, opt_dir)
+    inside, reason = _enter_root(host)
     _enter_environment(tmp_mb, reason)
-    _take_environment(dict(os.environ), (task_root, runtime_dir), reason)
-    _start_runtime(task, runtime, handler)
+    _take_environment(dict(os.environ), host, reason)
+    _start_runtime(inside, handler)
 
 
 def _top_level_names(entries: Iterable[str]) -> set[str]:
     return {entry.split(".")[0] for entry in entries}
 
 
-def _serve(task_root: str, runtime_dir: str, tmp_mb: str, handler: str, preload: str = "preload") -> None:
+def _shadowed(task_root: str, opt_dir: str) -> bool:
+    """Whether the zip or a layer holds a module awslambdaric already imported (Lambda's path puts them first)."""
+    names: list[str] = []
+    for folder in (task_root, *_layer_paths(opt_dir)):
+        with contextlib.suppress(OSError):
+            names += os.listdir(folder)
+    return bool(_top_level_names(sys.modules) & _top_level_names(names))
+
+
+def _serve(task_root: str, runtime_dir: str, opt_dir: str, tmp_mb: str, handler: str, preload: str = "preload") -> None:
     requests = socket.socket(fileno=0)
     _set_path(runtime_dir)
     if preload == "preload":
         for module in PRELOAD:
             importlib.import_module(module)
-        if _top_level_names(sys.modules) & _top_level_names(os.listdir(task_root)):
-            # Lambda puts the task root first, so the zip's copy of a module awslambdaric uses must win:
-            # start over without preloading (the socket on stdin survives the exec).
-            arguments = ["serve", task_root, runtime_dir, tmp_mb, handler, "bare"]
+        if _shadowed(task_root, opt_dir):
+            # Lambda puts the task root and layers first, so their copy of a module awslambdaric uses must
+            # win: start over without preloading (the socket on stdin survives the exec).
+            arguments = ["serve", task_root, runtime_dir, opt_dir, tmp_mb, handler, "bare"]
             os.execv(sys.executable, [sys.executable, "-S", os.path.abspath(__file__), *arguments])
-    task, runtime, reason = _enter_root(task_root, runtime_dir)
+    host = (task_root, runtime_dir, opt_dir)
+    inside, reason = _enter_root(host)
     if reason is None:
         assert sandbox is not None
         sandbox.rebase_modules(runtime_dir)  # the preloaded ones came from the host's path
-        _set_path(runtime)
+        _set_path(inside[1])
         _check_environments(tmp_mb)
     requests.send(b"ready")
     wake_read, wake_write = os.pipe()
@@ -171,7 +194,7 @@ def _serve(task_root: str, runtime_dir: str, tmp_mb: str, handler: str, preload:
     inherited = (requests.fileno(), wake_read, wake_write)
 
     def prepare() -> tuple[int, socket.socket]:
-        return _prepare(inherited, (tmp_mb, (task_root, runtime_dir), reason), (task, runtime, handler))
+        return _prepare(inherited, (tmp_mb, host, reason), (inside, handler))
 
     spare: tuple[int, socket.socket] | None = prepare()
     watched: list[socket.socket | int] = [requests, wake_read]
@@ -223,8 +246,8 @@ def _check_environments(tmp_mb: str) -> None:
 
 def _prepare(
     inherited: tuple[int, int, int],
-    sandboxing: tuple[str, tuple[str, str], str | None],
-    arguments: tuple[str, str, str],
+    sandboxing: tuple[str, Paths, str | None],
+    arguments: tuple[Paths, str],
 ) -> tuple[int, socket.socket]:
     """Fork the next environment ahead of its request, so a cold start does not wait for its sandbox: it
     waits on a socket for its variables and output; returns (its pid, that socket)."""
@@ -253,9 +276,7 @@ def _reap(requests: socket.socket) -> list[int]:
         requests.send(f"exit {pid} {os.waitstatus_to_exitcode(status)}".encode())
 
 
-def _child(
-    channel: socket.socket, sandboxing: tuple[str, tuple[str, str], str | None], arguments: tuple[str, str, str]
-) -> NoReturn:
+def _child(channel: socket.socket, sandboxing: tuple[str, Paths, str | None], arguments: tuple[Paths, str]) -> NoReturn:
     """Become one execution environment once the server hands it over; never returns to the server loop."""
     code = 1
     try:

@@ -6,7 +6,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -48,13 +48,16 @@ class FunctionPool:
         max_environments: int = 8,
         source: str | None = None,
         fork_server: bool | None = None,
+        zip_sha256: str | None = None,
+        layers: Sequence[task_root.Archive] = (),
     ) -> None:
-        """Find the interpreter, provision the runtime and unpack the zip; no process starts yet.
+        """Find the interpreter, provision the runtime and unpack the zip and its layers; no process starts yet.
 
-        `source` names the function's configuration in error messages. `fork_server` (default: on
-        Linux) forks environments from a process that has the runtime loaded, instead of starting an
-        interpreter for each. Raises UserError when the function cannot run on this machine or the zip
-        is unreadable.
+        `zip_sha256` is the zip's SHA-256 in hex when the caller knows it (saves hashing it); `layers` are the
+        function's layer zips in the order Lambda extracts them into /opt. `source` names the function's
+        configuration in error messages. `fork_server` (default: on Linux) forks environments from a process
+        that has the runtime loaded, instead of starting an interpreter for each. Raises UserError when the
+        function cannot run on this machine or the zip is unreadable.
         """
         self.spec = spec
         interpreter = find_interpreter(spec.runtime, spec.architecture, source=source or str(zip_path))
@@ -63,7 +66,8 @@ class FunctionPool:
             spec=spec,
             interpreter=interpreter,
             runtime_dir=runtime,
-            task_root=task_root.unpack(zip_path, spec.name, cache_dir.resolve()),
+            task_root=task_root.unpack(zip_path, cache_dir.resolve(), zip_sha256),
+            opt_dir=task_root.unpack_layers(layers, cache_dir.resolve()),
             region=region,
             credentials=credentials,
             extra_env=dict(extra_env or {}),
@@ -203,12 +207,12 @@ class FunctionPool:
             self._forget(environment)
 
     def close(self) -> None:
-        """Stop every idle environment and delete the unpacked zip; busy ones stop when they finish."""
+        """Stop every idle environment; busy ones stop when they finish. The unpacked zip and layers stay in the
+        cache, shared by content with other pools."""
         with self._mutex:
             self._closed = True
         self.recycle()
         self._launcher.close()
-        task_root.remove(self._launch.task_root)
 
     def __enter__(self) -> "FunctionPool":
         return self

@@ -7,7 +7,8 @@ user namespaces (no root, no setuid helper, no bubblewrap).
 Two stages:
 - `enter_root` (once per process that starts environments: a fork server, or a new interpreter) makes a
   user + mount namespace and pivots into a new read-only root holding only what a function sees on Lambda:
-  /var/task (the task root), /var/runtime (awslambdaric and boto3), an empty /opt (layers), the system
+  /var/task (the task root), /var/runtime (awslambdaric and boto3), /opt (the function's layers, merged in
+  order; empty without layers), the system
   (/usr, /etc and the /bin, /lib... links), the function's interpreter at its own path, a few devices,
   and an empty /tmp. Nothing of the developer's home, /var/tmp, /dev/shm or other users' folders.
 - `enter_environment` (once per environment) makes a PID + mount namespace: an init process (PID 1) reaps
@@ -26,6 +27,7 @@ from typing import Literal, NoReturn
 
 TASK_ROOT = "/var/task"
 RUNTIME_DIR = "/var/runtime"
+OPT_DIR = "/opt"
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUSER = 0x10000000
@@ -109,14 +111,14 @@ def set_name(name: str) -> None:
 # --- stage 1: the root -------------------------------------------------------------------------
 
 
-def enter_root(task_root: str, runtime_dir: str) -> str | None:
+def enter_root(task_root: str, runtime_dir: str, opt_dir: str) -> str | None:
     """Pivot this process into Lambda's filesystem view; returns None, or why the sandbox is unavailable.
 
     On failure nothing the function can see has changed, except possibly a private user namespace that
     maps the same user (harmless). Must run before any thread starts (unshare refuses threaded callers).
     """
     try:
-        sources = _sources(task_root, runtime_dir)
+        sources = _sources(task_root, runtime_dir, opt_dir)
         uid, gid = os.getuid(), os.getgid()
         _call("unshare", CLONE_NEWUSER | CLONE_NEWNS)
         _write("/proc/self/setgroups", "deny")
@@ -138,7 +140,7 @@ Kind = Literal["dir", "file", "link", "proc"]
 Source = tuple[str, str, Kind]
 
 
-def _sources(task_root: str, runtime_dir: str) -> list[Source]:
+def _sources(task_root: str, runtime_dir: str, opt_dir: str) -> list[Source]:
     """(path in the new root, host path, kind) for every entry; kind is "dir", "file", "link" or "proc"."""
     entries: list[Source] = []
     for name in _SYSTEM:
@@ -155,7 +157,7 @@ def _sources(task_root: str, runtime_dir: str) -> list[Source]:
     resolver = os.path.realpath("/etc/resolv.conf")  # often a link into /run (systemd-resolved)
     if os.path.isfile(resolver) and not any(resolver.startswith(root) for root in covered):
         entries.append((resolver, resolver, "file"))
-    entries += [(TASK_ROOT, task_root, "dir"), (RUNTIME_DIR, runtime_dir, "dir")]
+    entries += [(TASK_ROOT, task_root, "dir"), (RUNTIME_DIR, runtime_dir, "dir"), (OPT_DIR, opt_dir, "dir")]
     entries += [(f"/dev/{name}", f"/dev/{name}", "file") for name in _DEVICES if os.path.exists(f"/dev/{name}")]
     entries.append((_HOST_PROC, "/proc", "proc"))
     return entries
@@ -166,7 +168,7 @@ def _assemble(sources: list[Source]) -> None:
     handles = {path: os.open(host, os.O_PATH) for path, host, kind in sources if kind != "link"}
     try:
         _mount("tmpfs", _STAGING, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755")
-        for directory in ("/opt", "/tmp", "/proc", "/dev"):
+        for directory in ("/tmp", "/proc", "/dev"):
             os.makedirs(_new(directory), exist_ok=True)
         os.chmod(_new("/tmp"), 0o1777)
         for path, host, kind in sources:
@@ -221,10 +223,14 @@ def _make_read_only(path: str) -> None:
     _mount(None, path, None, flags)
 
 
-def translate(environment: MutableMapping[str, str], task_root: str, runtime_dir: str) -> None:
-    """Rewrite the host's task root and runtime dir in variable values to where the sandbox shows them."""
+def translate(environment: MutableMapping[str, str], task_root: str, runtime_dir: str, opt_dir: str) -> None:
+    """Rewrite the host's task root, runtime dir and layers dir in variable values to where the sandbox shows
+    them."""
+    moves = ((task_root, TASK_ROOT), (runtime_dir, RUNTIME_DIR), (opt_dir, OPT_DIR))
     for key, value in environment.items():
-        environment[key] = value.replace(task_root, TASK_ROOT).replace(runtime_dir, RUNTIME_DIR)
+        for host, inside in moves:
+            value = value.replace(host, inside)
+        environment[key] = value
 
 
 def rebase_modules(host_runtime_dir: str) -> None:
