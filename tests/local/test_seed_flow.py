@@ -1,6 +1,7 @@
 """The seed's AWS CLI flow replayed with boto3, and the Lambda data plane's contract around it."""
 
 import base64
+import contextlib
 import json
 import uuid
 from pathlib import Path
@@ -8,8 +9,6 @@ from pathlib import Path
 import localstack_client.session
 import pytest
 from botocore.exceptions import ClientError
-
-from lambdafleet.build.paths import RUNTIMES_CACHE, cache_root
 
 REPO_ROOT = Path(__file__).resolve().parents[2]  # where the endpoint fixture runs build.py local
 
@@ -148,18 +147,27 @@ def test_localstack_client_sessions_work(embedded) -> None:
     assert "Functions" in session.client("lambda").list_functions()
 
 
+def _environment_processes(name: str) -> list[int]:
+    """Processes started with the function's Lambda variables: its fork server and its environments."""
+    marker = f"AWS_LAMBDA_FUNCTION_NAME={name}\0".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            if entry.name.isdigit() and marker in (entry / "environ").read_bytes():
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs /proc")
 def test_deleting_a_function_stops_its_environments(embedded, make_function, wait_for) -> None:
     client, name = embedded.client("lambda"), make_function()
     client.invoke(FunctionName=name, Payload=b'{"key1": "a"}')
-    # Each warm pool unpacks the zip to a task root named after the function, removed when the pool stops.
-    task_roots = (cache_root(REPO_ROOT) / RUNTIMES_CACHE / "tasks").glob
-
-    assert list(task_roots(f"{name}-*"))
+    assert _environment_processes(name)
     client.delete_function(FunctionName=name)
 
     def stopped() -> bool:
-        """the deleted function's task root is gone"""
-        return not list(task_roots(f"{name}-*"))
+        """the deleted function's environments are gone"""
+        return not _environment_processes(name)
 
     assert wait_for(stopped, timeout=10)
 
