@@ -15,7 +15,6 @@ import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
-from botocore.exceptions import ClientError
 from PIL import Image
 
 from tests.conftest import LocalStack
@@ -186,11 +185,30 @@ def test_logs_are_queryable(stack: dict, local_stack: LocalStack, endpoint, wait
     assert "START RequestId:" in result.stdout and "REPORT RequestId:" in result.stdout
 
 
-def test_image_functions_are_refused_clearly(stack: dict, embedded) -> None:
-    with pytest.raises(ClientError) as caught:
-        embedded.client("lambda").invoke(FunctionName=stack["function_names"]["predict_image"], Payload=b"{}")
-    assert caught.value.response["Error"]["Code"] == "InvalidRuntimeException"
-    assert "use LocalStack" in caught.value.response["Error"]["Message"]
+def test_predict_image_answers_through_the_http_api(api: str, embedded) -> None:
+    """The image function runs without Docker: the endpoint finds its task root by the ImageUri's tag (recorded by
+    the build) and runs it with the image's CMD; the model comes from the image, not the bucket."""
+    status, prediction = _http("POST", f"{api}/image/predict", {"features": [6.3, 3.3, 6.0, 2.5]})
+    assert status == 200, prediction
+    assert prediction["prediction"] == "virginica"
+    assert _http("GET", f"{api}/image/health") == (200, {"status": "ok", "model_loaded": True})
+
+
+def test_predict_and_stats_share_the_numpy_layer(stack: dict, local_stack: LocalStack, endpoint) -> None:
+    client = endpoint.client("lambda")
+    layer = stack["layer_arns"]["numpy/python3.12-x86_64"]
+    for name in ("predict", "stats"):
+        configuration = client.get_function_configuration(FunctionName=stack["function_names"][name])
+        assert [entry["Arn"] for entry in configuration["Layers"]] == [layer]
+    values = b'{"values": [2, 4, 4, 4, 5, 5, 7, 9]}'
+    response = client.invoke(FunctionName=stack["function_names"]["stats"], Payload=values)
+    summary = json.loads(response["Payload"].read())
+    assert "FunctionError" not in response, summary
+    assert (summary["mean"], summary["std"]) == (5.0, 2.0)
+    if endpoint.embedded:
+        assert summary["numpy_from"] == "/opt/python/numpy/__init__.py"
+    zip_size = local_stack.manifest["functions"]["predict"]["size"]
+    assert zip_size < 100_000  # numpy is in the layer, not in predict's zip
 
 
 def test_the_example_functions_ran_as_their_roles_and_were_refused_nothing(local_stack: LocalStack, embedded) -> None:
