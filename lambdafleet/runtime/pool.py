@@ -60,7 +60,9 @@ class FunctionPool:
         function cannot run on this machine or the zip is unreadable.
         """
         self.spec = spec
-        interpreter = find_interpreter(spec.runtime, spec.architecture, source=source or str(zip_path))
+        interpreter = find_interpreter(
+            spec.runtime, spec.architecture, source=source or str(zip_path), cache_dir=cache_dir.resolve()
+        )
         runtime = runtime_dir(interpreter, cache_dir.resolve())
         self._launch = Launch(
             spec=spec,
