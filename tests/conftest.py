@@ -30,6 +30,8 @@ from lambdafleet.build.paths import BUILD_ENV, cache_root
 from lambdafleet.testing.endpoint import _wait_until_up, free_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# `build.py invoke` leaves a warm environment's server behind (lambdafleet.runtime.warm): in tests, only briefly.
+os.environ.setdefault("LAMBDAFLEET_WARM_IDLE_S", "5")
 REGION = "us-east-1"
 CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
 # Offline machines keep the AWS provider in this filesystem mirror; elsewhere init downloads it.
