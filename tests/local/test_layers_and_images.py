@@ -68,3 +68,22 @@ def test_an_image_no_build_recorded_is_refused_in_one_line(embedded, lambda_role
         f"{name}: image {uri} was not built here (no `python build.py` output has its tag); build the function "
         "in a checkout sharing this cache, or use LocalStack for other images"
     )
+
+
+def test_an_image_function_runs_the_task_root_its_build_recorded(embedded, lambda_role, built_repo) -> None:
+    """Created as Terraform creates it (ImageUri = repository:tag, no handler, no runtime): the endpoint finds the
+    build behind the tag and runs its task root with the image's CMD and Python."""
+    image = json.loads((built_repo / "build" / "manifest.json").read_text())["functions"]["predict_image"]["image"]
+    client = embedded.client("lambda")
+    name = f"img-{uuid.uuid4().hex[:8]}"
+    uri = f"123456789012.dkr.ecr.us-east-1.amazonaws.com/predict_image:{image['tag']}"
+    environment = {"Variables": {"MODEL_DIR": "/var/task/model", "ROUTE_PREFIX": "/image"}}
+    client.create_function(
+        FunctionName=name, Role=lambda_role, PackageType="Image", Code={"ImageUri": uri}, Environment=environment
+    )
+    client.get_waiter("function_active_v2").wait(FunctionName=name)
+    event = {"rawPath": "/image/health", "requestContext": {"http": {"method": "GET"}}}
+    response = client.invoke(FunctionName=name, Payload=json.dumps(event).encode())
+    answer = json.loads(response["Payload"].read())
+    assert "FunctionError" not in response, answer
+    assert (answer["statusCode"], json.loads(answer["body"])) == (200, {"status": "ok", "model_loaded": False})
