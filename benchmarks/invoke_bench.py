@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Repeated `python build.py invoke NAME`, as a developer runs it while editing, against its floor.
 
-    python benchmarks/invoke_bench.py [--runs 10] [--names echo predict]
+    python benchmarks/invoke_bench.py [--runs 10] [--names echo predict] [--cold]
 
 Each command runs once first (a build if stale, the zip and its layers unpacked into the cache), then `--runs`
 times; the median wall time and the CPU time (user+sys of the child processes) per run are printed beside the
 floor, `python3.11 -S -c "import json; json.dumps(...)"` (an interpreter start, an import and a call), measured
 in the same run, and their ratio. Goals (issue 18): echo <= 0.15 s, predict (numpy from its layer) <= 0.7 s.
+A repeated invoke is a warm start (docs/runtime.md); `--cold` adds rows for `invoke --cold` (a new environment
+each time, its zip and layers already unpacked).
 """
 
 import argparse
@@ -47,13 +49,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--names", nargs="+", default=["echo", "predict"])
+    parser.add_argument("--cold", action="store_true", help="also measure `invoke --cold`")
     args = parser.parse_args()
     python = find_interpreter("python3.11", lambda_architecture(os.uname().machine), source="benchmark").path
     floor_command = [str(python), "-S", "-c", "import json; json.dumps({'key1': 'a'})"]
     rows = []
     for name in args.names:
         event = ["--event", str(PREDICT_EVENT)] if name == "predict" else ["--payload", EVENTS.get(name) or "{}"]
-        rows.append((name, *measure([sys.executable, "build.py", "invoke", name, *event], args.runs)))
+        for extra in [[], ["--cold"]] if args.cold else [[]]:
+            command = [sys.executable, "build.py", "invoke", name, *event, *extra]
+            rows.append((" ".join([name, *extra]), *measure(command, args.runs)))
     floor_wall, floor_cpu = measure(floor_command, args.runs)
     print(f"floor  python3.11 -S import + call   {floor_wall:6.3f} s wall  {floor_cpu:6.3f} s CPU")
     for name, wall, cpu in rows:
