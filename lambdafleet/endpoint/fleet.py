@@ -219,13 +219,18 @@ class Fleet:
     def _layers(self, function: LambdaFunction) -> list[Archive]:
         """The function's layer versions, in the order Lambda extracts them into /opt (moto holds their zips)."""
         backend = lambda_backends[function.account_id][function.region]
-        archives = []
+        versions = []
         for layer in function.layers:
             version = backend.layers_versions_by_arn(layer["Arn"])
             if version is None or not version.code_bytes:
                 raise UnrunnableFunction(f"{function.function_name}: layer version {layer['Arn']} has no content")
-            archives.append(Archive(self._stage(version.code_bytes, version.code_digest), version.code_digest))
-        return archives
+            versions.append(version)
+        merged = task_root.layers_key([version.code_digest for version in versions])
+        if task_root.cached(merged, self._cache_dir.resolve()) is not None:  # nothing to unzip: no zip to write
+            return [Archive(self._staging / f"{version.code_digest}.zip", version.code_digest) for version in versions]
+        return [
+            Archive(self._stage(version.code_bytes, version.code_digest), version.code_digest) for version in versions
+        ]
 
     def _image(self, function: LambdaFunction, spec: FunctionSpec) -> tuple[Path, str | None, FunctionSpec]:
         """An image function's task root and configuration: the build recorded under the ImageUri's tag, run with

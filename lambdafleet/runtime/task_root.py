@@ -59,10 +59,15 @@ def unpack_layers(layers: Sequence[Archive], cache_dir: Path) -> Path:
     """The read-only /opt of a function whose layers are `layers`, in the order Lambda extracts them: each
     layer's files over the previous ones' (a later layer's file replaces an earlier layer's). No layers: an
     empty directory, which is what /opt is on Lambda then."""
+    return _unpacked(list(layers), layers_key([layer.digest() for layer in layers]), cache_dir)
+
+
+def layers_key(digests: Sequence[str]) -> str:
+    """The name of the merged /opt of layers with these SHA-256s (hex), in this order."""
     digest = hashlib.sha256(b"layers")
-    for layer in layers:
-        digest.update(b"\0" + layer.digest().encode())
-    return _unpacked(list(layers), digest.hexdigest(), cache_dir)
+    for layer in digests:
+        digest.update(b"\0" + layer.encode())
+    return digest.hexdigest()
 
 
 def cached(key: str, cache_dir: Path) -> Path | None:
