@@ -87,3 +87,36 @@ def test_an_image_function_runs_the_task_root_its_build_recorded(embedded, lambd
     answer = json.loads(response["Payload"].read())
     assert "FunctionError" not in response, answer
     assert (answer["statusCode"], json.loads(answer["body"])) == (200, {"status": "ok", "model_loaded": False})
+
+
+def test_an_image_whose_task_zip_was_rebuilt_since_is_refused(embedded, lambda_role, tmp_path) -> None:
+    """The recorded task zip now holds other bytes (a later build of another tag): never run the wrong code."""
+    from lambdafleet.build.paths import cache_root
+    from lambdafleet.runtime import images
+    from tests.conftest import REPO_ROOT
+
+    tag = uuid.uuid4().hex * 2
+    (tmp_path / "img.task.zip").write_bytes(_layer_zip({"lambda_function.py": "def h(e, c):\n    return 1\n"}))
+    entry = {
+        "name": "img",
+        "runtime": "python3.12",
+        "architecture": "x86_64",
+        "image": {"tag": tag, "command": ["lambda_function.h"], "task_zip": "img.task.zip", "task_sha256": "0" * 64},
+    }
+    cache = cache_root(REPO_ROOT)  # the endpoint's (it runs from the checkout)
+    images.register(cache, entry, tmp_path)
+    try:
+        client = embedded.client("lambda")
+        name = f"img-{uuid.uuid4().hex[:8]}"
+        uri = f"123456789012.dkr.ecr.us-east-1.amazonaws.com/img:{tag}"
+        client.create_function(FunctionName=name, Role=lambda_role, PackageType="Image", Code={"ImageUri": uri})
+        client.get_waiter("function_active_v2").wait(FunctionName=name)
+        with pytest.raises(ClientError) as caught:
+            client.invoke(FunctionName=name, Payload=b"{}")
+    finally:
+        (cache / "runtime" / images.IMAGES / f"{tag}.json").unlink()
+    message = caught.value.response["Error"]["Message"]
+    assert message == (
+        f"{name}: {(tmp_path / 'img.task.zip').resolve()} no longer holds the task root of image {uri}: rebuild "
+        "with `python build.py img`"
+    )
