@@ -147,27 +147,34 @@ def test_localstack_client_sessions_work(embedded) -> None:
     assert "Functions" in session.client("lambda").list_functions()
 
 
-def _environment_processes(name: str) -> list[int]:
-    """Processes started with the function's Lambda variables: its fork server and its environments."""
-    marker = f"AWS_LAMBDA_FUNCTION_NAME={name}\0".encode()
+LINGERING = """
+import subprocess
+def lambda_handler(event, context):
+    # A child that outlives the invocation, named by the marker: it lives exactly as long as its environment.
+    subprocess.Popen(["sh", "-c", "sleep 300", event["marker"]])
+"""
+
+
+def _processes_with(marker: str) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
         with contextlib.suppress(OSError):
-            if entry.name.isdigit() and marker in (entry / "environ").read_bytes():
+            if entry.name.isdigit() and marker.encode() in (entry / "cmdline").read_bytes():
                 found.append(int(entry.name))
     return found
 
 
-@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs /proc")
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc")
 def test_deleting_a_function_stops_its_environments(embedded, make_function, wait_for) -> None:
-    client, name = embedded.client("lambda"), make_function()
-    client.invoke(FunctionName=name, Payload=b'{"key1": "a"}')
-    assert _environment_processes(name)
+    client, name = embedded.client("lambda"), make_function(LINGERING)
+    marker = f"lambdafleet-env-{uuid.uuid4().hex}"
+    client.invoke(FunctionName=name, Payload=json.dumps({"marker": marker}).encode())
+    assert wait_for(lambda: _processes_with(marker), timeout=10)
     client.delete_function(FunctionName=name)
 
     def stopped() -> bool:
-        """the deleted function's environments are gone"""
-        return not _environment_processes(name)
+        """the deleted function's environment (and the child it left) is gone"""
+        return not _processes_with(marker)
 
     assert wait_for(stopped, timeout=10)
 
