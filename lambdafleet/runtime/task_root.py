@@ -5,14 +5,18 @@ SHA-256 (for layers, by the ordered SHA-256s of their zips). An environment that
 is, so a warm `build.py invoke` or a new pool of the endpoint skips the unzip; a missing one is unpacked into a
 temporary sibling and renamed into place, so concurrent environments (pools, endpoints, `invoke` runs) never see a
 half-written tree and share the first complete one. Nothing ever writes to a directory once it is in place, so
-no environment's files change under it; `python build.py clean --cache` removes them.
+no environment's files change under it. Each use (a pool opening it) touches it; unpacking a new one removes those
+no pool opened for UNUSED_FOR_S (a week), so edits and test runs do not fill the disk; `python build.py clean
+--cache` removes them all.
 """
 
+import contextlib
 import hashlib
 import os
 import shutil
 import stat
 import tempfile
+import time
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,6 +27,8 @@ from lambdafleet.errors import UserError
 
 _WRITE_BITS = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
 UNPACKED = "unpacked"
+UNUSED_FOR_S = 7 * 24 * 3600.0
+_ABANDONED_S = 3600.0  # a staging folder this old belongs to a process that was killed mid-unpack
 
 
 @dataclass(frozen=True)
@@ -79,8 +85,11 @@ def cached(key: str, cache_dir: Path) -> Path | None:
 def _unpacked(archives: list[Archive], key: str, cache_dir: Path) -> Path:
     target = cache_dir / RUNTIMES_CACHE / UNPACKED / key
     if target.is_dir():
+        with contextlib.suppress(OSError):
+            os.utime(target)  # in use: not pruned
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
+    _prune(target.parent)
     staging = Path(tempfile.mkdtemp(prefix=f".{key[:16]}.", dir=target.parent))
     try:
         for archive in archives:
@@ -94,6 +103,18 @@ def _unpacked(archives: list[Archive], key: str, cache_dir: Path) -> Path:
         if staging.exists():
             remove(staging)
     return target
+
+
+def _prune(parent: Path) -> None:
+    """Remove what no pool opened for UNUSED_FOR_S, and staging folders of killed processes."""
+    now = time.time()
+    for entry in parent.iterdir():
+        try:
+            age = now - entry.lstat().st_mtime
+        except OSError:
+            continue  # another process removed it
+        if age > (_ABANDONED_S if entry.name.startswith(".") else UNUSED_FOR_S):
+            remove(entry)
 
 
 def _extract_all(zip_path: Path, root: Path) -> None:

@@ -160,3 +160,16 @@ def test_unpacked_zips_are_shared_by_content_and_read_only(make_zip, tmp_path):
     assert task_root.unpack(tmp_path / "absent.zip", cache, sha256=root.name) == root
     assert task_root.unpack_layers([], cache) == task_root.unpack_layers([], cache)
     assert list(task_root.unpack_layers([], cache).iterdir()) == []
+
+
+def test_unpacked_zips_unused_for_a_week_are_pruned_when_another_is_unpacked(make_zip, tmp_path):
+    cache = tmp_path / "cache"
+    old = task_root.unpack(make_zip({"a.py": "A = 1\n"}, "old.zip"), cache)
+    used_zip = make_zip({"b.py": "B = 1\n"}, "used.zip")
+    used = task_root.unpack(used_zip, cache)
+    week_ago = old.stat().st_mtime - task_root.UNUSED_FOR_S - 60
+    for path in (old, used):
+        os.utime(path, (week_ago, week_ago))
+    assert task_root.unpack(used_zip, cache) == used  # a use: touched
+    fresh = task_root.unpack(make_zip({"c.py": "C = 1\n"}, "fresh.zip"), cache)
+    assert sorted(path.name for path in fresh.parent.iterdir()) == sorted([used.name, fresh.name])
