@@ -65,12 +65,41 @@ locals {
       if !contains(keys(local.resource_names), "${permission.type}:${permission.name}")
     ]
   ])
-  unknown_destinations = flatten([
-    for name, function in local.functions : [
-      for kind, target in function.destinations : "functions.${name}.destinations.${kind} names function '${target}', which is not in the manifest"
-      if target != null && !contains(keys(local.functions), coalesce(target, "-"))
-    ]
-  ])
+  # A destination is a function's name, or "queue:<name>" / "topic:<name>" of functions/resources.toml.
+  destination_targets = merge([
+    for name, function in local.functions : {
+      for kind, target in function.destinations : "${name}/${kind}" => {
+        function = name
+        kind     = kind
+        type     = length(split(":", target)) > 1 ? split(":", target)[0] : "function"
+        name     = element(split(":", target), length(split(":", target)) - 1)
+      } if target != null
+    }
+  ]...)
+  destination_arns_by_type = { queue = local.queue_arns, topic = local.topic_arns, function = local.function_arns }
+  destination_services     = { queue = "sqs", topic = "sns", function = "lambda" }
+  # module.function's destinations: { arn, service } or null per kind (an undeclared target: null, and the plan
+  # stops at manifest_check, which names it).
+  destination_arns = {
+    for name, function in local.functions : name => {
+      for kind in keys(function.destinations) : kind => (
+        !contains(keys(local.destination_targets), "${name}/${kind}") ? null :
+        !contains(lookup(local.destination_names, local.destination_targets["${name}/${kind}"].type, []), local.destination_targets["${name}/${kind}"].name) ? null : {
+          arn     = local.destination_arns_by_type[local.destination_targets["${name}/${kind}"].type][local.destination_targets["${name}/${kind}"].name]
+          service = local.destination_services[local.destination_targets["${name}/${kind}"].type]
+        }
+      )
+    }
+  }
+  # Decided on names, known at plan time (the ARNs of queues and topics are not, before they exist).
+  destination_names = { queue = keys(local.queues), topic = keys(local.topics), function = keys(local.functions) }
+  unknown_destinations = [
+    for d in values(local.destination_targets) : (
+      d.type == "function"
+      ? "functions.${d.function}.destinations.${d.kind} names function '${d.name}', which is not in the manifest"
+      : "functions.${d.function}.destinations.${d.kind} names ${d.type} '${d.name}', which is not declared in functions/resources.toml"
+    ) if !contains(lookup(local.destination_names, d.type, []), d.name)
+  ]
   # build.py allows 64-character names; the prefix this stack adds must still leave Lambda's and IAM's 64.
   names_too_long = [
     for name in keys(local.functions) : "functions.${name}: '${var.name_prefix}${name}' is over the 64 characters Lambda and IAM allow; shorten the folder name or name_prefix"
@@ -255,10 +284,9 @@ module "function" {
 
   trigger_statements = local.trigger_statements[each.key]
 
-  destinations = {
-    on_success = try(local.function_arns[each.value.destinations.on_success], null)
-    on_failure = try(local.function_arns[each.value.destinations.on_failure], null)
-  }
+  destinations = local.destination_arns[each.key]
+
+  reserved_concurrency = try(each.value.reserved_concurrency, null)
 }
 
 module "http_api" {

@@ -76,6 +76,19 @@ CASES = {
         lambda ws: ws.add_function("fn").joinpath("function.toml").mkdir(),
         "functions/fn/function.toml: not a file",
     ),
+    "reserved concurrency negative": (
+        _toml("reserved_concurrency = -1\n"),
+        "functions/fn/function.toml: key 'reserved_concurrency': must be at least 0 (0 throttles every invocation); "
+        "got -1",
+    ),
+    "reserved concurrency not int": (
+        _toml('reserved_concurrency = "5"\n'),
+        "functions/fn/function.toml: key 'reserved_concurrency': must be an integer, got '5'",
+    ),
+    "reserved concurrency bool": (
+        _toml("reserved_concurrency = true\n"),
+        "functions/fn/function.toml: key 'reserved_concurrency': must be an integer, got True",
+    ),
     "env value not string": (_toml("[environment]\nDEBUG = true\n"), "key 'environment.DEBUG': must be a string"),
     "bad env name": (_toml('[environment]\n"1X" = "a"\n'), "key 'environment.1X': variable names"),
     "bad route": (_toml('routes = ["FETCH /x"]\n'), "key 'routes': 'FETCH /x' is not a route key"),

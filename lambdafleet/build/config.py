@@ -56,6 +56,8 @@ DESCRIPTION_LIMIT = 256  # characters, Lambda's limit
 ENV_TOTAL_LIMIT = 4096  # Lambda's limit on the combined size of all variables
 ROUTE = re.compile(r"(?P<method>[A-Z]+) (?P<path>/[A-Za-z0-9._~\-/{}+]*)")
 RESOURCE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
+# A destination that is not a function: a queue or topic of functions/resources.toml.
+DESTINATION_RESOURCE = re.compile(r"(queue|topic):[a-z0-9][a-z0-9_-]{0,62}")
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,7 @@ class FunctionConfig:
     shared: tuple[str, ...] = ()
     triggers: tuple[dict[str, Any], ...] = ()
     layers: tuple[str, ...] = ()
+    reserved_concurrency: int | None = None  # None: the account's unreserved pool; 0: every invocation throttled
 
     def to_manifest(self) -> FunctionSettings:
         """The config as plain JSON-ready data, in the manifest's shape."""
@@ -166,13 +169,26 @@ def _routes(check: _Checker, value: Any) -> tuple[str, ...]:
 
 
 def _destinations(check: _Checker, value: Any) -> dict[str, str | None]:
+    """A function's name, or a queue or topic of functions/resources.toml as triggers' on_failure names them
+    (project.py checks that each exists)."""
     check.of_type("destinations", value, dict, "a table with on_success and/or on_failure")
     result: dict[str, str | None] = dict.fromkeys(DESTINATION_KEYS)
     for key, target in value.items():
         if key not in DESTINATION_KEYS:
             raise check.fail(f"destinations.{key}", "unknown key; expected on_success or on_failure")
-        result[key] = check.of_type(f"destinations.{key}", target, str, "a function name")
+        label = "a function name, 'queue:<name>' or 'topic:<name>'"
+        text = check.of_type(f"destinations.{key}", target, str, label)
+        if ":" in text and not DESTINATION_RESOURCE.fullmatch(text):
+            raise check.fail(f"destinations.{key}", f"{text!r} must be {label}")
+        result[key] = text
     return result
+
+
+def _reserved_concurrency(check: _Checker, value: Any) -> int:
+    number = check.of_type("reserved_concurrency", value, int, "an integer")
+    if number < 0:
+        raise check.fail("reserved_concurrency", f"must be at least 0 (0 throttles every invocation); got {number}")
+    return number
 
 
 def _permissions(check: _Checker, value: Any) -> tuple[dict[str, str], ...]:
@@ -217,6 +233,7 @@ _VALIDATORS: dict[str, _Validator] = {
     "shared": lambda c, v: tuple(c.string_list("shared", v)),
     "triggers": parse_triggers,
     "layers": lambda c, v: tuple(c.string_list("layers", v)),
+    "reserved_concurrency": _reserved_concurrency,
 }
 
 

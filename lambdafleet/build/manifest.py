@@ -28,6 +28,8 @@ LOCK_FILE = ".manifest.lock"
 
 
 class Destinations(TypedDict):
+    """A function's name, or 'queue:<name>' / 'topic:<name>' of functions/resources.toml."""
+
     on_success: str | None
     on_failure: str | None
 
@@ -76,6 +78,7 @@ class FunctionSettings(TypedDict):
     layers: NotRequired[list[str]]  # absent from entries written before layers existed
     payload_format_version: NotRequired[str]  # "2.0" or "1.0" (HTTP API); absent before it was configurable
     function_url: NotRequired[FunctionUrl | None]  # absent before function URLs
+    reserved_concurrency: NotRequired[int | None]  # None: unreserved; absent before the key existed
 
 
 class S3Location(TypedDict):

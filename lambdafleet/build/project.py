@@ -104,10 +104,21 @@ def _check_unique_names(dirs: list[Path]) -> None:
             raise UserError(f"{label}: name clashes with {FUNCTIONS_DIR}/{other} (names must differ in more than case)")
 
 
-def _check_destinations(functions: dict[str, FunctionConfig]) -> None:
+def _check_destinations(functions: dict[str, FunctionConfig], resources: dict[str, dict[str, dict[str, Any]]]) -> None:
+    """Every destination is another function, or a queue or topic declared in functions/resources.toml; no cycle."""
     for config in functions.values():
         for key, target in config.destinations.items():
             if target is None:
+                continue
+            if ":" in target:  # config.py allowed only queue:<name> and topic:<name>
+                kind, _, name = target.partition(":")
+                source = f"{FUNCTIONS_DIR}/{config.name}/function.toml: key 'destinations"
+                if _declared(source, key, f"{kind}s", name, resources)["fifo"]:
+                    # Lambda cannot deliver to one (DestinationDeliveryFailures): the records would be lost.
+                    raise UserError(
+                        f"{source}.{key}': {kind} {name!r} is FIFO; Lambda sends invocation records to standard "
+                        "queues and topics only"
+                    )
                 continue
             source = f"{FUNCTIONS_DIR}/{config.name}/function.toml: key 'destinations.{key}'"
             if target == config.name:
@@ -148,7 +159,9 @@ def _check_destination_cycles(functions: dict[str, FunctionConfig]) -> None:
 
 
 def _edges(config: FunctionConfig) -> Iterator[tuple[str, str]]:
-    return iter(sorted((key, target) for key, target in config.destinations.items() if target is not None))
+    """The destinations that are functions (a queue or topic ends a path: it invokes nothing)."""
+    targets = config.destinations.items()
+    return iter(sorted((key, target) for key, target in targets if target is not None and ":" not in target))
 
 
 def _check_routes(functions: dict[str, FunctionConfig]) -> None:
@@ -262,12 +275,12 @@ def load_project(root: Path) -> Project:
     dirs = function_dirs(root)
     _check_unique_names(dirs)
     functions = {d.name: load_config(d, f"{FUNCTIONS_DIR}/{d.name}/") for d in dirs}
-    _check_destinations(functions)
+    resources = load_resources(root / FUNCTIONS_DIR)
+    _check_destinations(functions, resources)
     _check_routes(functions)
     _check_shared(root, functions)
     routes = {name: config.routes for name, config in functions.items()}
     api = cast(ApiSettings, load_api(root / FUNCTIONS_DIR, routes, read_toml))  # the schema's `api` shape
-    resources = load_resources(root / FUNCTIONS_DIR)
     _check_triggers(functions, resources)
     layers = load_layers(root)
     check_function_layers(functions, layers)

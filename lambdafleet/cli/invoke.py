@@ -3,11 +3,13 @@
 import argparse
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 
 from lambdafleet.cli import Commands
 from lambdafleet.errors import UserError
+from lambdafleet.runtime.debug import DEFAULT_PORT, Debugger, check_free, check_port
 from lambdafleet.runtime.lambda_env import PLACEHOLDER_CREDENTIALS
 
 EXIT_FUNCTION_ERROR = 1
@@ -54,15 +56,30 @@ def _credentials() -> dict[str, str] | None:
     return present if "AWS_ACCESS_KEY_ID" in present else None
 
 
+def _debugger(args: argparse.Namespace) -> Debugger | None:
+    if not args.debug:
+        if args.debug_port is not None or args.no_debug_wait:
+            raise UserError("--debug-port and --no-debug-wait need --debug")
+        return None
+    port = check_port(DEFAULT_PORT if args.debug_port is None else args.debug_port)
+    check_free(port)
+    return Debugger(port, not args.no_debug_wait)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def _run(args: argparse.Namespace) -> int:
     payload = _event(args)
+    debugger = _debugger(args)
     extra_env, credentials = _extra_env(args), _credentials()
     # The runtime's machinery: only `invoke` needs it.
     from lambdafleet.runtime import warm
     from lambdafleet.runtime.from_repo import built_function
 
     function = built_function(args.root, args.name)
-    if not args.cold:
+    if not args.cold and debugger is None:
         request = warm.request_for(
             function.spec,
             function.pool_arguments(),
@@ -76,10 +93,19 @@ def _run(args: argparse.Namespace) -> int:
             return _print(answer.logs, answer.payload, answer.function_error)
     from lambdafleet.runtime.pool import FunctionPool
 
-    options = {"extra_env": extra_env, "credentials": credentials, "region": args.region}
+    options = {"extra_env": extra_env, "credentials": credentials, "region": args.region, "debugger": debugger}
     # One invocation needs one environment: a fork server would only add its own start-up.
     arguments = {**function.pool_arguments(), **options}
     with FunctionPool(function.spec, function.zip_path, fork_server=False, **arguments) as pool:
+        if debugger is not None:
+            # Waiting for a debugger may last: a `kill` must end the environment too, as Ctrl-C does.
+            signal.signal(signal.SIGTERM, _interrupt)
+            waits = "waits for a debugger to attach" if debugger.wait else "runs at once"
+            sys.stderr.write(
+                f"debug: {args.name} listens on {debugger.address} and {waits} (attach with path mapping "
+                f"functions/{args.name} -> {pool.remote_task_root()}; see docs/debugging.md); Ctrl-C gives up\n"
+            )
+            sys.stderr.flush()
         result = pool.invoke(payload=payload)
     return _print(result.logs, result.payload, result.function_error)
 
@@ -109,6 +135,17 @@ def register(subparsers: Commands) -> None:
         "--cold",
         action="store_true",
         help="start a new execution environment (default: reuse the warm one an earlier invoke of the same, "
-        "unchanged function left running for 2 minutes, as Lambda reuses environments)",
+        "unchanged function left running for 2 minutes, as Lambda reuses environments; --debug is always cold)",
     )
+    debug = parser.add_argument_group("debugging (docs/debugging.md)")
+    debug.add_argument(
+        "--debug",
+        action="store_true",
+        help="start the function under debugpy and wait for a debugger (VS Code, PyCharm) to attach; "
+        "its timeout is lifted to 10 hours",
+    )
+    debug.add_argument(
+        "--debug-port", type=int, metavar="N", help=f"the debugger's port on 127.0.0.1 (default {DEFAULT_PORT})"
+    )
+    debug.add_argument("--no-debug-wait", action="store_true", help="with --debug: run at once, attach any time")
     parser.set_defaults(run=_run)

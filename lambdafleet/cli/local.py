@@ -8,7 +8,7 @@ import threading
 from typing import Any
 
 from lambdafleet.build.paths import cache_root
-from lambdafleet.cli import Commands
+from lambdafleet.cli import Commands, debug_options
 from lambdafleet.errors import UserError
 
 # lambdafleet.endpoint.emulator's defaults, repeated so that other commands do not pay for importing moto (~0.5 s).
@@ -21,10 +21,13 @@ def _run(args: argparse.Namespace) -> int:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # a line per API call drowns the invocations
     if not 0 <= args.port <= 65535:
         raise UserError(f"--port {args.port}: not a port number (0-65535)")
+    debuggers = debug_options.debuggers(args, debug_options.requested(args, None))
     from lambdafleet.endpoint.app import start  # imports moto
 
     try:
-        endpoint = start(cache_root(args.root), port=args.port, host=args.host, retry_delay_s=args.retry_delay)
+        endpoint = start(
+            cache_root(args.root), port=args.port, host=args.host, retry_delay_s=args.retry_delay, debuggers=debuggers
+        )
     except OSError as error:
         raise UserError(f"--port {args.port}: cannot listen on {args.host}:{args.port} ({error.strerror})") from None
     stopped = threading.Event()
@@ -33,6 +36,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.host != HOST:
         print(f"warning: listening on {args.host}, not loopback only: anyone who can reach it can run code", flush=True)
     print(f"local AWS endpoint on {endpoint.url} (Ctrl-C stops it): export AWS_ENDPOINT_URL={endpoint.url}", flush=True)
+    for name, debugger in debuggers.items():
+        print(debug_options.describe(name, debugger), flush=True)
     stopped.wait()
     _drain(endpoint, args.drain_timeout, stopped)
     endpoint.stop()
@@ -90,4 +95,5 @@ def register(subparsers: Commands) -> None:
         metavar="SECONDS",
         help="on Ctrl-C, wait this long for queued asynchronous invocations to run (default 10)",
     )
+    debug_options.add_arguments(parser, names="FunctionName as deployed, e.g. lambdafleet-echo", all_allowed=False)
     parser.set_defaults(run=_run)

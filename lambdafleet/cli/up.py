@@ -16,8 +16,9 @@ from typing import Any
 
 from lambdafleet import DEFAULT_NAME_PREFIX
 from lambdafleet.build.paths import UP_TERRAFORM, build_dir, cache_root
-from lambdafleet.cli import Commands
+from lambdafleet.cli import Commands, debug_options
 from lambdafleet.errors import BuildError, UserError
+from lambdafleet.runtime.debug import Debugger
 
 DEFAULT_PORT = 4566  # LocalStack's, as `build.py local`
 
@@ -68,6 +69,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.check:
         _say("ready: terraform and every runtime's interpreter are installed")
         return 0
+    debugged = _debugged(root, args)
     _build(root)
     stopped = threading.Event()
     state_dir = Path(tempfile.mkdtemp(prefix="lambdafleet-up-"))  # the endpoint's state is in memory: so is this
@@ -76,6 +78,8 @@ def _run(args: argparse.Namespace) -> int:
         endpoint_url, endpoint = _endpoint(root, args)
         deploy = _Deployment(root, args, endpoint_url, state_dir)
         deploy.apply()
+        if endpoint is not None and debugged:
+            _debug(endpoint, debugged, deploy.outputs)
         model = _upload_model(root, endpoint_url, deploy.outputs)
         from lambdafleet.dev.stack import describe
 
@@ -97,6 +101,28 @@ def _run(args: argparse.Namespace) -> int:
         shutil.rmtree(state_dir, ignore_errors=True)
     _say("stopped: endpoint, functions and state are gone")
     return 0
+
+
+def _debugged(root: Path, args: argparse.Namespace) -> dict[str, Debugger]:
+    """The functions (by folder) that --debug names, each with its debugger; checked before anything starts."""
+    from lambdafleet.build.project import load_project
+
+    zip_functions = sorted(
+        name for name, config in load_project(root).functions.items() if config.package_type == "zip"
+    )
+    names = debug_options.requested(args, zip_functions)
+    if names and args.endpoint_url:
+        raise UserError("--debug runs functions on the embedded endpoint: leave out --endpoint-url")
+    return debug_options.debuggers(args, names)
+
+
+def _debug(endpoint: Any, debugged: dict[str, Debugger], outputs: dict[str, Any]) -> None:
+    """Start the deployed functions of `debugged` under their debuggers from their next invocation on."""
+    deployed: dict[str, str] = outputs.get("function_names") or {}
+    endpoint.fleet.debuggers = {deployed[name]: debugger for name, debugger in debugged.items() if name in deployed}
+    for name, debugger in debugged.items():
+        if name in deployed:
+            _say(debug_options.describe(f"{name} ({deployed[name]})", debugger, folder=name))
 
 
 def _endpoint(root: Path, args: argparse.Namespace) -> tuple[str, Any]:
@@ -206,6 +232,7 @@ def register(subparsers: Commands) -> None:
         help="offline provider mirror for terraform init (-plugin-dir); TF_CLI_CONFIG_FILE is honoured too",
     )
     parser.add_argument("--no-watch", action="store_true", help="serve the stack without watching for changes")
+    debug_options.add_arguments(parser, names="folders under functions/", all_allowed=True)
     parser.add_argument(
         "--check", action="store_true", help="only say what is missing (terraform, runtimes' interpreters), in one line"
     )

@@ -3,6 +3,7 @@
 import functools
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from lambdafleet.endpoint.event_sources import EventSources
 from lambdafleet.endpoint.fleet import Fleet
 from lambdafleet.endpoint.http_server import BodyLimit, Limits, WsgiApp
 from lambdafleet.endpoint.schedules import Scheduler
+from lambdafleet.runtime.debug import Debugger
 
 
 @dataclass
@@ -61,15 +63,21 @@ class LocalEndpoint:
 
 
 def start(
-    cache_dir: Path, *, port: int = emulator.DEFAULT_PORT, host: str = emulator.HOST, retry_delay_s: float = 1.0
+    cache_dir: Path,
+    *,
+    port: int = emulator.DEFAULT_PORT,
+    host: str = emulator.HOST,
+    retry_delay_s: float = 1.0,
+    debuggers: Mapping[str, Debugger] | None = None,
 ) -> LocalEndpoint:
     """Serve moto plus the Lambda, HTTP API, S3-notification and event-source data planes on `host:port`.
 
-    `cache_dir` holds the provisioned Lambda runtimes. moto's state is per process, so one endpoint per process.
+    `cache_dir` holds the provisioned Lambda runtimes; `debuggers` the functions (by name) that run under a
+    debugger (also `fleet.debuggers`, later). moto's state is per process, so one endpoint per process.
     Raises OSError when the port cannot be bound.
     """
     sessions = iam_enforcement.Sessions()
-    fleet = Fleet(cache_dir, sessions=sessions)
+    fleet = Fleet(cache_dir, sessions=sessions, debuggers=debuggers)
     invoker = AsyncInvoker(fleet, retry_delay_s=retry_delay_s)
     plane = moto_patches.DataPlane(
         invoke=functools.partial(lambda_invoke.invoke, fleet, invoker.submit),

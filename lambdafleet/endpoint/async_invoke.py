@@ -13,6 +13,7 @@ from moto.awslambda.exceptions import LambdaClientError
 from moto.awslambda.models import LambdaFunction
 
 from lambdafleet.endpoint import destinations, recursion
+from lambdafleet.endpoint.concurrency import Throttled
 from lambdafleet.endpoint.fleet import Fleet
 from lambdafleet.runtime import InvokeResult
 from lambdafleet.runtime.pool import PayloadTooLargeError
@@ -23,6 +24,8 @@ LOG = logging.getLogger("lambdafleet.endpoint")
 _DESTINATION_ACTIONS = {"lambda": "lambda:InvokeFunction", "sqs": "sqs:SendMessage", "sns": "sns:Publish"}
 DEFAULT_RETRIES = 2  # Lambda retries a failed asynchronous invocation twice unless configured otherwise
 DEFAULT_MAX_AGE_S = 21600
+# A throttled event is tried again after retry_delay_s, doubling up to this many times it (Lambda: 1 s to 5 min).
+MAX_THROTTLE_BACKOFF = 8
 
 
 @dataclass
@@ -35,6 +38,7 @@ class _Event:
     attempts: int = 0
     trace: str | None = None  # its X-Ray trace header (recursion), or what caused it when it was stopped
     looped: bool = False  # recursive loop detection stopped it
+    throttles: int = 0  # attempts refused by the function's reserved concurrency (not retry attempts)
 
 
 def _config(function: LambdaFunction) -> dict[str, Any]:
@@ -100,6 +104,9 @@ class AsyncInvoker:
                 request_id=event.request_id,
                 trace_id=event.trace,
             )
+        except Throttled as throttled:
+            event.attempts -= 1  # it never ran: Lambda does not count a throttle as a retry attempt
+            return self._throttled(event, throttled)
         except LambdaClientError as error:
             LOG.warning("%s: asynchronous invocation failed: %s", event.function.function_name, error.message)
             result = None
@@ -119,6 +126,21 @@ class AsyncInvoker:
         delay = self._retry_delay_s * 2 ** (event.attempts - 1)
         if time.monotonic() + delay - event.queued_at > config.get("MaximumEventAgeInSeconds", DEFAULT_MAX_AGE_S):
             self._finish(event, "EventAgeExceeded", result)
+            return True
+        return self._later(delay, event)
+
+    def _throttled(self, event: _Event, throttled: Throttled) -> bool:
+        """Lambda keeps an event its reserved concurrency throttles in the queue and tries again, backing off, until
+        the event is too old; with 0 reserved it goes straight to the on-failure destination. False: tried later."""
+        if throttled.reserved == 0:
+            LOG.warning("%s: reserved concurrency is 0; the event goes to on-failure", event.function.function_name)
+            self._finish(event, "ZeroReservedConcurrency", None)
+            return True
+        event.throttles += 1
+        delay = self._retry_delay_s * min(2 ** (event.throttles - 1), MAX_THROTTLE_BACKOFF)
+        max_age = _config(event.function).get("MaximumEventAgeInSeconds", DEFAULT_MAX_AGE_S)
+        if time.monotonic() + delay - event.queued_at > max_age:
+            self._finish(event, "EventAgeExceeded", None)
             return True
         return self._later(delay, event)
 

@@ -12,6 +12,9 @@ from moto.sqs.models import sqs_backends
 
 from lambdafleet.runtime import InvokeResult
 
+# Conditions of events the function never ran for (reserved concurrency 0).
+NEVER_RAN = frozenset({"ZeroReservedConcurrency"})
+
 
 def invocation_record(
     function: LambdaFunction,
@@ -25,7 +28,7 @@ def invocation_record(
     response_context: dict[str, Any] = {"statusCode": 200, "executedVersion": str(function.version)}
     if result is None or result.function_error:
         response_context["functionError"] = "Unhandled"
-    record = {
+    record: dict[str, Any] = {
         "version": "1.0",
         "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "requestContext": {
@@ -42,6 +45,8 @@ def invocation_record(
     }
     if result is not None:
         record["responsePayload"] = _decoded(result.payload)
+    if condition in NEVER_RAN:
+        del record["responseContext"]  # AWS's record has none: no attempt was made
     return record
 
 

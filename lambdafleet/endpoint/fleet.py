@@ -22,8 +22,10 @@ from moto.awslambda.models import LambdaFunction, lambda_backends
 from moto.awslambda.utils import make_function_arn
 
 from lambdafleet.endpoint import cloudwatch, moto_patches
+from lambdafleet.endpoint.concurrency import Reservations
 from lambdafleet.errors import UserError
 from lambdafleet.runtime import FunctionPool, FunctionSpec, InvokeResult, images, task_root
+from lambdafleet.runtime.debug import Debugger
 from lambdafleet.runtime.task_root import Archive
 
 LOG = logging.getLogger("lambdafleet.endpoint")
@@ -85,10 +87,10 @@ def log_group_of(function: LambdaFunction) -> str:
     return logging_config.get("LogGroup", f"/aws/lambda/{function.function_name}")
 
 
-def _fingerprint(function: LambdaFunction, spec: FunctionSpec) -> str:
+def _fingerprint(function: LambdaFunction, spec: FunctionSpec, debugger: Debugger | None) -> str:
     layers = [layer["Arn"] for layer in function.layers]
     image = function.code.get("ImageUri") if function.package_type == "Image" else None
-    identity = [function.function_arn, function.code_sha_256, repr(spec), function.role, layers, image]
+    identity = [function.function_arn, function.code_sha_256, repr(spec), function.role, repr(debugger), layers, image]
     return hashlib.sha256(json.dumps(identity, default=str).encode()).hexdigest()
 
 
@@ -102,15 +104,26 @@ class _Deployment:
 class Fleet:
     """One pool of warm environments per deployed function (and version), replaced when it is redeployed."""
 
-    def __init__(self, cache_dir: Path, *, max_environments: int = 4, sessions: RoleSessions | None = None) -> None:
+    def __init__(
+        self,
+        cache_dir: Path,
+        *,
+        max_environments: int = 4,
+        sessions: RoleSessions | None = None,
+        debuggers: Mapping[str, Debugger] | None = None,
+    ) -> None:
         """`cache_dir` holds the provisioned runtimes (lambdafleet.build.paths.cache_root); `sessions` issues each
-        pool the credentials of its function's execution role (without it: placeholder keys)."""
+        pool the credentials of its function's execution role (without it: placeholder keys); `debuggers` names
+        the functions (by FunctionName) whose environments start under a debugger, and its port."""
         self._sessions = sessions
+        # Read at each invocation: a change reaches the function's next one (its environments start afresh).
+        self.debuggers: dict[str, Debugger] = dict(debuggers or {})
         self.endpoint_url = ""  # what the functions' AWS SDKs call: set once the endpoint listens
         self._cache_dir = cache_dir
         self.cache_dir = cache_dir  # also where the local JWT issuer keeps its key
         self._max_environments = max_environments
         self._deployments: dict[str, _Deployment] = {}
+        self._reservations = Reservations()  # reserved concurrency, held while an invocation runs
         self._mutex = threading.Lock()
         self._staging = Path(tempfile.mkdtemp(prefix="lambdafleet-local-"))
 
@@ -129,16 +142,18 @@ class Fleet:
 
         `invoked_arn` is the ARN the caller named (with its alias or version; default: the function's own,
         qualified with its version when it is a published one),
-        `request_id` an id the caller already gave out. Raises UnrunnableFunction when the function cannot run here.
+        `request_id` an id the caller already gave out. Raises UnrunnableFunction when the function cannot run here,
+        concurrency.Throttled when its reserved concurrency is all in use.
         """
-        deployment = self._deployment(function)
-        result = deployment.pool.invoke(
-            payload=payload,
-            client_context=client_context,
-            invoked_function_arn=invoked_arn or invoked_function_arn(function, None),
-            request_id=request_id,
-            trace_id=trace_id,
-        )
+        deployment = self._deployment(function)  # one that cannot run here says so, whatever its reservation
+        with self._reservations.admitted(function):
+            result = deployment.pool.invoke(
+                payload=payload,
+                client_context=client_context,
+                invoked_function_arn=invoked_arn or invoked_function_arn(function, None),
+                request_id=request_id,
+                trace_id=trace_id,
+            )
         group = log_group_of(function)
         stream_arn = f"arn:aws:logs:{function.region}:{function.account_id}:log-group:{group}:log-stream:"
         if result.log_stream not in deployment.streams_created:  # Lambda creates the stream with the role
@@ -163,21 +178,26 @@ class Fleet:
             function.function_name, function.role, function.account_id, function.region, action, resource
         )
 
+    def debugged(self, function_name: str) -> bool:
+        """Whether the function runs under a debugger (so callers with a timeout of their own lift it too)."""
+        return function_name in self.debuggers
+
     def _deployment(self, function: LambdaFunction) -> _Deployment:
         spec = spec_of(function)
-        fingerprint = _fingerprint(function, spec)
+        debugger = self.debuggers.get(function.function_name)
+        fingerprint = _fingerprint(function, spec, debugger)
         key = function.function_arn
         with self._mutex:
             current = self._deployments.get(key)
             if current is not None and current.fingerprint == fingerprint:
                 return current
-            replacement = _Deployment(fingerprint, self._open(function, spec))
+            replacement = _Deployment(fingerprint, self._open(function, spec, debugger))
             self._deployments[key] = replacement
         if current is not None:
             current.pool.close()  # busy environments finish their invocation first
         return replacement
 
-    def _open(self, function: LambdaFunction, spec: FunctionSpec) -> FunctionPool:
+    def _open(self, function: LambdaFunction, spec: FunctionSpec, debugger: Debugger | None) -> FunctionPool:
         if function.package_type == "Image":
             zip_path, sha256, spec = self._image(function, spec)
         elif function.code_bytes:
@@ -202,6 +222,7 @@ class Fleet:
                 source=f"function {function.function_name}",
                 zip_sha256=sha256,
                 layers=self._layers(function),
+                debugger=debugger,
             )
         except UserError as error:
             raise UnrunnableFunction(str(error)) from None

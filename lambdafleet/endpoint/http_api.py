@@ -292,13 +292,15 @@ class HttpApiGateway:
 
     def _invoke(self, integrated: Integrated, event: dict[str, Any], mapper: ResponseMapper) -> HttpResponse:
         """The mapped result, or 503 when the function has not answered within the integration's timeout (the
-        invocation runs on, as in Lambda)."""
+        invocation runs on, as in Lambda); a function under a debugger has no such timeout."""
         outcome: list[HttpResponse] = []
         worker = threading.Thread(
             target=lambda: outcome.append(self._invoke_now(integrated.function, event, mapper)), daemon=True
         )
         worker.start()
-        worker.join(integrated.timeout_ms / 1000)
+        # Under a debugger the function may be paused at a breakpoint: the integration waits as long as it does.
+        debugged = self._fleet.debugged(integrated.function.function_name)
+        worker.join(None if debugged else integrated.timeout_ms / 1000)
         if not outcome:
             LOG.warning("%s: no answer within %d ms", integrated.function.function_name, integrated.timeout_ms)
             return SERVICE_UNAVAILABLE

@@ -394,6 +394,30 @@ def _lambda_function_states() -> None:
     _replace(LambdaFunction, "get_configuration", get_configuration)
 
 
+@patch(
+    "GetFunction reports a reserved concurrency of 0 (Concurrency.ReservedConcurrentExecutions; moto leaves a 0 out, "
+    "so Terraform re-plans reserved_concurrent_executions = 0 for ever), and GetFunctionConcurrency of a function "
+    "with none reserved answers without ReservedConcurrentExecutions, as Lambda does (moto answers null)"
+)
+def _lambda_reports_reserved_concurrency() -> None:
+    report = LambdaFunction.get_code
+
+    def get_code(self: LambdaFunction) -> dict[str, Any]:
+        answer = report(self)
+        reserved = getattr(self, "reserved_concurrency", None)
+        if reserved is not None:
+            answer["Concurrency"] = {"ReservedConcurrentExecutions": int(reserved)}
+        return answer
+
+    def get_function_concurrency(self: LambdaResponse) -> tuple[int, dict[str, str], str]:
+        name = unquote(self.path.rsplit("/", 2)[-2])
+        reserved = self.backend.get_function_concurrency(name)  # raises ResourceNotFoundException
+        return 200, {}, json.dumps({} if reserved is None else {"ReservedConcurrentExecutions": int(reserved)})
+
+    _replace(LambdaFunction, "get_code", get_code)
+    _replace(LambdaResponse, "get_function_concurrency", get_function_concurrency)
+
+
 # --- S3 control plane ---------------------------------------------------------------------------------------------
 
 

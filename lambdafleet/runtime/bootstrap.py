@@ -1,8 +1,8 @@
 """First code an execution environment runs, under the function's own Python (3.10+), before awslambdaric.
 
 Started with Lambda's environment variables as `pythonX.Y -S bootstrap.py MODE TASK_ROOT RUNTIME_DIR OPT_DIR
-TMP_MB HANDLER` (OPT_DIR: the function's layers, merged). It does what Lambda's sandbox and /var/runtime/bootstrap
-do:
+TMP_MB HANDLER [DEBUGGER_DIR PORT WAIT]` (OPT_DIR: the function's layers, merged). It does what Lambda's sandbox
+and /var/runtime/bootstrap do:
 - on Linux, enters the sandbox of sandbox_child.py: Lambda's read-only filesystem view (the task root at
   /var/task, the runtime at /var/runtime, the layers at /opt, nothing of the host's home), then per environment a PID
   namespace and a tmpfs of TMP_MB on /tmp; where namespaces are unavailable (or on other systems) it says
@@ -12,6 +12,9 @@ do:
   /opt/python, runtime dir, standard library); `-S` already kept the interpreter's site-packages and any
   virtualenv out;
 - hands over to awslambdaric in this same process (no second exec: that would double the cold start).
+With DEBUGGER_DIR (debugpy's installation, MODE `run` only), the environment first listens for a debugger on
+127.0.0.1:PORT and, when WAIT is `wait`, waits for one to attach, so that even the function's module-level code
+can be stepped through; debugpy is shown in the sandbox only then, and is not on the function's sys.path.
 
 MODE `run` does that at once. MODE `serve` is a fork server: it imports what awslambdaric needs (never the
 function's code) and then, for each request on the SOCK_SEQPACKET socket it got as stdin (a JSON
@@ -62,12 +65,12 @@ _UNSANDBOXED = (
 Paths = tuple[str, str, str]  # task root, runtime dir, layers (/opt)
 
 
-def _enter_root(host: Paths) -> tuple[Paths, str | None]:
+def _enter_root(host: Paths, debugger_dir: str | None = None) -> tuple[Paths, str | None]:
     """Lambda's filesystem view for this process and its forks: the (task root, runtime dir, /opt) the function
     will see and None, or the host's paths and why the sandbox is unavailable."""
     if sandbox is None:
         return host, f"not available on {sys.platform}"
-    reason = sandbox.enter_root(*host)
+    reason = sandbox.enter_root(*host, debugger_dir)
     if reason is not None:
         return host, f"user namespaces unavailable: {reason}"
     # PYTHONPATH named the host's runtime dir when the interpreter started.
@@ -146,13 +149,39 @@ def _start_runtime(paths: Paths, handler: str) -> None:
     run_runtime(sys.argv)
 
 
-def _run(task_root: str, runtime_dir: str, opt_dir: str, tmp_mb: str, handler: str) -> None:
-    """MODE `run`: this new interpreter becomes one environment."""
+def _run(task_root: str, runtime_dir: str, opt_dir: str, tmp_mb: str, handler: str, *debug: str) -> None:
+    """MODE `run`: this new interpreter becomes one environment (with `debug`: DEBUGGER_DIR PORT WAIT, one
+    that a debugger can attach to)."""
+    debugger_dir = debug[0] if debug else None
     host = (task_root, runtime_dir, opt_dir)
-    inside, reason = _enter_root(host)
+    inside, reason = _enter_root(host, debugger_dir)
     _enter_environment(tmp_mb, reason)
     _take_environment(dict(os.environ), host, reason)
+    if debugger_dir is not None:
+        if reason is None:
+            assert sandbox is not None
+            debugger_dir = sandbox.DEBUGGER_DIR
+        _listen_for_debugger(debugger_dir, int(debug[1]), wait=debug[2] == "wait", task_root=inside[0])
     _start_runtime(inside, handler)
+
+
+def _listen_for_debugger(debugger_dir: str, port: int, *, wait: bool, task_root: str) -> None:
+    """Start debugpy on 127.0.0.1:`port` (its adapter is a child process, inside the environment) and, with
+    `wait`, block until a client attaches. debugpy is imported from its own folder, which leaves sys.path
+    again when the runtime sets Lambda's; its modules stay loaded (so `import debugpy` works in the function)."""
+    sys.path.insert(0, debugger_dir)
+    try:
+        import debugpy
+    finally:
+        sys.path.remove(debugger_dir)
+    try:
+        debugpy.listen(("127.0.0.1", port))
+    except (OSError, RuntimeError) as error:
+        sys.exit(f"lambdafleet: the debugger cannot listen on 127.0.0.1:{port}: {error}")
+    waiting = ", waiting for a client to attach" if wait else ""
+    print(f"lambdafleet: debugpy listening on 127.0.0.1:{port}{waiting} (remote root {task_root})", flush=True)
+    if wait:
+        debugpy.wait_for_client()
 
 
 def _top_level_names(entries: Iterable[str]) -> set[str]:

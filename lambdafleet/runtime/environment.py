@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lambdafleet.runtime import faults
+from lambdafleet.runtime.debug import DEBUG_TIMEOUT_S, Debugger
 from lambdafleet.runtime.faults import Fault
 from lambdafleet.runtime.interpreter import Interpreter
 from lambdafleet.runtime.lambda_env import lambda_environment
@@ -42,6 +43,13 @@ class Launch:
     credentials: Mapping[str, str] | None
     extra_env: Mapping[str, str]
     interpreter_bin: Path | None = None
+    debugger: Debugger | None = None
+    debugger_dir: Path | None = None  # debugpy for the interpreter, with `debugger`
+
+    @property
+    def timeout_s(self) -> float:
+        """The function's timeout; under a debugger, SAM's 10 hours (a paused function must not be killed)."""
+        return DEBUG_TIMEOUT_S if self.debugger else self.spec.timeout
 
     def environment(self, api_address: str) -> dict[str, str]:
         """The variables of an environment whose Runtime API listens on `api_address` (a new log stream)."""
@@ -61,7 +69,11 @@ class Launch:
         """bootstrap.py's arguments after its mode."""
         spec = self.spec
         paths = [str(self.task_root), str(self.runtime_dir), str(self.opt_dir)]
-        return [*paths, str(spec.ephemeral_storage), spec.handler]
+        arguments = [*paths, str(spec.ephemeral_storage), spec.handler]
+        if self.debugger is not None:
+            assert self.debugger_dir is not None, "a debugger needs debugpy's folder"
+            arguments += self.debugger.bootstrap_arguments(str(self.debugger_dir))
+        return arguments
 
 
 @dataclass(frozen=True)
@@ -86,7 +98,13 @@ class EnvironmentGone(Exception):
 
 
 def deadline(
-    *, timeout_s: float, started_at: float, submitted_at: float, delivered_at: float | None, cold: bool
+    *,
+    timeout_s: float,
+    started_at: float,
+    submitted_at: float,
+    delivered_at: float | None,
+    cold: bool,
+    init_timeout_s: float = INIT_TIMEOUT_S,
 ) -> float:
     """When an invocation runs out of time (time.monotonic()).
 
@@ -97,7 +115,7 @@ def deadline(
     """
     if delivered_at is not None:
         return delivered_at + timeout_s
-    return (started_at if cold else submitted_at) + INIT_TIMEOUT_S
+    return (started_at if cold else submitted_at) + init_timeout_s
 
 
 class ExecutionEnvironment:
@@ -178,17 +196,20 @@ class ExecutionEnvironment:
         if rss is not None:
             # Kept as well as the kernel's high-water mark, which is gone once the process is killed.
             self._peak_mib = max(self._peak_mib, math.ceil(rss))
-            if rss > self._launch.spec.memory_size:
+            # Under a debugger, its own processes (debugpy's adapter) count too: the limit would only get in the way.
+            if rss > self._launch.spec.memory_size and self._launch.debugger is None:
                 return faults.out_of_memory(request_id)
+        timeout_s = self._launch.timeout_s
         limit = deadline(
-            timeout_s=self._launch.spec.timeout,
+            timeout_s=timeout_s,
             started_at=self._started_at,
             submitted_at=self._submitted_at,
             delivered_at=invocation.delivered_at,
             cold=cold,
+            init_timeout_s=timeout_s if self._launch.debugger else INIT_TIMEOUT_S,  # waiting for the client is init
         )
         if time.monotonic() > limit:
-            return faults.timed_out(request_id, self._launch.spec.timeout)
+            return faults.timed_out(request_id, timeout_s)
         return None
 
     def _resident_mib(self) -> float | None:
@@ -265,6 +286,12 @@ class ExecutionEnvironment:
             environment_started_at=self._started_wall,
             init_failed=cold and delivered_at is None,
         )
+
+    def terminate(self) -> None:
+        """Kill every process of the environment, from any thread: the thread running its invocation sees the
+        runtime exit, ends the invocation and cleans up."""
+        if self._processes is not None:
+            self._processes.kill()
 
     def kill(self) -> None:
         """Stop the process and everything it started."""

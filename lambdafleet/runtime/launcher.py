@@ -8,7 +8,7 @@ import json
 import socket
 import subprocess
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -36,16 +36,17 @@ class Launcher(Protocol):
     def close(self) -> None: ...
 
 
-def bootstrap_command(python: Path, mode: str, arguments: list[str]) -> list[str]:
-    """The command line of bootstrap.py (`-S`: no site-packages, no virtualenv)."""
-    return [str(python), "-S", str(BOOTSTRAP), mode, *arguments]
+def bootstrap_command(python: Path, mode: str, arguments: list[str], options: Sequence[str] = ()) -> list[str]:
+    """The command line of bootstrap.py (`-S`: no site-packages, no virtualenv; `options`: more of the
+    interpreter's own)."""
+    return [str(python), "-S", *options, str(BOOTSTRAP), mode, *arguments]
 
 
 class SpawnLauncher:
     """Starts every environment as a new interpreter: slower, but needs no fork."""
 
-    def __init__(self, python: Path, arguments: list[str], cwd: Path) -> None:
-        self._command = bootstrap_command(python, "run", arguments)
+    def __init__(self, python: Path, arguments: list[str], cwd: Path, options: Sequence[str] = ()) -> None:
+        self._command = bootstrap_command(python, "run", arguments, options)
         self._cwd = cwd
 
     def start(self, environment: Mapping[str, str], output: int) -> ProcessHandle:

@@ -12,12 +12,13 @@ from types import TracebackType
 from typing import Any
 
 from lambdafleet.errors import UserError
-from lambdafleet.runtime import platform_log, task_root
+from lambdafleet.runtime import platform_log, sandbox, task_root
+from lambdafleet.runtime.debug import Debugger, interpreter_options
 from lambdafleet.runtime.environment import EnvironmentGone, ExecutionEnvironment, InvocationOutcome, Launch
 from lambdafleet.runtime.interpreter import find_interpreter
 from lambdafleet.runtime.launcher import ForkServer, Launcher, SpawnLauncher
 from lambdafleet.runtime.log_records import as_text, split_records
-from lambdafleet.runtime.provision import interpreter_bin, runtime_dir
+from lambdafleet.runtime.provision import debugger_dir, interpreter_bin, runtime_dir
 from lambdafleet.runtime.result import InvokeResult
 from lambdafleet.runtime.server import Invocation
 from lambdafleet.runtime.spec import FunctionSpec
@@ -50,20 +51,24 @@ class FunctionPool:
         fork_server: bool | None = None,
         zip_sha256: str | None = None,
         layers: Sequence[task_root.Archive] = (),
+        debugger: Debugger | None = None,
     ) -> None:
         """Find the interpreter, provision the runtime and unpack the zip and its layers; no process starts yet.
 
         `zip_sha256` is the zip's SHA-256 in hex when the caller knows it (saves hashing it); `layers` are the
         function's layer zips in the order Lambda extracts them into /opt. `source` names the function's
         configuration in error messages. `fork_server` (default: on Linux) forks environments from a process
-        that has the runtime loaded, instead of starting an interpreter for each. Raises UserError when the
-        function cannot run on this machine or the zip is unreadable.
+        that has the runtime loaded, instead of starting an interpreter for each. `debugger`: each environment
+        listens for a debugger (debug.py): one at a time, started afresh. Raises UserError when the function
+        cannot run on this machine or the zip is unreadable.
         """
         self.spec = spec
         interpreter = find_interpreter(
             spec.runtime, spec.architecture, source=source or str(zip_path), cache_dir=cache_dir.resolve()
         )
         runtime = runtime_dir(interpreter, cache_dir.resolve())
+        if debugger is not None:
+            fork_server, max_environments = False, 1  # one port: one environment, which must start with debugpy
         self._launch = Launch(
             spec=spec,
             interpreter=interpreter,
@@ -74,12 +79,15 @@ class FunctionPool:
             credentials=credentials,
             extra_env=dict(extra_env or {}),
             interpreter_bin=interpreter_bin(interpreter, runtime),
+            debugger=debugger,
+            debugger_dir=debugger_dir(interpreter, cache_dir.resolve()) if debugger else None,
         )
         self._launcher = _launcher(self._launch, sys.platform == "linux" if fork_server is None else fork_server)
         self._runtime_version = platform_log.runtime_version(interpreter.version, self._launch.runtime_dir, region)
         self.function_arn = f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{spec.name}"  # unqualified
         self._max = max_environments
         self._idle: list[ExecutionEnvironment] = []
+        self._busy: set[ExecutionEnvironment] = set()
         self._count = 0
         self._closed = False
         self._mutex = threading.Condition(threading.RLock())  # re-entrant: _forget runs under it too
@@ -111,7 +119,7 @@ class FunctionPool:
         invocation = Invocation(
             request_id=request_id or str(uuid.uuid4()),
             payload=body,
-            timeout_s=self.spec.timeout,
+            timeout_s=self._launch.timeout_s,
             function_arn=invoked_function_arn or self.function_arn,
             client_context=json.dumps(client_context) if client_context else "",
             trace_id=trace_id or f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)};Sampled=0",
@@ -135,6 +143,7 @@ class FunctionPool:
                 while self._idle and not fresh:
                     environment = self._idle.pop()  # the most recently used, as Lambda prefers
                     if environment.alive:
+                        self._busy.add(environment)
                         return environment
                     self._forget(environment)  # it died while idle (a background thread exited it)
                 if self._count < self._max:
@@ -142,13 +151,17 @@ class FunctionPool:
                     break
                 self._mutex.wait()
         try:
-            return ExecutionEnvironment(self._launch, self._launcher)
+            environment = ExecutionEnvironment(self._launch, self._launcher)
         except BaseException:
             self._forget(None)
             raise
+        with self._mutex:
+            self._busy.add(environment)
+        return environment
 
     def _release(self, environment: ExecutionEnvironment) -> None:
         with self._mutex:
+            self._busy.discard(environment)
             if environment.alive and not self._closed:
                 self._idle.append(environment)
                 self._mutex.notify()
@@ -192,6 +205,17 @@ class FunctionPool:
         )
 
     @property
+    def debugger(self) -> Debugger | None:
+        """The debugger its environments listen for, if any."""
+        return self._launch.debugger
+
+    def remote_task_root(self) -> str:
+        """Where the function's code is as its environments (and a debugger's path mappings) see it: /var/task
+        in the sandbox, else the unpacked zip's host path."""
+        sandboxed = sandbox.unavailable(str(self._launch.interpreter.path)) is None
+        return sandbox.TASK_ROOT if sandboxed else str(self._launch.task_root)
+
+    @property
     def environments(self) -> int:
         """How many execution environments exist right now (busy or idle)."""
         with self._mutex:
@@ -209,10 +233,14 @@ class FunctionPool:
             self._forget(environment)
 
     def close(self) -> None:
-        """Stop every idle environment; busy ones stop when they finish. The unpacked zip and layers stay in the
-        cache, shared by content with other pools."""
+        """Stop every idle environment; busy ones stop when they finish, except under a debugger: paused at a
+        breakpoint, one might never finish, and it holds the debugger's port (its invocation ends as a crash,
+        Runtime.ExitError). The unpacked zip and layers stay in the cache, shared by content with other pools."""
         with self._mutex:
             self._closed = True
+            busy = list(self._busy) if self._launch.debugger else []
+        for environment in busy:
+            environment.terminate()
         self.recycle()
         self._launcher.close()
 
@@ -227,6 +255,8 @@ class FunctionPool:
 
 def _launcher(launch: Launch, fork_server: bool) -> Launcher:
     python, arguments, cwd = launch.interpreter.path, launch.bootstrap_arguments(), launch.task_root
+    if launch.debugger is not None:
+        return SpawnLauncher(python, arguments, cwd, interpreter_options(launch.interpreter.version))
     if fork_server:
         # The server never talks to a Runtime API; its forks get their own address.
         return ForkServer(python, arguments, cwd, launch.environment(api_address="127.0.0.1:0"))

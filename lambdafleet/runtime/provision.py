@@ -1,9 +1,10 @@
-"""The local equivalent of Lambda's /var/runtime: awslambdaric and boto3 for one interpreter.
+"""The local equivalent of Lambda's /var/runtime: awslambdaric and boto3 for one interpreter; and debugpy, for the
+environments started with a debugger.
 
-awslambdaric has a compiled part per Python version, so each interpreter gets its own directory, installed
-(with uv when present, else the interpreter's own pip) once from the hashed `runtime-requirements.txt` (compiled with
-`uv pip compile --universal --python-version 3.10 --generate-hashes runtime-requirements.in
--o runtime-requirements.txt`) and reused until that lock changes.
+awslambdaric and debugpy have a compiled part per Python version, so each interpreter gets its own directory of each,
+installed (with uv when present, else the interpreter's own pip) once from the hashed lock beside this file
+(`runtime-requirements.txt`, `debug-requirements.txt`; each compiled with `uv pip compile --universal
+--python-version 3.10 --generate-hashes X-requirements.in -o X-requirements.txt`) and reused until that lock changes.
 """
 
 import hashlib
@@ -18,24 +19,41 @@ from lambdafleet.errors import BuildError
 from lambdafleet.runtime.interpreter import Interpreter
 
 LOCK_FILE = Path(__file__).with_name("runtime-requirements.txt")
+DEBUG_LOCK_FILE = Path(__file__).with_name("debug-requirements.txt")
 _COMPLETE = ".lambdafleet-complete"
 
 
 def runtime_dir(interpreter: Interpreter, cache_dir: Path) -> Path:
-    """The runtime directory for `interpreter` under `cache_dir`, installing it on first use.
+    """The runtime directory for `interpreter` under `cache_dir`, installing it on first use."""
+    return _provisioned(interpreter, cache_dir / RUNTIMES_CACHE, LOCK_FILE, "the Lambda runtime", link=True)
+
+
+def debugger_dir(interpreter: Interpreter, cache_dir: Path) -> Path:
+    """A directory holding debugpy for `interpreter` under `cache_dir`, installing it on first use.
+
+    Not the developer's venv: its debugpy is built for the venv's Python, and a function runs under its own.
+    """
+    parent = cache_dir / RUNTIMES_CACHE / "debugpy"
+    return _provisioned(interpreter, parent, DEBUG_LOCK_FILE, "debugpy", link=False)
+
+
+def _provisioned(interpreter: Interpreter, parent: Path, lock: Path, what: str, *, link: bool) -> Path:
+    """`lock` installed for `interpreter` in a directory under `parent` named after both; `link`: with the
+    interpreter's links (interpreter_bin) made while it is still writable.
 
     Safe against concurrent callers: each installs into a temporary directory and renames it into
     place; the loser of the race discards its copy.
     """
-    lock_digest = hashlib.sha256(LOCK_FILE.read_bytes()).hexdigest()[:16]
-    target = cache_dir / RUNTIMES_CACHE / f"{interpreter.tag}-{lock_digest}"
+    lock_digest = hashlib.sha256(lock.read_bytes()).hexdigest()[:16]
+    target = parent / f"{interpreter.tag}-{lock_digest}"
     if (target / _COMPLETE).exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
-        _install(interpreter, staging)
-        _link_interpreter(interpreter, staging / _bin_name(interpreter))  # while the directory is still writable
+        _install(interpreter, staging, lock, what)
+        if link:
+            _link_interpreter(interpreter, staging / _bin_name(interpreter))
         (staging / _COMPLETE).write_text(f"{interpreter.path}\n", encoding="utf-8")
         os.rename(staging, target)
     except OSError:
@@ -82,8 +100,8 @@ def _link_interpreter(interpreter: Interpreter, target: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _install(interpreter: Interpreter, into: Path) -> None:
-    options = ["--target", str(into), "--require-hashes", "--only-binary", ":all:", "-r", str(LOCK_FILE)]
+def _install(interpreter: Interpreter, into: Path, lock: Path, what: str) -> None:
+    options = ["--target", str(into), "--require-hashes", "--only-binary", ":all:", "-r", str(lock)]
     uv = _uv()
     if uv:
         command = [uv, "pip", "install", "--quiet", "--python", str(interpreter.path), "--compile-bytecode", *options]
@@ -92,7 +110,7 @@ def _install(interpreter: Interpreter, into: Path) -> None:
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         detail = (result.stderr.strip().splitlines() or ["no output"])[-1]
-        raise BuildError(f"installing the Lambda runtime for python{interpreter.version} failed: {detail}")
+        raise BuildError(f"installing {what} for python{interpreter.version} failed: {detail}")
 
 
 def _uv() -> str | None:

@@ -27,6 +27,7 @@ _PPID, _START, _RSS = 1, 19, 21
 HAS_PROC = os.path.isdir("/proc/self/fd")
 _NEAR = 64  # how many process ids after a parent's are read to find its children without a full scan
 _CHILD_MODULE = Path(__file__).with_name("sandbox_child.py")
+TASK_ROOT = "/var/task"  # sandbox_child.TASK_ROOT, which the host's code may not import
 _PROBE = """
 import importlib.util, sys
 spec = importlib.util.spec_from_file_location("_lambdafleet_sandbox", sys.argv[1])

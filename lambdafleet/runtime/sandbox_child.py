@@ -8,7 +8,8 @@ Two stages:
 - `enter_root` (once per process that starts environments: a fork server, or a new interpreter) makes a
   user + mount namespace and pivots into a new read-only root holding only what a function sees on Lambda:
   /var/task (the task root), /var/runtime (awslambdaric and boto3), /opt (the function's layers, merged in
-  order; empty without layers), the system
+  order; empty without layers), debugpy at /var/lambdafleet/debugpy for an environment started with a debugger
+  (nothing there otherwise), the system
   (/usr, /etc and the /bin, /lib... links), the function's interpreter at its own path, a few devices,
   and an empty /tmp. Nothing of the developer's home, /var/tmp, /dev/shm or other users' folders.
 - `enter_environment` (once per environment) makes a PID + mount namespace: an init process (PID 1) reaps
@@ -28,6 +29,7 @@ from typing import Literal, NoReturn
 TASK_ROOT = "/var/task"
 RUNTIME_DIR = "/var/runtime"
 OPT_DIR = "/opt"
+DEBUGGER_DIR = "/var/lambdafleet/debugpy"  # not Lambda's: present only in an environment started with a debugger
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUSER = 0x10000000
@@ -111,14 +113,17 @@ def set_name(name: str) -> None:
 # --- stage 1: the root -------------------------------------------------------------------------
 
 
-def enter_root(task_root: str, runtime_dir: str, opt_dir: str) -> str | None:
+def enter_root(task_root: str, runtime_dir: str, opt_dir: str, debugger_dir: str | None = None) -> str | None:
     """Pivot this process into Lambda's filesystem view; returns None, or why the sandbox is unavailable.
+    `debugger_dir` (debugpy's installation) is shown read-only at DEBUGGER_DIR when given.
 
     On failure nothing the function can see has changed, except possibly a private user namespace that
     maps the same user (harmless). Must run before any thread starts (unshare refuses threaded callers).
     """
     try:
         sources = _sources(task_root, runtime_dir, opt_dir)
+        if debugger_dir is not None:
+            sources.append((DEBUGGER_DIR, debugger_dir, "dir"))
         uid, gid = os.getuid(), os.getgid()
         _call("unshare", CLONE_NEWUSER | CLONE_NEWNS)
         _write("/proc/self/setgroups", "deny")

@@ -61,6 +61,8 @@ class _StackCheck:
         assert config["Architectures"] == [entry["architecture"]]
         assert config.get("Environment", {}).get("Variables", {}) == expected_environment
         assert config["LoggingConfig"]["LogFormat"] == entry["logging_format"]
+        concurrency = self.client("lambda").get_function(FunctionName=self.prefix + name).get("Concurrency", {})
+        assert concurrency.get("ReservedConcurrentExecutions") == entry.get("reserved_concurrency"), name
         if entry["package_type"] == "image":
             code = self.client("lambda").get_function(FunctionName=self.prefix + name)["Code"]
             assert config["PackageType"] == "Image"
@@ -85,9 +87,9 @@ class _StackCheck:
             for resource in _as_list(statement["Resource"]):
                 if statement["Sid"] == "OwnLogGroup":
                     assert resource.endswith(f":log-group:/aws/lambda/{config['FunctionName']}:*")
-                elif statement["Sid"].startswith("Trigger"):
-                    continue  # checked below against the function's triggers
-                elif statement["Sid"] != "Destinations":
+                elif statement["Sid"].startswith(("Trigger", "Destination")):
+                    continue  # checked below against the function's triggers and destinations
+                else:
                     assert _resource_name(resource) in own, resource
         granted = {
             _resource_name(r) for s in statements if s["Sid"].startswith(("Table", "Bucket")) for r in s["Resource"]
@@ -95,6 +97,8 @@ class _StackCheck:
         assert granted == own
         triggers = [s for s in statements if s["Sid"].startswith("Trigger")]
         _check_trigger_statements(triggers, entry, self.prefix)
+        destinations = {s["Sid"]: (s["Action"], s["Resource"]) for s in statements if s["Sid"].startswith("Destin")}
+        assert destinations == _destination_statements(entry, self.prefix), config["FunctionName"]
 
     def _check_function_urls(self, functions: dict) -> None:
         client = self.client("lambda")
@@ -167,7 +171,8 @@ class _StackCheck:
             config = client.get_function_event_invoke_config(FunctionName=self.prefix + name)["DestinationConfig"]
             for kind, key in (("on_success", "OnSuccess"), ("on_failure", "OnFailure")):
                 target = destinations[kind]
-                assert config.get(key, {}).get("Destination") == (arns[target] if target else None), (name, kind)
+                expected = _destination_arn(target, self.prefix, arns) if target else None
+                assert config.get(key, {}).get("Destination") == expected, (name, kind)
 
     def _check_state_machines(self, chains: dict, arns: dict) -> None:
         client = self.client("stepfunctions")
@@ -213,6 +218,30 @@ def _check_trigger_statements(statements: list[dict], entry: dict, prefix: str) 
             resources = ["stream"]
         found.append((_as_list(statement["Action"]), resources))
     assert sorted(found) == sorted(expected)
+
+
+def _destination_arn(target: str, prefix: str, function_arns: dict) -> str:
+    """The ARN a function.toml destination names: a function's, or a queue's or topic's of resources.toml."""
+    kind, _, name = target.rpartition(":")
+    service = {"": None, "queue": "sqs", "topic": "sns"}[kind]
+    return function_arns[name] if service is None else f"arn:aws:{service}:us-east-1:{ACCOUNT}:{prefix}{name}"
+
+
+def _destination_statements(entry: dict, prefix: str) -> dict:
+    """What a role needs to deliver its destinations' records: each target's one action, on it only."""
+    by_service: dict[str, list[str]] = {}
+    for target in filter(None, entry["destinations"].values()):
+        kind, _, name = target.rpartition(":")
+        service = {"": "lambda", "queue": "sqs", "topic": "sns"}[kind]
+        arn = (
+            f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:{prefix}{name}"
+            if service == "lambda"
+            else f"arn:aws:{service}:us-east-1:{ACCOUNT}:{prefix}{name}"
+        )
+        by_service.setdefault(service, []).append(arn)
+    sids = {"lambda": "Destinations", "sqs": "DestinationQueues", "sns": "DestinationTopics"}
+    actions = {"lambda": "lambda:InvokeFunction", "sqs": "sqs:SendMessage", "sns": "sns:Publish"}
+    return {sids[service]: ([actions[service]], arns) for service, arns in by_service.items()}
 
 
 def _as_list(value: str | list[str]) -> list[str]:
@@ -266,23 +295,28 @@ def test_plan_names_the_manifest_key_of_every_problem(
     make_terraform, infra_copy: Path, aws_env: str, tmp_path: Path
 ) -> None:
     # One plan finds every problem (the check reports them together): an undeclared table and destination, a
-    # bucket notifying a function the manifest lacks, and a name the prefix pushes past 64 characters.
+    # bucket notifying a function the manifest lacks, a name the prefix pushes past 64 characters, and (the
+    # function module's typed variable) a negative reserved concurrency.
     path = _one_function_manifest(
         tmp_path,
-        destinations={"on_success": "ghost", "on_failure": None},
+        destinations={"on_success": "ghost", "on_failure": "queue:nope"},
         permissions=[{"type": "table", "name": "nope", "access": "read"}],
+        reserved_concurrency=-1,
     )
     long_name = "m" * (64 - len(PREFIX) + 1)
     manifest = json.loads(path.read_text())
     long_function = {**manifest["functions"]["math"], "name": long_name, "zip": f"{long_name}.zip"}
-    long_function.update(permissions=[], destinations={"on_success": None, "on_failure": None})
+    long_function.update(permissions=[], destinations={"on_success": None, "on_failure": None}, reserved_concurrency=2)
     manifest["functions"][long_name] = long_function
     path.write_text(json.dumps(manifest))
     message = _local_plan_error(make_terraform(infra_copy / "envs" / "local"), aws_env, path)
     assert f"{path}: functions.math.permissions names table 'nope', which is not declared in var.tables" in message
     assert "functions.math.destinations.on_success names function 'ghost', which is not in the manifest" in message
+    undeclared = "functions.math.destinations.on_failure names queue 'nope', which is not declared in functions/"
+    assert undeclared in message
     assert "var.buckets.uploads.notify_function names function 'resize_image', which is not in the manifest" in message
     assert f"functions.{long_name}: '{PREFIX}{long_name}' is over the 64 characters Lambda and IAM allow" in message
+    assert "reserved_concurrency must be a whole number, at least 0 (0 throttles every invocation), or null" in message
 
 
 # envs/aws reaches the emulator through AWS_ENDPOINT_URL (aws_env), with local state instead of its S3 backend.

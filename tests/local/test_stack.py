@@ -6,9 +6,11 @@ import io
 import json
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -99,6 +101,26 @@ def test_http_routes_of_the_example_functions(api: str) -> None:
     assert _http("GET", f"{api}/no/such/route") == (404, {"message": "Not Found"})  # API Gateway's
 
 
+def test_a_burst_past_the_declared_write_limit_is_throttled(api: str, local_stack: LocalStack) -> None:
+    """functions/api.toml throttles the stage (100 requests/s, burst 50) and, tighter, the write routes; a burst
+    of unauthenticated deletes from 4 clients is admitted (401) up to the route's burst plus its rate over the
+    burst's duration, and the rest get API Gateway's 429, before any authorizer or function runs."""
+    declared = local_stack.manifest["api"]
+    assert declared["throttling"] == {"rate_limit": 100.0, "burst_limit": 50}
+    limit = declared["routes"]["DELETE /items/{id}"]["throttling"]
+    assert limit is not None and limit["burst_limit"] < declared["throttling"]["burst_limit"]
+    statuses: list[tuple[int, object]] = []
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        statuses = list(pool.map(lambda n: _http("DELETE", f"{api}/items/burst-{n}"), range(60)))
+    elapsed = time.monotonic() - started
+    admitted = [body for status, body in statuses if status == 401]
+    throttled = [body for status, body in statuses if status == 429]
+    assert len(admitted) + len(throttled) == 60, statuses
+    assert throttled and all(body == {"message": "Too Many Requests"} for body in throttled), statuses
+    assert len(admitted) <= limit["burst_limit"] + limit["rate_limit"] * elapsed + 1, (len(admitted), elapsed)
+
+
 def test_api_host_name_form(stack: dict, embedded) -> None:
     api_id = stack["api_id"]
     port = embedded.url.rsplit(":", 1)[1]
@@ -162,6 +184,35 @@ def test_s3_upload_triggers_resize_image(stack: dict, endpoint, wait_for) -> Non
     [entry] = wait_for(thumbnail)
     with Image.open(io.BytesIO(s3.get_object(Bucket=thumbnails, Key=entry["Key"])["Body"].read())) as image:
         assert max(image.size) < 640
+
+
+def test_a_failing_resize_event_lands_in_its_on_failure_queue(stack: dict, endpoint, wait_for) -> None:
+    """resize_image's S3 event for an object that is gone fails; after Lambda's two retries its invocation record
+    reaches the resize-failures queue (function.toml's on_failure), sent with the function's role."""
+    command = [sys.executable, "build.py", "event", "s3", "--bucket", stack["bucket_names"]["uploads"], "--key", "gone"]
+    event = json.loads(subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, check=True).stdout)
+    client, sqs = endpoint.client("lambda"), endpoint.client("sqs")
+    name = stack["function_names"]["resize_image"]
+    response = client.invoke(FunctionName=name, InvocationType="Event", Payload=json.dumps(event).encode())
+    assert response["StatusCode"] == 202
+    queue = stack["queue_urls"]["resize-failures"]
+
+    def failed() -> list:
+        """resize_image's invocation record in resize-failures"""
+        return sqs.receive_message(QueueUrl=queue, WaitTimeSeconds=1).get("Messages", [])
+
+    [message] = wait_for(failed, timeout=60)
+    record = json.loads(message["Body"])
+    function_arn = client.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
+    assert record["requestContext"] == {
+        "requestId": response["ResponseMetadata"]["RequestId"],
+        "functionArn": f"{function_arn}:$LATEST",
+        "condition": "RetriesExhausted",
+        "approximateInvokeCount": 3,
+    }
+    assert record["requestPayload"] == event
+    assert record["responseContext"] == {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"}
+    assert record["responsePayload"]["errorType"] == "NoSuchKey"
 
 
 def test_logs_are_queryable(stack: dict, local_stack: LocalStack, endpoint, wait_for) -> None:

@@ -8,10 +8,12 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
 
+import boto3
 import pytest
 
 from lambdafleet.build.paths import cache_root
@@ -19,6 +21,8 @@ from lambdafleet.errors import UserError
 from lambdafleet.runtime.interpreter import find_interpreter
 from lambdafleet.testing.endpoint import free_port
 from tests.conftest import PROVIDER_MIRROR, REPO_ROOT, copy_repository, one_line_error
+from tests.runtime.dap_client import DapClient
+from tests.runtime.dap_client import debug_port as dap_port
 
 
 def _commit_of_the_work_tree(tmp_path: Path) -> Path:
@@ -125,8 +129,9 @@ def test_up_serves_the_stack_makes_a_saved_handler_live_and_ctrl_c_leaves_nothin
     if shutil.which("terraform") is None:
         pytest.skip("no `terraform` on PATH")
     root = copy_repository(tmp_path / "repo")
-    port = free_port()
+    port, debug_port = free_port(), dap_port()
     command = [sys.executable, "build.py", "up", "--port", str(port), "--prefix", "up-"]
+    command += ["--debug=math", "--debug-port", str(debug_port)]  # math waits for a debugger at its first invocation
     if PROVIDER_MIRROR.is_dir():
         command += ["--plugin-dir", str(PROVIDER_MIRROR)]
     environment = {**os.environ, "LAMBDAFLEET_CACHE_DIR": str(cache_root(REPO_ROOT))}
@@ -141,6 +146,8 @@ def test_up_serves_the_stack_makes_a_saved_handler_live_and_ctrl_c_leaves_nothin
         with urllib.request.urlopen(f"{api}/health", timeout=30) as response:
             assert json.loads(response.read())["status"] == "ok"
         assert "up-math" in output and "s3://up-models-123456789012/iris.npz" in output
+        assert f"debug         math (up-math) on 127.0.0.1:{debug_port}: waits for a debugger" in output
+        _debug_math(port, debug_port)
 
         handler = root / "functions" / "echo" / "lambda_function.py"
         handler.write_text("def lambda_handler(event, context):\n    return 'edited'\n")
@@ -160,6 +167,31 @@ def test_up_serves_the_stack_makes_a_saved_handler_live_and_ctrl_c_leaves_nothin
     assert code == 0, output[-4000:]
     assert "Traceback" not in output, output[-4000:]
     assert _processes_of(root) == []
+
+
+def _debug_math(port: int, debug_port: int) -> None:
+    """Invoke the deployed math, which waits for a debugger: attach one (as VS Code does), let it run, get 9."""
+    answers: list[bytes] = []
+
+    def invoke() -> None:
+        client = boto3.client(
+            "lambda", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
+            aws_access_key_id="test", aws_secret_access_key="test",
+        )  # fmt: skip
+        answers.append(
+            client.invoke(FunctionName="up-math", Payload=b'{"action": "square", "number": 3}')["Payload"].read()
+        )
+
+    caller = threading.Thread(target=invoke)
+    caller.start()
+    debugger = DapClient(debug_port, timeout_s=60)
+    debugger.request("initialize", clientID="test", adapterID="debugpy", pathFormat="path", linesStartAt1=True)
+    debugger.send("attach", justMyCode=True)
+    debugger.wait_for_event("initialized")
+    debugger.request("configurationDone")
+    caller.join(timeout=60)
+    debugger.close()
+    assert answers == [b"9"]
 
 
 _INVOKE = """

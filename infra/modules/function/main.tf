@@ -35,14 +35,20 @@ locals {
     }
   ]
 
-  destination_arns = compact([var.destinations.on_success, var.destinations.on_failure])
+  # The targets' services are known at plan time even when their ARNs are not (a queue created in the same apply).
+  destination_targets = [for target in [var.destinations.on_success, var.destinations.on_failure] : target if target != null]
 
-  destination_statements = length(local.destination_arns) == 0 ? [] : [{
-    Sid      = "Destinations"
-    Effect   = "Allow"
-    Action   = ["lambda:InvokeFunction"]
-    Resource = local.destination_arns
-  }]
+  # Lambda sends a destination's invocation record with the execution role: each target's one action, on it only.
+  destination_actions = { lambda = "lambda:InvokeFunction", sqs = "sqs:SendMessage", sns = "sns:Publish" }
+  destination_sids    = { lambda = "Destinations", sqs = "DestinationQueues", sns = "DestinationTopics" }
+  destination_statements = [
+    for service, action in local.destination_actions : {
+      Sid      = local.destination_sids[service]
+      Effect   = "Allow"
+      Action   = [action]
+      Resource = distinct([for target in local.destination_targets : target.arn if target.service == service])
+    } if contains(local.destination_targets[*].service, service)
+  ]
 }
 
 data "aws_iam_policy_document" "assume_role" {
@@ -89,7 +95,7 @@ resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_117:The functions call only AWS APIs; a VPC adds NAT cost and cold-start latency without a private resource to reach.
   #checkov:skip=CKV_AWS_173:Environment variables hold resource names, never secrets; Lambda encrypts them at rest with its service key.
   #checkov:skip=CKV_AWS_272:Code integrity comes from the reproducible build's sha256 (source_code_hash); code signing needs a Signer profile per account.
-  #checkov:skip=CKV_AWS_115:Reserved concurrency is a capacity decision per deployment; a fixed default would throttle or starve other functions.
+  #checkov:skip=CKV_AWS_115:Reserved concurrency is set per function (function.toml reserved_concurrency) where it bounds cost; a fixed default would throttle or starve other functions.
   function_name     = var.function_name
   description       = var.description
   role              = aws_iam_role.this.arn
@@ -107,6 +113,8 @@ resource "aws_lambda_function" "this" {
   memory_size       = var.memory_size
   timeout           = var.timeout
   tags              = var.tags
+  # -1: no reservation (the provider's "unreserved"); 0 throttles every invocation.
+  reserved_concurrent_executions = var.reserved_concurrency == null ? -1 : var.reserved_concurrency
 
   ephemeral_storage {
     size = var.ephemeral_storage
@@ -140,20 +148,20 @@ resource "aws_lambda_function" "this" {
 }
 
 resource "aws_lambda_function_event_invoke_config" "this" {
-  count = length(local.destination_arns) > 0 ? 1 : 0
+  count = length(local.destination_targets) > 0 ? 1 : 0
 
   function_name = aws_lambda_function.this.function_name
 
   destination_config {
     dynamic "on_success" {
-      for_each = var.destinations.on_success == null ? [] : [var.destinations.on_success]
+      for_each = var.destinations.on_success == null ? [] : [var.destinations.on_success.arn]
       content {
         destination = on_success.value
       }
     }
 
     dynamic "on_failure" {
-      for_each = var.destinations.on_failure == null ? [] : [var.destinations.on_failure]
+      for_each = var.destinations.on_failure == null ? [] : [var.destinations.on_failure.arn]
       content {
         destination = on_failure.value
       }

@@ -171,12 +171,18 @@ variable "grants" {
 }
 
 variable "destinations" {
-  description = "ARNs of the functions that receive the result of asynchronous invocations."
+  description = "Where the record of an asynchronous invocation goes: a target's ARN and its service (lambda, sqs or sns; given apart because an ARN may be unknown until apply)."
   type = object({
-    on_success = optional(string)
-    on_failure = optional(string)
+    on_success = optional(object({ arn = string, service = string }))
+    on_failure = optional(object({ arn = string, service = string }))
   })
-  default = {}
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = alltrue([for target in [var.destinations.on_success, var.destinations.on_failure] : target == null ? true : contains(["lambda", "sqs", "sns"], target.service)])
+    error_message = "each destination's service must be lambda, sqs or sns."
+  }
 }
 
 variable "trigger_statements" {
@@ -203,5 +209,16 @@ variable "layers" {
   validation {
     condition     = length(var.layers) <= 5
     error_message = "Lambda attaches at most five layers to a function."
+  }
+}
+
+variable "reserved_concurrency" {
+  description = "Concurrent executions reserved for the function, and its ceiling (0 throttles every invocation); null leaves it in the account's unreserved pool."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.reserved_concurrency == null ? true : var.reserved_concurrency >= 0 && floor(var.reserved_concurrency) == var.reserved_concurrency
+    error_message = "reserved_concurrency must be a whole number, at least 0 (0 throttles every invocation), or null."
   }
 }
