@@ -307,13 +307,14 @@ FRONT_DOOR_CORS = {
 def with_every_front_door_setting(manifest_path: Path) -> None:
     """Add to the manifest what the examples do not use, so that the one apply covers every setting build.py can
     write: math behind payload-1.0 routes (AWS_IAM, a Lambda authorizer, route throttling), a public function URL
-    with its own CORS on echo, and a reserved concurrency of 0 on predict_image (which cannot run locally anyway)."""
+    with its own CORS on echo, and a reserved concurrency of 0 on `idle`, a copy of echo that no test invokes (0
+    throttles every invocation)."""
     manifest = json.loads(manifest_path.read_text())
     functions = manifest["functions"]
+    functions["idle"] = {**functions["echo"], "name": "idle", "routes": [], "reserved_concurrency": 0}
     functions["math"] = {**functions["math"], "routes": ["GET /math/iam", "GET /math/gated", "GET /math/busy"]}
     functions["math"]["payload_format_version"] = "1.0"
     functions["echo"] = {**functions["echo"], "function_url": {"auth_type": "NONE", "cors": FRONT_DOOR_CORS}}
-    functions["predict_image"] = {**functions["predict_image"], "reserved_concurrency": 0}
     api = manifest["api"]
     api["authorizers"]["gate"] = {
         "type": "lambda",
