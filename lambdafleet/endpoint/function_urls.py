@@ -27,7 +27,7 @@ from lambdafleet.endpoint.http_event import (
     map_response,
 )
 from lambdafleet.endpoint.http_server import BodyLimit, WsgiApp
-from lambdafleet.endpoint.wsgi_body import BodyTooLarge, front, read_body
+from lambdafleet.endpoint.wsgi_body import BodyTooLarge, front, read_body, sent_headers
 from lambdafleet.runtime.pool import MAX_REQUEST_BYTES, PayloadTooLargeError
 
 LOG = logging.getLogger("lambdafleet.endpoint")
@@ -78,10 +78,7 @@ class FunctionUrls:
             return PAYLOAD_TOO_LARGE
         except ValueError:
             return BAD_REQUEST
-        header_pairs = [(k[5:].replace("_", "-").lower(), v) for k, v in environ.items() if k.startswith("HTTP_")]
-        header_pairs += [
-            (k.replace("_", "-").lower(), environ[k]) for k in ("CONTENT_TYPE", "CONTENT_LENGTH") if environ.get(k)
-        ]
+        header_pairs = [(name.lower(), value) for name, value in sent_headers(environ)]
         headers = joined(header_pairs)
         config = function.url_config.config
         rules = CorsRules.from_config(config.get("Cors"))

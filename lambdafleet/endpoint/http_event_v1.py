@@ -1,8 +1,8 @@
 """API Gateway HTTP API payload format 1.0: the REST-style event a request becomes, and its response mapping.
 
 Follows "Working with AWS Lambda proxy integrations for HTTP APIs" (format 1.0) in the API Gateway developer
-guide: single and multi-value headers and query parameters, absent parts as null, cookies left in the Cookie
-header, and a response that must carry statusCode (format 1.0 infers nothing).
+guide: single and multi-value headers (names as the client spelled them) and query parameters, absent parts as
+null, cookies left in the Cookie header, and a response that must carry statusCode (format 1.0 infers nothing).
 """
 
 import base64
@@ -42,6 +42,18 @@ def _multi(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
     return grouped
 
 
+def _multi_headers(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """One entry per header line, under the name as the client spelled it first (names differing only in case are
+    one header)."""
+    spelling: dict[str, str] = {}
+    return _multi([(spelling.setdefault(name.lower(), name), value) for name, value in pairs])
+
+
+def _get(headers: dict[str, str], name: str) -> str:
+    """A header's value, whatever the case of its name."""
+    return next((value for key, value in headers.items() if key.lower() == name), "")
+
+
 def _last(grouped: dict[str, list[str]]) -> dict[str, str]:
     """The single-value map: a repeated name keeps its last value, as REST-style events have it."""
     return {name: values[-1] for name, values in grouped.items()}
@@ -51,17 +63,17 @@ def build_event_v1(
     request: HttpRequest, target: RouteTarget, request_id: str, authorizer: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """The payload-1.0 event for `request`; absent parts are null, as API Gateway sends them."""
-    headers = _multi([(name.lower(), value) for name, value in request.headers])
+    headers = _multi_headers(request.headers)
     query = _multi(parse_qsl(request.raw_query, keep_blank_values=True))
     now = time.time()
     _, _, route_path = target.route_key.partition(" ")
     resource = route_path or target.route_key  # "$default" has no path
     single_headers = _last(headers)
     body, is_base64 = (
-        encoded_body(request.body, single_headers.get("content-type", "")) if request.body else (None, False)
+        encoded_body(request.body, _get(single_headers, "content-type")) if request.body else (None, False)
     )
     identity: dict[str, Any] = dict.fromkeys(_IDENTITY_KEYS)
-    identity.update({"sourceIp": request.source_ip, "userAgent": single_headers.get("user-agent", "")})
+    identity.update({"sourceIp": request.source_ip, "userAgent": _get(single_headers, "user-agent")})
     return {
         "version": "1.0",
         "resource": resource,

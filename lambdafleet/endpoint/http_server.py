@@ -13,7 +13,10 @@ added here through its documented-by-source extension points (`channel_class`, `
 - a request must arrive whole within `read_timeout` seconds of its first byte (waitress alone only closes idle
   connections, so a client trickling one byte at a time would hold one forever);
 - the environ carries what moto reads from werkzeug's server: `RAW_URI` (S3 keys with encoded slashes) and S3
-  metadata headers whose names hold underscores.
+  metadata headers whose names hold underscores;
+- the environ also carries the request's header lines as sent (`HEADER_PAIRS`: names in the client's spelling,
+  one pair per line): WSGI joins a repeated header with ", ", while API Gateway joins with "," and payload 1.0
+  events list every value of a repeated header.
 """
 
 import json
@@ -27,7 +30,8 @@ from typing import Any
 from moto.core.request import PRESERVED_HEADER_NAMES_ENVIRON_KEY, should_preserve_original_header_name
 from waitress.adjustments import Adjustments
 from waitress.channel import HTTPChannel
-from waitress.parser import HTTPRequestParser, ParsingError
+from waitress.parser import HTTPRequestParser, ParsingError, get_header_lines
+from waitress.rfc7230 import HEADER_FIELD_RE
 from waitress.server import TcpWSGIServer
 from waitress.task import ErrorTask, WSGITask
 from waitress.utilities import Error
@@ -37,6 +41,7 @@ MAX_HEADER_BYTES = 64 * 1024  # request line + headers; API Gateway and Lambda t
 MAX_BODY_BYTES = 1024**3  # any other API (S3 PutObject of a deployment zip): bodies over 512 KB spool to disk
 DISCARD_LIMIT = 64 * 1024**2  # an over-limit body up to this size is read and dropped before the 413
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+HEADER_PAIRS = "lambdafleet.header_pairs"  # environ key: [(name, value), ...] as the request's header lines had them
 
 
 @dataclass(frozen=True)
@@ -123,10 +128,12 @@ class _Parser(HTTPRequestParser):  # type: ignore[misc]
         super().__init__(adj)
         self.started = time.monotonic()
         self.preserved: dict[str, tuple[str, str]] = {}
+        self.header_pairs: list[tuple[str, str]] = []
 
     def parse_header(self, header_plus: bytes) -> None:
         self._preserve_underscored(header_plus)
         super().parse_header(header_plus)
+        self.header_pairs = _pairs(header_plus)
         if self.chunked and "CONTENT_LENGTH" in self.headers:
             raise ParsingError("Content-Length and Transfer-Encoding: chunked in one request")
         if self.chunked and _codings(header_plus).count("chunked") > 1:
@@ -174,6 +181,19 @@ class _Parser(HTTPRequestParser):  # type: ignore[misc]
         self.connection_close = True
 
 
+def _pairs(header_plus: bytes) -> list[tuple[str, str]]:
+    """The header lines of a request waitress accepted, as (name, value) in order, split by waitress's own rules
+    (folded lines joined, values stripped of spaces and tabs)."""
+    _, _, block = header_plus.partition(b"\r\n")
+    pairs: list[tuple[str, str]] = []
+    for line in get_header_lines(block):
+        match = HEADER_FIELD_RE.match(line)
+        if match is not None:  # waitress refused the request otherwise
+            name, value = match.group("name", "value")
+            pairs.append((name.decode("latin-1"), value.strip(b" \t").decode("latin-1")))
+    return pairs
+
+
 def _codings(header_plus: bytes) -> list[str]:
     """Every transfer coding named by the request's Transfer-Encoding headers, in order."""
     codings: list[str] = []
@@ -217,6 +237,7 @@ class _Task(_KeepsHeaderSpelling, WSGITask):  # type: ignore[misc]
                 environ[key] = value
                 names[key] = name
         environ[PRESERVED_HEADER_NAMES_ENVIRON_KEY] = names
+        environ[HEADER_PAIRS] = list(getattr(request, "header_pairs", []))
         return environ
 
 

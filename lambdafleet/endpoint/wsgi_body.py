@@ -9,7 +9,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
 from lambdafleet.endpoint.http_event import HttpResponse
-from lambdafleet.endpoint.http_server import WsgiApp
+from lambdafleet.endpoint.http_server import HEADER_PAIRS, WsgiApp
 from lambdafleet.runtime.pool import MAX_REQUEST_BYTES
 
 LOG = logging.getLogger("lambdafleet.endpoint")
@@ -31,6 +31,15 @@ def request_of(environ: dict[str, Any]) -> Request:
     request = Request(environ)
     request.max_content_length = MAX_REQUEST_BYTES
     return request
+
+
+def sent_headers(environ: dict[str, Any]) -> list[tuple[str, str]]:
+    """The request's headers, one (name, value) per header line in the client's spelling, as the HTTP server
+    recorded them; from the WSGI keys (repeats already joined, names capitalized) for a server that did not."""
+    recorded: list[tuple[str, str]] | None = environ.get(HEADER_PAIRS)
+    if recorded is not None:
+        return recorded
+    return [(name, value) for name, value in Request(environ).headers.items() if value]
 
 
 def read_body(environ: dict[str, Any]) -> bytes:

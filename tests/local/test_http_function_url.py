@@ -1,6 +1,7 @@
 """Lambda function URLs on the local endpoint: `<url-id>.lambda-url.<region>.localhost:<port>`, the function-URL
 event, AuthType NONE and AWS_IAM, and the URL's own CORS."""
 
+import http.client
 import json
 import urllib.error
 import urllib.parse
@@ -46,6 +47,20 @@ def urls(endpoint, deploy_function) -> dict:
         url_id = urllib.parse.urlsplit(url).hostname.split(".")[0]
         found[auth] = f"{url_id}.lambda-url.us-east-1.localhost:{urllib.parse.urlsplit(endpoint.url).port}"
     return {"port": urllib.parse.urlsplit(endpoint.url).port, **found}
+
+
+def test_repeated_headers_are_comma_joined_and_cookies_stay_one_per_entry(urls: dict) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", urls["port"], timeout=30)
+    try:
+        connection.putrequest("GET", "/twice", skip_host=True)
+        for name, value in (("Host", urls["NONE"]), ("X-A", "1"), ("X-A", "2"), ("Cookie", "s=1"), ("Cookie", "t=2")):
+            connection.putheader(name, value)
+        connection.endheaders()
+        event = json.loads(connection.getresponse().read())
+    finally:
+        connection.close()
+    assert event["headers"]["x-a"] == "1,2"
+    assert event["cookies"] == ["s=1", "t=2"] and "cookie" not in event["headers"]
 
 
 def test_the_function_url_event_and_response(urls: dict) -> None:

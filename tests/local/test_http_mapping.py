@@ -137,8 +137,9 @@ def test_event_has_the_payload_1_shape() -> None:
         "/items/7",
         "POST",
     )
-    assert event["headers"] == {"x-multi": "2", "cookie": "s=1; t=2", "user-agent": "ua"}
-    assert event["multiValueHeaders"]["x-multi"] == ["1", "2"]
+    # Names keep the client's spelling (the first one, for names differing only in case), as API Gateway's are.
+    assert event["headers"] == {"X-Multi": "2", "Cookie": "s=1; t=2", "User-Agent": "ua"}
+    assert event["multiValueHeaders"]["X-Multi"] == ["1", "2"]
     assert event["queryStringParameters"] == {"a": "3", "b": "2"}
     assert event["multiValueQueryStringParameters"] == {"a": ["1", "3"], "b": ["2"]}
     assert event["pathParameters"] == {"id": "7"}

@@ -22,17 +22,23 @@ def _padded(size: int) -> bytes:
     return b'{"x":"' + b"a" * (size - 8) + b'"}'
 
 
-def _raw_invoke(url: str, name: str, body: bytes, content_type: str) -> tuple[int, bytes]:
+def _raw_invoke(url: str, name: str, body: bytes, content_type: str, **headers: str) -> tuple[int, bytes]:
     """POST `body` to Invoke, signed as the AWS CLI signs it, with `content_type`."""
+    return _signed_invoke(url, name, body, content_type, **headers)[::2]
+
+
+def _signed_invoke(url: str, name: str, body: bytes, content_type: str, **headers: str) -> tuple[int, dict, bytes]:
     request = AWSRequest("POST", f"{url}/2015-03-31/functions/{name}/invocations", data=body)
     request.headers["Content-Type"] = content_type
+    for header, value in headers.items():
+        request.headers[header.replace("_", "-")] = value
     SigV4Auth(Credentials("test", "test"), "lambda", "us-east-1").add_auth(request)
     sent = urllib.request.Request(request.url, data=body, method="POST", headers=dict(request.headers))
     try:
         with urllib.request.urlopen(sent, timeout=30) as response:
-            return response.status, response.read()
+            return response.status, dict(response.headers), response.read()
     except urllib.error.HTTPError as error:
-        return error.code, error.read()
+        return error.code, dict(error.headers), error.read()
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +73,21 @@ def test_an_unsigned_invocation_is_refused_as_lambda_does(endpoint, echo) -> Non
         urllib.request.urlopen(sent, timeout=30)
     assert refused.value.code == 403
     assert refused.value.headers["x-amzn-ErrorType"] == "MissingAuthenticationTokenException"
+
+
+@pytest.mark.parametrize("body", [b'{"a": 1}', b"{not json"])
+def test_the_direct_invoke_path_answers_as_motos_dispatch_does(endpoint, echo, body: bytes) -> None:
+    """An ordinary Invoke is answered without moto's request dispatch; a request naming its account
+    (x-moto-account-id) still goes through it: both answers carry the same status, headers and body."""
+    varying = {"date", "x-amzn-requestid", "x-amz-crc32", "content-length"}
+    answers = []
+    for extra in ({}, {"x_moto_account_id": "123456789012"}):
+        status, headers, payload = _signed_invoke(endpoint.url, echo, body, "application/json", **extra)
+        answers.append((status, {name.lower(): value for name, value in headers.items()}, payload))
+    (direct_status, direct, direct_body), (moto_status, moto, moto_body) = answers
+    assert (direct_status, direct_body) == (moto_status, moto_body)
+    assert {k: v for k, v in direct.items() if k not in varying} == {k: v for k, v in moto.items() if k not in varying}
+    assert ("x-amz-crc32" in direct) == ("x-amz-crc32" in moto)
 
 
 def test_the_body_is_the_event_whatever_its_content_type(endpoint, echo) -> None:

@@ -1,7 +1,9 @@
 """The Runtime API server spoken to directly over HTTP, as a runtime client would."""
 
 import json
+import socket
 import threading
+import time
 import urllib.error
 import urllib.request
 
@@ -68,3 +70,42 @@ def test_unknown_request_id_and_route(server):
 def test_init_error_is_recorded(server):
     assert _call(server, "POST", "/init/error", b'{"errorType": "Runtime.ImportModuleError"}')[0] == 202
     assert server.init_error == b'{"errorType": "Runtime.ImportModuleError"}'
+
+
+def _raw(server: RuntimeApiServer, data: bytes) -> bytes:
+    """`data` written on one connection, and everything the server answers until it closes it (or 2 s pass)."""
+    host, port = server.address.split(":")
+    with socket.create_connection((host, int(port)), timeout=2) as connection:
+        connection.sendall(data)
+        received = b""
+        try:
+            while chunk := connection.recv(65536):
+                received += chunk
+        except TimeoutError:
+            pass
+    return received
+
+
+def test_one_kept_alive_connection_serves_several_requests(server):
+    request = b"POST /2018-06-01/runtime/invocation/x/response HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\n\r\n1"
+    answer = _raw(server, request * 2 + b"GET /nowhere HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+    assert answer.count(b"HTTP/1.1 400 ") == 2 and answer.count(b"HTTP/1.1 404 ") == 1
+
+
+def test_an_http_1_0_request_closes_its_connection(server):
+    started = time.monotonic()
+    assert _raw(server, b"GET /nowhere HTTP/1.0\r\n\r\n").startswith(b"HTTP/1.1 404 ")
+    assert time.monotonic() - started < 1.5  # closed by the server, not by _raw's 2 s wait
+
+
+@pytest.mark.parametrize(
+    ("head", "status"),
+    [
+        (b"GET /x HTTP/1.1\r\nX: " + b"a" * 70000 + b"\r\n\r\n", b"431"),
+        (b"GET /x HTTP/1.1\r\n" + b"X: 1\r\n" * 101 + b"\r\n", b"431"),
+        (b"GET /x HTTP/1.1\r\nno colon here\r\n\r\n", b"400"),
+        (b"GET /x HTTP/2.0\r\n\r\n", b"505"),
+    ],
+)
+def test_a_malformed_or_oversized_head_is_refused(server, head: bytes, status: bytes):
+    assert _raw(server, head).split(b"\r\n")[0].split(b" ")[1] == status
