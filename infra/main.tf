@@ -48,21 +48,67 @@ locals {
     name => "arn:${data.aws_partition.current.partition}:lambda:${data.aws_region.current.name}:${local.account_id}:function:${var.name_prefix}${name}"
   }
 
+  partition = data.aws_partition.current.partition
+  region    = data.aws_region.current.name
+  # Names this stack gives the resources it creates for functions' grants, by "<type>:<key>".
   resource_names = merge(
     { for name in keys(var.tables) : "table:${name}" => "${var.name_prefix}${name}" },
     { for name in keys(var.buckets) : "bucket:${name}" => "${var.name_prefix}${replace(name, "_", "-")}-${local.account_id}" },
+    { for name in keys(var.secrets) : "secret:${name}" => "${var.name_prefix}${name}" },
+    { for name in keys(var.parameters) : "parameter:${name}" => "/${var.name_prefix}${name}" },
   )
-  # Built from the names rather than taken from module.bucket, which itself depends on module.function
-  # through its notifications: the references would form a cycle.
+  # The ARN of every resource a grant may name (build/permissions.py's types). Tables and buckets are built from
+  # the names rather than taken from module.bucket, which itself depends on module.function through its
+  # notifications: the references would form a cycle; functions likewise (destinations, invoke grants).
   resource_arns = merge(
-    { for name in keys(var.tables) : "table:${name}" => "arn:${data.aws_partition.current.partition}:dynamodb:${data.aws_region.current.name}:${local.account_id}:table/${local.resource_names["table:${name}"]}" },
-    { for name in keys(var.buckets) : "bucket:${name}" => "arn:${data.aws_partition.current.partition}:s3:::${local.resource_names["bucket:${name}"]}" },
+    { for name in keys(var.tables) : "table:${name}" => "arn:${local.partition}:dynamodb:${local.region}:${local.account_id}:table/${local.resource_names["table:${name}"]}" },
+    { for name in keys(var.buckets) : "bucket:${name}" => "arn:${local.partition}:s3:::${local.resource_names["bucket:${name}"]}" },
+    { for name, queue in module.queue : "queue:${name}" => queue.arn },
+    { for name, topic in module.topic : "topic:${name}" => topic.arn },
+    { for name, stream in module.stream : "stream:${name}" => stream.arn },
+    { for name, bus in module.event_bus : "bus:${name}" => bus.arn },
+    { "bus:default" = "arn:${local.partition}:events:${local.region}:${local.account_id}:event-bus/default" },
+    { for name, arn in local.function_arns : "function:${name}" => arn },
+    { for name, secret in aws_secretsmanager_secret.this : "secret:${name}" => secret.arn },
+    { for name in keys(var.parameters) : "parameter:${name}" => "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${local.resource_names["parameter:${name}"]}" },
+    { for name, key in aws_kms_key.this : "key:${name}" => key.arn },
   )
+  # What the function is told in <TYPE>_<KEY>: what its SDK calls take (a queue's URL, a topic's and a key's ARN,
+  # other resources' names).
+  grant_values = merge(
+    local.resource_names,
+    { for name, queue in module.queue : "queue:${name}" => queue.url },
+    { for name, topic in module.topic : "topic:${name}" => topic.arn },
+    { for name, stream in module.stream : "stream:${name}" => stream.name },
+    { for name, bus in module.event_bus : "bus:${name}" => bus.name },
+    { "bus:default" = "default" },
+    { for name in keys(local.functions) : "function:${name}" => "${var.name_prefix}${name}" },
+    { for name, key in aws_kms_key.this : "key:${name}" => key.arn },
+  )
+  # Where each type is declared, for the plan's error naming an undeclared one.
+  declared_in = {
+    table = "var.tables", bucket = "var.buckets", secret = "var.secrets", parameter = "var.parameters", key = "var.kms_keys",
+    queue = "functions/resources.toml", topic = "functions/resources.toml", stream = "functions/resources.toml",
+    bus   = "functions/resources.toml", function = "the manifest"
+  }
+  # Manifests written before build/permissions.py carry only table/bucket levels: their old action lists.
+  legacy_allow = {
+    table = {
+      read       = [{ actions = ["dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan"], suffix = "" }]
+      write      = [{ actions = ["dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"], suffix = "" }]
+      read_write = [{ actions = ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem", "dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:UpdateItem"], suffix = "" }]
+    }
+    bucket = {
+      read       = [{ actions = ["s3:ListBucket"], suffix = "" }, { actions = ["s3:GetObject"], suffix = "/*" }]
+      write      = [{ actions = ["s3:DeleteObject", "s3:PutObject"], suffix = "/*" }]
+      read_write = [{ actions = ["s3:ListBucket"], suffix = "" }, { actions = ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"], suffix = "/*" }]
+    }
+  }
 
   undeclared_permissions = flatten([
     for name, function in local.functions : [
-      for permission in function.permissions : "functions.${name}.permissions names ${permission.type} '${permission.name}', which is not declared in var.${permission.type}s"
-      if !contains(keys(local.resource_names), "${permission.type}:${permission.name}")
+      for permission in function.permissions : "functions.${name}.permissions names ${permission.type} '${permission.name}', which is not declared in ${local.declared_in[permission.type]}"
+      if !contains(keys(local.resource_arns), "${permission.type}:${permission.name}")
     ]
   ])
   # A destination is a function's name, or "queue:<name>" / "topic:<name>" of functions/resources.toml.
@@ -268,17 +314,36 @@ module "function" {
   log_retention_days = var.log_retention_days
   tags               = var.tags
 
-  # Each held permission also tells the code the real resource name, as TABLE_<NAME> / BUCKET_<NAME>.
+  # Each held permission also tells the code the real resource, as <TYPE>_<NAME> (TABLE_ITEMS, SECRET_API_KEY...).
+  # (Several grants may name one resource: an index and its table, two keys of a bucket.)
   environment = merge(each.value.environment, {
-    for permission in each.value.permissions :
-    "${upper(permission.type)}_${upper(replace(permission.name, "-", "_"))}" => lookup(local.resource_names, "${permission.type}:${permission.name}", "")
+    for variable, values in {
+      for permission in each.value.permissions :
+      "${upper(permission.type)}_${upper(replace(permission.name, "-", "_"))}" => lookup(local.grant_values, "${permission.type}:${permission.name}", "")...
+    } : variable => values[0]
   })
 
-  grants = [
-    for permission in each.value.permissions : {
-      type   = permission.type
-      access = permission.access
-      arn    = lookup(local.resource_arns, "${permission.type}:${permission.name}", "")
+  # Exact actions on exact ARNs: the manifest's resolved levels (build/permissions.py), on the resource's ARN plus
+  # the grant's suffix (an index, a bucket's objects or keys).
+  grants = flatten([
+    for permission in each.value.permissions : [
+      for rule in try(permission.allow, local.legacy_allow[permission.type][permission.access]) : {
+        type    = permission.type
+        actions = rule.actions
+        arn     = "${lookup(local.resource_arns, "${permission.type}:${permission.name}", "")}${rule.suffix}"
+      }
+    ]
+  ])
+
+  # permissions.statements, with the placeholders filled in.
+  statements = [
+    for statement in try(each.value.statements, []) : {
+      actions = statement.actions
+      resources = [
+        for resource in statement.resources :
+        replace(replace(replace(replace(resource, "{partition}", local.partition), "{region}", local.region), "{account}", local.account_id), "{prefix}", var.name_prefix)
+      ]
+      conditions = statement.conditions
     }
   ]
 

@@ -115,3 +115,70 @@ variable "jwt_issuers" {
     error_message = "each JWT issuer must be an https:// URL."
   }
 }
+
+variable "secrets" {
+  description = "Secrets Manager secrets functions may name in their permissions (\"secret:<key>:<level>\"), keyed by that name, named <name_prefix><key>. The value never reaches the plan or the state: it is generated (generate = true: GetRandomPassword, `length` characters) or taken from the ephemeral var.secret_values, and written through write-only arguments; raise `version` to write a new value."
+  type = map(object({
+    description = optional(string, "")
+    generate    = optional(bool, true)
+    length      = optional(number, 32)
+    version     = optional(number, 1)
+  }))
+  nullable = false
+  default = {
+    items-token-key = { description = "HMAC key signing the items API's page tokens" }
+  }
+
+  validation {
+    condition     = alltrue([for name, secret in var.secrets : can(regex("^[a-z0-9_-]+$", name)) && secret.length >= 16 && secret.length <= 4096 && secret.version >= 1])
+    error_message = "secrets: keys must be lower-case letters, digits, '-' or '_' (they become SECRET_<NAME> variables); length 16-4096; version >= 1."
+  }
+}
+
+variable "secret_values" {
+  description = "Values of the secrets declared with generate = false, by key. Ephemeral: Terraform keeps them out of plan files and state."
+  type        = map(string)
+  default     = {}
+  nullable    = false
+  sensitive   = true
+  ephemeral   = true
+}
+
+variable "parameters" {
+  description = "SSM parameters functions may name in their permissions (\"parameter:<key>:<level>\"), keyed by that name, named /<name_prefix><key>. secure = true makes a SecureString. The value comes from the ephemeral var.parameter_values and is written through write-only arguments (never in the state); raise `version` to write a new value."
+  type = map(object({
+    description = optional(string, "")
+    secure      = optional(bool, true)
+    version     = optional(number, 1)
+  }))
+  nullable = false
+  default  = {}
+
+  validation {
+    condition     = alltrue([for name, parameter in var.parameters : can(regex("^[a-z0-9_-]+$", name)) && parameter.version >= 1])
+    error_message = "parameters: keys must be lower-case letters, digits, '-' or '_' (they become PARAMETER_<NAME> variables); version >= 1."
+  }
+}
+
+variable "parameter_values" {
+  description = "Value of every declared parameter, by key. Ephemeral: Terraform keeps them out of plan files and state."
+  type        = map(string)
+  default     = {}
+  nullable    = false
+  sensitive   = true
+  ephemeral   = true
+}
+
+variable "kms_keys" {
+  description = "Customer-managed KMS keys functions may name in their permissions (\"key:<key>:<level>\"), keyed by that name, with the alias alias/<name_prefix><key>; rotated yearly."
+  type = map(object({
+    description = optional(string, "")
+  }))
+  nullable = false
+  default  = {}
+
+  validation {
+    condition     = alltrue([for name in keys(var.kms_keys) : can(regex("^[a-z0-9_-]+$", name))])
+    error_message = "kms_keys: keys must be lower-case letters, digits, '-' or '_' (they become KEY_<NAME> variables)."
+  }
+}

@@ -333,6 +333,9 @@ def with_every_front_door_setting(manifest_path: Path) -> None:
     manifest_path.write_text(json.dumps(manifest))
 
 
+STACK_PARAMETER_VALUES = {"release": "release-value-4f1c"}
+
+
 @pytest.fixture(scope="session")
 def local_stack(endpoint: Endpoint, built_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     """infra/envs/local applied once for the session to `endpoint`, under a unique name prefix, with predict's
@@ -341,7 +344,7 @@ def local_stack(endpoint: Endpoint, built_repo: Path, tmp_path_factory: pytest.T
     from lambdafleet.dev.stack import Terraform, local_variables, upload_model
 
     if shutil.which("terraform") is None:
-        pytest.skip("no `terraform` on PATH: install Terraform >= 1.5 to run the stack tests")
+        pytest.skip("no `terraform` on PATH: install Terraform >= 1.11 to run the stack tests")
     state = tmp_path_factory.mktemp("stack-state")
     terraform = Terraform(
         workdir=built_repo / "infra" / "envs" / "local",
@@ -353,6 +356,11 @@ def local_stack(endpoint: Endpoint, built_repo: Path, tmp_path_factory: pytest.T
     manifest_path = built_repo / "build" / "manifest.json"
     with_every_front_door_setting(manifest_path)
     variables = local_variables(endpoint.url, manifest_path, prefix)
+    # A parameter beside the examples' secret (both values go through write-only arguments, never in the state),
+    # and a KMS key: what the examples do not declare.
+    variables["parameters"] = json.dumps({"release": {"description": "stack test"}})
+    variables["parameter_values"] = json.dumps(STACK_PARAMETER_VALUES)
+    variables["kms_keys"] = json.dumps({"data": {"description": "stack test"}})
     terraform.init()
     try:
         outputs = terraform.apply(variables)

@@ -203,7 +203,10 @@ def test_manifest_describes_each_zip(workspace):
     assert (entry["memory_size"], entry["timeout"], entry["ephemeral_storage"]) == (256, 10, 512)
     assert entry["environment"] == {"STAGE": "dev"}
     assert entry["routes"] == ["POST /predict"]
-    assert entry["permissions"] == [{"type": "table", "name": "predictions", "access": "read_write"}]
+    [grant] = entry["permissions"]
+    assert (grant["type"], grant["name"], grant["access"]) == ("table", "predictions", "read_write")
+    assert grant["allow"][0]["suffix"] == "" and "dynamodb:PutItem" in grant["allow"][0]["actions"]
+    assert entry["statements"] == []
     assert entry["destinations"] == {"on_success": None, "on_failure": "sink"}
 
 

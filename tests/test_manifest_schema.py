@@ -2,13 +2,14 @@
 build writes, the Python TypedDicts say the same, and a manifest of another shape is one line naming the key."""
 
 import json
+import re
 from pathlib import Path
 from typing import Any, get_type_hints
 
 import jsonschema
 import pytest
 
-from lambdafleet.build import config, image
+from lambdafleet.build import config, image, permissions
 from lambdafleet.build.manifest import (
     ApiSettings,
     ChainEntry,
@@ -21,8 +22,10 @@ from lambdafleet.build.manifest import (
     LayerEntry,
     Manifest,
     Permission,
+    PermissionRule,
     RouteSettings,
     S3Location,
+    Statement,
     Throttling,
     check_manifest,
     load_schema,
@@ -46,7 +49,9 @@ def _object(schema: dict[str, Any]) -> dict[str, Any]:
         (FunctionEntry, DEFS["function"]),
         (ChainEntry, DEFS["chain"]),
         (Destinations, FUNCTION["destinations"]),
-        (Permission, FUNCTION["permissions"]["items"]),
+        (Permission, DEFS["permission"]),
+        (PermissionRule, DEFS["permission"]["properties"]["allow"]["items"]),
+        (Statement, DEFS["statement"]),
         (S3Location, DEFS["s3_location"]),
         (ImageContext, _object(FUNCTION["image"])),
         (LayerEntry, DEFS["layer"]),
@@ -73,8 +78,10 @@ def test_the_schema_is_valid_json_schema_and_its_choices_are_function_tomls() ->
     assert FUNCTION["architecture"]["enum"] == list(config.ARCHITECTURES)
     assert FUNCTION["logging_format"]["enum"] == list(config.LOGGING_FORMATS)
     assert FUNCTION["package_type"]["enum"] == list(config.PACKAGE_TYPES)
-    assert FUNCTION["permissions"]["items"]["properties"]["type"]["enum"] == list(config.PERMISSION_TYPES)
-    assert FUNCTION["permissions"]["items"]["properties"]["access"]["enum"] == list(config.PERMISSION_ACCESS)
+    assert DEFS["permission"]["properties"]["type"]["enum"] == list(permissions.TYPES)
+    access = re.compile(DEFS["permission"]["properties"]["access"]["pattern"])
+    for kind in permissions.TYPES:
+        assert all(access.fullmatch(level) for level in permissions.levels_of(kind)), kind
     assert _object(FUNCTION["image"])["properties"]["platform"]["enum"] == list(image.PLATFORMS.values())
 
 
@@ -148,7 +155,7 @@ def _broken(built: dict[str, Any], change: str) -> Any:
         ("wrong-type", "functions.first.memory_size", "'256' is not of type 'integer'"),
         ("missing-key", "functions.first.zip", "'zip' is a required property"),
         ("unknown-key", "functions.first.vpc_config", "('vpc_config' was unexpected)"),
-        ("bad-permission", "functions.first.permissions.0.access", "'admin' is not one of"),
+        ("bad-permission", "functions.first.permissions.0.access", "'admin' does not match"),
         ("image-with-zip", "functions.boxed.zip", "'boxed.zip' is not of type 'null'"),
         ("short-chain", "chains.both.steps", "['first'] is too short"),
         ("layer-without-hash", "layers.tools.builds.python3.12-x86_64.sha256", "'sha256' is a required property"),

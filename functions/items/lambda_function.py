@@ -5,11 +5,16 @@
     PUT    /items/{id}                    create (201) or replace (200); body {"name", "quantity"?, "tags"?}
     DELETE /items/{id}                    204, or 404 when absent
 
-Every input is validated before DynamoDB is called; a bad one gets 400 with a JSON error.
+Every input is validated before DynamoDB is called; a bad one gets 400 with a JSON error. Page tokens are signed
+with an HMAC key kept in Secrets Manager (the secret SECRET_ITEMS_TOKEN_KEY names, read once per execution
+environment), so a client cannot forge one to start a scan anywhere it likes.
 """
 
 import base64
 import binascii
+import functools
+import hashlib
+import hmac
 import json
 import os
 import re
@@ -70,7 +75,7 @@ def _list(query: dict) -> tuple[int, dict]:
         args["ExclusiveStartKey"] = {"id": {"S": _decode_token(query["next"])}}
     page = boto3.client("dynamodb").scan(**args)
     last = page.get("LastEvaluatedKey")
-    token = base64.urlsafe_b64encode(last["id"]["S"].encode()).decode() if last else None
+    token = _encode_token(last["id"]["S"]) if last else None
     return 200, {"items": [_from_dynamodb(item) for item in page["Items"]], "next": token}
 
 
@@ -108,11 +113,31 @@ def _valid_limit(raw: str | None) -> int:
     return int(raw)
 
 
+@functools.cache
+def _token_key() -> bytes:
+    """The signing key of page tokens, from the secret the function is granted `secretsmanager:GetSecretValue` on."""
+    secret = boto3.client("secretsmanager").get_secret_value(SecretId=os.environ["SECRET_ITEMS_TOKEN_KEY"])
+    return str(secret["SecretString"]).encode()
+
+
+def _signature(item_id: str) -> str:
+    digest = hmac.new(_token_key(), item_id.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:16]).decode().rstrip("=")
+
+
+def _encode_token(item_id: str) -> str:
+    return f"{base64.urlsafe_b64encode(item_id.encode()).decode()}.{_signature(item_id)}"
+
+
 def _decode_token(token: str) -> str:
+    encoded, _, signature = token.partition(".")
     try:
-        return _valid_id(base64.urlsafe_b64decode(token.encode()).decode())
+        item_id = _valid_id(base64.urlsafe_b64decode(encoded.encode()).decode())
     except (binascii.Error, UnicodeDecodeError, HttpError):
         raise HttpError(400, "next is not a token this API returned") from None
+    if not hmac.compare_digest(signature.encode(), _signature(item_id).encode()):
+        raise HttpError(400, "next is not a token this API returned")
+    return item_id
 
 
 def _json_body(event: dict) -> object:

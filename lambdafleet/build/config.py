@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from lambdafleet.build import api_config
+from lambdafleet.build import api_config, permissions
 from lambdafleet.build.manifest import FunctionSettings
 from lambdafleet.build.triggers import parse_triggers
 from lambdafleet.errors import UserError
@@ -20,8 +20,6 @@ RUNTIMES = ("python3.10", "python3.11", "python3.12", "python3.13", "python3.14"
 ARCHITECTURES = ("x86_64", "arm64")
 LOGGING_FORMATS = ("Text", "JSON")
 PACKAGE_TYPES = ("zip", "image")
-PERMISSION_TYPES = ("table", "bucket")
-PERMISSION_ACCESS = ("read", "write", "read_write")
 DESTINATION_KEYS = ("on_success", "on_failure")
 PAYLOAD_FORMATS = ("2.0", "1.0")  # API Gateway HTTP API payload format versions of a function's routes
 HTTP_METHODS = ("ANY", "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
@@ -55,7 +53,6 @@ ENV_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]+")
 DESCRIPTION_LIMIT = 256  # characters, Lambda's limit
 ENV_TOTAL_LIMIT = 4096  # Lambda's limit on the combined size of all variables
 ROUTE = re.compile(r"(?P<method>[A-Z]+) (?P<path>/[A-Za-z0-9._~\-/{}+]*)")
-RESOURCE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 # A destination that is not a function: a queue or topic of functions/resources.toml.
 DESTINATION_RESOURCE = re.compile(r"(queue|topic):[a-z0-9][a-z0-9_-]{0,62}")
 
@@ -79,7 +76,8 @@ class FunctionConfig:
     payload_format_version: str = "2.0"
     function_url: dict[str, Any] | None = None
     destinations: dict[str, str | None] = field(default_factory=lambda: dict.fromkeys(DESTINATION_KEYS))
-    permissions: tuple[dict[str, str], ...] = ()
+    permissions: tuple[dict[str, Any], ...] = ()  # build/permissions.py: grants resolved to actions
+    statements: tuple[dict[str, Any], ...] = ()  # permissions.statements, the validated escape hatch
     exclude: tuple[str, ...] = ()
     include: tuple[str, ...] = ()
     shared: tuple[str, ...] = ()
@@ -92,6 +90,7 @@ class FunctionConfig:
         data = asdict(self)
         data["routes"] = list(self.routes)
         data["permissions"] = [dict(p) for p in self.permissions]
+        data["statements"] = [dict(s) for s in self.statements]
         data["exclude"] = list(self.exclude)
         data["include"] = list(self.include)
         data["shared"] = list(self.shared)
@@ -191,26 +190,6 @@ def _reserved_concurrency(check: _Checker, value: Any) -> int:
     return number
 
 
-def _permissions(check: _Checker, value: Any) -> tuple[dict[str, str], ...]:
-    grants = []
-    for text in check.string_list("permissions", value):
-        parts = text.split(":")
-        valid = (
-            len(parts) == 3
-            and parts[0] in PERMISSION_TYPES
-            and RESOURCE_NAME.fullmatch(parts[1])
-            and parts[2] in PERMISSION_ACCESS
-        )
-        if not valid:
-            raise check.fail(
-                "permissions",
-                f"{text!r} must look like 'table:<name>:read' ({'|'.join(PERMISSION_TYPES)} : "
-                f"lower-case name : {'|'.join(PERMISSION_ACCESS)})",
-            )
-        grants.append({"type": parts[0], "name": parts[1], "access": parts[2]})
-    return tuple(grants)
-
-
 _Validator = Callable[[_Checker, Any], Any]
 _VALIDATORS: dict[str, _Validator] = {
     "runtime": lambda c, v: c.choice("runtime", v, RUNTIMES),
@@ -227,7 +206,7 @@ _VALIDATORS: dict[str, _Validator] = {
     "payload_format_version": lambda c, v: c.choice("payload_format_version", v, PAYLOAD_FORMATS),
     "function_url": lambda c, v: api_config.function_url(c.source, v),
     "destinations": _destinations,
-    "permissions": _permissions,
+    "permissions": lambda c, v: permissions.parse(c.source, v),
     "exclude": lambda c, v: tuple(c.string_list("exclude", v)),
     "include": lambda c, v: tuple(c.string_list("include", v)),
     "shared": lambda c, v: tuple(c.string_list("shared", v)),
@@ -265,4 +244,7 @@ def load_config(function_dir: Path, source_prefix: str = "") -> FunctionConfig:
         if key not in _VALIDATORS:
             raise check.fail(key, f"unknown key; known keys: {', '.join(sorted(_VALIDATORS))}")
         values[key] = _VALIDATORS[key](check, value)
+    if "permissions" in values:  # one key of function.toml, two fields: the short form and the escape hatch
+        parsed: permissions.Permissions = values["permissions"]
+        values["permissions"], values["statements"] = parsed.grants, parsed.statements
     return FunctionConfig(name=function_dir.name, **values)

@@ -34,10 +34,30 @@ class Destinations(TypedDict):
     on_failure: str | None
 
 
+class PermissionRule(TypedDict):
+    """Actions on the resource's ARN plus `suffix` ("", "/*", "/index/<name>", "/<key>")."""
+
+    actions: list[str]
+    suffix: str
+
+
 class Permission(TypedDict):
-    type: str  # "table" or "bucket"
+    """One grant of function.toml's short form (build/permissions.py), resolved to actions."""
+
+    type: str  # table, bucket, queue, topic, stream, bus, function, secret, parameter, key
     name: str
-    access: str  # "read", "write" or "read_write"
+    access: str  # the levels as written: "read", "get,put"
+    target: NotRequired[str]  # below the resource: "index/<name>" or an object key/prefix
+    allow: NotRequired[list[PermissionRule]]  # absent before the grammar grew: Terraform maps table/bucket levels
+
+
+class Statement(TypedDict):
+    """One [[permissions.statements]] entry: exact actions on ARNs (placeholders {partition} {region} {account}
+    {prefix}), with IAM conditions (operator -> key -> values)."""
+
+    actions: list[str]
+    resources: list[str]
+    conditions: dict[str, dict[str, list[str]]]
 
 
 class Cors(TypedDict):
@@ -71,6 +91,7 @@ class FunctionSettings(TypedDict):
     routes: list[str]
     destinations: Destinations
     permissions: list[Permission]
+    statements: NotRequired[list[Statement]]  # permissions.statements; absent before the escape hatch
     exclude: list[str]
     triggers: NotRequired[list[dict[str, Any]]]  # event sources (build/triggers.py); absent before them
     include: NotRequired[list[str]]  # files shipped despite the default secret excludes; absent before

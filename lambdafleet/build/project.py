@@ -7,6 +7,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, cast
 
+from lambdafleet.build import permissions
 from lambdafleet.build.api_config import EMPTY as EMPTY_API
 from lambdafleet.build.api_config import load_api
 from lambdafleet.build.config import FunctionConfig, load_config, read_toml
@@ -282,6 +283,9 @@ def load_project(root: Path) -> Project:
     routes = {name: config.routes for name, config in functions.items()}
     api = cast(ApiSettings, load_api(root / FUNCTIONS_DIR, routes, read_toml))  # the schema's `api` shape
     _check_triggers(functions, resources)
+    for config in functions.values():
+        source = f"{FUNCTIONS_DIR}/{config.name}/function.toml"
+        permissions.check_declared(source, config.permissions, set(functions), resources)
     layers = load_layers(root)
     check_function_layers(functions, layers)
     chains = _load_chains(root, functions)

@@ -20,7 +20,7 @@ LOCAL_ENV = Path("infra") / "envs" / "local"
 MODEL = Path("models") / "iris.npz"
 MODEL_KEY = "iris.npz"  # functions/predict/function.toml's MODEL_KEY
 TERRAFORM_MISSING = (
-    "terraform: not found on PATH; install Terraform >= 1.5 (https://developer.hashicorp.com/terraform/install)"
+    "terraform: not found on PATH; install Terraform >= 1.11 (https://developer.hashicorp.com/terraform/install)"
 )
 # The AWS provider's own output can be long; a failure keeps its end, where Terraform puts the error.
 OUTPUT_TAIL = 4000

@@ -106,6 +106,7 @@ def start(
         fleet.invoke,
         lambda target, record: destinations.send(target, record, invoker.submit),
         retry_delay_s=retry_delay_s,
+        role_call=fleet.service_call,
     )
     event_sources.start()
     scheduler = Scheduler(invoker.submit)

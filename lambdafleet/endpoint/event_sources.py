@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from moto.awslambda.models import EventSourceMapping, LambdaFunction, lambda_backends
 
-from lambdafleet.endpoint.sqs_poller import Invoke, SqsPoller
+from lambdafleet.endpoint.sqs_poller import Invoke, RoleCall, SqsPoller
 from lambdafleet.endpoint.stream_poller import StreamPoller
 
 LOG = logging.getLogger("lambdafleet.endpoint")
@@ -34,12 +34,25 @@ def _mappings() -> dict[str, EventSourceMapping]:
     return found
 
 
+def _unrecorded(function: LambdaFunction, action: str, resource: str) -> bool:
+    return True
+
+
 class EventSources:
     """Watches moto's event source mappings and runs a poller for each."""
 
-    def __init__(self, invoke: Invoke, send_failure: Callable[[str, dict[str, Any]], None], *, retry_delay_s: float):
-        """`invoke` runs a function synchronously; `send_failure(arn, record)` delivers an on-failure record."""
+    def __init__(
+        self,
+        invoke: Invoke,
+        send_failure: Callable[[str, dict[str, Any]], None],
+        *,
+        retry_delay_s: float,
+        role_call: RoleCall | None = None,
+    ):
+        """`invoke` runs a function synchronously; `send_failure(arn, record)` delivers an on-failure record;
+        `role_call(function, action, resource)` records what the poller does with the function's role."""
         self._invoke = invoke
+        self._role_call = role_call or _unrecorded
         self._send_failure = send_failure
         self._retry_delay_s = retry_delay_s
         self._pollers: dict[str, tuple[EventSourceMapping, Poller]] = {}
@@ -74,8 +87,16 @@ class EventSources:
 
         if esm.event_source_arn.split(":")[2] == "sqs":
             concurrency = (esm.scaling_config or {}).get("MaximumConcurrency") or DEFAULT_WORKERS
-            return SqsPoller(esm, function, self._invoke, min(int(concurrency), MAX_WORKERS))
-        return StreamPoller(esm, function, self._invoke, self._send_failure, retry_delay_s=self._retry_delay_s)
+            workers = min(int(concurrency), MAX_WORKERS)
+            return SqsPoller(esm, function, self._invoke, workers, role_call=self._role_call)
+        return StreamPoller(
+            esm,
+            function,
+            self._invoke,
+            self._send_failure,
+            retry_delay_s=self._retry_delay_s,
+            role_call=self._role_call,
+        )
 
     def stop(self) -> None:
         """Stop watching and every poller."""

@@ -23,6 +23,8 @@ from lambdafleet.endpoint.event_filters import Filters
 from lambdafleet.runtime import InvokeResult
 
 LOG = logging.getLogger("lambdafleet.endpoint")
+# (function, action, resource) -> allowed: records what Lambda's poller does with the function's role.
+RoleCall = Callable[[LambdaFunction, str, str], bool]
 FIRST_WAIT_S = 1  # long poll: a SendMessage wakes the receive at once
 FIFO_IDLE_S = 0.02  # FIFO groups in flight: moto's receive would spin, so wait between short receives
 _queue_locks: dict[str, threading.Lock] = {}
@@ -111,10 +113,19 @@ def failed_ids(result: InvokeResult | None, batch_ids: set[str], report_failures
 class SqsPoller:
     """Runs one mapping on `workers` threads (its maximum concurrency, at most the fleet's pool size)."""
 
-    def __init__(self, esm: EventSourceMapping, function: Callable[[], LambdaFunction], invoke: Invoke, workers: int):
+    def __init__(
+        self,
+        esm: EventSourceMapping,
+        function: Callable[[], LambdaFunction],
+        invoke: Invoke,
+        workers: int,
+        *,
+        role_call: RoleCall | None = None,
+    ):
         self.esm = esm
         self._function = function
         self._invoke = invoke
+        self._role_call = role_call
         self._stopped = threading.Event()
         self._threads = [
             threading.Thread(target=self._run, name=f"sqs-poller-{esm.uuid[:8]}-{i}", daemon=True)
@@ -175,10 +186,11 @@ class SqsPoller:
         for message in messages:
             record = record_of(message, queue)
             (records if filters.matches(record, "body") else dropped).append(record)
+        function = self._function()
+        self._record_role_use(function, queue, messages)
         self._delete(queue, dropped)  # Lambda deletes the messages no filter admits
         if not records:
             return
-        function = self._function()
         try:
             result: InvokeResult | None = self._invoke(function, json.dumps({"Records": records}).encode())
         except Exception as error:
@@ -189,6 +201,14 @@ class SqsPoller:
         if keep is None:
             return  # the whole batch reappears after the visibility timeout
         self._delete(queue, [r for r in records if r["messageId"] not in keep])
+
+    def _record_role_use(self, function: LambdaFunction, queue: Queue, messages: list[Message]) -> None:
+        """Lambda's poller reads the queue's attributes, receives and deletes with the function's role: recorded
+        for `build.py access` (not refused: AWS checks the role when the mapping is created)."""
+        if self._role_call is None or not messages:
+            return
+        for action in ("sqs:GetQueueAttributes", "sqs:ReceiveMessage", "sqs:DeleteMessage"):
+            self._role_call(function, action, queue.queue_arn)
 
     def _delete(self, queue: Queue, records: list[dict[str, Any]]) -> None:
         if not records:

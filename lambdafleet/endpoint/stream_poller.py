@@ -23,6 +23,7 @@ from moto.dynamodb.models import dynamodb_backends
 from moto.kinesis.models import kinesis_backends
 
 from lambdafleet.endpoint.event_filters import Filters
+from lambdafleet.endpoint.sqs_poller import RoleCall
 from lambdafleet.runtime import InvokeResult
 
 LOG = logging.getLogger("lambdafleet.endpoint")
@@ -130,8 +131,10 @@ class StreamPoller:
         send_failure: SendFailure,
         *,
         retry_delay_s: float,
+        role_call: RoleCall | None = None,
     ) -> None:
         self.esm = esm
+        self._role_call = role_call
         self._function = function
         self._invoke = invoke
         self._send_failure = send_failure
@@ -184,6 +187,7 @@ class StreamPoller:
         window = float(self.esm.max_batch_window or 0)
         if len(batch) < size and window and time.time() - batch[0].arrival < window:
             return False  # wait for a fuller batch, at most the window after the first record arrived
+        self._record_role_use()
         filters = Filters(self.esm.filter_criteria)
         data_key = "kinesis.data" if self._kinesis else None
         admitted = [r for r in batch if filters.matches(r.event, data_key)]
@@ -191,6 +195,21 @@ class StreamPoller:
             self._deliver(shard, admitted, 0)
         shard.position += len(batch)
         return True
+
+    def _record_role_use(self) -> None:
+        """The reads Lambda's poller makes with the function's role (infra/triggers.tf's source_actions), recorded
+        for `build.py access`; not refused (AWS checks the role when the mapping is created)."""
+        if self._role_call is None:
+            return
+        function, stream = self._function(), self.esm.event_source_arn
+        if self._kinesis:
+            actions = ["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords"]
+            actions += ["kinesis:GetShardIterator", "kinesis:ListShards", "kinesis:SubscribeToShard"]
+        else:
+            actions = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]
+            self._role_call(function, "dynamodb:ListStreams", "*")
+        for action in actions:
+            self._role_call(function, action, stream)
 
     def _deliver(self, shard: _Shard, batch: list[_Record], retries: int) -> None:
         """Invoke until `batch` succeeds, bisecting and retrying as configured, else send it to on-failure."""
@@ -238,6 +257,9 @@ class StreamPoller:
         LOG.warning("%s: %d stream record(s) discarded: %s", function.function_name, len(batch), condition)
         if not target:
             return
+        if self._role_call is not None:  # Lambda sends the record with the function's role
+            action = "sqs:SendMessage" if target.split(":")[2] == "sqs" else "sns:Publish"
+            self._role_call(function, action, target)
         info_key = "KinesisBatchInfo" if self._kinesis else "DDBStreamBatchInfo"
         record = {
             "requestContext": {

@@ -26,7 +26,7 @@ def terraform_bin() -> str:
     """The terraform executable; the test is skipped when none is installed."""
     binary = shutil.which("terraform")
     if binary is None:
-        pytest.skip("no `terraform` binary on PATH: install Terraform >= 1.5 to run the infrastructure tests")
+        pytest.skip("no `terraform` binary on PATH: install Terraform >= 1.11 to run the infrastructure tests")
     return binary
 
 

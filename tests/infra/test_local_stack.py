@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from tftest import TerraformTestError
 
-from tests.conftest import LocalStack
+from tests.conftest import STACK_PARAMETER_VALUES, LocalStack
 
 pytestmark = [pytest.mark.integration, pytest.mark.stack]  # terraform plans: tens of seconds each
 
@@ -22,6 +22,22 @@ def test_local_environment_applies_what_the_manifest_describes(local_stack: Loca
     _StackCheck(local_stack.prefix, local_stack.endpoint.client).stack(local_stack.manifest)
 
 
+def test_secrets_parameters_and_keys_are_created_and_values_stay_out_of_the_state(local_stack: LocalStack) -> None:
+    """Write-only arguments: the generated secret and the given parameter value are in Secrets Manager and SSM,
+    and nowhere in the state (a re-plan showing no change is test_second_apply_changes_nothing)."""
+    client = local_stack.endpoint.client
+    secret = client("secretsmanager").get_secret_value(SecretId=f"{local_stack.prefix}items-token-key")["SecretString"]
+    parameter = client("ssm").get_parameter(Name=f"/{local_stack.prefix}release", WithDecryption=True)["Parameter"]
+    assert len(secret) == 32 and secret.isalnum()
+    assert (parameter["Type"], parameter["Value"]) == ("SecureString", STACK_PARAMETER_VALUES["release"])
+    state = local_stack.terraform.state_path.read_text()
+    assert f"{local_stack.prefix}items-token-key" in state  # the secret is in the state; its value is not
+    assert secret not in state and STACK_PARAMETER_VALUES["release"] not in state
+    kms = client("kms")
+    key = kms.describe_key(KeyId=f"alias/{local_stack.prefix}data")["KeyMetadata"]
+    assert key["KeyState"] == "Enabled" and kms.get_key_rotation_status(KeyId=key["KeyId"])["KeyRotationEnabled"]
+
+
 @dataclass
 class _StackCheck:
     """Checks of the applied stack's resources, named with `prefix`, through boto3 clients of `client(service)`."""
@@ -30,9 +46,9 @@ class _StackCheck:
     client: Callable[..., Any]
 
     def _resource_names(self, manifest: dict) -> dict:
-        """Real name of every table and bucket the functions hold a permission on, as Terraform names them."""
+        """Real name of every table, bucket and secret the functions hold a permission on, as Terraform names them."""
         grants = [grant for entry in manifest["functions"].values() for grant in entry["permissions"]]
-        suffix = {"table": "", "bucket": f"-{ACCOUNT}"}
+        suffix = {"table": "", "bucket": f"-{ACCOUNT}", "secret": ""}
         return {(g["type"], g["name"]): f"{self.prefix}{g['name']}{suffix[g['type']]}" for g in grants}
 
     def stack(self, manifest: dict) -> None:
@@ -50,10 +66,7 @@ class _StackCheck:
         config = self.client("lambda").get_function_configuration(FunctionName=self.prefix + name)
         expected_environment = {
             **entry["environment"],
-            **{
-                f"{grant['type'].upper()}_{grant['name'].upper()}": resource_names[(grant["type"], grant["name"])]
-                for grant in entry["permissions"]
-            },
+            **{_variable(grant): resource_names[(grant["type"], grant["name"])] for grant in entry["permissions"]},
         }
         assert config["MemorySize"] == entry["memory_size"]
         assert config["Timeout"] == entry["timeout"]
@@ -92,7 +105,10 @@ class _StackCheck:
                 else:
                     assert _resource_name(resource) in own, resource
         granted = {
-            _resource_name(r) for s in statements if s["Sid"].startswith(("Table", "Bucket")) for r in s["Resource"]
+            _resource_name(r)
+            for s in statements
+            if s["Sid"].startswith(("Table", "Bucket", "Secret"))
+            for r in _as_list(s["Resource"])
         }
         assert granted == own
         triggers = [s for s in statements if s["Sid"].startswith("Trigger")]
@@ -220,6 +236,11 @@ def _check_trigger_statements(statements: list[dict], entry: dict, prefix: str) 
     assert sorted(found) == sorted(expected)
 
 
+def _variable(grant: dict) -> str:
+    """The environment variable telling a function the resource of `grant`: TABLE_ITEMS, SECRET_ITEMS_TOKEN_KEY."""
+    return f"{grant['type']}_{grant['name']}".upper().replace("-", "_")
+
+
 def _destination_arn(target: str, prefix: str, function_arns: dict) -> str:
     """The ARN a function.toml destination names: a function's, or a queue's or topic's of resources.toml."""
     kind, _, name = target.rpartition(":")
@@ -249,8 +270,11 @@ def _as_list(value: str | list[str]) -> list[str]:
 
 
 def _resource_name(arn: str) -> str:
-    """Table or bucket name of a table, index, bucket or object ARN."""
+    """Table, bucket or secret name of a table, index, bucket, object or secret ARN (Secrets Manager adds '-' and
+    six random characters to a secret's name)."""
     tail = arn.split(":")[-1]
+    if ":secretsmanager:" in arn:
+        return tail[:-7]
     return tail.removeprefix("table/").split("/")[0]
 
 

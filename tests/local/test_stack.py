@@ -4,6 +4,7 @@ nothing is left, happen when the session ends."""
 
 import io
 import json
+import os
 import subprocess
 import sys
 import time
@@ -19,6 +20,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from PIL import Image
 
+from lambdafleet.build.paths import BUILD_ENV, cache_root
 from tests.conftest import LocalStack
 
 pytestmark = [pytest.mark.integration, pytest.mark.stack]
@@ -95,6 +97,13 @@ def test_http_routes_of_the_example_functions(api: str) -> None:
     assert _http("GET", f"{api}/items/b1") == (200, {"id": "b1", **item})
     status, page = _http("GET", f"{api}/items?limit=5")
     assert status == 200 and [entry["id"] for entry in page["items"]] == ["b1"]
+    # Page tokens are signed with the key in the items-token-key secret (a narrow secretsmanager grant).
+    assert _http("PUT", f"{api}/items/b2", item, writer)[0] == 201
+    status, first = _http("GET", f"{api}/items?limit=1")
+    assert status == 200 and first["next"], first
+    status, second = _http("GET", f"{api}/items?limit=1&next={first['next']}")
+    assert status == 200 and {first["items"][0]["id"], second["items"][0]["id"]} == {"b1", "b2"}
+    assert _http("DELETE", f"{api}/items/b2", headers=writer)[0] == 204
     assert _http("DELETE", f"{api}/items/b1")[0] == 401
     assert _http("DELETE", f"{api}/items/b1", headers=writer)[0] == 204
     assert _http("GET", f"{api}/items/b1")[0] == 404  # the function's own 404
@@ -262,30 +271,6 @@ def test_predict_and_stats_share_the_numpy_layer(stack: dict, local_stack: Local
     assert zip_size < 100_000  # numpy is in the layer, not in predict's zip
 
 
-def test_the_example_functions_ran_as_their_roles_and_were_refused_nothing(local_stack: LocalStack, embedded) -> None:
-    """The roles infra/modules/function writes from function.toml grant every call the examples made above
-    (the endpoint enforces IAM on the functions' calls); `build.py access` reports them."""
-    result = subprocess.run(
-        [sys.executable, "build.py", "access", "--json", "--endpoint-url", embedded.url],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    functions = {
-        name: summary
-        for name, summary in json.loads(result.stdout)["functions"].items()
-        if name.startswith(local_stack.prefix)
-    }
-    names = local_stack.function_names
-    assert {names[name] for name in ("predict", "notify", "resize_image", "math")} <= set(functions)
-    for name, summary in functions.items():
-        assert summary["role"].startswith("arn:aws:iam::123456789012:role/"), name
-        assert summary["denied"] == [], (name, summary["denied"])
-        print(name, "unused grants:", [(grant["action"], grant["resource"]) for grant in summary["unused_grants"]])
-
-
 def test_second_apply_changes_nothing(local_stack: LocalStack) -> None:
     changes = local_stack.terraform.plan_changes(local_stack.variables)
     assert changes is None, f"second plan is not empty:\n{changes}"
@@ -390,3 +375,88 @@ def test_trigger_fires_the_daily_report(stack: dict, local_stack: LocalStack, em
 
     [report] = wait_for(reports)
     assert int(report["items"]["N"]) >= 8
+
+
+def _access(endpoint_url: str, prefix: str) -> dict[str, dict]:
+    """`build.py access --json`: the report of the stack's functions."""
+    result = subprocess.run(
+        [sys.executable, "build.py", "access", "--json", "--endpoint-url", endpoint_url],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    functions: dict[str, dict] = json.loads(result.stdout)["functions"]
+    return {name: summary for name, summary in functions.items() if name.startswith(prefix)}
+
+
+def test_the_examples_ran_as_their_roles_were_refused_nothing_and_used_every_grant(
+    local_stack: LocalStack, embedded
+) -> None:
+    """After the tests above exercised every example: the roles infra/modules/function writes from function.toml
+    allowed every call (the endpoint enforces IAM on the functions' calls) and hold no grant a function did not use.
+    Must stay after the other tests of this module that invoke the examples."""
+    functions = _access(embedded.url, local_stack.prefix)
+    names = local_stack.function_names
+    exercised = ("predict", "notify", "items", "resize_image", "queue_worker", "audit_log", "daily_report", "math")
+    exercised += ("predict_image", "stats")
+    assert {names[name] for name in exercised} <= set(functions)
+    for name, summary in functions.items():
+        assert summary["role"].startswith("arn:aws:iam::123456789012:role/"), name
+        assert summary["denied"] == [], (name, summary["denied"])
+        assert summary["unused_grants"] == [], (name, summary["unused_grants"])
+    predict_grants = {(g["action"], g["resource"]) for g in functions[names["predict"]]["grants"]}
+    model = f"arn:aws:s3:::{local_stack.outputs['bucket_names']['models']}/iris.npz"
+    assert ("s3:GetObject", model) in predict_grants  # object-level: the model's key, not the bucket
+
+
+def test_a_call_the_role_lacks_fails_as_on_aws_until_function_toml_grants_it(
+    local_stack: LocalStack, built_repo: Path, embedded
+) -> None:
+    """notify with the wrong level (PutItem where it calls UpdateItem): AWS's AccessDeniedException; the right level
+    in function.toml, a rebuild and a re-apply fix it. Runs last: it leaves a denied call in the access log."""
+    config = built_repo / "functions" / "notify" / "function.toml"
+    manifest = built_repo / "build" / "manifest.json"
+    original_config, original_manifest = config.read_text(), manifest.read_bytes()
+    target = 'module.stack.module.function["notify"]'
+    name = local_stack.function_names["notify"]
+    table = local_stack.outputs["table_names"]["predictions"]
+    embedded.client("dynamodb").put_item(TableName=table, Item={"id": {"S": "iam-fix"}})
+    event = json.dumps({"id": "iam-fix", "prediction": "setosa"}).encode()
+
+    def rebuild_and_apply(text: str) -> None:
+        config.write_text(text)
+        inherited = {key: value for key, value in os.environ.items() if key != BUILD_ENV}
+        build = subprocess.run(
+            [sys.executable, "build.py", "notify", "--quiet"],
+            cwd=built_repo,
+            env={**inherited, "LAMBDAFLEET_CACHE_DIR": str(cache_root(REPO_ROOT))},
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert build.returncode == 0, build.stderr
+        local_stack.terraform.apply(local_stack.variables, target)
+
+    try:
+        rebuild_and_apply(original_config.replace('"table:predictions:update"', '"table:predictions:put"'))
+        answer = embedded.client("lambda").invoke(FunctionName=name, Payload=event)
+        error = json.loads(answer["Payload"].read())
+        role = embedded.client("lambda").get_function_configuration(FunctionName=name)["Role"].rsplit("/", 1)[1]
+        assert answer.get("FunctionError") == "Unhandled"
+        assert error["errorType"] == "ClientError"
+        assert error["errorMessage"] == (
+            "An error occurred (AccessDeniedException) when calling the UpdateItem operation: User: "
+            f"arn:aws:sts::123456789012:assumed-role/{role}/{name} is not authorized to perform: dynamodb:UpdateItem"
+            f" on resource: arn:aws:dynamodb:us-east-1:123456789012:table/{table} because no identity-based policy"
+            " allows the dynamodb:UpdateItem action"
+        )
+        rebuild_and_apply(original_config)
+        answer = embedded.client("lambda").invoke(FunctionName=name, Payload=event)
+        assert "FunctionError" not in answer
+        assert json.loads(answer["Payload"].read()) == {"id": "iam-fix", "notified_via": "chain"}
+    finally:
+        config.write_text(original_config)
+        manifest.write_bytes(original_manifest)
+    assert local_stack.terraform.plan_changes(local_stack.variables) is None

@@ -1,7 +1,10 @@
 """The items API against documented HTTP API events, with DynamoDB on moto."""
 
+import base64
 import json
+import uuid
 
+import boto3
 import pytest
 
 
@@ -9,6 +12,9 @@ import pytest
 def api(lambda_module, http_event, new_table, monkeypatch):
     """Calls the handler like the HTTP API would and returns (status, decoded body or None)."""
     monkeypatch.setenv("TABLE_ITEMS", new_table("items"))
+    secret = f"items-token-key-{uuid.uuid4().hex[:8]}"
+    boto3.client("secretsmanager").create_secret(Name=secret, SecretString="k" * 32)
+    monkeypatch.setenv("SECRET_ITEMS_TOKEN_KEY", secret)
 
     def call(method: str, path: str, body: object = None, query: dict | None = None):
         raw = body if isinstance(body, str) or body is None else json.dumps(body)
@@ -56,6 +62,16 @@ def test_listing_pages_through_every_item_once(api):
         query = {"limit": "3", "next": page["next"]}
     assert sorted(seen) == sorted(ids)
     assert pages >= 3
+
+
+def test_a_forged_page_token_is_refused(api):
+    for item_id in ("a", "b", "c"):
+        api("PUT", f"/items/{item_id}", {"name": item_id})
+    token = api("GET", "/items", query={"limit": "1"})[1]["next"]
+    assert api("GET", "/items", query={"limit": "1", "next": token})[0] == 200
+    forged = base64.urlsafe_b64encode(b"zzz").decode()  # a client's guess at the format, unsigned
+    for bad in (forged, f"{forged}.{token.partition('.')[2]}", token + "x"):
+        assert api("GET", "/items", query={"next": bad}) == (400, {"error": "next is not a token this API returned"})
 
 
 @pytest.mark.parametrize(

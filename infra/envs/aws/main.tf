@@ -14,6 +14,11 @@ module "stack" {
   name_prefix          = var.name_prefix
   tables               = var.tables
   buckets              = var.buckets
+  secrets              = var.secrets
+  secret_values        = var.secret_values
+  parameters           = var.parameters
+  parameter_values     = var.parameter_values
+  kms_keys             = var.kms_keys
   log_retention_days   = var.log_retention_days
   jwt_issuers          = var.jwt_issuers
 }

@@ -1,5 +1,5 @@
 terraform {
-  required_version = ">= 1.5.0"
+  required_version = ">= 1.11.0"
 
   # Partial configuration: `terraform init -backend-config=backend.hcl` (see backend.hcl.example).
   backend "s3" {}

@@ -13,19 +13,22 @@ provider "aws" {
   s3_use_path_style           = true
 
   endpoints {
-    apigatewayv2 = var.endpoint_url
-    dynamodb     = var.endpoint_url
-    events       = var.endpoint_url
-    kinesis      = var.endpoint_url
-    ecr          = var.endpoint_url
-    iam          = var.endpoint_url
-    lambda       = var.endpoint_url
-    logs         = var.endpoint_url
-    s3           = var.endpoint_url
-    sfn          = var.endpoint_url
-    sns          = var.endpoint_url
-    sqs          = var.endpoint_url
-    sts          = var.endpoint_url
+    apigatewayv2   = var.endpoint_url
+    dynamodb       = var.endpoint_url
+    events         = var.endpoint_url
+    kinesis        = var.endpoint_url
+    ecr            = var.endpoint_url
+    iam            = var.endpoint_url
+    kms            = var.endpoint_url
+    lambda         = var.endpoint_url
+    logs           = var.endpoint_url
+    s3             = var.endpoint_url
+    secretsmanager = var.endpoint_url
+    sfn            = var.endpoint_url
+    sns            = var.endpoint_url
+    sqs            = var.endpoint_url
+    ssm            = var.endpoint_url
+    sts            = var.endpoint_url
   }
 
   default_tags {
@@ -44,6 +47,11 @@ module "stack" {
   name_prefix          = var.name_prefix
   tables               = var.tables
   buckets              = var.buckets
+  secrets              = var.secrets
+  secret_values        = var.secret_values
+  parameters           = var.parameters
+  parameter_values     = var.parameter_values
+  kms_keys             = var.kms_keys
   force_destroy        = true
   # The emulator serves plain HTTP on loopback, and moto enforces bucket policies.
   enforce_tls = false

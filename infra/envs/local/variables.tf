@@ -44,3 +44,37 @@ variable "buckets" {
   type        = any
   default     = null
 }
+
+variable "secrets" {
+  description = "Override of the stack's declared secrets (see infra/variables.tf); null keeps the stack's default."
+  type        = any
+  default     = null
+}
+
+variable "secret_values" {
+  description = "Values of secrets declared with generate = false (ephemeral: never in plan or state), e.g. from TF_VAR_secret_values."
+  type        = map(string)
+  default     = {}
+  sensitive   = true
+  ephemeral   = true
+}
+
+variable "parameters" {
+  description = "Override of the stack's declared SSM parameters (see infra/variables.tf); null keeps the stack's default."
+  type        = any
+  default     = null
+}
+
+variable "parameter_values" {
+  description = "Value of every declared parameter (ephemeral: never in plan or state), e.g. from TF_VAR_parameter_values."
+  type        = map(string)
+  default     = {}
+  sensitive   = true
+  ephemeral   = true
+}
+
+variable "kms_keys" {
+  description = "Override of the stack's declared KMS keys (see infra/variables.tf); null keeps the stack's default."
+  type        = any
+  default     = null
+}

@@ -1,5 +1,5 @@
 terraform {
-  required_version = ">= 1.5.0"
+  required_version = ">= 1.11.0"
 
   # State stays on this machine: a local stack must never touch real-AWS remote state.
   backend "local" {}

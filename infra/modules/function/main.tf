@@ -1,29 +1,26 @@
 locals {
-  # Least privilege: every action is named; read_write is the union of read and write.
-  actions = {
-    table = {
-      read  = ["dynamodb:BatchGetItem", "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan"]
-      write = ["dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
-    }
-    bucket = {
-      read  = ["s3:GetObject", "s3:ListBucket"]
-      write = ["s3:DeleteObject", "s3:PutObject"]
-    }
-  }
-
-  # A table grant covers its indexes; a bucket grant covers its objects.
-  sub_resources = {
-    table  = "/index/*"
-    bucket = "/*"
-  }
-
+  # Least privilege: each grant is an exact action list on one exact ARN (the table, an index, a bucket's objects
+  # or keys, a queue, a secret...), resolved from function.toml's levels by build.py.
   grant_statements = [
     for index, grant in var.grants : {
       Sid      = "${title(grant.type)}${index}"
       Effect   = "Allow"
-      Action   = grant.access == "read_write" ? concat(local.actions[grant.type].read, local.actions[grant.type].write) : local.actions[grant.type][grant.access]
-      Resource = [grant.arn, "${grant.arn}${local.sub_resources[grant.type]}"]
+      Action   = grant.actions
+      Resource = [grant.arn]
     }
+  ]
+
+  # permissions.statements of function.toml, validated by build.py (no "*" action; "*" resource only for
+  # actions that have no resource-level permissions).
+  escape_statements = [
+    for index, statement in var.statements : merge({
+      Sid      = "Statement${index}"
+      Effect   = "Allow"
+      Action   = statement.actions
+      Resource = statement.resources
+      }, length(statement.conditions) == 0 ? {} : {
+      Condition = statement.conditions
+    })
   ]
 
   trigger_statements = [
@@ -79,7 +76,7 @@ resource "aws_iam_role_policy" "this" {
       Effect   = "Allow"
       Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
       Resource = ["${aws_cloudwatch_log_group.this.arn}:*"]
-    }], local.grant_statements, local.destination_statements, local.trigger_statements)
+    }], local.grant_statements, local.destination_statements, local.trigger_statements, local.escape_statements)
   })
 }
 

@@ -156,17 +156,33 @@ variable "log_retention_days" {
 }
 
 variable "grants" {
-  description = "Resources the function may use: type table|bucket, access read|write|read_write, and the resource ARN."
+  description = "What the function may do with the resources it names: each an exact action list on one exact ARN (type names the statement: table, bucket, queue, secret...)."
   type = list(object({
-    type   = string
-    access = string
-    arn    = string
+    type    = string
+    actions = list(string)
+    arn     = string
   }))
   default = []
 
   validation {
-    condition     = alltrue([for grant in var.grants : contains(["table", "bucket"], grant.type) && contains(["read", "write", "read_write"], grant.access)])
-    error_message = "each grant needs type table or bucket and access read, write or read_write."
+    condition     = alltrue([for grant in var.grants : length(grant.actions) > 0 && alltrue([for action in grant.actions : can(regex("^[a-z0-9-]+:[A-Za-z]+$", action))]) && startswith(grant.arn, "arn:")])
+    error_message = "each grant needs named actions (service:Action, no wildcard) and the resource's ARN."
+  }
+}
+
+variable "statements" {
+  description = "Extra Allow statements (function.toml's permissions.statements): actions, resources and conditions (operator => key => values)."
+  type = list(object({
+    actions    = list(string)
+    resources  = list(string)
+    conditions = map(map(list(string)))
+  }))
+  default  = []
+  nullable = false
+
+  validation {
+    condition     = alltrue([for statement in var.statements : !anytrue([for action in statement.actions : action == "*" || endswith(action, ":*")])])
+    error_message = "a statement may not grant \"*\" or every action of a service (\"service:*\")."
   }
 }
 
