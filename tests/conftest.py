@@ -307,11 +307,12 @@ FRONT_DOOR_CORS = {
 def with_every_front_door_setting(manifest_path: Path) -> None:
     """Add to the manifest what the examples do not use, so that the one apply covers every setting build.py can
     write: math behind payload-1.0 routes (AWS_IAM, a Lambda authorizer, route throttling), a public function URL
-    with its own CORS on echo, and a reserved concurrency of 0 on `idle`, a copy of echo that no test invokes (0
-    throttles every invocation)."""
+    with its own CORS on echo, and a reserved concurrency of 0 on stats (0 throttles every invocation; stats runs in
+    its own tests, and its layer is checked on the stack). Only existing functions change: a rebuild in a test keeps
+    their entries, where it would drop an added one."""
     manifest = json.loads(manifest_path.read_text())
     functions = manifest["functions"]
-    functions["idle"] = {**functions["echo"], "name": "idle", "routes": [], "reserved_concurrency": 0}
+    functions["stats"] = {**functions["stats"], "reserved_concurrency": 0}
     functions["math"] = {**functions["math"], "routes": ["GET /math/iam", "GET /math/gated", "GET /math/busy"]}
     functions["math"]["payload_format_version"] = "1.0"
     functions["echo"] = {**functions["echo"], "function_url": {"auth_type": "NONE", "cors": FRONT_DOOR_CORS}}
