@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -23,6 +22,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+from _stats import median  # noqa: E402
 
 from lambdafleet.testing.endpoint import free_port  # noqa: E402
 
@@ -116,7 +117,7 @@ def main() -> int:
                 figures.append(edit_to_live(root, port, run, original))
                 print(f"edit {run + 1}: live after {figures[-1]:.3f} s", flush=True)
                 time.sleep(0.3)  # the next save gets a distinct mtime
-            print(f"edit-to-live: median {statistics.median(figures):.3f} s, max {max(figures):.3f} s")
+            print(f"edit-to-live: median {median(figures):.3f} s, max {max(figures):.3f} s")
         except BaseException:
             print(f"`build.py up` said:\n{log.read_text()[-4000:]}", file=sys.stderr)
             raise

@@ -14,7 +14,6 @@ import http.client
 import http.server
 import io
 import json
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,8 @@ import boto3
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from _stats import median, percentile  # noqa: E402
 
 from lambdafleet.testing.endpoint import _wait_until_up, free_port, start_build_py_local  # noqa: E402
 
@@ -86,11 +87,6 @@ def _deploy(url: str) -> str:
     return api_id
 
 
-def _percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * fraction))]
-
-
 def _invoke_latencies(url: str, count: int) -> list[float]:
     """Milliseconds per boto3 Invoke of `ping` (one client, its pooled keep-alive connection), after 30 warm-ups."""
     client = boto3.client("lambda", endpoint_url=url, **OPTIONS)
@@ -138,8 +134,8 @@ def _concurrent(port: int, path: str, clients: int, per_client: int) -> dict[str
     elapsed = time.perf_counter() - started
     return {
         "req/s": round(len(latencies) / elapsed),
-        "p50 ms": round(statistics.median(latencies), 2),
-        "p99 ms": round(_percentile(latencies, 0.99), 2),
+        "p50 ms": round(median(latencies), 2),
+        "p99 ms": round(percentile(latencies, 0.99), 2),
         "Connection: close": closes[0],
     }
 
@@ -186,8 +182,8 @@ def _runtime_floor(clients: int, per_client: int) -> dict[str, Any]:
             pool.close()
     return {
         "req/s": round(len(latencies) / elapsed),
-        "p50 ms": round(statistics.median(latencies), 2),
-        "p99 ms": round(_percentile(latencies, 0.99), 2),
+        "p50 ms": round(median(latencies), 2),
+        "p99 ms": round(percentile(latencies, 0.99), 2),
     }
 
 
@@ -277,10 +273,10 @@ def main() -> int:
         bare.terminate()
         bare.wait(timeout=30)
     figures = {
-        "invoke p50 ms": round(statistics.median(invoke), 2),
-        "invoke p99 ms": round(_percentile(invoke, 0.99), 2),
+        "invoke p50 ms": round(median(invoke), 2),
+        "invoke p99 ms": round(percentile(invoke, 0.99), 2),
         "invoke endpoint CPU ms": round(cpu_per_invoke_ms, 2),
-        "invoke floor p50 ms": round(statistics.median(floor), 2),
+        "invoke floor p50 ms": round(median(floor), 2),
         f"route x{args.clients}": routed,
         f"route floor x{args.clients}": bare_routed,
         f"runtime floor x{args.clients}": runtime_floor,
@@ -289,7 +285,7 @@ def main() -> int:
     ratio = routed["req/s"] / bare_routed["req/s"]
     print(
         f"boto3 Invoke warm p50 {figures['invoke p50 ms']} ms (floor {figures['invoke floor p50 ms']} ms, "
-        f"{statistics.median(invoke) / statistics.median(floor):.2f}x; goal <= 3 ms)"
+        f"{median(invoke) / median(floor):.2f}x; goal <= 3 ms)"
     )
     print(
         f"HTTP route, {args.clients} clients: {routed['req/s']} req/s = {ratio:.2f}x the floor's {bare_routed['req/s']}"

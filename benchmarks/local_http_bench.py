@@ -15,7 +15,6 @@ import argparse
 import http.client
 import io
 import json
-import statistics
 import sys
 import time
 import zipfile
@@ -25,6 +24,8 @@ import boto3
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from _stats import median, percentile  # noqa: E402
 
 from lambdafleet.testing.endpoint import start_build_py_local  # noqa: E402
 
@@ -139,10 +140,10 @@ def main() -> int:
         server.wait(timeout=30)
     figures = {
         "first request (cold start) ms": round(cold, 1),
-        "median ms": round(statistics.median(samples), 2),
-        "p90 ms": round(samples[int(len(samples) * 0.9)], 2),
-        "authorizer cached median ms": round(statistics.median(authorized), 2),
-        "authorizer cached p90 ms": round(authorized[int(len(authorized) * 0.9)], 2),
+        "median ms": round(median(samples), 2),
+        "p90 ms": round(percentile(samples, 0.9), 2),
+        "authorizer cached median ms": round(median(authorized), 2),
+        "authorizer cached p90 ms": round(percentile(authorized, 0.9), 2),
         "requests": len(samples),
         "enforced call per request": args.enforced_call,
     }

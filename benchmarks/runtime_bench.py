@@ -8,7 +8,6 @@ no-dependency function <= 1.5x `pythonX.Y -c "import lambda_function"` measured 
 """
 
 import argparse
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -18,6 +17,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from _stats import median  # noqa: E402
 
 from lambdafleet.build.paths import cache_root  # noqa: E402
 from lambdafleet.runtime import FunctionPool, FunctionSpec  # noqa: E402
@@ -39,7 +40,7 @@ def in_process_ms(runs: int) -> float:
         start = time.perf_counter()
         handler({"n": 1}, None)
         samples.append(_ms(start))
-    return statistics.median(samples)
+    return median(samples)
 
 
 def warm_ms(spec: FunctionSpec, zip_path: Path, runs: int) -> float:
@@ -51,7 +52,7 @@ def warm_ms(spec: FunctionSpec, zip_path: Path, runs: int) -> float:
             start = time.perf_counter()
             pool.invoke({"n": 1})
             samples.append(_ms(start))
-    return statistics.median(samples)
+    return median(samples)
 
 
 def cold_vs_import(spec: FunctionSpec, zip_path: Path, unpacked: Path, runs: int) -> dict[str, float]:
@@ -73,7 +74,7 @@ def cold_vs_import(spec: FunctionSpec, zip_path: Path, unpacked: Path, runs: int
             start = time.perf_counter()
             subprocess.run([python, "-c", "import lambda_function"], cwd=unpacked, check=True)
             samples["bare"].append(_ms(start))
-    return {name: statistics.median(values) for name, values in samples.items()}
+    return {name: median(values) for name, values in samples.items()}
 
 
 def main() -> None:

@@ -13,7 +13,6 @@ Goal (issue 15): latency p50 < 50 ms with no batching window.
 import argparse
 import io
 import json
-import statistics
 import sys
 import time
 import zipfile
@@ -24,6 +23,8 @@ import boto3
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from _stats import median, percentile  # noqa: E402
 
 from lambdafleet.testing.endpoint import start_build_py_local  # noqa: E402
 
@@ -122,8 +123,8 @@ def main() -> int:
         server.wait(timeout=30)
     latencies.sort()
     figures = {
-        "latency p50 ms": round(statistics.median(latencies), 1),
-        "latency p99 ms": round(latencies[int(len(latencies) * 0.99) - 1], 1),
+        "latency p50 ms": round(median(latencies), 1),
+        "latency p99 ms": round(percentile(latencies, 0.99), 1),
         "latency samples": len(latencies),
         "messages": args.messages,
         "throughput messages/s": round(args.messages / elapsed, 1),

@@ -32,6 +32,28 @@ locals {
 
   queue_arns = { for name, queue in module.queue : name => queue.arn }
   topic_arns = { for name, topic in module.topic : name => topic.arn }
+  # The same queue and topic ARNs built from the names, for the roles' IAM statements only (IAM does not check
+  # that a resource exists): a function need not wait for its queue, whose create the AWS provider holds ~30 s
+  # for the attributes to settle (twice in a row with a dead-letter queue). Mappings keep the real references.
+  region_account   = "${data.aws_region.current.name}:${local.account_id}"
+  named_queue_arns = { for name, queue in local.queues : name => "arn:${data.aws_partition.current.partition}:sqs:${local.region_account}:${var.name_prefix}${name}${queue.fifo ? ".fifo" : ""}" }
+  named_topic_arns = { for name, topic in local.topics : name => "arn:${data.aws_partition.current.partition}:sns:${local.region_account}:${var.name_prefix}${name}${topic.fifo ? ".fifo" : ""}" }
+  # trigger_source_arns and on_failure_arns with those: no reference to module.queue or module.topic at all (a
+  # reference is a dependency, whichever branch of a conditional is taken).
+  statement_source_arns = {
+    for key, t in local.mapped_triggers : key => (
+      t.type == "sqs" ? lookup(local.named_queue_arns, t.queue, "") :
+      t.type == "kinesis" ? try(module.stream[t.stream].arn, "") :
+      try(module.table[t.table].stream_arn, "")
+    )
+  }
+  statement_failure_arns = {
+    for key, t in local.mapped_triggers : key => (
+      try(t.on_failure, null) == null ? null :
+      startswith(t.on_failure, "queue:") ? lookup(local.named_queue_arns, trimprefix(t.on_failure, "queue:"), null) :
+      lookup(local.named_topic_arns, trimprefix(t.on_failure, "topic:"), null)
+    )
+  }
   # An undeclared source maps to "" so the plan reaches the manifest_check precondition that names it.
   trigger_source_arns = {
     for key, t in local.mapped_triggers : key => (
@@ -57,7 +79,7 @@ locals {
   trigger_statements = {
     for name, function in local.functions : name => concat(
       [
-        for key, t in local.mapped_triggers : { actions = local.source_actions[t.type], resources = [local.trigger_source_arns[key]] }
+        for key, t in local.mapped_triggers : { actions = local.source_actions[t.type], resources = [local.statement_source_arns[key]] }
         if t.function == name
       ],
       # ListStreams names no resource: IAM evaluates it against "*"; it only lists stream ARNs.
@@ -67,8 +89,8 @@ locals {
       [
         for key, t in local.mapped_triggers : {
           actions   = [startswith(t.on_failure, "queue:") ? "sqs:SendMessage" : "sns:Publish"]
-          resources = [local.on_failure_arns[key]]
-        } if t.function == name && local.on_failure_arns[key] != null
+          resources = [local.statement_failure_arns[key]]
+        } if t.function == name && local.statement_failure_arns[key] != null
       ],
     )
   }

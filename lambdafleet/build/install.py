@@ -8,8 +8,10 @@ project) its sdist may build, and every installed distribution's WHEEL tags are 
 pure-Python sdists get through, never a module compiled for the host.
 """
 
+import os
 import re
 import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -87,7 +89,7 @@ def _trim(dest: Path) -> None:
     shutil.rmtree(dest / "bin", ignore_errors=True)
     (dest / ".lock").unlink(missing_ok=True)  # uv's lock on the target folder, not a package's file
     for record in dest.glob("*.dist-info/RECORD"):
-        record.write_text(_SCRIPTS_RECORD.sub("", record.read_text()))
+        _rewrite(record, _SCRIPTS_RECORD.sub("", record.read_text()))
     for top in dest.iterdir():
         if not top.is_dir() or top.name.endswith((".dist-info", ".data")):
             continue
@@ -98,13 +100,22 @@ def _trim(dest: Path) -> None:
                 path.unlink(missing_ok=True)
 
 
+def _rewrite(path: Path, text: str) -> None:
+    """Give `path` new content as a new file: the old one is a hard link into uv's cache, which must not change."""
+    fresh = path.with_name(path.name + ".new")
+    fresh.write_text(text)
+    os.chmod(fresh, stat.S_IMODE(path.stat().st_mode))
+    os.replace(fresh, path)
+
+
 def _uv_install(lock: Lock, target: Target, dest: Path, no_build: list[str]) -> subprocess.CompletedProcess[str]:
     command = [
         sys.executable, "-m", "uv", "pip", "install", "--target", str(dest), "--no-deps", "--require-hashes",
         "--python", sys.executable, "--python-version", target.python_version,
         "--python-platform", target.uv_platform(),
-        # Copies, not links into uv's cache: the trim below rewrites RECORD files in place.
-        "--link-mode", "copy", "--no-progress", "--quiet",
+        # Hard links into uv's cache: no file's bytes are copied, and the install folder goes in a blink (freeing
+        # copies cost more than writing them). So nothing here may write into an installed file: see _trim.
+        "--link-mode", "hardlink", "--no-progress", "--quiet",
     ]  # fmt: skip
     for name in no_build:
         command += ["--only-binary", name]

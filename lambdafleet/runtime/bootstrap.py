@@ -16,14 +16,17 @@ With DEBUGGER_DIR (debugpy's installation, MODE `run` only), the environment fir
 127.0.0.1:PORT and, when WAIT is `wait`, waits for one to attach, so that even the function's module-level code
 can be stepped through; debugpy is shown in the sandbox only then, and is not on the function's sys.path.
 
-MODE `run` does that at once. MODE `serve` is a fork server: it imports what awslambdaric needs (never the
-function's code) and then, for each request on the SOCK_SEQPACKET socket it got as stdin (a JSON
-environment plus the write end of an output pipe), hands it to an environment forked ahead of time (a spare
-that already has its PID namespace and /tmp, and waits for exactly that), which then does the above. The
-server enters the sandbox's root itself, after its imports, so each fork only adds its own namespaces. A
-cold start then costs a hand-over instead of an interpreter start and awslambdaric's imports. It reports
-"ready" once its imports are done, "pid N" per environment handed over and "exit N CODE" per child that
-ends, since only it can reap them.
+MODE `run` does that at once. MODE `serve RUNTIME_DIR` is a fork server shared by every function of one
+interpreter and runtime dir: it imports what awslambdaric needs (never a function's code) and then, for each
+request on the SOCK_SEQPACKET socket it got as stdin (JSON: the environment and `run`'s arguments, plus the
+write end of an output pipe), hands it to a forked process that does what `run` does for that function: its
+own root, its namespaces, its variables. Once the server is idle it forks a spare for each function it has
+served, which enters that function's sandbox ahead of its next request; a cold start then costs a hand-over
+instead of an interpreter start and awslambdaric's imports, and every function shares the server's memory. A
+function whose zip or layers hold a module the server preloaded (Lambda's path puts the zip first) gets a fresh
+interpreter instead: its process execs `run`. A pool that closes sends "forget" with its arguments (its spare
+goes). The server reports "ready" once its imports are done, "pid N" per environment handed over and "exit N
+CODE" per child that ends, since only it can reap them.
 
 Standard library only, and no imports from lambdafleet (only sandbox_child.py, loaded from beside this file
 by path): this file runs outside the developer's venv.
@@ -75,6 +78,7 @@ def _enter_root(host: Paths, debugger_dir: str | None = None) -> tuple[Paths, st
         return host, f"user namespaces unavailable: {reason}"
     # PYTHONPATH named the host's runtime dir when the interpreter started.
     _STANDARD_LIBRARY[:] = [path.replace(host[1], sandbox.RUNTIME_DIR) for path in _STANDARD_LIBRARY]
+    sandbox.rebase_modules(host[1])  # a fork server's preloaded modules came from the host's path
     return (sandbox.TASK_ROOT, sandbox.RUNTIME_DIR, sandbox.OPT_DIR), None
 
 
@@ -102,7 +106,9 @@ def _take_environment(environment: dict[str, str], host_paths: Paths, reason: st
 PRELOAD = (
     "ctypes", "decimal", "json", "logging", "traceback", "http.client", "concurrent.futures", "simplejson",
     "awslambdaric.lambda_runtime_marshaller", "awslambdaric.lambda_runtime_log_utils",
-    "awslambdaric.lambda_context", "awslambdaric.lambda_config",
+    "awslambdaric.lambda_context", "awslambdaric.lambda_config", "awslambdaric.lambda_literals",
+    # Imported by the runtime later: loaded once here, their pages are shared by every environment.
+    "typing", "queue", "concurrent.futures.thread", "importlib.util", "signal", "encodings.unicode_escape",
 )  # fmt: skip
 
 
@@ -188,107 +194,81 @@ def _top_level_names(entries: Iterable[str]) -> set[str]:
     return {entry.split(".")[0] for entry in entries}
 
 
-def _shadowed(task_root: str, opt_dir: str) -> bool:
-    """Whether the zip or a layer holds a module awslambdaric already imported (Lambda's path puts them first)."""
-    names: list[str] = []
-    for folder in (task_root, *_layer_paths(opt_dir)):
-        with contextlib.suppress(OSError):
-            names += os.listdir(folder)
-    return bool(_top_level_names(sys.modules) & _top_level_names(names))
-
-
-def _serve(task_root: str, runtime_dir: str, opt_dir: str, tmp_mb: str, handler: str, preload: str = "preload") -> None:
+def _serve(runtime_dir: str) -> None:
+    """MODE `serve`: the fork server of every function that runs on this interpreter and runtime dir."""
     requests = socket.socket(fileno=0)
     _set_path(runtime_dir)
-    if preload == "preload":
-        for module in PRELOAD:
-            importlib.import_module(module)
-        if _shadowed(task_root, opt_dir):
-            # Lambda puts the task root and layers first, so their copy of a module awslambdaric uses must
-            # win: start over without preloading (the socket on stdin survives the exec).
-            arguments = ["serve", task_root, runtime_dir, opt_dir, tmp_mb, handler, "bare"]
-            os.execv(sys.executable, [sys.executable, "-S", os.path.abspath(__file__), *arguments])
-    host = (task_root, runtime_dir, opt_dir)
-    inside, reason = _enter_root(host)
-    if reason is None:
-        assert sandbox is not None
-        sandbox.rebase_modules(runtime_dir)  # the preloaded ones came from the host's path
-        _set_path(inside[1])
-        _check_environments(tmp_mb)
+    for module in PRELOAD:
+        importlib.import_module(module)
+    os.chdir("/")  # no function's folder: each environment moves into its own task root
     requests.send(b"ready")
     wake_read, wake_write = os.pipe()
     os.set_blocking(wake_write, False)
     signal.set_wakeup_fd(wake_write)
     signal.signal(signal.SIGCHLD, lambda *_: None)
     inherited = (requests.fileno(), wake_read, wake_write)
-
-    def prepare() -> tuple[int, socket.socket]:
-        return _prepare(inherited, (tmp_mb, host, reason), (inside, handler))
-
-    spare: tuple[int, socket.socket] | None = prepare()
+    spares: dict[str, tuple[int, socket.socket]] = {}  # by the function's arguments (JSON)
+    served: set[str] = set()  # functions that get a spare ready, once the server is idle
     watched: list[socket.socket | int] = [requests, wake_read]
     while True:
-        # The next spare is forked once the server has been idle a moment, not while the environment just
-        # handed over is starting (it would compete with that cold start for the CPU).
-        readable = select.select(watched, [], [], None if spare else _SPARE_DELAY_S)[0]
-        if not readable and spare is None:
-            spare = prepare()
+        # A function's next environment is forked (into its sandbox) once the server has been idle a moment, not
+        # while the environment just handed over is starting (it would compete with that cold start).
+        readable = select.select(watched, [], [], _SPARE_DELAY_S if served - spares.keys() else None)[0]
+        if not readable:
+            for key in served - spares.keys():
+                spares[key] = _prepare(inherited, json.loads(key))
         if wake_read in readable:
             os.read(wake_read, 4096)
             reaped = _reap(requests)
-            if spare and spare[0] in reaped:
-                spare[1].close()
-                spare = None  # it died before it was needed (the pool ignores its exit); next time afresh
+            for key, (pid, channel) in list(spares.items()):
+                if pid in reaped:  # it died before it was needed (the pool ignores its exit): no spare until the
+                    channel.close()  # function's next request, which starts afresh (and logs why, if it fails)
+                    del spares[key]
+                    served.discard(key)
         if requests in readable:
             message, fds, _, _ = socket.recv_fds(requests, 1 << 20, 1)
             if not message:
-                return  # the pool closed its end
-            pid, channel = spare or prepare()
+                return  # the pools closed their end
+            request = json.loads(message)
+            if "forget" in request:  # the function's pool is closed: no spare for it any more
+                key = json.dumps(request["forget"])
+                served.discard(key)
+                _discard(spares.pop(key, None))
+                continue
+            key = json.dumps(request["arguments"])
+            pid, channel = spares.pop(key) if key in spares else _prepare(inherited, None)
             with contextlib.suppress(OSError):  # it died since the last reap: its exit report tells the pool
                 socket.send_fds(channel, [message], fds)
             channel.close()
             os.close(fds[0])
             requests.send(f"pid {pid}".encode())
-            spare = None
+            served.add(key)
 
 
 _SPARE_DELAY_S = 0.05
 
 
-def _check_environments(tmp_mb: str) -> None:
-    """Make one environment's namespaces and end it: if that fails, every fork would fail before it has
-    anywhere to say why, so the server stops instead, and the pool starts environments afresh (whose
-    logs then show the error)."""
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            assert sandbox is not None  # only checked once a root was entered
-            sandbox.enter_environment(int(tmp_mb))
-            code = 0
-        finally:
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    if status != 0:
-        sys.exit(f"lambdafleet: an environment's sandbox failed (wait status {status})")
-
-
-def _prepare(
-    inherited: tuple[int, int, int],
-    sandboxing: tuple[str, Paths, str | None],
-    arguments: tuple[Paths, str],
-) -> tuple[int, socket.socket]:
-    """Fork the next environment ahead of its request, so a cold start does not wait for its sandbox: it
-    waits on a socket for its variables and output; returns (its pid, that socket)."""
+def _prepare(inherited: tuple[int, int, int], arguments: list[str] | None) -> tuple[int, socket.socket]:
+    """Fork an environment ahead of its request: with the function's `arguments`, it enters that function's
+    sandbox at once, so a cold start does not wait for it. It waits on a socket for its request (variables,
+    arguments, output); returns (its pid, that socket)."""
     channel, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     pid = os.fork()
     if pid == 0:
         signal.set_wakeup_fd(-1)  # before its pipe is closed here
         for fd in (*inherited, channel.detach()):
             os.close(fd)
-        _child(theirs, sandboxing, arguments)
+        _child(theirs, arguments)
     theirs.close()
     return pid, channel
+
+
+def _discard(spare: tuple[int, socket.socket] | None) -> None:
+    """Stop a spare environment: its handle's death takes its init, and the init's its runtime."""
+    if spare is not None:
+        spare[1].close()
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(spare[0], signal.SIGKILL)
 
 
 def _reap(requests: socket.socket) -> list[int]:
@@ -305,14 +285,31 @@ def _reap(requests: socket.socket) -> list[int]:
         requests.send(f"exit {pid} {os.waitstatus_to_exitcode(status)}".encode())
 
 
-def _child(channel: socket.socket, sandboxing: tuple[str, Paths, str | None], arguments: tuple[Paths, str]) -> NoReturn:
-    """Become one execution environment once the server hands it over; never returns to the server loop."""
+def _shadowed(arguments: list[str]) -> bool:
+    """Whether the zip or a layer holds a module the server preloaded (Lambda's path puts their copy first)."""
+    task_root, _, opt_dir = _host_paths(arguments)
+    names: list[str] = []
+    for folder in (task_root, *_layer_paths(opt_dir)):
+        with contextlib.suppress(OSError):
+            names += os.listdir(folder)
+    return bool(_top_level_names(sys.modules) & _top_level_names(names))
+
+
+def _child(channel: socket.socket, arguments: list[str] | None) -> NoReturn:
+    """Become one execution environment once the server hands it over; never returns to the server loop.
+
+    With `arguments` (the function it is a spare for) it enters that function's sandbox (root, PID namespace,
+    /tmp) before the request: a cold start then only waits for the hand-over.
+    """
     code = 1
     try:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         os.setsid()
-        tmp_mb, host_paths, reason = sandboxing
-        _enter_environment(tmp_mb, reason)
+        rooted = None
+        if arguments is not None and not _shadowed(arguments):
+            rooted = _enter_root(_host_paths(arguments))
+            _enter_environment(arguments[-2], rooted[1])
+        entered = rooted is not None
         message, fds, _, _ = socket.recv_fds(channel, 1 << 20, 1)
         channel.close()
         if not message:
@@ -320,8 +317,19 @@ def _child(channel: socket.socket, sandboxing: tuple[str, Paths, str | None], ar
         os.dup2(fds[0], 1)
         os.dup2(fds[0], 2)
         os.close(fds[0])
-        _take_environment(json.loads(message), host_paths, reason)
-        _start_runtime(*arguments)
+        request = json.loads(message)
+        environment, arguments = request["environment"], request["arguments"]
+        if rooted is None:
+            if _shadowed(arguments):
+                command = [sys.executable, "-S", os.path.abspath(__file__), "run", *arguments]
+                os.execve(sys.executable, command, environment)
+            rooted = _enter_root(_host_paths(arguments))
+        inside, reason = rooted
+        tmp_mb, handler = arguments[-2:]
+        if not entered:
+            _enter_environment(tmp_mb, reason)
+        _take_environment(environment, _host_paths(arguments), reason)
+        _start_runtime(inside, handler)
         code = 0
     except SystemExit as exit_request:
         code = _exit_code(exit_request.code)
@@ -332,6 +340,11 @@ def _child(channel: socket.socket, sandboxing: tuple[str, Paths, str | None], ar
             with contextlib.suppress(Exception):
                 stream.flush()
         os._exit(code)
+
+
+def _host_paths(arguments: list[str]) -> Paths:
+    """The host's task root, runtime dir and layers among `run`'s arguments."""
+    return arguments[0], arguments[1], arguments[2]
 
 
 def _exit_code(code: object) -> int:

@@ -4,6 +4,7 @@ Both take the environment variables and the write end of the output pipe, and re
 `pid`, `poll()` and `wait()` like subprocess.Popen's.
 """
 
+import contextlib
 import json
 import socket
 import subprocess
@@ -70,20 +71,20 @@ class SpawnLauncher:
 
 
 class ForkServer:
-    """A bootstrap.py in `serve` mode with awslambdaric's imports done; each environment is a fork of it.
+    """A bootstrap.py in `serve` mode with awslambdaric's imports done, shared by every function that runs on
+    one interpreter and runtime dir; each environment is a fork of it that then enters its function's sandbox.
 
-    Until the server has finished its imports, environments start as new interpreters instead, so the
-    first cold start of a pool does not wait for the server.
+    One server for all functions (not one each) keeps memory per warm function to the environment's own
+    pages: the server's imports are shared by every fork.
     """
 
-    def __init__(self, python: Path, arguments: list[str], cwd: Path, environment: Mapping[str, str]) -> None:
-        self._fallback = SpawnLauncher(python, arguments, cwd)
+    def __init__(self, python: Path, runtime_dir: Path) -> None:
         self._ready = False
         self._socket, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._server = subprocess.Popen(
-            bootstrap_command(python, "serve", arguments),
-            env=dict(environment),
-            cwd=cwd,
+            bootstrap_command(python, "serve", [str(runtime_dir)]),
+            env=server_environment(runtime_dir),
+            cwd="/",
             stdin=theirs.fileno(),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -95,21 +96,29 @@ class ForkServer:
         self._forked: list[int] = []
         self._exits: dict[int, int] = {}
         self._closed = False
+        self.users = 0  # pools using it: see SharedForkServers
         threading.Thread(target=self._read_replies, daemon=True).start()
 
-    def start(self, environment: Mapping[str, str], output: int) -> ProcessHandle:
-        """Fork an environment with `environment`, its stdout and stderr on `output`."""
+    def fork(self, arguments: list[str], environment: Mapping[str, str], output: int) -> ProcessHandle | None:
+        """Fork an environment running bootstrap.py `run ARGUMENTS` with `environment`, its stdout and stderr on
+        `output`; None while the server is still importing, or gone (the caller starts one afresh instead)."""
         with self._state:
-            if not self._ready or self._closed:  # still importing, or gone: start afresh instead
-                return self._fallback.start(environment, output)
+            if not self._ready or self._closed:
+                return None
+        request = json.dumps({"environment": dict(environment), "arguments": arguments}).encode()
         with self._mutex:
-            socket.send_fds(self._socket, [json.dumps(dict(environment)).encode()], [output])
+            socket.send_fds(self._socket, [request], [output])
             with self._state:
                 if not self._state.wait_for(lambda: self._forked or self._closed, _FORK_TIMEOUT_S):
                     raise RuntimeError("the runtime's fork server did not answer")
                 if not self._forked:
                     raise RuntimeError(f"the runtime's fork server failed: {self._failure()}")
                 return _Forked(self, self._forked.pop())
+
+    def forget(self, arguments: list[str]) -> None:
+        """Drop the spare environment kept ready for the function started with `arguments` (its pool closed)."""
+        with self._mutex, contextlib.suppress(OSError):  # a server that is gone keeps no spares
+            self._socket.send(json.dumps({"forget": arguments}).encode())
 
     def _read_replies(self) -> None:
         while True:
@@ -136,6 +145,17 @@ class ForkServer:
         with self._state:
             return self._state.wait_for(lambda: self._ready or self._closed, timeout) and self._ready
 
+    @property
+    def closed(self) -> bool:
+        """Whether the server is gone (killed, or it failed)."""
+        with self._state:
+            return self._closed
+
+    @property
+    def pid(self) -> int:
+        """The server's process id."""
+        return self._server.pid
+
     def returncode(self, pid: int) -> int | None:
         """The exit code of a forked environment, None while it runs."""
         with self._state:
@@ -161,6 +181,78 @@ class ForkServer:
         self._server.wait()
         if self._server.stderr is not None:
             self._server.stderr.close()
+
+
+def server_environment(runtime_dir: Path) -> dict[str, str]:
+    """A fork server's variables: what the interpreter reads as it starts, the same for every function (each
+    environment then takes its function's own)."""
+    return {
+        "LANG": "en_US.UTF-8",
+        "TZ": ":UTC",
+        "PATH": "/usr/local/bin:/usr/bin/:/bin",
+        "LD_LIBRARY_PATH": f"{runtime_dir}:{runtime_dir}/lib",
+        "PYTHONPATH": str(runtime_dir),
+    }
+
+
+class SharedForkServers:
+    """One ForkServer per (interpreter, runtime dir) in this process, started by the first pool that needs it
+    and stopped when the last one is closed."""
+
+    def __init__(self) -> None:
+        self._servers: dict[tuple[Path, Path], ForkServer] = {}
+        self._mutex = threading.Lock()
+
+    def acquire(self, python: Path, runtime_dir: Path) -> ForkServer:
+        """The server for `python` and `runtime_dir` (started now if there is none, or it died)."""
+        key = (python, runtime_dir)
+        with self._mutex:
+            server = self._servers.get(key)
+            if server is None or server.closed:
+                server = self._servers[key] = ForkServer(python, runtime_dir)
+            server.users += 1
+            return server
+
+    def release(self, server: ForkServer) -> None:
+        """One pool less; the last one stops the server."""
+        with self._mutex:
+            server.users -= 1
+            if server.users > 0:
+                return
+            for key, known in list(self._servers.items()):
+                if known is server:
+                    del self._servers[key]
+        server.close()
+
+
+SHARED_SERVERS = SharedForkServers()
+
+
+class ForkLauncher:
+    """Starts one function's environments as forks of the shared server for its interpreter; until that server
+    has finished its imports, as new interpreters instead, so the first cold start does not wait for it."""
+
+    def __init__(self, python: Path, arguments: list[str], cwd: Path, runtime_dir: Path) -> None:
+        self._fallback = SpawnLauncher(python, arguments, cwd)
+        self._arguments = arguments
+        self._server = SHARED_SERVERS.acquire(python, runtime_dir)
+        self._released = False
+
+    def start(self, environment: Mapping[str, str], output: int) -> ProcessHandle:
+        """Fork an environment with `environment`, its stdout and stderr on `output`."""
+        forked = None if self._released else self._server.fork(self._arguments, environment, output)
+        return forked or self._fallback.start(environment, output)
+
+    def wait_ready(self, timeout: float) -> bool:
+        """Block until environments are forked rather than started afresh; False if that did not happen."""
+        return self._server.wait_ready(timeout)
+
+    def close(self) -> None:
+        """Let go of the shared server (the last function to do so stops it)."""
+        if not self._released:
+            self._released = True
+            self._server.forget(self._arguments)
+            SHARED_SERVERS.release(self._server)
 
 
 class _Forked:

@@ -16,7 +16,7 @@ from lambdafleet.runtime import platform_log, sandbox, task_root
 from lambdafleet.runtime.debug import Debugger, interpreter_options
 from lambdafleet.runtime.environment import EnvironmentGone, ExecutionEnvironment, InvocationOutcome, Launch
 from lambdafleet.runtime.interpreter import find_interpreter
-from lambdafleet.runtime.launcher import ForkServer, Launcher, SpawnLauncher
+from lambdafleet.runtime.launcher import ForkLauncher, Launcher, SpawnLauncher
 from lambdafleet.runtime.log_records import as_text, split_records
 from lambdafleet.runtime.provision import debugger_dir, interpreter_bin, runtime_dir
 from lambdafleet.runtime.result import InvokeResult
@@ -258,8 +258,7 @@ def _launcher(launch: Launch, fork_server: bool) -> Launcher:
     if launch.debugger is not None:
         return SpawnLauncher(python, arguments, cwd, interpreter_options(launch.interpreter.version))
     if fork_server:
-        # The server never talks to a Runtime API; its forks get their own address.
-        return ForkServer(python, arguments, cwd, launch.environment(api_address="127.0.0.1:0"))
+        return ForkLauncher(python, arguments, cwd, launch.runtime_dir)
     return SpawnLauncher(python, arguments, cwd)
 
 

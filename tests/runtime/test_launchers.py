@@ -1,7 +1,11 @@
 """The same behaviour whether environments are forked from a fork server or started as new interpreters."""
 
+import os
+import time
+
 import pytest
 
+from lambdafleet.runtime import launcher
 from tests.runtime.conftest import SANDBOX_MISSING
 
 BOTH = pytest.mark.parametrize("fork_server", [True, False], ids=["fork-server", "new-interpreter"])
@@ -45,14 +49,66 @@ def test_timeout(make_pool, fork_server):
     assert pool.invoke({"sleep": 10}).error["errorType"] == "Sandbox.Timedout"
 
 
-def test_first_environment_does_not_wait_for_the_fork_server_then_forks(make_pool):
+def test_first_environment_does_not_wait_for_the_fork_server_then_forks(make_pool, monkeypatch):
     """A fork's command line is the fork server's (`serve`); a new interpreter's is its own (`run`)."""
-    source = "def lambda_handler(e, c):\n    return open('/proc/self/cmdline', 'rb').read().split(b'\\0')[3].decode()\n"
-    pool = make_pool(source, fork_server=True, max_environments=1)
+    monkeypatch.setattr(launcher, "SHARED_SERVERS", launcher.SharedForkServers())  # none started yet
+    pool = make_pool(COMMAND, fork_server=True, max_environments=1)
     assert pool.invoke({}).response == "run"  # the server was still importing: started afresh
     assert pool.wait_ready()
     pool.recycle()
     assert pool.invoke({}).response == "serve"
+
+
+COMMAND = "def lambda_handler(e, c):\n    return open('/proc/self/cmdline', 'rb').read().split(b'\\0')[3].decode()\n"
+LISTING = "import os\n\ndef lambda_handler(e, c):\n    return sorted(os.listdir(os.environ['LAMBDA_TASK_ROOT']))\n"
+
+
+def test_functions_of_one_interpreter_share_one_fork_server_yet_each_sees_only_its_zip(make_pool, monkeypatch):
+    """One server per interpreter and runtime dir, whatever the number of functions; stopped with the last."""
+    servers = launcher.SharedForkServers()
+    monkeypatch.setattr(launcher, "SHARED_SERVERS", servers)
+    first = make_pool({"lambda_function.py": LISTING, "first.txt": "1"}, name="first", fork_server=True)
+    second = make_pool({"lambda_function.py": LISTING, "second.txt": "2"}, name="second", fork_server=True)
+    assert first.wait_ready() and second.wait_ready()
+    assert len(servers._servers) == 1
+    server = next(iter(servers._servers.values()))
+    assert first.invoke({}).response == ["first.txt", "lambda_function.py"]
+    assert second.invoke({}).response == ["lambda_function.py", "second.txt"]
+    for pool in (first, second):
+        pool.recycle()
+        assert pool.wait_ready()
+    third = make_pool(COMMAND, name="third", fork_server=True)
+    assert third.wait_ready()
+    assert third.invoke({}).response == "serve"  # a fork of the same server
+    assert list(servers._servers.values()) == [server]
+    assert _until(lambda: len(_children(server.pid)) == 4)  # third's environment, and a spare for each function
+    first.close()  # its spare goes; the server stays for the others
+    assert _until(lambda: len(_children(server.pid)) == 3)
+    for pool in (second, third):
+        pool.close()
+    assert servers._servers == {}
+    assert not os.path.exists(f"/proc/{server.pid}")  # stopped and reaped
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat") as stream:
+                if entry.isdigit() and int(stream.read().rpartition(")")[2].split()[1]) == pid:
+                    found.append(int(entry))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def _until(condition, timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 @BOTH

@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""Local deploy benchmark: `terraform apply` of infra/envs/local on `build.py local`, beside its floors.
+
+Copies the repository to a temporary folder, builds it (with the checkout's dependency cache), starts
+`build.py local` there and times, in one run:
+- `terraform apply` of the example stack (goal <= 45 s), then a re-plan that must find no change (drift);
+- the floors: the provider's start (a `terraform plan` of a configuration with no resources but the same
+  provider block), and boto3 CreateRole + CreateFunction of every function the stack deploys.
+
+    python benchmarks/apply_bench.py [--parallelism 10] [--tf-log FILE]
+
+`--tf-log FILE` writes the apply's TF_LOG=DEBUG output there, to see what the provider waits on.
+"""
+
+import argparse
+import io
+import os
+import resource
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from lambdafleet.build.paths import cache_root  # noqa: E402
+from lambdafleet.dev.stack import Terraform, local_variables, var_args  # noqa: E402
+from lambdafleet.testing.endpoint import start_build_py_local  # noqa: E402
+
+PROVIDER_MIRROR = Path("/opt/tf-plugins")
+GOAL_S = 45.0
+_PARTS = ("build.py", "pyproject.toml", "lambdafleet", "functions", "models", "lib", "layers", "infra")
+_IGNORE = shutil.ignore_patterns("__pycache__", ".terraform", "*.tfstate*", ".terraform.lock.hcl")
+
+
+def _copy_repository(destination: Path) -> None:
+    destination.mkdir(parents=True)
+    for name in _PARTS:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, destination / name, symlinks=True, ignore=_IGNORE)
+        elif source.is_file():
+            shutil.copy2(source, destination / name)
+
+
+def _build(root: Path) -> None:
+    import subprocess
+
+    environment = {**os.environ, "LAMBDAFLEET_CACHE_DIR": str(cache_root(ROOT))}
+    subprocess.run([sys.executable, "build.py", "all", "--quiet"], cwd=root, env=environment, check=True)
+
+
+def _terraform(workdir: Path, state: Path) -> Terraform:
+    return Terraform(
+        workdir=workdir,
+        data_dir=state / "tf-data",
+        state_path=state / "terraform.tfstate",
+        plugin_dir=PROVIDER_MIRROR if PROVIDER_MIRROR.is_dir() else None,
+    )
+
+
+def _children_cpu_s() -> float:
+    """User + system CPU seconds of every finished child process (terraform and its provider)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _timed(action: "object") -> float:
+    start = time.perf_counter()
+    action()  # type: ignore[operator]
+    return time.perf_counter() - start
+
+
+def _provider_start(root: Path, work: Path, url: str) -> float:
+    """A plan of envs/local's provider block with no resources: what every terraform command pays to start."""
+    bare = work / "bare"
+    bare.mkdir()
+    for name in ("versions.tf", "variables.tf"):
+        shutil.copy2(root / "infra" / "envs" / "local" / name, bare / name)
+    main = (root / "infra" / "envs" / "local" / "main.tf").read_text()
+    provider = main[main.index('provider "aws"') : main.index('module "stack"')]
+    (bare / "main.tf").write_text(provider + 'data "aws_caller_identity" "here" {}\n')
+    terraform = _terraform(bare, work / "bare-state")
+    terraform.init()
+    variables = {"endpoint_url": url}
+    return _timed(lambda: terraform.run("plan", "-input=false", "-refresh=true", *var_args(variables)))
+
+
+def _boto3_floor(url: str, functions: int) -> float:
+    """CreateRole + CreateFunction for `functions` functions: the API work an apply cannot avoid."""
+    import boto3
+
+    options = {"endpoint_url": url, "region_name": "us-east-1", "aws_access_key_id": "test"}
+    iam = boto3.client("iam", aws_secret_access_key="test", **options)
+    lambda_ = boto3.client("lambda", aws_secret_access_key="test", **options)
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("lambda_function.py", "def lambda_handler(event, context):\n    return event\n")
+    tag = uuid.uuid4().hex[:6]
+    trust = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},'
+    trust += '"Action":"sts:AssumeRole"}]}'
+    start = time.perf_counter()
+    for index in range(functions):
+        role = iam.create_role(RoleName=f"floor-{tag}-{index}", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+        lambda_.create_function(
+            FunctionName=f"floor-{tag}-{index}",
+            Runtime="python3.12",
+            Role=role,
+            Handler="lambda_function.lambda_handler",
+            Code={"ZipFile": code.getvalue()},
+        )
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    """Print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--parallelism", type=int, default=0, help="terraform -parallelism (default: terraform's)")
+    parser.add_argument("--tf-log", type=Path, help="write the apply's TF_LOG=DEBUG output to this file")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        root = work / "repo"
+        _copy_repository(root)
+        _build(root)
+        url, endpoint = start_build_py_local(root)
+        try:
+            terraform = _terraform(root / "infra" / "envs" / "local", work / "state")
+            terraform.init()
+            manifest = root / "build" / "manifest.json"
+            variables = local_variables(url, manifest, f"ab{uuid.uuid4().hex[:4]}-")
+            extra = [f"-parallelism={args.parallelism}"] if args.parallelism else []
+            if args.tf_log:
+                os.environ.update({"TF_LOG": "DEBUG", "TF_LOG_PATH": str(args.tf_log.resolve())})
+            cpu_before = _children_cpu_s()
+            apply_s = _timed(
+                lambda: terraform.run("apply", "-auto-approve", "-input=false", *var_args(variables), *extra)
+            )
+            apply_cpu_s = _children_cpu_s() - cpu_before
+            os.environ.pop("TF_LOG", None)
+            os.environ.pop("TF_LOG_PATH", None)
+            replan_start = time.perf_counter()
+            drift = terraform.plan_changes(variables)
+            replan_s = time.perf_counter() - replan_start
+            functions = len(terraform.outputs().get("function_names") or {})
+            provider_s = _provider_start(root, work, url)
+            floor_s = _boto3_floor(url, functions)
+        finally:
+            endpoint.terminate()
+            endpoint.wait(timeout=30)
+    print(
+        f"example stack ({functions} functions) on build.py local, terraform apply: {apply_s:.1f} s "
+        f"(goal <= {GOAL_S:.0f} s), terraform and provider CPU {apply_cpu_s:.1f} s"
+    )
+    print(f"re-plan: {replan_s:.1f} s, {'no change (zero drift)' if drift is None else 'DRIFT:'}")
+    if drift is not None:
+        print(drift)
+    print(f"floor, provider start (plan of the provider block alone): {provider_s:.1f} s")
+    print(f"floor, boto3 CreateRole + CreateFunction x{functions}: {floor_s:.2f} s")
+    print(f"apply / (provider start + boto3 floor): {apply_s / (provider_s + floor_s):.1f}x")
+
+
+if __name__ == "__main__":
+    main()
