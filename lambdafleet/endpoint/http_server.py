@@ -267,6 +267,12 @@ class _Server(TcpWSGIServer):  # type: ignore[misc]
     channel_class = _Channel
     read_timeout_s = 30.0
 
+    def handle_error(self) -> None:
+        """Setting up one accepted connection raised (waitress catches OSError only around accept() itself).
+        waitress's default closes the listener, and with it the trigger that `HttpServer.stop` pulls: the endpoint
+        would stop answering, then fail to stop (EBADF on the trigger). Log it and keep listening instead."""
+        LOG.exception("accepting a connection failed; still listening")
+
     def maintenance(self, now: float) -> None:
         """waitress closes idle connections; also close one whose request has been arriving for too long."""
         super().maintenance(now)

@@ -1,5 +1,6 @@
 """One execution environment: a runtime process, its Runtime API server, its limits and its output."""
 
+import contextlib
 import math
 import os
 import select
@@ -118,27 +119,87 @@ def deadline(
     return (started_at if cold else submitted_at) + init_timeout_s
 
 
+class _Descriptor:
+    """A file descriptor with a single owner: closed at most once, and never read or written after that.
+
+    A descriptor number is reused by the next file the process opens, so a second close, or a late write from
+    another thread (a Runtime API thread waking an environment already closed), would reach someone else's file
+    in the endpoint's process (its HTTP server's trigger pipe, a connection, another environment's pipe). Every
+    use takes the lock and sees -1 once closed.
+    """
+
+    def __init__(self, fd: int) -> None:
+        self._fd = fd
+        self._lock = threading.Lock()
+
+    def fileno(self) -> int:
+        """The number, for select(); -1 once closed."""
+        return self._fd
+
+    @property
+    def closed(self) -> bool:
+        """Whether it was closed (by anyone)."""
+        return self._fd < 0
+
+    def read(self, size: int) -> bytes:
+        """Up to `size` bytes; b"" once closed, as at end of file."""
+        with self._lock:
+            return os.read(self._fd, size) if self._fd >= 0 else b""
+
+    def write(self, data: bytes) -> None:
+        """Write without blocking (see `nonblocking`); nothing once closed."""
+        with self._lock:
+            if self._fd >= 0:
+                with contextlib.suppress(BlockingIOError):  # a full wake-up pipe already wakes its reader
+                    os.write(self._fd, data)
+
+    def nonblocking(self) -> "_Descriptor":
+        """Itself, set not to block: a write under the lock must not wait for the reader."""
+        os.set_blocking(self._fd, False)
+        return self
+
+    def close(self) -> None:
+        """Close it, once: the number is forgotten before it is released."""
+        with self._lock:
+            fd, self._fd = self._fd, -1
+            if fd >= 0:
+                os.close(fd)
+
+
+def _pipe() -> tuple[_Descriptor, _Descriptor]:
+    read, write = os.pipe()
+    return _Descriptor(read), _Descriptor(write)
+
+
 class ExecutionEnvironment:
     """A runtime process that serves invocations one at a time until it dies or is closed."""
 
     def __init__(self, launch: Launch, launcher: Launcher) -> None:
         self._launch = launch
-        self._wake_read, self._wake_write = os.pipe()
+        self._closed = False
+        self._closing = threading.Lock()
+        self._wake_read, wake_write = _pipe()
+        self._wake_write = wake_write.nonblocking()
         self._started = threading.Event()
         self._processes: EnvironmentProcesses | None = None
         self.server = RuntimeApiServer(
-            wake=lambda: os.write(self._wake_write, b"."), admit=self._admit if HAS_PROC else None
+            wake=lambda: self._wake_write.write(b"."), admit=self._admit if HAS_PROC else None
         )
-        self._stdout, output = os.pipe()
+        self._stdout, output = _pipe()
         self._started_at = time.monotonic()
         self._started_wall = time.time()
         environment = launch.environment(self.server.address)
         self.log_stream = environment["AWS_LAMBDA_LOG_STREAM_NAME"]
         try:
-            self._process = launcher.start(environment, output)
+            self._process = launcher.start(environment, output.fileno())
             self._processes = EnvironmentProcesses(self._process.pid)
+        except BaseException:
+            self.server.close()  # nothing started: release what this environment opened, once
+            for descriptor in (self._stdout, self._wake_read, self._wake_write):
+                descriptor.close()
+            raise
         finally:
-            os.close(output)
+            output.close()
             self._started.set()
         self._output = bytearray()
         self._init_output: bytes | None = None
@@ -226,10 +287,10 @@ class ExecutionEnvironment:
 
     def _pump(self, timeout: float) -> None:
         """Wait up to `timeout` for output or a report from the server, and take in what arrived."""
-        watched = [self._wake_read] + ([self._stdout] if self._stdout >= 0 else [])
+        watched = [fd for fd in (self._wake_read, self._stdout) if not fd.closed]
         readable, _, _ = select.select(watched, [], [], timeout)
         if self._wake_read in readable:
-            os.read(self._wake_read, 4096)
+            self._wake_read.read(4096)
         if self._stdout in readable:
             self._read_output()
         if self._init_output is None and self.server.ready_at is not None:
@@ -240,16 +301,15 @@ class ExecutionEnvironment:
             self.server.init_collected.set()
 
     def _read_output(self) -> None:
-        chunk = os.read(self._stdout, 65536)
+        chunk = self._stdout.read(65536)
         if chunk:
             self._output += chunk
         else:
-            os.close(self._stdout)
-            self._stdout = -1  # end of file: the process and any children closed their output
+            self._stdout.close()  # end of file: the process and any children closed their output
 
     def _drain(self) -> None:
         """Take in everything already written to the pipe, without waiting for more."""
-        while self._stdout >= 0 and select.select([self._stdout], [], [], 0)[0]:
+        while not self._stdout.closed and select.select([self._stdout], [], [], 0)[0]:
             self._read_output()
 
     def _outcome(self, invocation: Invocation, fault: Fault | None, cold: bool) -> InvocationOutcome:
@@ -302,10 +362,12 @@ class ExecutionEnvironment:
         self._drain()
 
     def close(self) -> None:
-        """Kill the process and release the server, pipes and port."""
+        """Kill the process and release the server, pipes and port; once (a second call does nothing)."""
+        with self._closing:
+            if self._closed:
+                return
+            self._closed = True
         self.kill()
         self.server.close()
-        if self._stdout >= 0:
-            os.close(self._stdout)
-        os.close(self._wake_read)
-        os.close(self._wake_write)
+        for descriptor in (self._stdout, self._wake_read, self._wake_write):
+            descriptor.close()

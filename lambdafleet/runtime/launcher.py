@@ -237,6 +237,7 @@ class ForkLauncher:
         self._arguments = arguments
         self._server = SHARED_SERVERS.acquire(python, runtime_dir)
         self._released = False
+        self._release_lock = threading.Lock()
 
     def start(self, environment: Mapping[str, str], output: int) -> ProcessHandle:
         """Fork an environment with `environment`, its stdout and stderr on `output`."""
@@ -248,9 +249,10 @@ class ForkLauncher:
         return self._server.wait_ready(timeout)
 
     def close(self) -> None:
-        """Let go of the shared server (the last function to do so stops it)."""
-        if not self._released:
-            self._released = True
+        """Let go of the shared server (the last function to do so stops it), once however many threads close."""
+        with self._release_lock:
+            released, self._released = self._released, True
+        if not released:
             self._server.forget(self._arguments)
             SHARED_SERVERS.release(self._server)
 

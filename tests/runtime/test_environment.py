@@ -1,10 +1,15 @@
 """Exactly Lambda's environment variables, parallel environments, and the JSON log format."""
 
 import json
+import os
+import select
 import threading
 from datetime import datetime
 
 import pytest
+
+from lambdafleet.runtime.environment import ExecutionEnvironment
+from lambdafleet.runtime.server import Invocation
 
 ENV_DUMP = "import os\n\ndef lambda_handler(e, c):\n    return dict(os.environ)\n"
 LAMBDA_VARIABLES = {
@@ -100,3 +105,78 @@ def test_text_format_logger_lines(make_pool):
     result = make_pool(source).invoke({})
     assert "[INFO]\t" in result.logs and f"Z\t{result.request_id}\thello" in result.logs
     assert result.response is None
+
+
+HELLO = "def lambda_handler(event, context):\n    return 'hello'\n"
+
+
+def _sentinel_pipes() -> list[int]:
+    """Descriptors opened now: they take the numbers just released (the lowest free ones go first)."""
+    return [fd for _ in range(4) for fd in os.pipe()]
+
+
+def _still_open(fds: list[int]) -> list[int]:
+    for fd in fds:
+        os.fstat(fd)  # EBADF if something closed it
+    return fds
+
+
+def test_closing_an_environment_twice_closes_nothing_else(make_pool):
+    pool = make_pool(HELLO)
+    environment = ExecutionEnvironment(pool._launch, pool._launcher)
+    environment.close()
+    sentinels = _sentinel_pipes()
+    try:
+        environment.close()
+        _still_open(sentinels)
+    finally:
+        for fd in sentinels:
+            os.close(fd)
+
+
+def test_a_late_wake_up_writes_nowhere_once_the_environment_is_closed(make_pool):
+    """A Runtime API thread that reports after the environment was closed must not write into a file that took the
+    wake-up pipe's number."""
+    pool = make_pool(HELLO)
+    environment = ExecutionEnvironment(pool._launch, pool._launcher)
+    environment.close()
+    sentinels = _sentinel_pipes()
+    try:
+        environment.server.report_init_error(b"{}")  # calls the environment's wake-up, as a late request would
+        assert select.select(_still_open(sentinels), [], [], 0)[0] == []
+    finally:
+        for fd in sentinels:
+            os.close(fd)
+
+
+def test_output_at_end_of_file_is_closed_once(make_pool):
+    """The runtime exits (its output reaches end of file and the reader closes it), then the environment is closed:
+    its output pipe is not closed a second time."""
+    pool = make_pool("import os\n\ndef lambda_handler(event, context):\n    os._exit(3)\n")
+    environment = ExecutionEnvironment(pool._launch, pool._launcher)
+    outcome = environment.invoke(Invocation(request_id="r-1", payload=b"{}", timeout_s=3, function_arn="arn"))
+    assert outcome.fault is not None  # exited: the reader saw end of file
+    sentinels = _sentinel_pipes()
+    try:
+        environment.close()
+        _still_open(sentinels)
+    finally:
+        for fd in sentinels:
+            os.close(fd)
+
+
+def test_closing_from_many_threads_at_once_closes_once(make_pool):
+    pool = make_pool(HELLO)
+    environment = ExecutionEnvironment(pool._launch, pool._launcher)
+    environment.invoke(Invocation(request_id="r-1", payload=b"{}", timeout_s=3, function_arn="arn"))
+    threads = [threading.Thread(target=environment.close) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    sentinels = _sentinel_pipes()
+    try:
+        for thread in threads:
+            thread.join()
+        _still_open(sentinels)
+    finally:
+        for fd in sentinels:
+            os.close(fd)
