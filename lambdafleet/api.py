@@ -23,6 +23,7 @@ from lambdafleet.build.project import FUNCTIONS_DIR, Project, load_project
 from lambdafleet.build.strategies import BuildOutcome, Report, make_strategy
 from lambdafleet.build.upload import parse_destination, upload_all
 from lambdafleet.errors import UserError
+from lambdafleet.runtime import images
 
 
 def run_build(
@@ -76,6 +77,8 @@ def run_build(
     strategy = make_strategy(builder, jobs or os.cpu_count() or 1, previous, force)
     outcomes = strategy.run(plans, report)
     entries: dict[str, FunctionEntry] = {o.name: {**o.entry, "s3": None} for o in outcomes if o.entry}
+    for entry in entries.values():  # the local endpoint finds an image function's task root by its tag
+        images.register(cache_root(root), entry, out_dir)
 
     def keep(name: str) -> bool:
         return name in project.functions

@@ -30,6 +30,8 @@ from lambdafleet.build.paths import BUILD_ENV, cache_root
 from lambdafleet.testing.endpoint import _wait_until_up, free_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# `build.py invoke` leaves a warm environment's server behind (lambdafleet.runtime.warm): in tests, only briefly.
+os.environ.setdefault("LAMBDAFLEET_WARM_IDLE_S", "5")
 REGION = "us-east-1"
 CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
 # Offline machines keep the AWS provider in this filesystem mirror; elsewhere init downloads it.
@@ -305,13 +307,15 @@ FRONT_DOOR_CORS = {
 def with_every_front_door_setting(manifest_path: Path) -> None:
     """Add to the manifest what the examples do not use, so that the one apply covers every setting build.py can
     write: math behind payload-1.0 routes (AWS_IAM, a Lambda authorizer, route throttling), a public function URL
-    with its own CORS on echo, and a reserved concurrency of 0 on predict_image (which cannot run locally anyway)."""
+    with its own CORS on echo, and a reserved concurrency of 0 on stats (0 throttles every invocation; stats runs in
+    its own tests, and its layer is checked on the stack). Only existing functions change: a rebuild in a test keeps
+    their entries, where it would drop an added one."""
     manifest = json.loads(manifest_path.read_text())
     functions = manifest["functions"]
+    functions["stats"] = {**functions["stats"], "reserved_concurrency": 0}
     functions["math"] = {**functions["math"], "routes": ["GET /math/iam", "GET /math/gated", "GET /math/busy"]}
     functions["math"]["payload_format_version"] = "1.0"
     functions["echo"] = {**functions["echo"], "function_url": {"auth_type": "NONE", "cors": FRONT_DOOR_CORS}}
-    functions["predict_image"] = {**functions["predict_image"], "reserved_concurrency": 0}
     api = manifest["api"]
     api["authorizers"]["gate"] = {
         "type": "lambda",

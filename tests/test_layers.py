@@ -77,6 +77,9 @@ def test_layer_mistakes_are_one_line_errors(workspace) -> None:
     )
     result = workspace.run("check")
     assert result.returncode == 2 and "lists 6 layers; Lambda allows 5" in result.stderr
+    (workspace.root / "functions" / "user" / "function.toml").write_text('package_type = "image"\nlayers = ["l0"]\n')
+    result = workspace.run("check")
+    assert result.returncode == 2 and "Lambda attaches no layers to a container image function" in result.stderr
     (workspace.root / "layers" / "l0" / "layer.toml").write_text("color = 1\n")
     result = workspace.run("check")
     assert result.returncode == 2 and result.stderr.startswith("error: layers/l0/layer.toml: key 'color': unknown key")

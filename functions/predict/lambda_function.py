@@ -37,7 +37,8 @@ def lambda_handler(event: dict, context: object) -> dict:
 
 def _http(event: dict) -> dict:
     method = event["requestContext"]["http"]["method"]
-    path = event.get("rawPath", "/")
+    # ROUTE_PREFIX: where the API mounts this function's routes (predict_image answers under /image).
+    path = event.get("rawPath", "/").removeprefix(os.environ.get("ROUTE_PREFIX", ""))
     if path == "/health":
         return _route_method(method, "GET", lambda: {"status": "ok", "model_loaded": _model is not None})
     if path == "/predict":

@@ -216,6 +216,8 @@ def check_function_layers(functions: dict[str, Any], layers: dict[str, LayerConf
             raise UserError(f"{source}: lists {len(config.layers)} layers; Lambda allows {MAX_LAYERS}")
         if len(set(config.layers)) != len(config.layers):
             raise UserError(f"{source}: lists the same layer twice")
+        if config.layers and config.package_type == "image":
+            raise UserError(f"{source}: Lambda attaches no layers to a container image function; the image holds them")
         for name in config.layers:
             layer = layers.get(name)
             if layer is None:

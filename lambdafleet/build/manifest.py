@@ -120,6 +120,7 @@ class ImageContext(TypedDict):
     sha256: str
     tag: str
     task_zip: NotRequired[str]  # the image's task root as a zip, run locally without Docker; absent before that
+    task_sha256: NotRequired[str]  # that zip's SHA-256 (hex): its unpacked copy is cached under it
 
 
 class FunctionEntry(FunctionSettings):

@@ -198,4 +198,5 @@ class FunctionBuilder:
         deps = self.deps_cache.get(plan.lock, plan.target) if plan.lock else None
         task_zip = self.out_dir / f"{plan.name}{TASK_ZIP_SUFFIX}"
         write_archive(task_zip, list(plan.sources), base=deps.archive if deps else None, label=plan.label)
-        return {**entry, "image": {**entry["image"], "task_zip": task_zip.name}}
+        digest = hashlib.sha256(task_zip.read_bytes()).hexdigest()
+        return {**entry, "image": {**entry["image"], "task_zip": task_zip.name, "task_sha256": digest}}

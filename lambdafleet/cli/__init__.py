@@ -29,6 +29,10 @@ COMMAND_MODULES = (
     "lambdafleet.cli.event",
 )
 
+# Commands run on every edit, whose parser is built alone: importing every other command's module would cost
+# a repeated `build.py invoke` more than its warm invocation.
+_ALONE = {"invoke": "lambdafleet.cli.invoke"}
+
 EXIT_USER_ERROR = 2
 EXIT_FAULT = 1
 
@@ -74,6 +78,8 @@ def _parser(command_modules: Sequence[str] = COMMAND_MODULES) -> tuple[Parser, s
 
 def main(argv: Sequence[str], root: Path, command_modules: Sequence[str] = COMMAND_MODULES) -> int:
     """Run build.py with `argv`; returns the process exit code."""
+    if command_modules is COMMAND_MODULES and argv and argv[0] in _ALONE:
+        command_modules = (_ALONE[argv[0]],)
     parser, commands = _parser(command_modules)
     argv = list(argv)
     first = next((arg for arg in argv if not arg.startswith("-")), None)

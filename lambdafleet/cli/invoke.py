@@ -73,11 +73,30 @@ def _interrupt(signum: int, frame: object) -> None:
 def _run(args: argparse.Namespace) -> int:
     payload = _event(args)
     debugger = _debugger(args)
-    options = {"extra_env": _extra_env(args), "credentials": _credentials(), "region": args.region}
-    # One invocation needs one environment: a fork server would only add its own start-up.
-    from lambdafleet.runtime.from_repo import open_function  # the runtime's machinery: only `invoke` needs it
+    extra_env, credentials = _extra_env(args), _credentials()
+    # The runtime's machinery: only `invoke` needs it.
+    from lambdafleet.runtime import warm
+    from lambdafleet.runtime.from_repo import built_function
 
-    with open_function(args.root, args.name, fork_server=False, debugger=debugger, **options) as pool:
+    function = built_function(args.root, args.name)
+    if not args.cold and debugger is None:
+        request = warm.request_for(
+            function.spec,
+            function.pool_arguments(),
+            function.zip_path,
+            region=args.region,
+            credentials=credentials,
+            extra_env=extra_env,
+        )
+        answer = warm.invoke(request, payload)
+        if answer is not None:
+            return _print(answer.logs, answer.payload, answer.function_error)
+    from lambdafleet.runtime.pool import FunctionPool
+
+    options = {"extra_env": extra_env, "credentials": credentials, "region": args.region, "debugger": debugger}
+    # One invocation needs one environment: a fork server would only add its own start-up.
+    arguments = {**function.pool_arguments(), **options}
+    with FunctionPool(function.spec, function.zip_path, fork_server=False, **arguments) as pool:
         if debugger is not None:
             # Waiting for a debugger may last: a `kill` must end the environment too, as Ctrl-C does.
             signal.signal(signal.SIGTERM, _interrupt)
@@ -88,9 +107,13 @@ def _run(args: argparse.Namespace) -> int:
             )
             sys.stderr.flush()
         result = pool.invoke(payload=payload)
-    sys.stderr.write(result.logs)  # one record per event, its own lines separated by \n as on Lambda
-    sys.stdout.write(result.payload.decode("utf-8", errors="replace") + "\n")
-    return EXIT_FUNCTION_ERROR if result.function_error else 0
+    return _print(result.logs, result.payload, result.function_error)
+
+
+def _print(logs: str, payload: bytes, function_error: bool) -> int:
+    sys.stderr.write(logs)  # one record per event, its own lines separated by \n as on Lambda
+    sys.stdout.write(payload.decode("utf-8", errors="replace") + "\n")
+    return EXIT_FUNCTION_ERROR if function_error else 0
 
 
 def register(subparsers: Commands) -> None:
@@ -108,6 +131,12 @@ def register(subparsers: Commands) -> None:
     parser.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help="extra variable (repeatable)")
     parser.add_argument("--endpoint-url", metavar="URL", help="AWS_ENDPOINT_URL for the function (a local emulator)")
     parser.add_argument("--region", default="us-east-1", help="AWS_REGION of the function (default: us-east-1)")
+    parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="start a new execution environment (default: reuse the warm one an earlier invoke of the same, "
+        "unchanged function left running for 2 minutes, as Lambda reuses environments; --debug is always cold)",
+    )
     debug = parser.add_argument_group("debugging (docs/debugging.md)")
     debug.add_argument(
         "--debug",

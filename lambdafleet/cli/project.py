@@ -83,7 +83,7 @@ def _clean(args: argparse.Namespace) -> int:
     if args.cache:
         cache = cache_root(args.root)
         for part in CACHE_PARTS:
-            task_root.remove(cache / part)  # gives write permission back to a crashed pool's read-only task root
+            task_root.remove(cache / part)  # gives write permission back to the read-only unpacked zips
         with contextlib.suppress(OSError):  # left in place when it holds anything else
             cache.rmdir()
     return 0

@@ -4,27 +4,29 @@ A function's environments run the zip moto stores with the configuration moto st
 (UpdateFunctionCode, UpdateFunctionConfiguration), the next invocation gets fresh environments.
 """
 
+import base64
+import dataclasses
 import hashlib
 import json
 import logging
 import shutil
 import tempfile
 import threading
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from moto.awslambda.exceptions import LambdaClientError
-from moto.awslambda.models import LambdaFunction
+from moto.awslambda.models import LambdaFunction, lambda_backends
 from moto.awslambda.utils import make_function_arn
 
 from lambdafleet.endpoint import cloudwatch, moto_patches
 from lambdafleet.endpoint.concurrency import Reservations
 from lambdafleet.errors import UserError
-from lambdafleet.runtime import FunctionPool, FunctionSpec, InvokeResult
+from lambdafleet.runtime import FunctionPool, FunctionSpec, InvokeResult, images, task_root
 from lambdafleet.runtime.debug import Debugger
+from lambdafleet.runtime.task_root import Archive
 
 LOG = logging.getLogger("lambdafleet.endpoint")
 
@@ -86,7 +88,9 @@ def log_group_of(function: LambdaFunction) -> str:
 
 
 def _fingerprint(function: LambdaFunction, spec: FunctionSpec, debugger: Debugger | None) -> str:
-    identity = [function.function_arn, function.code_sha_256, repr(spec), function.role, repr(debugger)]
+    layers = [layer["Arn"] for layer in function.layers]
+    image = function.code.get("ImageUri") if function.package_type == "Image" else None
+    identity = [function.function_arn, function.code_sha_256, repr(spec), function.role, repr(debugger), layers, image]
     return hashlib.sha256(json.dumps(identity, default=str).encode()).hexdigest()
 
 
@@ -194,13 +198,13 @@ class Fleet:
         return replacement
 
     def _open(self, function: LambdaFunction, spec: FunctionSpec, debugger: Debugger | None) -> FunctionPool:
-        if function.package_type != "Zip" or not function.code_bytes:
-            raise UnrunnableFunction(
-                f"{function.function_name}: only zip functions run on the embedded endpoint "
-                f"(package type {function.package_type}); use LocalStack for container images"
-            )
-        zip_path = self._staging / f"{uuid.uuid4().hex}.zip"  # CodeSha256 is base64: it may hold a "/"
-        zip_path.write_bytes(function.code_bytes)
+        if function.package_type == "Image":
+            zip_path, sha256, spec = self._image(function, spec)
+        elif function.code_bytes:
+            sha256 = base64.b64decode(function.code_sha_256).hex()
+            zip_path = self._stage(function.code_bytes, sha256)
+        else:
+            raise UnrunnableFunction(f"{function.function_name}: the function has no code")
         credentials = None
         if self._sessions is not None:  # as Lambda does: the environment runs as the function's role
             credentials = self._sessions.issue(
@@ -216,12 +220,61 @@ class Fleet:
                 extra_env={"AWS_ENDPOINT_URL": self.endpoint_url},
                 max_environments=self._max_environments,
                 source=f"function {function.function_name}",
+                zip_sha256=sha256,
+                layers=self._layers(function),
                 debugger=debugger,
             )
         except UserError as error:
             raise UnrunnableFunction(str(error)) from None
         finally:
-            zip_path.unlink()  # the pool unpacked it
+            for staged in self._staging.iterdir():
+                staged.unlink(missing_ok=True)  # the pool unpacked them
+
+    def _stage(self, code: bytes, sha256: str) -> Path:
+        """A zip Lambda holds, as a file for the pool; not written when its unpacked copy is already cached."""
+        path = self._staging / f"{sha256}.zip"
+        if task_root.cached(sha256, self._cache_dir.resolve()) is None:
+            path.write_bytes(code)
+        return path
+
+    def _layers(self, function: LambdaFunction) -> list[Archive]:
+        """The function's layer versions, in the order Lambda extracts them into /opt (moto holds their zips)."""
+        backend = lambda_backends[function.account_id][function.region]
+        versions = []
+        for layer in function.layers:
+            version = backend.layers_versions_by_arn(layer["Arn"])
+            if version is None or not version.code_bytes:
+                raise UnrunnableFunction(f"{function.function_name}: layer version {layer['Arn']} has no content")
+            versions.append(version)
+        merged = task_root.layers_key([version.code_digest for version in versions])
+        if task_root.cached(merged, self._cache_dir.resolve()) is not None:  # nothing to unzip: no zip to write
+            return [Archive(self._staging / f"{version.code_digest}.zip", version.code_digest) for version in versions]
+        return [
+            Archive(self._stage(version.code_bytes, version.code_digest), version.code_digest) for version in versions
+        ]
+
+    def _image(self, function: LambdaFunction, spec: FunctionSpec) -> tuple[Path, str | None, FunctionSpec]:
+        """An image function's task root and configuration: the build recorded under the ImageUri's tag, run with
+        the image's CMD (or ImageConfig's Command) and its base image's Python."""
+        uri = str(function.code.get("ImageUri") or "")
+        task = images.find(self._cache_dir.resolve(), uri)
+        if task is None:
+            raise UnrunnableFunction(
+                f"{function.function_name}: image {uri} was not built here (no `python build.py` output has its "
+                "tag); build the function in a checkout sharing this cache, or use LocalStack for other images"
+            )
+        zip_path, sha256 = Path(task.task_zip), task.task_sha256
+        if sha256 is None or task_root.cached(sha256, self._cache_dir.resolve()) is None:
+            found = Archive(zip_path).digest() if zip_path.is_file() else None
+            if found is None or (sha256 is not None and found != sha256):
+                raise UnrunnableFunction(
+                    f"{function.function_name}: {zip_path} no longer holds the task root of image {uri}: rebuild "
+                    f"with `python build.py {task.function}`"
+                )
+            sha256 = found
+        command = function.image_config.cmd or task.command
+        spec = dataclasses.replace(spec, runtime=task.runtime, handler=command[0])
+        return zip_path, sha256, spec
 
     def discard(self, function_arn: str) -> None:
         """Stop the environments of a deleted function (all its versions when the ARN is unqualified)."""

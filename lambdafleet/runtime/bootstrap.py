@@ -1,14 +1,16 @@
 """First code an execution environment runs, under the function's own Python (3.10+), before awslambdaric.
 
-Started with Lambda's environment variables as `pythonX.Y -S bootstrap.py MODE TASK_ROOT RUNTIME_DIR TMP_MB
-HANDLER [DEBUGGER_DIR PORT WAIT]`. It does what Lambda's sandbox and /var/runtime/bootstrap do:
+Started with Lambda's environment variables as `pythonX.Y -S bootstrap.py MODE TASK_ROOT RUNTIME_DIR OPT_DIR
+TMP_MB HANDLER [DEBUGGER_DIR PORT WAIT]` (OPT_DIR: the function's layers, merged). It does what Lambda's sandbox
+and /var/runtime/bootstrap do:
 - on Linux, enters the sandbox of sandbox_child.py: Lambda's read-only filesystem view (the task root at
-  /var/task, the runtime at /var/runtime, nothing of the host's home), then per environment a PID
+  /var/task, the runtime at /var/runtime, the layers at /opt, nothing of the host's home), then per environment a PID
   namespace and a tmpfs of TMP_MB on /tmp; where namespaces are unavailable (or on other systems) it says
   so in one line in the function's logs and carries on unsandboxed;
 - adds the builtins `site` would (`exit`, `quit`, `help`...), without its sys.path changes;
-- sets sys.path to Lambda's order (task root, runtime dir, standard library); `-S` already kept the
-  interpreter's site-packages and any virtualenv out;
+- sets sys.path to Lambda's order (task root, the layers' /opt/python/lib/python3.X/site-packages and
+  /opt/python, runtime dir, standard library); `-S` already kept the interpreter's site-packages and any
+  virtualenv out;
 - hands over to awslambdaric in this same process (no second exec: that would double the cold start).
 With DEBUGGER_DIR (debugpy's installation, MODE `run` only), the environment first listens for a debugger on
 127.0.0.1:PORT and, when WAIT is `wait`, waits for one to attach, so that even the function's module-level code
@@ -21,7 +23,7 @@ write end of an output pipe), hands it to a forked process that does what `run` 
 own root, its namespaces, its variables. Once the server is idle it forks a spare for each function it has
 served, which enters that function's sandbox ahead of its next request; a cold start then costs a hand-over
 instead of an interpreter start and awslambdaric's imports, and every function shares the server's memory. A
-function whose zip holds a module the server preloaded (Lambda's path puts the zip first) gets a fresh
+function whose zip or layers hold a module the server preloaded (Lambda's path puts the zip first) gets a fresh
 interpreter instead: its process execs `run`. A pool that closes sends "forget" with its arguments (its spare
 goes). The server reports "ready" once its imports are done, "pid N" per environment handed over and "exit N
 CODE" per child that ends, since only it can reap them.
@@ -63,18 +65,21 @@ _UNSANDBOXED = (
 )
 
 
-def _enter_root(task_root: str, runtime_dir: str, debugger_dir: str | None = None) -> tuple[str, str, str | None]:
-    """Lambda's filesystem view for this process and its forks: (task root, runtime dir, None) as the
-    function will see them, or the host's paths and why the sandbox is unavailable."""
+Paths = tuple[str, str, str]  # task root, runtime dir, layers (/opt)
+
+
+def _enter_root(host: Paths, debugger_dir: str | None = None) -> tuple[Paths, str | None]:
+    """Lambda's filesystem view for this process and its forks: the (task root, runtime dir, /opt) the function
+    will see and None, or the host's paths and why the sandbox is unavailable."""
     if sandbox is None:
-        return task_root, runtime_dir, f"not available on {sys.platform}"
-    reason = sandbox.enter_root(task_root, runtime_dir, debugger_dir)
+        return host, f"not available on {sys.platform}"
+    reason = sandbox.enter_root(*host, debugger_dir)
     if reason is not None:
-        return task_root, runtime_dir, f"user namespaces unavailable: {reason}"
+        return host, f"user namespaces unavailable: {reason}"
     # PYTHONPATH named the host's runtime dir when the interpreter started.
-    _STANDARD_LIBRARY[:] = [path.replace(runtime_dir, sandbox.RUNTIME_DIR) for path in _STANDARD_LIBRARY]
-    sandbox.rebase_modules(runtime_dir)  # a fork server's preloaded modules came from the host's path
-    return sandbox.TASK_ROOT, sandbox.RUNTIME_DIR, None
+    _STANDARD_LIBRARY[:] = [path.replace(host[1], sandbox.RUNTIME_DIR) for path in _STANDARD_LIBRARY]
+    sandbox.rebase_modules(host[1])  # a fork server's preloaded modules came from the host's path
+    return (sandbox.TASK_ROOT, sandbox.RUNTIME_DIR, sandbox.OPT_DIR), None
 
 
 def _enter_environment(tmp_mb: str, reason: str | None) -> None:
@@ -86,7 +91,7 @@ def _enter_environment(tmp_mb: str, reason: str | None) -> None:
         sandbox.adopt_orphans()
 
 
-def _take_environment(environment: dict[str, str], host_paths: tuple[str, str], reason: str | None) -> None:
+def _take_environment(environment: dict[str, str], host_paths: Paths, reason: str | None) -> None:
     """Adopt the environment's variables (with the sandbox's paths); say in its logs when it is unsandboxed."""
     os.environ.clear()
     os.environ.update(environment)
@@ -115,6 +120,12 @@ def _set_path(*first: str) -> None:
     sys.path[:] = [*first, *(path for path in _STANDARD_LIBRARY if path not in first)]
 
 
+def _layer_paths(opt_dir: str) -> list[str]:
+    """Where Lambda's Python runtimes look in the layers, in its order (whether or not they exist)."""
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    return [f"{opt_dir}/python/lib/python{version}/site-packages", f"{opt_dir}/python"]
+
+
 def _add_site_builtins() -> None:
     """`exit`, `quit`, `help`, `copyright`... as Lambda's interpreter has them; `-S` skipped adding them.
 
@@ -127,12 +138,13 @@ def _add_site_builtins() -> None:
     site.sethelper()
 
 
-def _start_runtime(task_root: str, runtime_dir: str, handler: str) -> None:
+def _start_runtime(paths: Paths, handler: str) -> None:
+    task_root, runtime_dir, opt_dir = paths
     _add_site_builtins()
     if os.environ.get("LC_CTYPE") == "C.UTF-8":
         # Python's locale coercion adds this when LANG's locale is not installed locally; Lambda has it.
         del os.environ["LC_CTYPE"]
-    _set_path(task_root, runtime_dir)
+    _set_path(task_root, *_layer_paths(opt_dir), runtime_dir)
     os.chdir(task_root)
     # awslambdaric frames each log record on this descriptor, as on Lambda, so a multi-line record stays one
     # event; a copy of stdout keeps the records in order with what the function prints.
@@ -143,19 +155,20 @@ def _start_runtime(task_root: str, runtime_dir: str, handler: str) -> None:
     run_runtime(sys.argv)
 
 
-def _run(task_root: str, runtime_dir: str, tmp_mb: str, handler: str, *debug: str) -> None:
+def _run(task_root: str, runtime_dir: str, opt_dir: str, tmp_mb: str, handler: str, *debug: str) -> None:
     """MODE `run`: this new interpreter becomes one environment (with `debug`: DEBUGGER_DIR PORT WAIT, one
     that a debugger can attach to)."""
     debugger_dir = debug[0] if debug else None
-    task, runtime, reason = _enter_root(task_root, runtime_dir, debugger_dir)
+    host = (task_root, runtime_dir, opt_dir)
+    inside, reason = _enter_root(host, debugger_dir)
     _enter_environment(tmp_mb, reason)
-    _take_environment(dict(os.environ), (task_root, runtime_dir), reason)
+    _take_environment(dict(os.environ), host, reason)
     if debugger_dir is not None:
         if reason is None:
             assert sandbox is not None
             debugger_dir = sandbox.DEBUGGER_DIR
-        _listen_for_debugger(debugger_dir, int(debug[1]), wait=debug[2] == "wait", task_root=task)
-    _start_runtime(task, runtime, handler)
+        _listen_for_debugger(debugger_dir, int(debug[1]), wait=debug[2] == "wait", task_root=inside[0])
+    _start_runtime(inside, handler)
 
 
 def _listen_for_debugger(debugger_dir: str, port: int, *, wait: bool, task_root: str) -> None:
@@ -272,12 +285,13 @@ def _reap(requests: socket.socket) -> list[int]:
         requests.send(f"exit {pid} {os.waitstatus_to_exitcode(status)}".encode())
 
 
-def _shadowed(task_root: str) -> bool:
-    """Whether the zip holds a module the server preloaded (Lambda's path puts the zip's copy first)."""
-    try:
-        names = os.listdir(task_root)
-    except OSError:
-        return False
+def _shadowed(arguments: list[str]) -> bool:
+    """Whether the zip or a layer holds a module the server preloaded (Lambda's path puts their copy first)."""
+    task_root, _, opt_dir = _host_paths(arguments)
+    names: list[str] = []
+    for folder in (task_root, *_layer_paths(opt_dir)):
+        with contextlib.suppress(OSError):
+            names += os.listdir(folder)
     return bool(_top_level_names(sys.modules) & _top_level_names(names))
 
 
@@ -292,9 +306,9 @@ def _child(channel: socket.socket, arguments: list[str] | None) -> NoReturn:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         os.setsid()
         rooted = None
-        if arguments is not None and not _shadowed(arguments[0]):
-            rooted = _enter_root(*_host_paths(arguments))
-            _enter_environment(arguments[-2], rooted[2])
+        if arguments is not None and not _shadowed(arguments):
+            rooted = _enter_root(_host_paths(arguments))
+            _enter_environment(arguments[-2], rooted[1])
         entered = rooted is not None
         message, fds, _, _ = socket.recv_fds(channel, 1 << 20, 1)
         channel.close()
@@ -306,16 +320,16 @@ def _child(channel: socket.socket, arguments: list[str] | None) -> NoReturn:
         request = json.loads(message)
         environment, arguments = request["environment"], request["arguments"]
         if rooted is None:
-            if _shadowed(arguments[0]):
+            if _shadowed(arguments):
                 command = [sys.executable, "-S", os.path.abspath(__file__), "run", *arguments]
                 os.execve(sys.executable, command, environment)
-            rooted = _enter_root(*_host_paths(arguments))
-        task, runtime, reason = rooted
+            rooted = _enter_root(_host_paths(arguments))
+        inside, reason = rooted
         tmp_mb, handler = arguments[-2:]
         if not entered:
             _enter_environment(tmp_mb, reason)
         _take_environment(environment, _host_paths(arguments), reason)
-        _start_runtime(task, runtime, handler)
+        _start_runtime(inside, handler)
         code = 0
     except SystemExit as exit_request:
         code = _exit_code(exit_request.code)
@@ -328,9 +342,9 @@ def _child(channel: socket.socket, arguments: list[str] | None) -> NoReturn:
         os._exit(code)
 
 
-def _host_paths(arguments: list[str]) -> tuple[str, str]:
-    """The host's task root and runtime dir among `run`'s arguments."""
-    return arguments[0], arguments[1]
+def _host_paths(arguments: list[str]) -> Paths:
+    """The host's task root, runtime dir and layers among `run`'s arguments."""
+    return arguments[0], arguments[1], arguments[2]
 
 
 def _exit_code(code: object) -> int:

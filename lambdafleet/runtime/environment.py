@@ -39,6 +39,7 @@ class Launch:
     interpreter: Interpreter
     runtime_dir: Path
     task_root: Path
+    opt_dir: Path  # the function's layers, merged (empty without layers): /opt in the sandbox
     region: str
     credentials: Mapping[str, str] | None
     extra_env: Mapping[str, str]
@@ -57,6 +58,7 @@ class Launch:
             self.spec,
             task_root=self.task_root,
             runtime_dir=self.runtime_dir,
+            opt_dir=self.opt_dir,
             api_address=api_address,
             region=self.region,
             credentials=self.credentials,
@@ -67,7 +69,8 @@ class Launch:
     def bootstrap_arguments(self) -> list[str]:
         """bootstrap.py's arguments after its mode."""
         spec = self.spec
-        arguments = [str(self.task_root), str(self.runtime_dir), str(spec.ephemeral_storage), spec.handler]
+        paths = [str(self.task_root), str(self.runtime_dir), str(self.opt_dir)]
+        arguments = [*paths, str(spec.ephemeral_storage), spec.handler]
         if self.debugger is not None:
             assert self.debugger_dir is not None, "a debugger needs debugpy's folder"
             arguments += self.debugger.bootstrap_arguments(str(self.debugger_dir))

@@ -9,7 +9,7 @@ from lambdafleet.runtime.spec import FunctionSpec
 
 # Lambda's own value after /var/lang/bin (the runtime's interpreter, put first by the caller); the interpreter is
 # started by absolute path, so PATH only matters to subprocesses the function starts.
-_PATH = "/usr/local/bin:/usr/bin/:/bin:/opt/bin"
+_PATH = "/usr/local/bin:/usr/bin/:/bin"
 PLACEHOLDER_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "AKIALAMBDAFLEETLOCAL",
     "AWS_SECRET_ACCESS_KEY": "lambdafleet-local-placeholder-secret",
@@ -22,6 +22,7 @@ def lambda_environment(
     *,
     task_root: Path,
     runtime_dir: Path,
+    opt_dir: Path,
     api_address: str,
     region: str,
     credentials: Mapping[str, str] | None = None,
@@ -50,8 +51,9 @@ def lambda_environment(
         "LAMBDA_TASK_ROOT": str(task_root),
         "LAMBDA_RUNTIME_DIR": str(runtime_dir),
         "LANG": "en_US.UTF-8",
-        "PATH": f"{interpreter_bin}:{_PATH}" if interpreter_bin else _PATH,
-        "LD_LIBRARY_PATH": f"{runtime_dir}:{runtime_dir}/lib:{task_root}:{task_root}/lib",
+        # /opt/bin and /opt/lib are the layers' (opt_dir: /opt inside the sandbox, its host path outside).
+        "PATH": f"{interpreter_bin}:{_PATH}:{opt_dir}/bin" if interpreter_bin else f"{_PATH}:{opt_dir}/bin",
+        "LD_LIBRARY_PATH": f"{runtime_dir}:{runtime_dir}/lib:{task_root}:{task_root}/lib:{opt_dir}/lib",
         "PYTHONPATH": str(runtime_dir),
         "TZ": ":UTC",
         **(credentials or PLACEHOLDER_CREDENTIALS),

@@ -6,7 +6,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -49,18 +49,23 @@ class FunctionPool:
         max_environments: int = 8,
         source: str | None = None,
         fork_server: bool | None = None,
+        zip_sha256: str | None = None,
+        layers: Sequence[task_root.Archive] = (),
         debugger: Debugger | None = None,
     ) -> None:
-        """Find the interpreter, provision the runtime and unpack the zip; no process starts yet.
+        """Find the interpreter, provision the runtime and unpack the zip and its layers; no process starts yet.
 
-        `source` names the function's configuration in error messages. `fork_server` (default: on
-        Linux) forks environments from a process that has the runtime loaded, instead of starting an
-        interpreter for each. `debugger`: each environment listens for a debugger (debug.py): one at a
-        time, started afresh. Raises UserError when the function cannot run on this machine or the zip
-        is unreadable.
+        `zip_sha256` is the zip's SHA-256 in hex when the caller knows it (saves hashing it); `layers` are the
+        function's layer zips in the order Lambda extracts them into /opt. `source` names the function's
+        configuration in error messages. `fork_server` (default: on Linux) forks environments from a process
+        that has the runtime loaded, instead of starting an interpreter for each. `debugger`: each environment
+        listens for a debugger (debug.py): one at a time, started afresh. Raises UserError when the function
+        cannot run on this machine or the zip is unreadable.
         """
         self.spec = spec
-        interpreter = find_interpreter(spec.runtime, spec.architecture, source=source or str(zip_path))
+        interpreter = find_interpreter(
+            spec.runtime, spec.architecture, source=source or str(zip_path), cache_dir=cache_dir.resolve()
+        )
         runtime = runtime_dir(interpreter, cache_dir.resolve())
         if debugger is not None:
             fork_server, max_environments = False, 1  # one port: one environment, which must start with debugpy
@@ -68,7 +73,8 @@ class FunctionPool:
             spec=spec,
             interpreter=interpreter,
             runtime_dir=runtime,
-            task_root=task_root.unpack(zip_path, spec.name, cache_dir.resolve()),
+            task_root=task_root.unpack(zip_path, cache_dir.resolve(), zip_sha256),
+            opt_dir=task_root.unpack_layers(layers, cache_dir.resolve()),
             region=region,
             credentials=credentials,
             extra_env=dict(extra_env or {}),
@@ -227,9 +233,9 @@ class FunctionPool:
             self._forget(environment)
 
     def close(self) -> None:
-        """Stop every idle environment and delete the unpacked zip; busy ones stop when they finish, except under
-        a debugger: paused at a breakpoint, one might never finish, and it holds the debugger's port (its
-        invocation ends as a crash, Runtime.ExitError)."""
+        """Stop every idle environment; busy ones stop when they finish, except under a debugger: paused at a
+        breakpoint, one might never finish, and it holds the debugger's port (its invocation ends as a crash,
+        Runtime.ExitError). The unpacked zip and layers stay in the cache, shared by content with other pools."""
         with self._mutex:
             self._closed = True
             busy = list(self._busy) if self._launch.debugger else []
@@ -237,7 +243,6 @@ class FunctionPool:
             environment.terminate()
         self.recycle()
         self._launcher.close()
-        task_root.remove(self._launch.task_root)
 
     def __enter__(self) -> "FunctionPool":
         return self

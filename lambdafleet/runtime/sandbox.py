@@ -33,7 +33,7 @@ import importlib.util, sys
 spec = importlib.util.spec_from_file_location("_lambdafleet_sandbox", sys.argv[1])
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
-print(module.enter_root(sys.argv[2], sys.argv[2]) or "")
+print(module.enter_root(sys.argv[2], sys.argv[2], sys.argv[2]) or "")
 """
 
 

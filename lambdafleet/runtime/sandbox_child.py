@@ -7,8 +7,9 @@ user namespaces (no root, no setuid helper, no bubblewrap).
 Two stages:
 - `enter_root` (once per process that starts environments: a fork server, or a new interpreter) makes a
   user + mount namespace and pivots into a new read-only root holding only what a function sees on Lambda:
-  /var/task (the task root), /var/runtime (awslambdaric and boto3), an empty /opt (layers), debugpy at
-  /var/lambdafleet/debugpy for an environment started with a debugger (nothing there otherwise), the system
+  /var/task (the task root), /var/runtime (awslambdaric and boto3), /opt (the function's layers, merged in
+  order; empty without layers), debugpy at /var/lambdafleet/debugpy for an environment started with a debugger
+  (nothing there otherwise), the system
   (/usr, /etc and the /bin, /lib... links), the function's interpreter at its own path, a few devices,
   and an empty /tmp. Nothing of the developer's home, /var/tmp, /dev/shm or other users' folders.
 - `enter_environment` (once per environment) makes a PID + mount namespace: an init process (PID 1) reaps
@@ -27,6 +28,7 @@ from typing import Literal, NoReturn
 
 TASK_ROOT = "/var/task"
 RUNTIME_DIR = "/var/runtime"
+OPT_DIR = "/opt"
 DEBUGGER_DIR = "/var/lambdafleet/debugpy"  # not Lambda's: present only in an environment started with a debugger
 
 CLONE_NEWNS = 0x00020000
@@ -111,7 +113,7 @@ def set_name(name: str) -> None:
 # --- stage 1: the root -------------------------------------------------------------------------
 
 
-def enter_root(task_root: str, runtime_dir: str, debugger_dir: str | None = None) -> str | None:
+def enter_root(task_root: str, runtime_dir: str, opt_dir: str, debugger_dir: str | None = None) -> str | None:
     """Pivot this process into Lambda's filesystem view; returns None, or why the sandbox is unavailable.
     `debugger_dir` (debugpy's installation) is shown read-only at DEBUGGER_DIR when given.
 
@@ -119,7 +121,7 @@ def enter_root(task_root: str, runtime_dir: str, debugger_dir: str | None = None
     maps the same user (harmless). Must run before any thread starts (unshare refuses threaded callers).
     """
     try:
-        sources = _sources(task_root, runtime_dir)
+        sources = _sources(task_root, runtime_dir, opt_dir)
         if debugger_dir is not None:
             sources.append((DEBUGGER_DIR, debugger_dir, "dir"))
         uid, gid = os.getuid(), os.getgid()
@@ -143,7 +145,7 @@ Kind = Literal["dir", "file", "link", "proc"]
 Source = tuple[str, str, Kind]
 
 
-def _sources(task_root: str, runtime_dir: str) -> list[Source]:
+def _sources(task_root: str, runtime_dir: str, opt_dir: str) -> list[Source]:
     """(path in the new root, host path, kind) for every entry; kind is "dir", "file", "link" or "proc"."""
     entries: list[Source] = []
     for name in _SYSTEM:
@@ -160,7 +162,7 @@ def _sources(task_root: str, runtime_dir: str) -> list[Source]:
     resolver = os.path.realpath("/etc/resolv.conf")  # often a link into /run (systemd-resolved)
     if os.path.isfile(resolver) and not any(resolver.startswith(root) for root in covered):
         entries.append((resolver, resolver, "file"))
-    entries += [(TASK_ROOT, task_root, "dir"), (RUNTIME_DIR, runtime_dir, "dir")]
+    entries += [(TASK_ROOT, task_root, "dir"), (RUNTIME_DIR, runtime_dir, "dir"), (OPT_DIR, opt_dir, "dir")]
     entries += [(f"/dev/{name}", f"/dev/{name}", "file") for name in _DEVICES if os.path.exists(f"/dev/{name}")]
     entries.append((_HOST_PROC, "/proc", "proc"))
     return entries
@@ -171,7 +173,7 @@ def _assemble(sources: list[Source]) -> None:
     handles = {path: os.open(host, os.O_PATH) for path, host, kind in sources if kind != "link"}
     try:
         _mount("tmpfs", _STAGING, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755")
-        for directory in ("/opt", "/tmp", "/proc", "/dev"):
+        for directory in ("/tmp", "/proc", "/dev"):
             os.makedirs(_new(directory), exist_ok=True)
         os.chmod(_new("/tmp"), 0o1777)
         for path, host, kind in sources:
@@ -226,10 +228,14 @@ def _make_read_only(path: str) -> None:
     _mount(None, path, None, flags)
 
 
-def translate(environment: MutableMapping[str, str], task_root: str, runtime_dir: str) -> None:
-    """Rewrite the host's task root and runtime dir in variable values to where the sandbox shows them."""
+def translate(environment: MutableMapping[str, str], task_root: str, runtime_dir: str, opt_dir: str) -> None:
+    """Rewrite the host's task root, runtime dir and layers dir in variable values to where the sandbox shows
+    them."""
+    moves = ((task_root, TASK_ROOT), (runtime_dir, RUNTIME_DIR), (opt_dir, OPT_DIR))
     for key, value in environment.items():
-        environment[key] = value.replace(task_root, TASK_ROOT).replace(runtime_dir, RUNTIME_DIR)
+        for host, inside in moves:
+            value = value.replace(host, inside)
+        environment[key] = value
 
 
 def rebase_modules(host_runtime_dir: str) -> None:

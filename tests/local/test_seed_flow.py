@@ -1,6 +1,7 @@
 """The seed's AWS CLI flow replayed with boto3, and the Lambda data plane's contract around it."""
 
 import base64
+import contextlib
 import json
 import uuid
 from pathlib import Path
@@ -8,8 +9,6 @@ from pathlib import Path
 import localstack_client.session
 import pytest
 from botocore.exceptions import ClientError
-
-from lambdafleet.build.paths import RUNTIMES_CACHE, cache_root
 
 REPO_ROOT = Path(__file__).resolve().parents[2]  # where the endpoint fixture runs build.py local
 
@@ -148,18 +147,34 @@ def test_localstack_client_sessions_work(embedded) -> None:
     assert "Functions" in session.client("lambda").list_functions()
 
 
-def test_deleting_a_function_stops_its_environments(embedded, make_function, wait_for) -> None:
-    client, name = embedded.client("lambda"), make_function()
-    client.invoke(FunctionName=name, Payload=b'{"key1": "a"}')
-    # Each warm pool unpacks the zip to a task root named after the function, removed when the pool stops.
-    task_roots = (cache_root(REPO_ROOT) / RUNTIMES_CACHE / "tasks").glob
+LINGERING = """
+import subprocess
+def lambda_handler(event, context):
+    # A child that outlives the invocation, named by the marker: it lives exactly as long as its environment.
+    subprocess.Popen(["sh", "-c", "sleep 300", event["marker"]])
+"""
 
-    assert list(task_roots(f"{name}-*"))
+
+def _processes_with(marker: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            if entry.name.isdigit() and marker.encode() in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc")
+def test_deleting_a_function_stops_its_environments(embedded, make_function, wait_for) -> None:
+    client, name = embedded.client("lambda"), make_function(LINGERING)
+    marker = f"lambdafleet-env-{uuid.uuid4().hex}"
+    client.invoke(FunctionName=name, Payload=json.dumps({"marker": marker}).encode())
+    assert wait_for(lambda: _processes_with(marker), timeout=10)
     client.delete_function(FunctionName=name)
 
     def stopped() -> bool:
-        """the deleted function's task root is gone"""
-        return not list(task_roots(f"{name}-*"))
+        """the deleted function's environment (and the child it left) is gone"""
+        return not _processes_with(marker)
 
     assert wait_for(stopped, timeout=10)
 

@@ -246,11 +246,28 @@ def test_logs_are_queryable(stack: dict, local_stack: LocalStack, endpoint, wait
     assert "START RequestId:" in result.stdout and "REPORT RequestId:" in result.stdout
 
 
-def test_image_functions_are_refused_clearly(stack: dict, embedded) -> None:
+def test_predict_image_answers_through_the_http_api(api: str, embedded) -> None:
+    """The image function runs without Docker: the endpoint finds its task root by the ImageUri's tag (recorded by
+    the build) and runs it with the image's CMD; the model comes from the image, not the bucket."""
+    status, prediction = _http("POST", f"{api}/image/predict", {"features": [6.3, 3.3, 6.0, 2.5]})
+    assert status == 200, prediction
+    assert prediction["prediction"] == "virginica"
+    assert _http("GET", f"{api}/image/health") == (200, {"status": "ok", "model_loaded": True})
+
+
+def test_predict_and_stats_share_the_numpy_layer(stack: dict, local_stack: LocalStack, endpoint) -> None:
+    """Both attach the one numpy layer version; predict's zip holds no numpy, so its answers on the HTTP API
+    (test_http_routes_of_the_example_functions) come from the layer. stats carries the shared apply's reserved
+    concurrency of 0: Lambda throttles every invocation."""
+    client = endpoint.client("lambda")
+    layer = stack["layer_arns"]["numpy/python3.12-x86_64"]
+    for name in ("predict", "stats"):
+        configuration = client.get_function_configuration(FunctionName=stack["function_names"][name])
+        assert [entry["Arn"] for entry in configuration["Layers"]] == [layer]
+    assert local_stack.manifest["functions"]["predict"]["size"] < 100_000  # numpy is in the layer, not the zip
     with pytest.raises(ClientError) as caught:
-        embedded.client("lambda").invoke(FunctionName=stack["function_names"]["predict_image"], Payload=b"{}")
-    assert caught.value.response["Error"]["Code"] == "InvalidRuntimeException"
-    assert "use LocalStack" in caught.value.response["Error"]["Message"]
+        client.invoke(FunctionName=stack["function_names"]["stats"], Payload=b'{"values": [1, 2]}')
+    assert caught.value.response["Error"]["Code"] == "TooManyRequestsException"
 
 
 def test_second_apply_changes_nothing(local_stack: LocalStack) -> None:
@@ -382,6 +399,7 @@ def test_the_examples_ran_as_their_roles_were_refused_nothing_and_used_every_gra
     functions = _access(embedded.url, local_stack.prefix)
     names = local_stack.function_names
     exercised = ("predict", "notify", "items", "resize_image", "queue_worker", "audit_log", "daily_report", "math")
+    exercised += ("predict_image",)
     assert {names[name] for name in exercised} <= set(functions)
     for name, summary in functions.items():
         assert summary["role"].startswith("arn:aws:iam::123456789012:role/"), name

@@ -87,3 +87,21 @@ def test_runtime_directory_is_installed_once_and_reused():
     assert runtime_dir(interpreter, CACHE_DIR) == first
     assert (first / "awslambdaric" / "__init__.py").stat().st_mtime_ns == stamp
     assert any(path.name.startswith("runtime_client.cpython-312") for path in first.iterdir())
+
+
+def test_a_found_binary_is_remembered_until_it_changes(tmp_path):
+    """A warm `build.py invoke` starts no probe: the answer is kept in the cache, tied to the binary's identity."""
+    import json
+
+    first = find_interpreter("python3.12", HOST, source="function.toml", cache_dir=tmp_path)
+    known = json.loads((tmp_path / "runtime" / "interpreters.json").read_text())
+    entries = [entry for entry in known.values() if entry[5] == str(first.path)]
+    assert entries and entries[0][3:5] == ["3.12", HOST]
+    info = first.path.stat()
+    assert entries[0][:3] == [info.st_size, info.st_mtime_ns, info.st_ino]
+    assert find_interpreter("python3.12", HOST, source="function.toml", cache_dir=tmp_path) == first
+    # An entry whose identity no longer matches the file is not trusted: the binary is probed again.
+    stale = {key: [0, 0, 0, *entry[3:]] for key, entry in known.items()}
+    (tmp_path / "runtime" / "interpreters.json").write_text(json.dumps(stale))
+    assert find_interpreter("python3.12", HOST, source="function.toml", cache_dir=tmp_path) == first
+    assert json.loads((tmp_path / "runtime" / "interpreters.json").read_text()) == known

@@ -73,3 +73,27 @@ def test_an_image_function_runs_its_images_task_root_without_docker(workspace, t
     assert json.loads(done.stdout) == ["1.16.0", "image"]
     manifest = workspace.manifest()["functions"]["img"]
     assert manifest["image"]["command"] == ["app.handle"] and manifest["image"]["task_zip"] == "img.task.zip"
+
+
+COUNTER = """
+import os
+COUNT = 0
+def lambda_handler(event, context):
+    global COUNT
+    COUNT += 1
+    return [COUNT, os.environ["AWS_LAMBDA_LOG_STREAM_NAME"], os.environ.get("X")]
+"""
+
+
+def test_a_repeated_invoke_is_a_warm_start_until_the_function_changes(workspace):
+    """As Lambda reuses an environment: module state persists and init runs once; any change means a new one."""
+    folder = workspace.add_function("counter", files={"lambda_function.py": COUNTER})
+    first, second = workspace.run("invoke", "counter"), workspace.run("invoke", "counter")
+    (count1, stream1, _), (count2, stream2, _) = json.loads(first.stdout), json.loads(second.stdout)
+    assert (count1, count2) == (1, 2) and stream1 == stream2
+    assert "Init Duration" in first.stderr and "Init Duration" not in second.stderr
+    assert json.loads(workspace.run("invoke", "counter", "--cold").stdout)[0] == 1  # a fresh environment
+    assert json.loads(workspace.run("invoke", "counter", "--env", "X=1").stdout)[::2] == [1, "1"]  # new variables
+    (folder / "lambda_function.py").write_text(COUNTER.replace("COUNT += 1", "COUNT += 10"))
+    assert json.loads(workspace.run("invoke", "counter").stdout)[0] == 10  # a new zip: a new environment
+    assert json.loads(workspace.run("invoke", "counter").stdout)[0] == 20

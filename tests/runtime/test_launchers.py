@@ -16,7 +16,7 @@ SOURCE = """
         if event.get("exit") is not None:
             os._exit(event["exit"])
         time.sleep(event.get("sleep", 0))
-        return {"id": os.environ["AWS_LAMBDA_LOG_STREAM_NAME"], "env": sorted(os.environ), "path": sys.path[:2]}
+        return {"id": os.environ["AWS_LAMBDA_LOG_STREAM_NAME"], "env": sorted(os.environ), "path": sys.path[:4]}
 """
 
 
@@ -29,7 +29,9 @@ def test_response_warm_reuse_and_environment(make_pool, fork_server):
     assert "Loading function" in first.logs and "Loading function" not in second.logs
     assert "MINE" in first.response["env"] and "LC_CTYPE" not in first.response["env"]
     if SANDBOX_MISSING is None:
-        assert first.response["path"] == ["/var/task", "/var/runtime"]  # Lambda's, wherever the cache is
+        # Lambda's, wherever the cache is: the task root, the layers' two folders, the runtime.
+        layers = ["/opt/python/lib/python3.12/site-packages", "/opt/python"]
+        assert first.response["path"] == ["/var/task", *layers, "/var/runtime"]
 
 
 @BOTH

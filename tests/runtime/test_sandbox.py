@@ -80,7 +80,7 @@ def test_the_function_sees_lambda_filesystem_and_nothing_of_the_host(make_pool, 
     assert seen["dev"] == ["fd", "full", "null", "random", "stderr", "stdin", "stdout", "tty", "urandom", "zero"]
     assert seen["cwd"] == "/var/task" and seen["file"] == "/var/task/lambda_function.py"
     assert seen["environment"] == {"LAMBDA_TASK_ROOT": "/var/task", "LAMBDA_RUNTIME_DIR": "/var/runtime"}
-    assert seen["path"] == ["/var/task", "/var/runtime"]
+    assert seen["path"] == ["/var/task", "/opt/python/lib/python3.12/site-packages"]
     assert seen["visible"] == []
     # Of the home folder, only the way to the function's interpreter when it lives there (pyenv, uv).
     interpreter = Path(sys.base_prefix).resolve()

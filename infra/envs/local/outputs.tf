@@ -72,3 +72,8 @@ output "event_bus_names" {
   description = "EventBridge bus names, keyed by declared name."
   value       = module.stack.event_bus_names
 }
+
+output "layer_arns" {
+  description = "Layer version ARNs, keyed \"<layer>/<runtime>-<architecture>\"."
+  value       = module.stack.layer_arns
+}
