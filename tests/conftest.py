@@ -264,9 +264,16 @@ def built_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     usually nothing is installed, only zipped.
     """
     root = copy_repository(tmp_path_factory.mktemp("built") / "repo")
+    build_copy(root, "all")
+    return root
+
+
+def build_copy(root: Path, target: str) -> None:
+    """`python build.py TARGET --quiet` in a copy of the repository, as a user runs it, with the checkout's
+    dependency cache; fails the test on a non-zero exit."""
     inherited = {key: value for key, value in os.environ.items() if key != BUILD_ENV}
     result = subprocess.run(
-        [sys.executable, "build.py", "all", "--quiet"],
+        [sys.executable, "build.py", target, "--quiet"],
         cwd=root,
         env={**inherited, "LAMBDAFLEET_CACHE_DIR": str(cache_root(REPO_ROOT))},
         capture_output=True,
@@ -274,7 +281,6 @@ def built_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
         timeout=600,
     )
     assert result.returncode == 0, result.stderr
-    return root
 
 
 @dataclass

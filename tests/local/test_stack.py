@@ -4,7 +4,6 @@ nothing is left, happen when the session ends."""
 
 import io
 import json
-import os
 import subprocess
 import sys
 import time
@@ -21,8 +20,7 @@ from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 from PIL import Image
 
-from lambdafleet.build.paths import BUILD_ENV, cache_root
-from tests.conftest import LocalStack
+from tests.conftest import LocalStack, build_copy
 
 pytestmark = [pytest.mark.integration, pytest.mark.stack]
 
@@ -426,16 +424,7 @@ def test_a_call_the_role_lacks_fails_as_on_aws_until_function_toml_grants_it(
 
     def rebuild_and_apply(text: str) -> None:
         config.write_text(text)
-        inherited = {key: value for key, value in os.environ.items() if key != BUILD_ENV}
-        build = subprocess.run(
-            [sys.executable, "build.py", "notify", "--quiet"],
-            cwd=built_repo,
-            env={**inherited, "LAMBDAFLEET_CACHE_DIR": str(cache_root(REPO_ROOT))},
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        assert build.returncode == 0, build.stderr
+        build_copy(built_repo, "notify")
         local_stack.terraform.apply(local_stack.variables, target)
 
     try:
