@@ -253,6 +253,20 @@ def test_predict_image_answers_through_the_http_api(api: str, embedded) -> None:
     assert _http("GET", f"{api}/image/health") == (200, {"status": "ok", "model_loaded": True})
 
 
+def test_predict_image_answers_post_predict_at_its_function_url(stack: dict, embedded) -> None:
+    """The image function's own address answers `POST /predict` as predict does on the API (signed: AWS_IAM)."""
+    url = stack["function_urls"]["predict_image"] + "predict"
+    host = urllib.parse.urlsplit(url).netloc
+    local = f"http://127.0.0.1:{urllib.parse.urlsplit(url).port}/predict"  # *.localhost need not resolve here
+    body = {"features": [6.3, 3.3, 6.0, 2.5]}
+    assert _http("POST", local, body, {"Host": host, "Content-Type": "application/json"})[0] == 403
+    signed = AWSRequest(method="POST", url=url, data=json.dumps(body).encode())
+    signed.headers["Content-Type"] = "application/json"
+    SigV4Auth(Credentials("test", "test"), "lambda", "us-east-1").add_auth(signed)
+    status, prediction = _http("POST", local, body, {"Host": host, **dict(signed.headers)})
+    assert (status, prediction["prediction"]) == (200, "virginica"), prediction
+
+
 def test_predict_and_stats_share_the_numpy_layer(stack: dict, local_stack: LocalStack, endpoint) -> None:
     """Both attach the one numpy layer version; predict's zip holds no numpy, so its answers on the HTTP API
     (test_http_routes_of_the_example_functions) come from the layer. stats carries the shared apply's reserved
