@@ -30,21 +30,10 @@ sys.path.insert(0, str(ROOT))
 from lambdafleet.build.paths import cache_root  # noqa: E402
 from lambdafleet.dev.stack import Terraform, local_variables, var_args  # noqa: E402
 from lambdafleet.testing.endpoint import start_build_py_local  # noqa: E402
+from lambdafleet.testing.repository import copy_repository  # noqa: E402
 
 PROVIDER_MIRROR = Path("/opt/tf-plugins")
 GOAL_S = 45.0
-_PARTS = ("build.py", "pyproject.toml", "lambdafleet", "functions", "models", "lib", "layers", "infra")
-_IGNORE = shutil.ignore_patterns("__pycache__", ".terraform", "*.tfstate*", ".terraform.lock.hcl")
-
-
-def _copy_repository(destination: Path) -> None:
-    destination.mkdir(parents=True)
-    for name in _PARTS:
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, destination / name, symlinks=True, ignore=_IGNORE)
-        elif source.is_file():
-            shutil.copy2(source, destination / name)
 
 
 def _build(root: Path) -> None:
@@ -125,7 +114,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         root = work / "repo"
-        _copy_repository(root)
+        copy_repository(root)
         _build(root)
         url, endpoint = start_build_py_local(root)
         try:

@@ -12,7 +12,6 @@ checks that it exits 0 and leaves no process behind.
 import argparse
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -26,21 +25,10 @@ sys.path.insert(0, str(REPO))
 from _stats import median  # noqa: E402
 
 from lambdafleet.testing.endpoint import free_port  # noqa: E402
+from lambdafleet.testing.repository import copy_repository  # noqa: E402
 
-PARTS = ("build.py", "pyproject.toml", "lambdafleet", "functions", "models", "lib", "layers", "infra")
 HANDLER = Path("functions") / "math" / "lambda_function.py"
 SQUARE = '"square": lambda n: n * n,'
-
-
-def copy_repository(destination: Path) -> None:
-    """The inputs `build.py up` needs, without build/, caches or Terraform leftovers."""
-    ignore = shutil.ignore_patterns("__pycache__", ".terraform", "*.tfstate*", ".terraform.lock.hcl")
-    for name in PARTS:
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, destination / name, symlinks=True, ignore=ignore)
-        elif source.is_file():
-            shutil.copy2(source, destination / name)
 
 
 def wait_for_line(log: Path, text: str, process: subprocess.Popen[bytes], timeout: float) -> None:

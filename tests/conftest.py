@@ -28,6 +28,7 @@ import pytest
 
 from lambdafleet.build.paths import BUILD_ENV, cache_root
 from lambdafleet.testing.endpoint import _wait_until_up, free_port
+from lambdafleet.testing.repository import copy_repository
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # `build.py invoke` leaves a warm environment's server behind (lambdafleet.runtime.warm): in tests, only briefly.
@@ -37,7 +38,6 @@ CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
 # Offline machines keep the AWS provider in this filesystem mirror; elsewhere init downloads it.
 PROVIDER_MIRROR = Path("/opt/tf-plugins")
 # What a copy of the repository needs to build and apply (functions share files through relative symlinks).
-REPO_PARTS = ("build.py", "pyproject.toml", "lambdafleet", "functions", "models", "lib", "layers", "infra")
 
 
 # Fixtures that make a test slow end to end: the applied stack, and terraform runs (each starts the AWS provider).
@@ -241,19 +241,6 @@ def embedded(endpoint: Endpoint) -> Endpoint:
     if not endpoint.embedded:
         pytest.skip("checks the embedded endpoint's own behaviour; AWS_ENDPOINT_URL names another")
     return endpoint
-
-
-def copy_repository(destination: Path) -> Path:
-    """The repository's build and infra inputs copied to `destination` (no build/, caches or Terraform state)."""
-    destination.mkdir(parents=True, exist_ok=True)
-    ignore = shutil.ignore_patterns("__pycache__", ".terraform", "*.tfstate*", ".terraform.lock.hcl")
-    for name in REPO_PARTS:
-        source = REPO_ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, destination / name, symlinks=True, ignore=ignore)
-        elif source.is_file():
-            shutil.copy2(source, destination / name)
-    return destination
 
 
 @pytest.fixture(scope="session")
