@@ -7,13 +7,18 @@ import signal
 import sys
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from lambdafleet.cli import Commands
 from lambdafleet.errors import UserError
-from lambdafleet.runtime.debug import DEFAULT_PORT, Debugger, check_free, check_port
-from lambdafleet.runtime.lambda_env import PLACEHOLDER_CREDENTIALS
+from lambdafleet.runtime.debug import DEFAULT_PORT
+
+if TYPE_CHECKING:  # a warm invoke imports no more than it needs (tests/runtime/test_warm_invoke.py checks)
+    from lambdafleet.runtime.debug import Debugger
 
 EXIT_FUNCTION_ERROR = 1
-_CREDENTIAL_NAMES = tuple(PLACEHOLDER_CREDENTIALS)
+# What Lambda passes of its role's credentials (lambdafleet.runtime.lambda_env.PLACEHOLDER_CREDENTIALS' names).
+CREDENTIAL_NAMES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 
 
 def _event(args: argparse.Namespace) -> bytes:
@@ -50,17 +55,22 @@ def _extra_env(args: argparse.Namespace) -> dict[str, str]:
     return extra
 
 
-def _credentials() -> dict[str, str] | None:
-    """The developer's own keys when set (Lambda would pass its role's), else placeholders."""
-    present = {name: os.environ[name] for name in _CREDENTIAL_NAMES if os.environ.get(name)}
+def credentials() -> dict[str, str] | None:
+    """The developer's own keys when set (Lambda would pass its role's), else None: placeholders.
+
+    The warm server calls it too: it runs with the environment of the `build.py invoke` that started it.
+    """
+    present = {name: os.environ[name] for name in CREDENTIAL_NAMES if os.environ.get(name)}
     return present if "AWS_ACCESS_KEY_ID" in present else None
 
 
-def _debugger(args: argparse.Namespace) -> Debugger | None:
+def _debugger(args: argparse.Namespace) -> "Debugger | None":
     if not args.debug:
         if args.debug_port is not None or args.no_debug_wait:
             raise UserError("--debug-port and --no-debug-wait need --debug")
         return None
+    from lambdafleet.runtime.debug import Debugger, check_free, check_port
+
     port = check_port(DEFAULT_PORT if args.debug_port is None else args.debug_port)
     check_free(port)
     return Debugger(port, not args.no_debug_wait)
@@ -73,27 +83,23 @@ def _interrupt(signum: int, frame: object) -> None:
 def _run(args: argparse.Namespace) -> int:
     payload = _event(args)
     debugger = _debugger(args)
-    extra_env, credentials = _extra_env(args), _credentials()
-    # The runtime's machinery: only `invoke` needs it.
-    from lambdafleet.runtime import warm
+    extra_env = _extra_env(args)
+    warm = not args.cold and debugger is None
+    if warm:
+        answer = _warm(args, payload, extra_env)
+        if answer is not None:
+            return answer
+    # Here the warm server could not answer (or must not: --cold, --debug): build and run in this process.
     from lambdafleet.runtime.from_repo import built_function
 
-    function = built_function(args.root, args.name)
-    if not args.cold and debugger is None:
-        request = warm.request_for(
-            function.spec,
-            function.pool_arguments(),
-            function.zip_path,
-            region=args.region,
-            credentials=credentials,
-            extra_env=extra_env,
-        )
-        answer = warm.invoke(request, payload)
+    function = built_function(args.root, args.name)  # a user error in the function shows here
+    if warm:
+        answer = _warm(args, payload, extra_env)  # a server that failed on its own side runs it afresh
         if answer is not None:
-            return _print(answer.logs, answer.payload, answer.function_error)
+            return answer
     from lambdafleet.runtime.pool import FunctionPool
 
-    options = {"extra_env": extra_env, "credentials": credentials, "region": args.region, "debugger": debugger}
+    options = {"extra_env": extra_env, "credentials": credentials(), "region": args.region, "debugger": debugger}
     # One invocation needs one environment: a fork server would only add its own start-up.
     arguments = {**function.pool_arguments(), **options}
     with FunctionPool(function.spec, function.zip_path, fork_server=False, **arguments) as pool:
@@ -108,6 +114,19 @@ def _run(args: argparse.Namespace) -> int:
             sys.stderr.flush()
         result = pool.invoke(payload=payload)
     return _print(result.logs, result.payload, result.function_error)
+
+
+def _warm(args: argparse.Namespace, payload: bytes, extra_env: dict[str, str]) -> int | None:
+    """The invocation run by the warm server (lambdafleet/runtime/warm.py), which also rebuilds the function when
+    stale; None when it cannot answer."""
+    from lambdafleet.runtime import warm
+
+    answer = warm.invoke(args.root, args.name, payload, region=args.region, extra_env=extra_env)
+    if answer is None:
+        return None
+    sys.stdout.write(answer.stdout)  # what the build printed there (warnings), as it would have here
+    sys.stderr.write(answer.stderr)
+    return _print(answer.logs, answer.payload, answer.function_error)
 
 
 def _print(logs: str, payload: bytes, function_error: bool) -> int:
