@@ -50,7 +50,7 @@ _CACHE_ENV, _RUNTIME_CACHE = "LAMBDAFLEET_CACHE_DIR", "runtime"
 class WarmResult:
     """What `build.py invoke` prints of an invocation, and what the server's build check printed."""
 
-    __slots__ = ("payload", "function_error", "logs", "stdout", "stderr")
+    __slots__ = ("function_error", "logs", "payload", "stderr", "stdout")
 
     def __init__(self, payload: bytes, function_error: bool, logs: str, stdout: str = "", stderr: str = "") -> None:
         self.payload, self.function_error, self.logs = payload, function_error, logs
@@ -126,9 +126,7 @@ def _private(folder: Path) -> bool:
     return stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and not info.st_mode & 0o077
 
 
-def invoke(
-    root: Path, name: str, payload: bytes, *, region: str, extra_env: dict[str, str]
-) -> WarmResult | None:
+def invoke(root: Path, name: str, payload: bytes, *, region: str, extra_env: dict[str, str]) -> WarmResult | None:
     """Build `functions/<name>` if stale, then run one invocation in its warm environment, starting the server
     when there is none.
 
@@ -188,7 +186,8 @@ def _start_server(path: Path) -> "subprocess.Popen[bytes]":
     process's environment and working directory: those are part of its key."""
     import subprocess
 
-    code = f"import sys; sys.path.insert(0, {str(PACKAGE.parent)!r}); from lambdafleet.runtime.warm_server import main; main()"
+    where = str(PACKAGE.parent)  # not on sys.path by itself: the server runs in this process's folder
+    code = f"import sys; sys.path.insert(0, {where!r}); import lambdafleet.runtime.warm_server as s; s.main()"
     server = subprocess.Popen(
         [sys.executable, "-c", code],
         stdin=subprocess.PIPE,

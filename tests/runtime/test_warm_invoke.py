@@ -1,0 +1,103 @@
+"""The warm path of a repeated `build.py invoke` (lambdafleet/runtime/warm.py): it imports none of the build's
+machinery, and its server still runs the code on disk: a change to the handler, a shared library, function.toml,
+the requirements, a layer, the tool itself or the environment gets a fresh build and a new environment."""
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+# Counts its invocations (module state survives in a warm environment) and reports what it was built with.
+COUNTER = """\
+import os
+
+COUNT = 0
+
+
+def lambda_handler(event, context):
+    global COUNT
+    COUNT += 1
+    try:
+        import six
+    except ImportError:
+        six = None  # Lambda's runtime has one (botocore's); the function's requirements may pin another
+    from layer_value import VALUE
+    from tools.extra import EXTRA
+
+    return [COUNT, VALUE, EXTRA, os.environ.get("COLOR"), six and six.__version__]
+"""
+# Never imported by a repeated, warm `build.py invoke`: the build, the pool, the endpoint, AWS SDKs.
+HEAVY = ("lambdafleet.build", "lambdafleet.api", "lambdafleet.runtime.pool", "lambdafleet.runtime.from_repo")
+HEAVY += ("lambdafleet.endpoint", "boto3", "botocore", "moto", "tomllib", "subprocess", "dataclasses")
+
+
+def _counter(workspace) -> Path:
+    """functions/counter, with layer `values` and shared library `tools`."""
+    layer = workspace.root / "layers" / "values" / "python"
+    layer.mkdir(parents=True)
+    (layer / "layer_value.py").write_text("VALUE = 'layer-1'\n")
+    tools = workspace.root / "lib" / "tools"
+    tools.mkdir(parents=True)
+    (tools / "__init__.py").write_text("")
+    (tools / "extra.py").write_text("EXTRA = 'lib-1'\n")
+    config = 'layers = ["values"]\nshared = ["tools"]\n\n[environment]\nCOLOR = "red"\n'
+    return workspace.add_function("counter", config, files={"lambda_function.py": COUNTER})
+
+
+def _invoke(workspace, *options: str, env: dict[str, str] | None = None) -> list:
+    result = workspace.run("invoke", "counter", *options, env=env)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_a_warm_invoke_imports_nothing_heavy(workspace):
+    _counter(workspace)
+    assert _invoke(workspace)[0] == 1  # builds, and leaves the warm server
+    result = workspace.run("invoke", "counter", python_options=("-X", "importtime"))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)[0] == 2 and "Init Duration" not in result.stderr  # the warm environment
+    imported = [line.split("|")[-1].strip() for line in result.stderr.splitlines() if line.startswith("import time:")]
+    assert "lambdafleet.runtime.warm" in imported, result.stderr
+    heavy = [name for name in imported if any(name == m or name.startswith(f"{m}.") for m in HEAVY)]
+    assert not heavy, heavy
+
+
+def test_the_warm_server_runs_what_is_on_disk(workspace):
+    folder = _counter(workspace)
+    first = _invoke(workspace)
+    assert first[:4] == [1, "layer-1", "lib-1", "red"] and first[4] != "1.16.0"  # the runtime's own six, if any
+    assert _invoke(workspace)[0] == 2
+    edits = [
+        (folder / "function.toml", 'layers = ["values"]\nshared = ["tools"]\n\n[environment]\nCOLOR = "blue"\n'),
+        (workspace.root / "layers" / "values" / "python" / "layer_value.py", "VALUE = 'layer-2'\n"),
+        (workspace.root / "lib" / "tools" / "extra.py", "EXTRA = 'lib-2'\n"),
+    ]
+    for path, text in edits:
+        path.write_text(text)
+        assert _invoke(workspace)[0] == 1, path  # a new build, a new environment
+    assert _invoke(workspace)[:4] == [2, "layer-2", "lib-2", "blue"]
+    shutil.copy(FIXTURES / "six-python3.12-x86_64.txt", folder / "requirements.txt")
+    assert _invoke(workspace)[::4] == [1, "1.16.0"]
+    # The tool's own code, or the environment the server runs the build in: another server.
+    tool = workspace.root / "lambdafleet" / "build" / "plan.py"
+    tool.write_text(tool.read_text() + "\n")
+    assert _invoke(workspace)[0] == 1
+    assert _invoke(workspace, env={"SOME_SETTING": "x"})[0] == 1
+    assert _invoke(workspace)[0] == 2
+
+
+def test_user_errors_on_the_warm_path_stay_one_line(workspace):
+    folder = _counter(workspace)
+    assert _invoke(workspace)[0] == 1
+    (folder / "function.toml").write_text("timeout = 'soon'\n")
+    result = workspace.run("invoke", "counter")
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert "functions/counter/function.toml" in result.stderr and "timeout" in result.stderr
+    os.remove(folder / "function.toml")
+    result = workspace.run("invoke", "nothing")
+    assert result.returncode == 2 and "functions/nothing: no such function" in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    (folder / "lambda_function.py").write_text("def lambda_handler(event, context):\n    return (\n")
+    result = workspace.run("invoke", "counter")
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
