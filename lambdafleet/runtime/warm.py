@@ -186,8 +186,10 @@ def _start_server(path: Path) -> "subprocess.Popen[bytes]":
     process's environment and working directory: those are part of its key."""
     import subprocess
 
-    where = str(PACKAGE.parent)  # not on sys.path by itself: the server runs in this process's folder
-    code = f"import sys; sys.path.insert(0, {where!r}); import lambdafleet.runtime.warm_server as s; s.main()"
+    # In place of `-c`'s working folder on sys.path, which is this process's (a function's, say: its modules
+    # must not shadow the server's), the folder lambdafleet imports from.
+    where = str(PACKAGE.parent)
+    code = f"import sys; sys.path[0] = {where!r}; import lambdafleet.runtime.warm_server as s; s.main()"
     server = subprocess.Popen(
         [sys.executable, "-c", code],
         stdin=subprocess.PIPE,
