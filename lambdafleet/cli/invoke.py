@@ -20,12 +20,14 @@ EXIT_FUNCTION_ERROR = 1
 CREDENTIAL_NAMES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 
 
-def _event(args: argparse.Namespace) -> bytes:
+def event_payload(args: argparse.Namespace, stdin: str | None = None) -> bytes:
+    """The event `args` name, as bytes; `stdin` is what `--event -` reads when given (the warm server has no
+    terminal of its own: the client sends it). UserError for a file that cannot be read or is not JSON."""
     text: str
     if args.payload is not None:
         text, source = args.payload, "--payload"
     elif args.event == "-":
-        text, source = sys.stdin.read(), "--event - (stdin)"
+        text, source = sys.stdin.read() if stdin is None else stdin, "--event - (stdin)"
     elif args.event is not None:
         try:
             text, source = Path(args.event).read_text(encoding="utf-8"), args.event
@@ -42,7 +44,8 @@ def _event(args: argparse.Namespace) -> bytes:
     return text.encode()
 
 
-def _extra_env(args: argparse.Namespace) -> dict[str, str]:
+def extra_variables(args: argparse.Namespace) -> dict[str, str]:
+    """--env and --endpoint-url as variables; UserError for a malformed --env."""
     extra = {}
     for item in args.env:
         key, sep, value = item.partition("=")
@@ -80,9 +83,9 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    payload = _event(args)
+    payload = event_payload(args)
     debugger = _debugger(args)
-    extra_env = _extra_env(args)
+    extra_env = extra_variables(args)
     warm = not args.cold and debugger is None
     if warm:
         answer = _warm(args, payload, extra_env)
@@ -120,7 +123,7 @@ def _warm(args: argparse.Namespace, payload: bytes, extra_env: dict[str, str]) -
     stale; None when it cannot answer."""
     from lambdafleet.runtime import warm
 
-    answer = warm.invoke(args.root, args.name, payload, region=args.region, extra_env=extra_env)
+    answer = warm.invoke(str(args.root.resolve()), args.name, payload, region=args.region, extra_env=extra_env)
     if answer is None:
         return None
     sys.stdout.write(answer.stdout)  # what the build printed there (warnings), as it would have here

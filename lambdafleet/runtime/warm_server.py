@@ -1,11 +1,13 @@
 """The warm server of `build.py invoke` (see lambdafleet/runtime/warm.py, its client, for the design).
 
-It checks the build the way `build.py invoke` does (one check at a time: a build writes build/ and the manifest)
-and keeps one pool per exact build of a function and its options, each with one warm environment, until it has
-been idle IDLE_S seconds or a newer build of the same function replaces it. Run by the client as a process of its
-own, with the socket's path as JSON on stdin.
+It parses the command line and checks the build the way `build.py invoke` does (one check at a time: a build
+writes build/ and the manifest), and keeps one pool per exact build of a function and its options, each with one
+warm environment, until it has been idle IDLE_S seconds or a newer build of the same function replaces it. Run by
+the client as a process of its own, with its environment and working folder.
 """
 
+import argparse
+import ast
 import base64
 import contextlib
 import hashlib
@@ -14,7 +16,6 @@ import json
 import os
 import socket
 import struct
-import sys
 import threading
 import time
 from collections.abc import Mapping
@@ -22,11 +23,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lambdafleet.errors import UserError
+from lambdafleet.errors import UserError, one_line
 from lambdafleet.runtime.pool import FunctionPool
+from lambdafleet.runtime.result import InvokeResult
 from lambdafleet.runtime.spec import FunctionSpec
 from lambdafleet.runtime.task_root import Archive
-from lambdafleet.runtime.warm import IDLE_ENV, IDLE_S, receive, send
+from lambdafleet.runtime.warm import COMMAND, DONE, FALLBACK, IDLE_ENV, IDLE_S, NEEDS_STDIN, receive_frame, send_frame
 
 _ACCEPT_TICK_S = 1.0  # how often an idle server looks at its pools' idle times
 
@@ -166,12 +168,16 @@ class _Server:
         try:
             with connection:
                 connection.settimeout(30.0)
-                message = receive(connection)
-                if message is None:
+                body = receive_frame(connection)
+                if body is None:
                     return
                 connection.settimeout(None)
-                send(connection, self._answer(message))
-        except (OSError, ValueError, KeyError, TypeError):
+                if body[:1] == COMMAND:  # `build.py invoke ARGS`, from build.py before it imports anything
+                    reply = self._command(ast.literal_eval(body[1:].decode()))
+                else:  # the same from lambdafleet.cli.invoke, in-process, its command line parsed
+                    reply = json.dumps(self._answer(json.loads(body))).encode()
+                send_frame(connection, reply)
+        except (OSError, ValueError, KeyError, TypeError, SyntaxError):
             pass  # the client went away, or sent nonsense: it is its to retry
         finally:
             with self.mutex:
@@ -179,21 +185,39 @@ class _Server:
                 self.last_used = time.monotonic()
             self._sweep()  # a pool this invocation's build replaced
 
-    def _answer(self, message: dict[str, Any]) -> dict[str, Any]:
+    def _command(self, request: dict[str, Any]) -> bytes:
+        """The reply to `build.py invoke ARGS`: its output and exit code, or FALLBACK / NEEDS_STDIN."""
+        root, stdin = str(request["root"]), request.get("stdin")
         with self.checking:
-            checked = _check(message)
+            prepared = _parse([str(arg) for arg in request["argv"]], stdin)
+            if isinstance(prepared, bytes):
+                return prepared
+            args, payload, extra_env = prepared
+            checked = _check(root, args.name, args.region, extra_env)
+            if checked is None:
+                return FALLBACK
+            warm_request, stdout, stderr = checked
+            held = self._hold(warm_request)
+        try:
+            result = self._invoke(held, payload)
+        except UserError as error:
+            return _done(2, stdout, f"{stderr}error: {one_line(str(error))}\n")
+        printed = result.payload.decode("utf-8", errors="replace") + "\n"  # as lambdafleet.cli.invoke prints it
+        return _done(1 if result.function_error else 0, stdout + printed, stderr + result.logs)
+
+    def _answer(self, message: dict[str, Any]) -> dict[str, Any]:
+        """The reply to lambdafleet.cli.invoke's request (its command line parsed): JSON."""
+        with self.checking:
+            extra_env = {str(key): str(value) for key, value in dict(message["extra_env"]).items()}
+            checked = _check(str(message["root"]), str(message["name"]), str(message["region"]), extra_env)
             if checked is None:
                 return {"fallback": True}
             request, stdout, stderr = checked
             held = self._hold(request)
         try:
-            result = held.pool.invoke(payload=base64.b64decode(message["payload"]))
+            result = self._invoke(held, base64.b64decode(message["payload"]))
         except UserError as error:
             return {"user_error": str(error), "stdout": stdout, "stderr": stderr}
-        finally:
-            with self.mutex:
-                held.busy -= 1
-                held.last_used = time.monotonic()
         return {
             "payload": base64.b64encode(result.payload).decode(),
             "function_error": result.function_error,
@@ -201,6 +225,15 @@ class _Server:
             "stdout": stdout,
             "stderr": stderr,
         }
+
+    def _invoke(self, held: _Held, payload: bytes) -> InvokeResult:
+        """One invocation in the pool `_hold` gave (and counted busy)."""
+        try:
+            return held.pool.invoke(payload=payload)
+        finally:
+            with self.mutex:
+                held.busy -= 1
+                held.last_used = time.monotonic()
 
     def _hold(self, request: WarmRequest) -> _Held:
         """The pool of `request`, opened if new; an older build of the same function and options is replaced."""
@@ -218,7 +251,47 @@ class _Server:
         return held
 
 
-def _check(message: dict[str, Any]) -> tuple[WarmRequest, str, str] | None:
+def _parse(argv: list[str], stdin: bytes | None) -> tuple[argparse.Namespace, bytes, dict[str, str]] | bytes:
+    """`build.py ARGV` parsed as lambdafleet.cli does, with its event and variables; or the reply when that is
+    all there is to it: a usage or user error, FALLBACK for what the command line must do itself (help for the
+    user's terminal, --cold, --debug), NEEDS_STDIN for `--event -` before the client sent it."""
+    from lambdafleet.cli import _parser
+    from lambdafleet.cli.invoke import event_payload, extra_variables
+
+    if any(arg == "-h" or arg.startswith("--h") for arg in argv):
+        return FALLBACK
+    parser, _ = _parser(("lambdafleet.cli.invoke",))
+    stdout, stderr = io.StringIO(), io.StringIO()
+    try:
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            args = parser.parse_args(argv)
+    except SystemExit as exit_:  # a usage error: one line, exit code 2
+        return _done(exit_.code if isinstance(exit_.code, int) else 1, stdout.getvalue(), stderr.getvalue())
+    if args.cold or args.debug or args.debug_port is not None or args.no_debug_wait:
+        return FALLBACK
+    if args.event == "-" and stdin is None:
+        return NEEDS_STDIN
+    try:
+        text = None if stdin is None else _text(stdin)
+        return args, event_payload(args, text), extra_variables(args)
+    except UserError as error:
+        return _done(2, "", f"error: {one_line(str(error))}\n")
+
+
+def _text(stdin: bytes) -> str:
+    try:
+        return stdin.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UserError("--event - (stdin): the event is not UTF-8 text") from None
+
+
+def _done(code: int, stdout: str, stderr: str) -> bytes:
+    """DONE, the exit code, then stdout's length and both streams' bytes."""
+    out = stdout.encode("utf-8", "surrogateescape")
+    return DONE + bytes([code & 0xFF]) + len(out).to_bytes(4, "big") + out + stderr.encode("utf-8", "surrogateescape")
+
+
+def _check(root: str, name: str, region: str, extra_env: dict[str, str]) -> tuple[WarmRequest, str, str] | None:
     """What `build.py invoke` checks before it invokes: the function built if stale, described as a WarmRequest,
     with what the build printed. None when that failed: the client then runs it itself, and reports the error
     exactly as without a server."""
@@ -230,16 +303,16 @@ def _check(message: dict[str, Any]) -> tuple[WarmRequest, str, str] | None:
     unchecked_warnings()  # as the command line does for each command: this one's warnings only
     try:
         with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-            function = built_function(Path(message["root"]), str(message["name"]))
+            function = built_function(Path(root), name)
     except Exception:
         return None
     request = request_for(
         function.spec,
         function.pool_arguments(),
         function.zip_path,
-        region=str(message["region"]),
+        region=region,
         credentials=credentials(),
-        extra_env={str(key): str(value) for key, value in dict(message["extra_env"]).items()},
+        extra_env=extra_env,
     )
     return request, stdout.getvalue(), stderr.getvalue()
 
@@ -253,6 +326,6 @@ def _same_user(connection: socket.socket) -> bool:
     return bool(uid == os.getuid())
 
 
-def main() -> None:
-    path = Path(json.loads(sys.stdin.read())["socket"])
-    _Server(path).serve()
+def main(path: str) -> None:
+    """Serve on the unix socket `path` (the client chose it) until idle."""
+    _Server(Path(path)).serve()

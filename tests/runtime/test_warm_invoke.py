@@ -27,9 +27,11 @@ def lambda_handler(event, context):
 
     return [COUNT, VALUE, EXTRA, os.environ.get("COLOR"), six and six.__version__]
 """
-# Never imported by a repeated, warm `build.py invoke`: the build, the pool, the endpoint, AWS SDKs.
-HEAVY = ("lambdafleet.build", "lambdafleet.api", "lambdafleet.runtime.pool", "lambdafleet.runtime.from_repo")
-HEAVY += ("lambdafleet.endpoint", "boto3", "botocore", "moto", "tomllib", "subprocess", "dataclasses")
+# Never imported by a repeated, warm `build.py invoke`: the build, the command line, the pool, the endpoint, AWS
+# SDKs, nor the standard library's heavier modules (the warm server imports them all, once).
+HEAVY = ("lambdafleet.build", "lambdafleet.api", "lambdafleet.cli", "lambdafleet.runtime.pool", "lambdafleet.endpoint")
+HEAVY += ("lambdafleet.runtime.from_repo", "boto3", "botocore", "moto", "tomllib", "subprocess", "dataclasses")
+HEAVY += ("argparse", "pathlib", "typing", "json", "hashlib")
 
 
 def _counter(workspace) -> Path:
@@ -45,8 +47,8 @@ def _counter(workspace) -> Path:
     return workspace.add_function("counter", config, files={"lambda_function.py": COUNTER})
 
 
-def _invoke(workspace, *options: str, env: dict[str, str] | None = None) -> list:
-    result = workspace.run("invoke", "counter", *options, env=env)
+def _invoke(workspace, *options: str, env: dict[str, str] | None = None, input: str | None = None) -> list:
+    result = workspace.run("invoke", "counter", *options, env=env, input=input)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -101,3 +103,40 @@ def test_user_errors_on_the_warm_path_stay_one_line(workspace):
     (folder / "lambda_function.py").write_text("def lambda_handler(event, context):\n    return (\n")
     result = workspace.run("invoke", "counter")
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_the_warm_path_reads_events_from_stdin_and_files(workspace, tmp_path):
+    folder = _counter(workspace)
+    assert _invoke(workspace, "--event", "-", input='{"a": 1}')[0] == 1
+    assert _invoke(workspace, "--event", "-", input='{"a": 1}')[0] == 2  # warm, its event from stdin
+    event = tmp_path / "event.json"
+    event.write_text('{"b": 2}')
+    assert _invoke(workspace, "--event", str(event))[0] == 3
+    result = workspace.run("invoke", "counter", "--event", "-", input="not json")
+    assert result.returncode == 2 and result.stderr.startswith("error: --event - (stdin): the event is not valid JSON")
+    assert len(result.stderr.splitlines()) == 1
+    # The server's build check fails: the command line runs it and still has the event from stdin.
+    (folder / "function.toml").write_text("timeout = 'soon'\n")
+    result = workspace.run("invoke", "counter", "--event", "-", input='{"a": 1}')
+    assert result.returncode == 2 and "functions/counter/function.toml: key 'timeout'" in result.stderr, result.stderr
+
+
+EXCLUSIVE = "not allowed with argument --payload"
+
+
+def test_usage_errors_and_help_on_the_warm_path(workspace):
+    _counter(workspace)
+    assert _invoke(workspace)[0] == 1
+    for args, message in [  # as lambdafleet.cli prints them
+        (("--bogus",), "build.py: error: unrecognized arguments: --bogus (see --help)"),
+        (("--env", "X"), "error: --env 'X': expected KEY=VALUE"),
+        (("--payload", "{", "--event", "-"), f"build.py invoke: error: argument --event: {EXCLUSIVE} (see --help)"),
+        (("--debug-port", "5000"), "error: --debug-port and --no-debug-wait need --debug"),
+    ]:
+        result = workspace.run("invoke", "counter", *args)
+        assert result.returncode == 2 and result.stderr.strip() == message, (args, result.stderr)
+        in_process = workspace.cli("invoke", "counter", *args)  # lambdafleet.cli.main, no server in between
+        assert (in_process.returncode, in_process.stderr) == (2, result.stderr), args
+    help_ = workspace.run("invoke", "--help")
+    assert help_.returncode == 0 and help_.stdout.startswith("usage: build.py invoke") and "--cold" in help_.stdout
+    assert _invoke(workspace)[0] == 2
