@@ -41,6 +41,9 @@ _SOCKET_PATH_MAX = 100  # sun_path is 108 bytes on Linux, 104 on macOS
 PACKAGE = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))  # the lambdafleet package the server runs
 # Where the runtime cache is (lambdafleet.build.paths, not imported: it is the build's module).
 _CACHE_ENV, _RUNTIME_CACHE = "LAMBDAFLEET_CACHE_DIR", "runtime"
+# Options (and their abbreviations) the command line runs itself: --help (for the user's terminal), --cold,
+# --debug, --debug-port, --no-debug-wait. Seen here, the server is not even asked (nor started).
+IN_PROCESS = ("-h", "--h", "--c", "--d", "--n")
 # A command line's request starts with COMMAND; its reply with one of the three kinds after it.
 COMMAND, FALLBACK, NEEDS_STDIN, DONE = b"A", b"F", b"S", b"X"
 
@@ -49,6 +52,8 @@ def run_command(argv: list[str], root: str) -> int | None:
     """`build.py ARGV` (ARGV[0] == "invoke") answered by the warm server: its output written here, its exit code
     returned. None when the server leaves it to this process (--help, --cold, --debug, a failed build check, a
     server that could not start)."""
+    if any(arg.startswith(IN_PROCESS) for arg in argv[1:]):
+        return None
     request: dict[str, object] = {"argv": argv, "root": root}
     try:
         reply = exchange(root, COMMAND + repr(request).encode())

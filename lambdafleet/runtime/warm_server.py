@@ -28,7 +28,17 @@ from lambdafleet.runtime.pool import FunctionPool
 from lambdafleet.runtime.result import InvokeResult
 from lambdafleet.runtime.spec import FunctionSpec
 from lambdafleet.runtime.task_root import Archive
-from lambdafleet.runtime.warm import COMMAND, DONE, FALLBACK, IDLE_ENV, IDLE_S, NEEDS_STDIN, receive_frame, send_frame
+from lambdafleet.runtime.warm import (
+    COMMAND,
+    DONE,
+    FALLBACK,
+    IDLE_ENV,
+    IDLE_S,
+    IN_PROCESS,
+    NEEDS_STDIN,
+    receive_frame,
+    send_frame,
+)
 
 _ACCEPT_TICK_S = 1.0  # how often an idle server looks at its pools' idle times
 
@@ -258,7 +268,7 @@ def _parse(argv: list[str], stdin: bytes | None) -> tuple[argparse.Namespace, by
     from lambdafleet.cli import _parser
     from lambdafleet.cli.invoke import event_payload, extra_variables
 
-    if any(arg == "-h" or arg.startswith("--h") for arg in argv):
+    if any(arg.startswith(IN_PROCESS) for arg in argv[1:]):  # as the client: not sent by this version
         return FALLBACK
     parser, _ = _parser(("lambdafleet.cli.invoke",))
     stdout, stderr = io.StringIO(), io.StringIO()

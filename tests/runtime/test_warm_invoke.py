@@ -140,3 +140,18 @@ def test_usage_errors_and_help_on_the_warm_path(workspace):
     help_ = workspace.run("invoke", "--help")
     assert help_.returncode == 0 and help_.stdout.startswith("usage: build.py invoke") and "--cold" in help_.stdout
     assert _invoke(workspace)[0] == 2
+
+
+def test_cold_debug_and_help_never_wait_for_a_server(workspace):
+    """What the command line runs itself does not start (and wait for) a warm server first."""
+    _counter(workspace)
+    warm = workspace.cache_dir / "runtime" / "warm"
+    before = set(warm.glob("*.sock")) if warm.exists() else set()
+    assert _invoke(workspace, "--cold")[0] == 1
+    assert workspace.run("invoke", "--help").returncode == 0
+    result = workspace.run("invoke", "counter", "--debug-port", "1")
+    assert result.returncode == 2 and "need --debug" in result.stderr
+    after = set(warm.glob("*.sock")) if warm.exists() else set()
+    assert after <= before
+    assert _invoke(workspace)[0] == 1  # the first warm invoke starts one
+    assert set(warm.glob("*.sock")) - before
