@@ -60,21 +60,31 @@ def run_command(argv: list[str], root: str) -> int | None:
         if reply[:1] == NEEDS_STDIN:  # `--event -`: only now is reading stdin certain not to block for nothing
             request["stdin"] = sys.stdin.buffer.read()
             reply = exchange(root, COMMAND + repr(request).encode())
-        if reply[:1] != DONE or len(reply) < 6:
+        if reply[:1] != DONE or len(reply) < 2:
             if "stdin" in request:  # what this process then runs reads the event where the server's came from
                 _put_back(request["stdin"])
             return None
-        code, size = reply[1], int.from_bytes(reply[2:6], "big")
-        sys.stdout.write(reply[6 : 6 + size].decode("utf-8", "surrogateescape"))
-        sys.stderr.write(reply[6 + size :].decode("utf-8", "surrogateescape"))
-        sys.stdout.flush()  # a closed pipe (`| head`) shows here, as in lambdafleet.cli.main
-        return code
+        _write(reply, 2)
+        return reply[1]
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the exit-time flush stays quiet
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def _write(reply: bytes, at: int) -> None:
+    """Write each (stream, length, bytes) of `reply` from `at` on, in order: stdout and stderr stay interleaved
+    as the command line would have written them."""
+    while at < len(reply):
+        stream, size = reply[at], int.from_bytes(reply[at + 1 : at + 5], "big")
+        text = reply[at + 5 : at + 5 + size].decode("utf-8", "surrogateescape")
+        at += 5 + size
+        if text:
+            out = sys.stdout if stream == 1 else sys.stderr
+            out.write(text)
+            out.flush()  # a closed pipe (`| head`) shows here, as in lambdafleet.cli.main
 
 
 def _put_back(data: object) -> None:

@@ -211,9 +211,10 @@ class _Server:
         try:
             result = self._invoke(held, payload)
         except UserError as error:
-            return _done(2, stdout, f"{stderr}error: {one_line(str(error))}\n")
+            return _done(2, (1, stdout), (2, stderr), (2, f"error: {one_line(str(error))}\n"))
         printed = result.payload.decode("utf-8", errors="replace") + "\n"  # as lambdafleet.cli.invoke prints it
-        return _done(1 if result.function_error else 0, stdout + printed, stderr + result.logs)
+        # In lambdafleet.cli.invoke's order: what the build printed, the logs, then the response.
+        return _done(1 if result.function_error else 0, (1, stdout), (2, stderr), (2, result.logs), (1, printed))
 
     def _answer(self, message: dict[str, Any]) -> dict[str, Any]:
         """The reply to lambdafleet.cli.invoke's request (its command line parsed): JSON."""
@@ -276,7 +277,8 @@ def _parse(argv: list[str], stdin: bytes | None) -> tuple[argparse.Namespace, by
         with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
             args = parser.parse_args(argv)
     except SystemExit as exit_:  # a usage error: one line, exit code 2
-        return _done(exit_.code if isinstance(exit_.code, int) else 1, stdout.getvalue(), stderr.getvalue())
+        code = exit_.code if isinstance(exit_.code, int) else 1
+        return _done(code, (1, stdout.getvalue()), (2, stderr.getvalue()))
     if args.cold or args.debug or args.debug_port is not None or args.no_debug_wait:
         return FALLBACK
     if args.event == "-" and stdin is None:
@@ -285,7 +287,7 @@ def _parse(argv: list[str], stdin: bytes | None) -> tuple[argparse.Namespace, by
         text = None if stdin is None else _text(stdin)
         return args, event_payload(args, text), extra_variables(args)
     except UserError as error:
-        return _done(2, "", f"error: {one_line(str(error))}\n")
+        return _done(2, (2, f"error: {one_line(str(error))}\n"))
 
 
 def _text(stdin: bytes) -> str:
@@ -295,10 +297,13 @@ def _text(stdin: bytes) -> str:
         raise UserError("--event - (stdin): the event is not UTF-8 text") from None
 
 
-def _done(code: int, stdout: str, stderr: str) -> bytes:
-    """DONE, the exit code, then stdout's length and both streams' bytes."""
-    out = stdout.encode("utf-8", "surrogateescape")
-    return DONE + bytes([code & 0xFF]) + len(out).to_bytes(4, "big") + out + stderr.encode("utf-8", "surrogateescape")
+def _done(code: int, *writes: tuple[int, str]) -> bytes:
+    """DONE, the exit code, then each (stream 1 or 2, text) to write in order: its stream, length and bytes."""
+    reply = [DONE, bytes([code & 0xFF])]
+    for stream, text in writes:
+        data = text.encode("utf-8", "surrogateescape")
+        reply += [bytes([stream]), len(data).to_bytes(4, "big"), data]
+    return b"".join(reply)
 
 
 def _check(root: str, name: str, region: str, extra_env: dict[str, str]) -> tuple[WarmRequest, str, str] | None:
