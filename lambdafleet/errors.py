@@ -1,6 +1,7 @@
 """Error types that the command line turns into exit codes, and how a message is kept to one readable line."""
 
 import os
+import tempfile
 
 # An error line longer than this is cut, the whole message going to a log file (a full disk once gave 170,000).
 MESSAGE_LIMIT = 500
@@ -19,8 +20,6 @@ def one_line(message: str, limit: int = MESSAGE_LIMIT) -> str:
     flat = " | ".join(part.strip() for part in message.splitlines() if part.strip()) or message
     if len(flat) <= limit:
         return flat
-    import tempfile  # rarely needed: a repeated `build.py invoke` is mostly imports
-
     try:
         fd, path = tempfile.mkstemp(prefix="lambdafleet-error-", suffix=".log")
         with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as log:

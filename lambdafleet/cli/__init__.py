@@ -4,10 +4,12 @@ import argparse
 import importlib
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from lambdafleet.build.syntax import unchecked_warnings
 from lambdafleet.errors import BuildError, UserError, one_line
 
 # Every subcommand lives in one module of this package; each adds its subcommands through register(subparsers).
@@ -88,9 +90,7 @@ def main(argv: Sequence[str], root: Path, command_modules: Sequence[str] = COMMA
         parser.print_help()
         return EXIT_USER_ERROR
     args.root = root
-    if "lambdafleet.build.syntax" in sys.modules:  # imported by the build, not by a warm `invoke`
-        # One command's warnings: drop any an earlier in-process call left unreported.
-        sys.modules["lambdafleet.build.syntax"].unchecked_warnings()
+    unchecked_warnings()  # one command's warnings: drop any an earlier in-process call left unreported
     try:
         code: int = args.run(args)
         sys.stdout.flush()  # a closed pipe (`| head`) shows here, not as a traceback at interpreter exit
@@ -114,7 +114,5 @@ def main(argv: Sequence[str], root: Path, command_modules: Sequence[str] = COMMA
 
 def print_internal_error(error: BaseException) -> None:
     """A bug, not a user mistake: its traceback on stderr and a request to report it (the caller exits 1)."""
-    import traceback  # only on this rare path: a repeated `build.py invoke` is mostly imports
-
     traceback.print_exception(error, file=sys.stderr)
     print("internal error: please report it with the traceback above", file=sys.stderr)

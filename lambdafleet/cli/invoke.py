@@ -6,18 +6,14 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from lambdafleet.cli import Commands
 from lambdafleet.errors import UserError
-from lambdafleet.runtime.debug import DEFAULT_PORT
-
-if TYPE_CHECKING:  # a warm invoke imports no more than it needs (tests/runtime/test_warm_invoke.py checks)
-    from lambdafleet.runtime.debug import Debugger
+from lambdafleet.runtime.debug import DEFAULT_PORT, Debugger, check_free, check_port
+from lambdafleet.runtime.lambda_env import PLACEHOLDER_CREDENTIALS
 
 EXIT_FUNCTION_ERROR = 1
-# What Lambda passes of its role's credentials (lambdafleet.runtime.lambda_env.PLACEHOLDER_CREDENTIALS' names).
-CREDENTIAL_NAMES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+_CREDENTIAL_NAMES = tuple(PLACEHOLDER_CREDENTIALS)
 
 
 def event_payload(args: argparse.Namespace, stdin: str | None = None) -> bytes:
@@ -62,17 +58,15 @@ def credentials() -> dict[str, str] | None:
 
     The warm server calls it too: it runs with the environment of the `build.py invoke` that started it.
     """
-    present = {name: os.environ[name] for name in CREDENTIAL_NAMES if os.environ.get(name)}
+    present = {name: os.environ[name] for name in _CREDENTIAL_NAMES if os.environ.get(name)}
     return present if "AWS_ACCESS_KEY_ID" in present else None
 
 
-def _debugger(args: argparse.Namespace) -> "Debugger | None":
+def _debugger(args: argparse.Namespace) -> Debugger | None:
     if not args.debug:
         if args.debug_port is not None or args.no_debug_wait:
             raise UserError("--debug-port and --no-debug-wait need --debug")
         return None
-    from lambdafleet.runtime.debug import Debugger, check_free, check_port
-
     port = check_port(DEFAULT_PORT if args.debug_port is None else args.debug_port)
     check_free(port)
     return Debugger(port, not args.no_debug_wait)
