@@ -7,6 +7,8 @@ import os
 import shutil
 from pathlib import Path
 
+import pytest
+
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 # Counts its invocations (module state survives in a warm environment) and reports what it was built with.
 COUNTER = """\
@@ -142,16 +144,38 @@ def test_usage_errors_and_help_on_the_warm_path(workspace):
     assert _invoke(workspace)[0] == 2
 
 
+def _servers(root: Path) -> list[int]:
+    """The warm servers started from `root` (their working folder)."""
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if b"warm_server" in (proc / "cmdline").read_bytes() and (proc / "cwd").resolve() == root.resolve():
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/cwd").exists(), reason="finds servers through /proc")
 def test_cold_debug_and_help_never_wait_for_a_server(workspace):
     """What the command line runs itself does not start (and wait for) a warm server first."""
     _counter(workspace)
-    warm = workspace.cache_dir / "runtime" / "warm"
-    before = set(warm.glob("*.sock")) if warm.exists() else set()
     assert _invoke(workspace, "--cold")[0] == 1
     assert workspace.run("invoke", "--help").returncode == 0
     result = workspace.run("invoke", "counter", "--debug-port", "1")
     assert result.returncode == 2 and "need --debug" in result.stderr
-    after = set(warm.glob("*.sock")) if warm.exists() else set()
-    assert after <= before
+    assert not _servers(workspace.root)
     assert _invoke(workspace)[0] == 1  # the first warm invoke starts one
-    assert set(warm.glob("*.sock")) - before
+    assert len(_servers(workspace.root)) == 1
+
+
+def test_concurrent_invokes_share_the_server(workspace):
+    """Checks run one at a time; invocations run side by side, each in an environment of the function's pool."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    _counter(workspace)
+    assert _invoke(workspace)[0] == 1
+    with ThreadPoolExecutor(4) as threads:
+        results = list(threads.map(lambda _: workspace.run("invoke", "counter"), range(4)))
+    assert all(result.returncode == 0 for result in results), [result.stderr for result in results]
+    assert all(json.loads(result.stdout)[1] == "layer-1" for result in results)
