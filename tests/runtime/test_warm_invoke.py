@@ -114,6 +114,10 @@ def test_the_warm_path_reads_events_from_stdin_and_files(workspace, tmp_path):
     event = tmp_path / "event.json"
     event.write_text('{"b": 2}')
     assert _invoke(workspace, "--event", str(event))[0] == 3
+    event.write_text(json.dumps({"big": "x" * 6_300_000}))  # over Lambda's 6 MB: refused there, in one line
+    result = workspace.run("invoke", "counter", "--event", str(event))
+    assert result.returncode == 2 and "Request must be smaller than 6291456 bytes" in result.stderr, result.stderr
+    assert len(result.stderr.splitlines()) == 1
     result = workspace.run("invoke", "counter", "--event", "-", input="not json")
     assert result.returncode == 2 and result.stderr.startswith("error: --event - (stdin): the event is not valid JSON")
     assert len(result.stderr.splitlines()) == 1
