@@ -41,9 +41,9 @@ class Plan:
     stderr: str
 
     def errors(self) -> list[str]:
-        """Each error diagnostic as one line, "summary: detail" with its whitespace folded."""
+        """Each error diagnostic as one line, "summary: detail (file:line)" with its whitespace folded."""
         return [
-            " ".join(f"{d['summary']}: {d.get('detail', '')}".split())
+            " ".join(f"{d['summary']}: {d.get('detail', '')}{_where(d)}".split())
             for d in (m["diagnostic"] for m in self.messages if m.get("type") == "diagnostic")
             if d["severity"] == "error"
         ]
@@ -63,6 +63,12 @@ class Plan:
                 if module.startswith(own):
                     found.add(module.removeprefix(own))
         return found
+
+
+def _where(diagnostic: dict[str, Any]) -> str:
+    """(file:line)" of the configuration a diagnostic points at, or "" when it points at none."""
+    where = diagnostic.get("range")
+    return f" ({where['filename']}:{where['start']['line']})" if where else ""
 
 
 def cli_environment(workdir: Path) -> dict[str, str]:

@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from tftest import TerraformTestError
 
 CONFIGURATIONS = [
     ".",
@@ -75,10 +76,14 @@ def test_validate_root_modules_and_environments(infra_source: Path, request: pyt
     problems = []
     for name in uncalled:
         terraform = make_terraform(infra_copy / name)
-        terraform.setup(backend=False)
-        result = terraform.execute_command("validate", "-no-color")
-        if result.retcode != 0 or "Success!" not in result.out:
-            problems.append(f"{name}: {result.out}")
+        try:
+            terraform.setup(backend=False)
+            result = terraform.execute_command("validate", "-no-color")
+        except TerraformTestError as error:  # raised on a non-zero exit
+            problems.append(f"{name}: {error}")
+        else:
+            if "Success!" not in result.out:
+                problems.append(f"{name}: {result.out}")
     assert not problems, "\n".join(problems)
 
 
