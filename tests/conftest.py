@@ -63,7 +63,8 @@ class Workspace:
         root.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO_ROOT / "build.py", root / "build.py")
         shutil.copy2(REPO_ROOT / "pyproject.toml", root / "pyproject.toml")
-        shutil.copytree(REPO_ROOT / "lambdafleet", root / "lambdafleet", ignore=shutil.ignore_patterns("__pycache__"))
+        # With its bytecode (compiled once per session by lambdafleet.testing.bytecode): no recompiling per process.
+        shutil.copytree(REPO_ROOT / "lambdafleet", root / "lambdafleet")
         (root / "functions").mkdir(exist_ok=True)
         shutil.copy2(REPO_ROOT / "functions" / "conftest.py", root / "functions" / "conftest.py")
 

@@ -31,6 +31,8 @@ def test_a_layer_builds_per_target_under_python_and_functions_list_it(workspace)
         workspace,
         "common",
         'runtimes = ["python3.12", "python3.13"]\n',
+        # Bytecode never ships (a test session compiles lambdafleet's: lambdafleet.testing.bytecode).
+        code={"shared_code.py": "VALUE = 42\n", "__pycache__/shared_code.cpython-312.pyc": "", "stray.pyc": ""},
         lock=_six_lock().replace("python3.12 x86_64", "python3.12 x86_64"),
     )
     workspace.add_function("user", 'layers = ["common"]\n')
@@ -47,6 +49,7 @@ def test_a_layer_builds_per_target_under_python_and_functions_list_it(workspace)
         names = archive.namelist()
     assert "python/shared_code.py" in names and "python/six.py" in names
     assert all(name.startswith("python/") for name in names)
+    assert not [name for name in names if "__pycache__" in name or name.endswith(".pyc")]
     sbom = json.loads((workspace.root / "build" / build["sbom"]).read_text())
     assert [c["name"] for c in sbom["components"] if c["type"] == "library"] == ["six"]
     assert "layer:common:python3.12-x86_64" in result.stderr
