@@ -28,7 +28,7 @@ import pytest
 
 from lambdafleet.build.paths import BUILD_ENV, cache_root
 from lambdafleet.testing.endpoint import _wait_until_up, free_port
-from lambdafleet.testing.repository import copy_repository
+from lambdafleet.testing.repository import copy_package, copy_repository
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # `build.py invoke` leaves a warm environment's server behind (lambdafleet.runtime.warm): in tests, only briefly.
@@ -63,8 +63,7 @@ class Workspace:
         root.mkdir(parents=True, exist_ok=True)
         shutil.copy2(REPO_ROOT / "build.py", root / "build.py")
         shutil.copy2(REPO_ROOT / "pyproject.toml", root / "pyproject.toml")
-        # With its bytecode (compiled once per session by lambdafleet.testing.bytecode): no recompiling per process.
-        shutil.copytree(REPO_ROOT / "lambdafleet", root / "lambdafleet")
+        copy_package(root / "lambdafleet")  # with its bytecode: the workspace's processes do not recompile it
         (root / "functions").mkdir(exist_ok=True)
         shutil.copy2(REPO_ROOT / "functions" / "conftest.py", root / "functions" / "conftest.py")
 
