@@ -3,17 +3,21 @@
 
 Copies the repository to a temporary folder, builds it (with the checkout's dependency cache), starts
 `build.py local` there and times, in one run:
-- `terraform apply` of the example stack (goal <= 45 s), then a re-plan that must find no change (drift);
+- `terraform apply` of the example stack (goal <= 45 s) with the parallelism `build.py up` and the tests use, then
+  a re-plan that must find no change (drift);
+- where the apply's time goes, from its `-json` events: before the first create (terraform and the provider
+  starting, validating and planning), the creates, and the slowest resources with when they started;
 - the floors: the provider's start (a `terraform plan` of a configuration with no resources but the same
   provider block), and boto3 CreateRole + CreateFunction of every function the stack deploys.
 
-    python benchmarks/apply_bench.py [--parallelism 10] [--tf-log FILE]
+    python benchmarks/apply_bench.py [--parallelism N] [--tf-log FILE]
 
 `--tf-log FILE` writes the apply's TF_LOG=DEBUG output there, to see what the provider waits on.
 """
 
 import argparse
 import io
+import json
 import os
 import resource
 import shutil
@@ -22,13 +26,15 @@ import tempfile
 import time
 import uuid
 import zipfile
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from lambdafleet.build.paths import cache_root  # noqa: E402
-from lambdafleet.dev.stack import Terraform, local_variables, var_args  # noqa: E402
+from lambdafleet.dev.stack import PARALLELISM, Terraform, local_variables, var_args  # noqa: E402
 from lambdafleet.testing.endpoint import start_build_py_local  # noqa: E402
 from lambdafleet.testing.repository import copy_repository  # noqa: E402
 
@@ -62,6 +68,46 @@ def _timed(action: "object") -> float:
     start = time.perf_counter()
     action()  # type: ignore[operator]
     return time.perf_counter() - start
+
+
+@dataclass
+class Breakdown:
+    """An apply's `-json` events, in seconds from the command's start."""
+
+    first_start: float  # the first resource's apply_start: terraform and the provider have validated and planned
+    last_complete: float  # the last resource's apply_complete
+    resources: dict[str, tuple[float, float]]  # address: (start, elapsed)
+
+
+def _breakdown(stdout: str, started: float) -> Breakdown:
+    """The apply's per-resource starts and durations from its `-json` output; `started` is the wall clock
+    (time.time()) when the command started."""
+    starts: dict[str, float] = {}
+    ends: dict[str, float] = {}
+    for line in stdout.splitlines():
+        event = json.loads(line) if line.startswith("{") else {}
+        kind = event.get("type")
+        if kind not in ("apply_start", "apply_complete"):
+            continue
+        at = datetime.fromisoformat(event["@timestamp"]).timestamp() - started
+        address = event["hook"]["resource"]["addr"]
+        if address.startswith("data.") or ".data." in address:
+            continue  # read while planning, reported with the same events
+        (starts if kind == "apply_start" else ends)[address] = at
+    resources = {address: (start, ends.get(address, start) - start) for address, start in starts.items()}
+    return Breakdown(min(starts.values()), max(ends.values()), resources)
+
+
+def _print_breakdown(breakdown: Breakdown, total: float, slowest: int = 8) -> None:
+    print(
+        f"  before the first create (terraform + provider start, validate, plan): {breakdown.first_start:.1f} s; "
+        f"creates: {breakdown.last_complete - breakdown.first_start:.1f} s; "
+        f"after the last (state, outputs): {total - breakdown.last_complete:.1f} s"
+    )
+    print(f"  slowest of {len(breakdown.resources)} resources (start offset, duration):")
+    ranked = sorted(breakdown.resources.items(), key=lambda item: -item[1][1])
+    for address, (start, elapsed) in ranked[:slowest]:
+        print(f"    {start:6.1f} s  {elapsed:5.1f} s  {address.removeprefix('module.stack.')}")
 
 
 def _provider_start(root: Path, work: Path, url: str) -> float:
@@ -108,8 +154,11 @@ def _boto3_floor(url: str, functions: int) -> float:
 def main() -> None:
     """Print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--parallelism", type=int, default=0, help="terraform -parallelism (default: terraform's)")
+    parser.add_argument(
+        "--parallelism", type=int, default=PARALLELISM, help=f"terraform -parallelism (default: {PARALLELISM})"
+    )
     parser.add_argument("--tf-log", type=Path, help="write the apply's TF_LOG=DEBUG output to this file")
+    parser.add_argument("--events", type=Path, help="write the apply's -json events to this file")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -122,14 +171,24 @@ def main() -> None:
             terraform.init()
             manifest = root / "build" / "manifest.json"
             variables = local_variables(url, manifest, f"ab{uuid.uuid4().hex[:4]}-")
-            extra = [f"-parallelism={args.parallelism}"] if args.parallelism else []
             if args.tf_log:
                 os.environ.update({"TF_LOG": "DEBUG", "TF_LOG_PATH": str(args.tf_log.resolve())})
             cpu_before = _children_cpu_s()
-            apply_s = _timed(
-                lambda: terraform.run("apply", "-auto-approve", "-input=false", *var_args(variables), *extra)
+            load = os.getloadavg()[0]
+            started_at, start = time.time(), time.perf_counter()
+            applied = terraform.run(
+                "apply",
+                "-json",
+                "-auto-approve",
+                "-input=false",
+                f"-parallelism={args.parallelism}",
+                *var_args(variables),
             )
+            apply_s = time.perf_counter() - start
             apply_cpu_s = _children_cpu_s() - cpu_before
+            breakdown = _breakdown(applied.stdout, started_at)
+            if args.events:
+                args.events.write_text(applied.stdout)
             os.environ.pop("TF_LOG", None)
             os.environ.pop("TF_LOG_PATH", None)
             replan_start = time.perf_counter()
@@ -142,9 +201,11 @@ def main() -> None:
             endpoint.terminate()
             endpoint.wait(timeout=30)
     print(
-        f"example stack ({functions} functions) on build.py local, terraform apply: {apply_s:.1f} s "
-        f"(goal <= {GOAL_S:.0f} s), terraform and provider CPU {apply_cpu_s:.1f} s"
+        f"example stack ({functions} functions) on build.py local, terraform apply -parallelism={args.parallelism}: "
+        f"{apply_s:.1f} s (goal <= {GOAL_S:.0f} s), terraform and provider CPU {apply_cpu_s:.1f} s, "
+        f"load average {load:.1f} at the start"
     )
+    _print_breakdown(breakdown, apply_s)
     print(f"re-plan: {replan_s:.1f} s, {'no change (zero drift)' if drift is None else 'DRIFT:'}")
     if drift is not None:
         print(drift)
