@@ -10,9 +10,11 @@ Copies the repository to a temporary folder, builds it (with the checkout's depe
 - the floors: the provider's start (a `terraform plan` of a configuration with no resources but the same
   provider block), and boto3 CreateRole + CreateFunction of every function the stack deploys.
 
-    python benchmarks/apply_bench.py [--parallelism N] [--tf-log FILE]
+    python benchmarks/apply_bench.py [--parallelism N] [--endpoints-block] [--tf-log FILE] [--events FILE]
 
-`--tf-log FILE` writes the apply's TF_LOG=DEBUG output there, to see what the provider waits on.
+`--endpoints-block` points the provider at the endpoint with its `endpoints` block, as before AWS_ENDPOINT_URL
+(it costs the provider ~3 s of CPU per walk). `--tf-log FILE` writes the apply's TF_LOG=DEBUG output there, to see
+what the provider waits on; `--events FILE` its -json events.
 """
 
 import argparse
@@ -34,7 +36,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from lambdafleet.build.paths import cache_root  # noqa: E402
-from lambdafleet.dev.stack import PARALLELISM, Terraform, local_variables, var_args  # noqa: E402
+from lambdafleet.dev.stack import (  # noqa: E402
+    PARALLELISM,
+    Terraform,
+    endpoint_environment,
+    local_variables,
+    var_args,
+)
 from lambdafleet.testing.endpoint import start_build_py_local  # noqa: E402
 from lambdafleet.testing.repository import copy_repository  # noqa: E402
 
@@ -98,6 +106,17 @@ def _breakdown(stdout: str, started: float) -> Breakdown:
     return Breakdown(min(starts.values()), max(ends.values()), resources)
 
 
+def _sqs_settling(breakdown: Breakdown) -> float:
+    """Seconds from the first SQS resource's start to the last one's end: the AWS provider holds each queue create
+    and attribute change until 6 reads 5 s apart agree (~25 s), and a redrive policy needs both queues first."""
+    spans = [
+        (start, start + elapsed)
+        for address, (start, elapsed) in breakdown.resources.items()
+        if ".aws_sqs_" in f".{address}"
+    ]
+    return max(end for _, end in spans) - min(start for start, _ in spans) if spans else 0.0
+
+
 def _print_breakdown(breakdown: Breakdown, total: float, slowest: int = 8) -> None:
     print(
         f"  before the first create (terraform + provider start, validate, plan): {breakdown.first_start:.1f} s; "
@@ -110,7 +129,7 @@ def _print_breakdown(breakdown: Breakdown, total: float, slowest: int = 8) -> No
         print(f"    {start:6.1f} s  {elapsed:5.1f} s  {address.removeprefix('module.stack.')}")
 
 
-def _provider_start(root: Path, work: Path, url: str) -> float:
+def _provider_start(root: Path, work: Path, url: str, from_environment: bool) -> float:
     """A plan of envs/local's provider block with no resources: what every terraform command pays to start."""
     bare = work / "bare"
     bare.mkdir()
@@ -121,8 +140,12 @@ def _provider_start(root: Path, work: Path, url: str) -> float:
     (bare / "main.tf").write_text(provider + 'data "aws_caller_identity" "here" {}\n')
     terraform = _terraform(bare, work / "bare-state")
     terraform.init()
-    variables = {"endpoint_url": url}
-    return _timed(lambda: terraform.run("plan", "-input=false", "-refresh=true", *var_args(variables)))
+    variables = {"endpoint_url": url, "endpoint_from_environment": str(from_environment).lower()}
+    return _timed(
+        lambda: terraform.run(
+            "plan", "-input=false", "-refresh=true", *var_args(variables), env=endpoint_environment(variables)
+        )
+    )
 
 
 def _boto3_floor(url: str, functions: int) -> float:
@@ -159,6 +182,11 @@ def main() -> None:
     )
     parser.add_argument("--tf-log", type=Path, help="write the apply's TF_LOG=DEBUG output to this file")
     parser.add_argument("--events", type=Path, help="write the apply's -json events to this file")
+    parser.add_argument(
+        "--endpoints-block",
+        action="store_true",
+        help="point the provider at the endpoint with its `endpoints` block rather than AWS_ENDPOINT_URL",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -171,6 +199,8 @@ def main() -> None:
             terraform.init()
             manifest = root / "build" / "manifest.json"
             variables = local_variables(url, manifest, f"ab{uuid.uuid4().hex[:4]}-")
+            if args.endpoints_block:
+                variables["endpoint_from_environment"] = "false"
             if args.tf_log:
                 os.environ.update({"TF_LOG": "DEBUG", "TF_LOG_PATH": str(args.tf_log.resolve())})
             cpu_before = _children_cpu_s()
@@ -183,6 +213,7 @@ def main() -> None:
                 "-input=false",
                 f"-parallelism={args.parallelism}",
                 *var_args(variables),
+                env=endpoint_environment(variables),
             )
             apply_s = time.perf_counter() - start
             apply_cpu_s = _children_cpu_s() - cpu_before
@@ -195,7 +226,7 @@ def main() -> None:
             drift = terraform.plan_changes(variables)
             replan_s = time.perf_counter() - replan_start
             functions = len(terraform.outputs().get("function_names") or {})
-            provider_s = _provider_start(root, work, url)
+            provider_s = _provider_start(root, work, url, not args.endpoints_block)
             floor_s = _boto3_floor(url, functions)
         finally:
             endpoint.terminate()
@@ -212,6 +243,9 @@ def main() -> None:
     print(f"floor, provider start (plan of the provider block alone): {provider_s:.1f} s")
     print(f"floor, boto3 CreateRole + CreateFunction x{functions}: {floor_s:.2f} s")
     print(f"apply / (provider start + boto3 floor): {apply_s / (provider_s + floor_s):.1f}x")
+    settling = _sqs_settling(breakdown)
+    print(f"floor, the provider's SQS settling waits in a row (queue, then its redrive policy): {settling:.1f} s")
+    print(f"apply / (provider start + SQS settling + boto3 floor): {apply_s / (provider_s + settling + floor_s):.2f}x")
 
 
 if __name__ == "__main__":
