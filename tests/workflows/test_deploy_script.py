@@ -14,6 +14,8 @@ from pathlib import Path
 import boto3
 import pytest
 
+from lambdafleet.testing.repository import copy_package
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FIXTURE_INFRA = Path(__file__).resolve().parent / "fixtures" / "infra"
 ENV_DIR = "infra/envs/test"
@@ -29,8 +31,8 @@ class Checkout:
         self.env = {**os.environ, "PYTHON": sys.executable, "LAMBDAFLEET_CACHE_DIR": str(cache)}
         for name in ("build.py", "pyproject.toml", ".gitignore"):
             shutil.copy2(REPO_ROOT / name, root / name)
-        for folder in ("lambdafleet", "scripts"):
-            shutil.copytree(REPO_ROOT / folder, root / folder, ignore=shutil.ignore_patterns("__pycache__"))
+        copy_package(root / "lambdafleet")  # with its bytecode (git ignores it): build.py runs need not recompile
+        shutil.copytree(REPO_ROOT / "scripts", root / "scripts", ignore=shutil.ignore_patterns("__pycache__"))
         shutil.copytree(FIXTURE_INFRA, root / "infra")
         for name in ("alpha", "beta"):
             self.write(f"functions/{name}/lambda_function.py", "def lambda_handler(event, context):\n    return 1\n")
