@@ -6,8 +6,6 @@ A function's environments run the zip moto stores with the configuration moto st
 
 import base64
 import dataclasses
-import hashlib
-import json
 import logging
 import shutil
 import tempfile
@@ -26,6 +24,7 @@ from lambdafleet.endpoint.concurrency import Reservations
 from lambdafleet.errors import UserError
 from lambdafleet.runtime import FunctionPool, FunctionSpec, InvokeResult, images, task_root
 from lambdafleet.runtime.debug import Debugger
+from lambdafleet.runtime.pool_host import HostGone, PoolHost, RemotePool
 from lambdafleet.runtime.task_root import Archive
 
 LOG = logging.getLogger("lambdafleet.endpoint")
@@ -43,6 +42,15 @@ class RoleSessions(Protocol):
     ) -> bool:
         """Whether the role allows Lambda's `action` on `resource` for the function; recorded."""
         ...
+
+
+class Stopping(LambdaClientError):
+    """The endpoint stopped while the invocation ran: its environment is gone, and so is its answer."""
+
+    code = 503
+
+    def __init__(self, message: str) -> None:
+        super().__init__("ServiceException", message)
 
 
 class UnrunnableFunction(LambdaClientError):
@@ -87,17 +95,18 @@ def log_group_of(function: LambdaFunction) -> str:
     return logging_config.get("LogGroup", f"/aws/lambda/{function.function_name}")
 
 
-def _fingerprint(function: LambdaFunction, spec: FunctionSpec, debugger: Debugger | None) -> str:
-    layers = [layer["Arn"] for layer in function.layers]
+def _fingerprint(function: LambdaFunction, spec: FunctionSpec, debugger: Debugger | None) -> tuple[object, ...]:
+    """What a deployment's environments depend on, compared as is: hashing it (JSON and SHA-256) on every
+    invocation cost more than the comparison (issue 18)."""
+    layers = tuple(layer["Arn"] for layer in function.layers)
     image = function.code.get("ImageUri") if function.package_type == "Image" else None
-    identity = [function.function_arn, function.code_sha_256, repr(spec), function.role, repr(debugger), layers, image]
-    return hashlib.sha256(json.dumps(identity, default=str).encode()).hexdigest()
+    return (function.function_arn, function.code_sha_256, spec, function.role, debugger, layers, image)
 
 
 @dataclass
 class _Deployment:
-    fingerprint: str
-    pool: FunctionPool
+    fingerprint: tuple[object, ...]
+    pool: FunctionPool | RemotePool
     streams_created: set[str] = field(default_factory=set)  # an environment's stream, once per environment
 
 
@@ -111,11 +120,15 @@ class Fleet:
         max_environments: int = 4,
         sessions: RoleSessions | None = None,
         debuggers: Mapping[str, Debugger] | None = None,
+        pool_host: bool = True,
     ) -> None:
         """`cache_dir` holds the provisioned runtimes (lambdafleet.build.paths.cache_root); `sessions` issues each
         pool the credentials of its function's execution role (without it: placeholder keys); `debuggers` names
-        the functions (by FunctionName) whose environments start under a debugger, and its port."""
+        the functions (by FunctionName) whose environments start under a debugger, and its port. With `pool_host`,
+        the pools run in a process of their own (pool_host.py), so their work uses another core than the
+        endpoint's HTTP serving; a debugged function's pool stays in this process."""
         self._sessions = sessions
+        self._host = PoolHost() if pool_host else None
         # Read at each invocation: a change reaches the function's next one (its environments start afresh).
         self.debuggers: dict[str, Debugger] = dict(debuggers or {})
         self.endpoint_url = ""  # what the functions' AWS SDKs call: set once the endpoint listens
@@ -143,17 +156,21 @@ class Fleet:
         `invoked_arn` is the ARN the caller named (with its alias or version; default: the function's own,
         qualified with its version when it is a published one),
         `request_id` an id the caller already gave out. Raises UnrunnableFunction when the function cannot run here,
-        concurrency.Throttled when its reserved concurrency is all in use.
+        concurrency.Throttled when its reserved concurrency is all in use, Stopping when the endpoint stopped (and
+        its pool host with it) before the function answered.
         """
         deployment = self._deployment(function)  # one that cannot run here says so, whatever its reservation
         with self._reservations.admitted(function):
-            result = deployment.pool.invoke(
-                payload=payload,
-                client_context=client_context,
-                invoked_function_arn=invoked_arn or invoked_function_arn(function, None),
-                request_id=request_id,
-                trace_id=trace_id,
-            )
+            try:
+                result = deployment.pool.invoke(
+                    payload=payload,
+                    client_context=client_context,
+                    invoked_function_arn=invoked_arn or invoked_function_arn(function, None),
+                    request_id=request_id,
+                    trace_id=trace_id,
+                )
+            except HostGone as gone:
+                raise Stopping(f"{function.function_name}: {gone}") from None
         group = log_group_of(function)
         stream_arn = f"arn:aws:logs:{function.region}:{function.account_id}:log-group:{group}:log-stream:"
         if result.log_stream not in deployment.streams_created:  # Lambda creates the stream with the role
@@ -197,7 +214,9 @@ class Fleet:
             current.pool.close()  # busy environments finish their invocation first
         return replacement
 
-    def _open(self, function: LambdaFunction, spec: FunctionSpec, debugger: Debugger | None) -> FunctionPool:
+    def _open(
+        self, function: LambdaFunction, spec: FunctionSpec, debugger: Debugger | None
+    ) -> FunctionPool | RemotePool:
         if function.package_type == "Image":
             zip_path, sha256, spec = self._image(function, spec)
         elif function.code_bytes:
@@ -210,22 +229,26 @@ class Fleet:
             credentials = self._sessions.issue(
                 function.function_name, function.role, function.account_id, function.region
             )
+        arguments: dict[str, Any] = {
+            "spec": spec,
+            "zip_path": zip_path,
+            "cache_dir": self._cache_dir,
+            "region": function.region,
+            "credentials": credentials,
+            "extra_env": {"AWS_ENDPOINT_URL": self.endpoint_url},
+            "max_environments": self._max_environments,
+            "source": f"function {function.function_name}",
+            "zip_sha256": sha256,
+            "layers": self._layers(function),
+        }
         try:
-            return FunctionPool(
-                spec,
-                zip_path,
-                cache_dir=self._cache_dir,
-                region=function.region,
-                credentials=credentials,
-                extra_env={"AWS_ENDPOINT_URL": self.endpoint_url},
-                max_environments=self._max_environments,
-                source=f"function {function.function_name}",
-                zip_sha256=sha256,
-                layers=self._layers(function),
-                debugger=debugger,
-            )
+            if self._host is not None and debugger is None:
+                return self._host.open(**arguments)
+            return FunctionPool(**arguments, debugger=debugger)
         except UserError as error:
             raise UnrunnableFunction(str(error)) from None
+        except HostGone as gone:
+            raise Stopping(f"{function.function_name}: {gone}") from None
         finally:
             for staged in self._staging.iterdir():
                 staged.unlink(missing_ok=True)  # the pool unpacked them
@@ -290,4 +313,6 @@ class Fleet:
             deployments, self._deployments = list(self._deployments.values()), {}
         for deployment in deployments:
             deployment.pool.close()
+        if self._host is not None:
+            self._host.close()
         shutil.rmtree(self._staging, ignore_errors=True)
