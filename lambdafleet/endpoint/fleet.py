@@ -44,10 +44,11 @@ class RoleSessions(Protocol):
         ...
 
 
-class Stopping(LambdaClientError):
-    """The endpoint stopped while the invocation ran: its environment is gone, and so is its answer."""
+class EnvironmentsLost(LambdaClientError):
+    """The pool host exited while the invocation ran (the endpoint stopping, or a crash): its environment is gone,
+    and so is its answer. Lambda's answer to a failure of its own."""
 
-    code = 503
+    code = 500
 
     def __init__(self, message: str) -> None:
         super().__init__("ServiceException", message)
@@ -138,6 +139,7 @@ class Fleet:
         self._deployments: dict[str, _Deployment] = {}
         self._reservations = Reservations()  # reserved concurrency, held while an invocation runs
         self._mutex = threading.Lock()
+        self._closed = False
         self._staging = Path(tempfile.mkdtemp(prefix="lambdafleet-local-"))
 
     def invoke(
@@ -156,21 +158,19 @@ class Fleet:
         `invoked_arn` is the ARN the caller named (with its alias or version; default: the function's own,
         qualified with its version when it is a published one),
         `request_id` an id the caller already gave out. Raises UnrunnableFunction when the function cannot run here,
-        concurrency.Throttled when its reserved concurrency is all in use, Stopping when the endpoint stopped (and
-        its pool host with it) before the function answered.
+        concurrency.Throttled when its reserved concurrency is all in use, EnvironmentsLost when the pool host
+        exited (the endpoint stopping, or a crash) before the function answered.
         """
         deployment = self._deployment(function)  # one that cannot run here says so, whatever its reservation
+        arguments: dict[str, Any] = {
+            "payload": payload,
+            "client_context": client_context,
+            "invoked_function_arn": invoked_arn or invoked_function_arn(function, None),
+            "request_id": request_id,
+            "trace_id": trace_id,
+        }
         with self._reservations.admitted(function):
-            try:
-                result = deployment.pool.invoke(
-                    payload=payload,
-                    client_context=client_context,
-                    invoked_function_arn=invoked_arn or invoked_function_arn(function, None),
-                    request_id=request_id,
-                    trace_id=trace_id,
-                )
-            except HostGone as gone:
-                raise Stopping(f"{function.function_name}: {gone}") from None
+            deployment, result = self._run(function, deployment, arguments)
         group = log_group_of(function)
         stream_arn = f"arn:aws:logs:{function.region}:{function.account_id}:log-group:{group}:log-stream:"
         if result.log_stream not in deployment.streams_created:  # Lambda creates the stream with the role
@@ -180,6 +180,24 @@ class Fleet:
         cloudwatch.write(function.account_id, function.region, group, result.log_stream, result.log_events)
         LOG.info("%s %s %.1f ms", function.function_name, result.status, result.duration_ms)
         return result
+
+    def _run(
+        self, function: LambdaFunction, deployment: _Deployment, arguments: dict[str, Any]
+    ) -> tuple[_Deployment, InvokeResult]:
+        """The invocation's result, and the deployment that ran it: when the pool host had exited before the event
+        reached it, a new host runs it (a cold start)."""
+        try:
+            return deployment, deployment.pool.invoke(**arguments)
+        except HostGone as gone:
+            self._forget(function.function_arn, deployment)  # the next invocation opens it again
+            if gone.delivered or self._closed:
+                raise EnvironmentsLost(f"{function.function_name}: {gone}") from None
+        deployment = self._deployment(function)
+        try:
+            return deployment, deployment.pool.invoke(**arguments)
+        except HostGone as gone:
+            self._forget(function.function_arn, deployment)
+            raise EnvironmentsLost(f"{function.function_name}: {gone}") from None
 
     @property
     def sessions(self) -> RoleSessions | None:
@@ -248,7 +266,7 @@ class Fleet:
         except UserError as error:
             raise UnrunnableFunction(str(error)) from None
         except HostGone as gone:
-            raise Stopping(f"{function.function_name}: {gone}") from None
+            raise EnvironmentsLost(f"{function.function_name}: {gone}") from None
         finally:
             for staged in self._staging.iterdir():
                 staged.unlink(missing_ok=True)  # the pool unpacked them
@@ -299,6 +317,12 @@ class Fleet:
         spec = dataclasses.replace(spec, runtime=task.runtime, handler=command[0])
         return zip_path, sha256, spec
 
+    def _forget(self, key: str, deployment: _Deployment) -> None:
+        """Drop `deployment` (its pool went with the host), unless it was replaced meanwhile."""
+        with self._mutex:
+            if self._deployments.get(key) is deployment:
+                del self._deployments[key]
+
     def discard(self, function_arn: str) -> None:
         """Stop the environments of a deleted function (all its versions when the ARN is unqualified)."""
         with self._mutex:
@@ -310,6 +334,7 @@ class Fleet:
     def close(self) -> None:
         """Stop every environment and delete the staging folder."""
         with self._mutex:
+            self._closed = True
             deployments, self._deployments = list(self._deployments.values()), {}
         for deployment in deployments:
             deployment.pool.close()

@@ -53,7 +53,12 @@ def _receive(sock: socket.socket) -> Any:
 
 
 class HostGone(RuntimeError):
-    """The pool host exited: its pools and their environments are gone."""
+    """The pool host exited: its pools and their environments are gone. `delivered` is False when the request
+    never reached a host that could have run it (the caller may open the pool again and retry)."""
+
+    def __init__(self, message: str, *, delivered: bool = False) -> None:
+        super().__init__(message)
+        self.delivered = delivered
 
 
 class PoolHost:
@@ -70,26 +75,33 @@ class PoolHost:
         self._ids = itertools.count(1)
         self._process: subprocess.Popen[bytes] | None = None
         self._control: socket.socket | None = None  # passes the host its end of each new connection
+        self._generation = 0  # how many hosts were started: a pool lives and dies with its host
         self._closed = False
 
     def open(self, **arguments: Any) -> "RemotePool":
         """A FunctionPool built in the host from `FunctionPool`'s keyword arguments; raises what its constructor
         raises (UserError when the function cannot run here)."""
         pool_id = next(self._ids)
-        self._call("open", pool_id, arguments)
-        return RemotePool(self, pool_id)
+        generation = self._call(None, "open", pool_id, arguments)
+        return RemotePool(self, pool_id, generation)
 
-    def _call(self, operation: str, *arguments: Any) -> Any:
-        connection = self._borrow()
+    def _call(self, generation: int | None, operation: str, *arguments: Any) -> Any:
+        """Ask the host of `generation` (None: the current one, started if need be); the answer's value, or for
+        "open" the host's generation."""
+        connection, current = self._borrow(generation)
         try:
             _send(connection, (operation, arguments))
-            answer = _receive(connection)
         except OSError as error:
             connection.close()
             raise HostGone(f"the pool host is gone: {error}") from None
+        try:
+            answer = _receive(connection)
+        except OSError as error:
+            answer = None
+            LOG.warning("pool host connection: %s", error)
         if answer is None:
             connection.close()
-            raise HostGone("the pool host exited")
+            raise HostGone("the pool host exited", delivered=True)
         with self._mutex:
             if self._closed:
                 connection.close()
@@ -98,33 +110,44 @@ class PoolHost:
         failed, value = answer
         if failed:
             raise value
-        return value
+        return current if operation == "open" else value
 
-    def _borrow(self) -> socket.socket:
+    def _borrow(self, generation: int | None) -> tuple[socket.socket, int]:
+        """A connection to the current host, and its generation; HostGone when that is not `generation`."""
         with self._mutex:
             if self._closed:
                 raise HostGone("the pool host is closed")
+            if not self._running():
+                if generation is not None:
+                    raise HostGone("the pool host exited")  # with the pool: a new host would not know it
+                self._start()
+            if generation is not None and generation != self._generation:
+                raise HostGone("the pool host exited")
             if self._free:
-                return self._free.pop()
-            control = self._control if self._control is not None and self._running() else self._start()
+                return self._free.pop(), self._generation
+            assert self._control is not None
             mine, theirs = socket.socketpair()
             try:
-                socket.send_fds(control, [b"c"], [theirs.fileno()])
+                socket.send_fds(self._control, [b"c"], [theirs.fileno()])
             except OSError as error:
                 mine.close()
                 raise HostGone(f"the pool host is gone: {error}") from None
             finally:
                 theirs.close()
-            return mine
+            return mine, self._generation
 
     def _running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
-    def _start(self) -> socket.socket:
+    def _start(self) -> None:
         """Start the host (under self._mutex); a host that exited took its pools with it."""
         for connection in self._free:
             connection.close()
         self._free = []
+        if self._control is not None:
+            self._control.close()
+        if self._process is not None:
+            self._process.wait()  # it exited: reap it
         mine, theirs = socket.socketpair()
         environment = dict(os.environ)
         environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_PACKAGE_ROOT), environment.get("PYTHONPATH")]))
@@ -136,7 +159,7 @@ class PoolHost:
         )
         theirs.close()
         self._control = mine
-        return mine
+        self._generation += 1
 
     def close(self) -> None:
         """Stop every pool's environments and the host; waits for it to exit."""
@@ -159,19 +182,20 @@ class PoolHost:
 class RemotePool:
     """A FunctionPool living in the pool host: `invoke` and `close` as FunctionPool's."""
 
-    def __init__(self, host: PoolHost, pool_id: int) -> None:
+    def __init__(self, host: PoolHost, pool_id: int, generation: int) -> None:
         self._host = host
         self._id = pool_id
+        self._generation = generation
 
     def invoke(self, **arguments: Any) -> InvokeResult:
-        """FunctionPool.invoke's keyword arguments; raises what it raises."""
-        result: InvokeResult = self._host._call("invoke", self._id, arguments)
+        """FunctionPool.invoke's keyword arguments; raises what it raises, and HostGone when the host exited."""
+        result: InvokeResult = self._host._call(self._generation, "invoke", self._id, arguments)
         return result
 
     def close(self) -> None:
         """Stop the pool's idle environments (busy ones when they finish)."""
         with contextlib.suppress(HostGone):  # its environments went with the host
-            self._host._call("close", self._id)
+            self._host._call(self._generation, "close", self._id)
 
 
 class _Host:

@@ -79,7 +79,27 @@ def test_a_host_that_died_is_replaced_for_new_pools(host: PoolHost, make_zip: Ma
     assert host._process is not None
     host._process.kill()
     host._process.wait()
-    with pytest.raises(HostGone):
+    with pytest.raises(HostGone) as gone:
         first.invoke(payload=b"{}")  # type: ignore[attr-defined]
+    assert not gone.value.delivered  # never sent: the caller may run it elsewhere
     second = _open(host, zip_path)
     assert not second.invoke(payload=b"{}").function_error  # type: ignore[attr-defined]
+
+
+def test_a_host_dying_during_an_invocation_says_the_event_was_delivered(host: PoolHost, make_zip: MakeZip) -> None:
+    pool = _open(host, make_zip({"lambda_function.py": SLEEPER}))
+    outcome: list[BaseException] = []
+
+    def invoke() -> None:
+        try:
+            pool.invoke(payload=b'{"sleep": 5}')  # type: ignore[attr-defined]
+        except HostGone as error:
+            outcome.append(error)
+
+    thread = threading.Thread(target=invoke)
+    thread.start()
+    time.sleep(1.0)
+    assert host._process is not None
+    host._process.kill()
+    thread.join(timeout=10)
+    assert len(outcome) == 1 and getattr(outcome[0], "delivered", False)
