@@ -3,11 +3,12 @@
 A pool's work per invocation (its Runtime API server, the environment's polling, the platform log lines) took
 about 70 % of the endpoint's CPU on a busy HTTP route, all of it under the endpoint's one interpreter lock; in
 another process it runs on the machine's other core (issue 18). `PoolHost` starts that process and forwards
-`FunctionPool` calls to it over a socket pair; `RemotePool` has the part of `FunctionPool`'s interface the endpoint
-uses. Each message is a 4-byte length and a pickle, between two processes of the same user; the host exits when
-the socket closes, so it never outlives the endpoint.
+`FunctionPool` calls to it; `RemotePool` has the part of `FunctionPool`'s interface the endpoint uses. Each calling
+thread has a connection of its own: a socket pair whose other end goes to the host over the control socket
+(SCM_RIGHTS), so nothing but the endpoint can reach the host. Each message is a 4-byte length and a pickle; the host
+exits when the control socket closes, so it never outlives the endpoint.
 
-    python -m lambdafleet.runtime.pool_host FD   # FD: the host's end of the socket pair
+    python -m lambdafleet.runtime.pool_host FD   # FD: the host's end of the control socket pair
 """
 
 import contextlib
@@ -39,7 +40,9 @@ def _send(sock: socket.socket, message: Any) -> None:
 
 
 def _receive(sock: socket.socket) -> Any:
-    """The next message on `sock`, or None once the other end closed it: one recv for a small message."""
+    """The next message on `sock`, or None once the other end closed it: one recv for a small message. A
+    connection carries one message at a time each way (a request, then its answer), so a read never takes in part
+    of the next one."""
     data = bytearray()
     size = None
     while size is None or len(data) < _LENGTH.size + size:
