@@ -5,7 +5,9 @@ A function's environments run the zip moto stores with the configuration moto st
 """
 
 import base64
+import contextlib
 import dataclasses
+import functools
 import logging
 import shutil
 import tempfile
@@ -24,7 +26,7 @@ from lambdafleet.endpoint.concurrency import Reservations
 from lambdafleet.errors import UserError
 from lambdafleet.runtime import FunctionPool, FunctionSpec, InvokeResult, images, task_root
 from lambdafleet.runtime.debug import Debugger
-from lambdafleet.runtime.pool_host import HostGone, PoolHost, RemotePool
+from lambdafleet.runtime.pool_host import HostGone, Pending, PoolHost, RemotePool
 from lambdafleet.runtime.task_root import Archive
 
 LOG = logging.getLogger("lambdafleet.endpoint")
@@ -52,6 +54,18 @@ class EnvironmentsLost(LambdaClientError):
 
     def __init__(self, message: str) -> None:
         super().__init__("ServiceException", message)
+
+
+class NotAnswered(Exception):
+    """The function did not answer within the time its caller waits (an HTTP API's integration timeout): it runs
+    on, and its logs are written when it ends."""
+
+
+class _Late(Exception):
+    def __init__(self, deployment: "_Deployment", pending: Pending) -> None:
+        super().__init__("no answer yet")
+        self.deployment = deployment
+        self.pending = pending
 
 
 class UnrunnableFunction(LambdaClientError):
@@ -104,6 +118,13 @@ def _fingerprint(function: LambdaFunction, spec: FunctionSpec, debugger: Debugge
     return (function.function_arn, function.code_sha_256, spec, function.role, debugger, layers, image)
 
 
+def _invoke(deployment: "_Deployment", arguments: dict[str, Any], wait_s: float | None) -> InvokeResult:
+    pool = deployment.pool
+    if wait_s is not None and isinstance(pool, RemotePool):
+        return pool.invoke(wait_s=wait_s, **arguments)
+    return pool.invoke(**arguments)
+
+
 @dataclass
 class _Deployment:
     fingerprint: tuple[object, ...]
@@ -151,9 +172,12 @@ class Fleet:
         invoked_arn: str | None = None,
         request_id: str | None = None,
         trace_id: str | None = None,
+        answer_within_s: float | None = None,
     ) -> InvokeResult:
         """Run one synchronous invocation and write its logs to CloudWatch Logs, in the stream of the
         environment that ran it; `trace_id` is its X-Ray trace header (recursion.trace_for), default a new one.
+        With `answer_within_s` (for a function where `bounds_waits`), raises NotAnswered when the function has not
+        answered by then: it runs on, holding its reserved concurrency, and its logs are written when it ends.
 
         `invoked_arn` is the ARN the caller named (with its alias or version; default: the function's own,
         qualified with its version when it is a published one),
@@ -169,8 +193,45 @@ class Fleet:
             "request_id": request_id,
             "trace_id": trace_id,
         }
-        with self._reservations.admitted(function):
-            deployment, result = self._run(function, deployment, arguments)
+        reservation = contextlib.ExitStack()  # held until the invocation ends, even past answer_within_s
+        reservation.enter_context(self._reservations.admitted(function))
+        try:
+            deployment, result = self._run(function, deployment, arguments, answer_within_s)
+        except _Late as late:
+            finish = functools.partial(self._finish_late, function, late.deployment, late.pending, reservation)
+            threading.Thread(target=finish, name="late-invocation", daemon=True).start()
+            raise NotAnswered(f"{function.function_name}: no answer within {answer_within_s:g} s") from None
+        except BaseException:
+            reservation.close()
+            raise
+        reservation.close()
+        self._record(function, deployment, result)
+        return result
+
+    def bounds_waits(self, function_name: str) -> bool:
+        """Whether `invoke` can stop waiting at `answer_within_s` (the pool runs in the pool host); otherwise a
+        caller with a deadline waits on a thread of its own."""
+        return self._host is not None and function_name not in self.debuggers
+
+    def _finish_late(
+        self, function: LambdaFunction, deployment: "_Deployment", pending: Pending, reservation: contextlib.ExitStack
+    ) -> None:
+        """The end of an invocation its caller stopped waiting for: its logs are written all the same."""
+        try:
+            result: InvokeResult = pending.finish()
+        except HostGone as gone:
+            self._forget(function.function_arn, deployment)
+            LOG.warning("%s: %s", function.function_name, gone)
+            return
+        except Exception:
+            LOG.exception("%s: the invocation failed", function.function_name)
+            return
+        finally:
+            reservation.close()
+        self._record(function, deployment, result)
+
+    def _record(self, function: LambdaFunction, deployment: "_Deployment", result: InvokeResult) -> None:
+        """Write the invocation's logs to its environment's stream, as Lambda does with the function's role."""
         group = log_group_of(function)
         stream_arn = f"arn:aws:logs:{function.region}:{function.account_id}:log-group:{group}:log-stream:"
         if result.log_stream not in deployment.streams_created:  # Lambda creates the stream with the role
@@ -179,22 +240,25 @@ class Fleet:
         self.service_call(function, "logs:PutLogEvents", stream_arn + result.log_stream)
         cloudwatch.write(function.account_id, function.region, group, result.log_stream, result.log_events)
         LOG.info("%s %s %.1f ms", function.function_name, result.status, result.duration_ms)
-        return result
 
     def _run(
-        self, function: LambdaFunction, deployment: _Deployment, arguments: dict[str, Any]
+        self, function: LambdaFunction, deployment: _Deployment, arguments: dict[str, Any], wait_s: float | None
     ) -> tuple[_Deployment, InvokeResult]:
         """The invocation's result, and the deployment that ran it: when the pool host had exited before the event
-        reached it, a new host runs it (a cold start)."""
+        reached it, a new host runs it (a cold start). Raises _Late when `wait_s` passed without an answer."""
         try:
-            return deployment, deployment.pool.invoke(**arguments)
+            return deployment, _invoke(deployment, arguments, wait_s)
+        except Pending as pending:
+            raise _Late(deployment, pending) from None
         except HostGone as gone:
             self._forget(function.function_arn, deployment)  # the next invocation opens it again
             if gone.delivered or self._closed:
                 raise EnvironmentsLost(f"{function.function_name}: {gone}") from None
         deployment = self._deployment(function)
         try:
-            return deployment, deployment.pool.invoke(**arguments)
+            return deployment, _invoke(deployment, arguments, wait_s)
+        except Pending as pending:
+            raise _Late(deployment, pending) from None
         except HostGone as gone:
             self._forget(function.function_arn, deployment)
             raise EnvironmentsLost(f"{function.function_name}: {gone}") from None

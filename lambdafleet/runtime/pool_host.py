@@ -12,16 +12,19 @@ exits when the control socket closes, so it never outlives the endpoint.
 """
 
 import contextlib
+import functools
 import itertools
 import logging
 import os
 import pickle
+import select
 import signal
 import socket
 import struct
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +67,14 @@ class HostGone(RuntimeError):
         self.delivered = delivered
 
 
+class Pending(Exception):
+    """The host has not answered yet: `finish()` waits for the answer and returns it (or raises it)."""
+
+    def __init__(self, finish: Callable[[], Any]) -> None:
+        super().__init__("no answer yet")
+        self.finish = finish
+
+
 class PoolHost:
     """The endpoint's side: starts the host process on first use and forwards calls to it from any thread.
 
@@ -88,15 +99,22 @@ class PoolHost:
         generation = self._call(None, "open", pool_id, arguments)
         return RemotePool(self, pool_id, generation)
 
-    def _call(self, generation: int | None, operation: str, *arguments: Any) -> Any:
+    def _call(self, generation: int | None, operation: str, *arguments: Any, wait_s: float | None = None) -> Any:
         """Ask the host of `generation` (None: the current one, started if need be); the answer's value, or for
-        "open" the host's generation."""
+        "open" the host's generation. With `wait_s`, raises Pending when no answer came within that many seconds."""
         connection, current = self._borrow(generation)
         try:
             _send(connection, (operation, arguments))
         except OSError as error:
             connection.close()
             raise HostGone(f"the pool host is gone: {error}") from None
+        if wait_s is not None and not select.select([connection], [], [], wait_s)[0]:
+            raise Pending(functools.partial(self._answer, connection))
+        value = self._answer(connection)
+        return current if operation == "open" else value
+
+    def _answer(self, connection: socket.socket) -> Any:
+        """The answer on `connection` (raised when it is an error); the connection is free again after it."""
         try:
             answer = _receive(connection)
         except OSError as error:
@@ -113,7 +131,7 @@ class PoolHost:
         failed, value = answer
         if failed:
             raise value
-        return current if operation == "open" else value
+        return value
 
     def _borrow(self, generation: int | None) -> tuple[socket.socket, int]:
         """A connection to the current host, and its generation; HostGone when that is not `generation`."""
@@ -190,9 +208,10 @@ class RemotePool:
         self._id = pool_id
         self._generation = generation
 
-    def invoke(self, **arguments: Any) -> InvokeResult:
-        """FunctionPool.invoke's keyword arguments; raises what it raises, and HostGone when the host exited."""
-        result: InvokeResult = self._host._call(self._generation, "invoke", self._id, arguments)
+    def invoke(self, *, wait_s: float | None = None, **arguments: Any) -> InvokeResult:
+        """FunctionPool.invoke's keyword arguments; raises what it raises, and HostGone when the host exited. With
+        `wait_s`, Pending when the function has not answered within that many seconds (it runs on)."""
+        result: InvokeResult = self._host._call(self._generation, "invoke", self._id, arguments, wait_s=wait_s)
         return result
 
     def close(self) -> None:
