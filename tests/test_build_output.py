@@ -137,7 +137,7 @@ def test_lock_falls_back_to_a_pure_python_sdist(workspace, tmp_path):
 
 def test_compiled_sdist_without_a_wheel_for_the_target_fails_clearly(workspace):
     workspace.add_locked_function("netinfo", "netifaces-python3.12-x86_64.txt")
-    result = workspace.run("netinfo")
+    result = workspace.cli("netinfo")
     assert result.returncode == 2
     assert "netifaces==0.11.0 has no wheel for python3.12 x86_64" in result.stderr
     assert "tags tried: cp312-{cp312,abi3,none}-{manylinux_2_34_x86_64 .. manylinux1_x86_64}" in result.stderr
