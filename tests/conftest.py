@@ -92,14 +92,24 @@ class Workspace:
         shutil.copy(FIXTURES / fixture, folder / "requirements.txt")
         return folder
 
-    def run(self, *args: str, env: dict[str, str] | None = None, umask: int = 0o022, timeout: float = 600):
-        """Run `python build.py ARGS` in a child process; returns the CompletedProcess."""
+    def run(
+        self,
+        *args: str,
+        env: dict[str, str] | None = None,
+        umask: int = 0o022,
+        timeout: float = 600,
+        python_options: tuple[str, ...] = (),
+        input: str | None = None,
+    ):
+        """Run `python [PYTHON_OPTIONS] build.py ARGS` in a child process (`input` on its stdin); returns the
+        CompletedProcess."""
         inherited = {key: value for key, value in os.environ.items() if key != BUILD_ENV}  # build/ in the workspace
         full_env = {**inherited, "LAMBDAFLEET_CACHE_DIR": str(self.cache_dir), **(env or {})}
         return subprocess.run(
-            [sys.executable, str(self.root / "build.py"), *args],
+            [sys.executable, *python_options, str(self.root / "build.py"), *args],
             cwd=self.root,
             env=full_env,
+            input=input,
             capture_output=True,
             text=True,
             timeout=timeout,

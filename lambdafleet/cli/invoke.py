@@ -16,12 +16,14 @@ EXIT_FUNCTION_ERROR = 1
 _CREDENTIAL_NAMES = tuple(PLACEHOLDER_CREDENTIALS)
 
 
-def _event(args: argparse.Namespace) -> bytes:
+def event_payload(args: argparse.Namespace, stdin: str | None = None) -> bytes:
+    """The event `args` name, as bytes; `stdin` is what `--event -` reads when given (the warm server has no
+    terminal of its own: the client sends it). UserError for a file that cannot be read or is not JSON."""
     text: str
     if args.payload is not None:
         text, source = args.payload, "--payload"
     elif args.event == "-":
-        text, source = sys.stdin.read(), "--event - (stdin)"
+        text, source = sys.stdin.read() if stdin is None else stdin, "--event - (stdin)"
     elif args.event is not None:
         try:
             text, source = Path(args.event).read_text(encoding="utf-8"), args.event
@@ -38,7 +40,8 @@ def _event(args: argparse.Namespace) -> bytes:
     return text.encode()
 
 
-def _extra_env(args: argparse.Namespace) -> dict[str, str]:
+def extra_variables(args: argparse.Namespace) -> dict[str, str]:
+    """--env and --endpoint-url as variables; UserError for a malformed --env."""
     extra = {}
     for item in args.env:
         key, sep, value = item.partition("=")
@@ -50,8 +53,11 @@ def _extra_env(args: argparse.Namespace) -> dict[str, str]:
     return extra
 
 
-def _credentials() -> dict[str, str] | None:
-    """The developer's own keys when set (Lambda would pass its role's), else placeholders."""
+def credentials() -> dict[str, str] | None:
+    """The developer's own keys when set (Lambda would pass its role's), else None: placeholders.
+
+    The warm server calls it too: it runs with the environment of the `build.py invoke` that started it.
+    """
     present = {name: os.environ[name] for name in _CREDENTIAL_NAMES if os.environ.get(name)}
     return present if "AWS_ACCESS_KEY_ID" in present else None
 
@@ -71,29 +77,25 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    payload = _event(args)
+    payload = event_payload(args)
     debugger = _debugger(args)
-    extra_env, credentials = _extra_env(args), _credentials()
-    # The runtime's machinery: only `invoke` needs it.
-    from lambdafleet.runtime import warm
+    extra_env = extra_variables(args)
+    warm = not args.cold and debugger is None
+    if warm:
+        answer = _warm(args, payload, extra_env)
+        if answer is not None:
+            return answer
+    # Here the warm server could not answer (or must not: --cold, --debug): build and run in this process.
     from lambdafleet.runtime.from_repo import built_function
 
-    function = built_function(args.root, args.name)
-    if not args.cold and debugger is None:
-        request = warm.request_for(
-            function.spec,
-            function.pool_arguments(),
-            function.zip_path,
-            region=args.region,
-            credentials=credentials,
-            extra_env=extra_env,
-        )
-        answer = warm.invoke(request, payload)
+    function = built_function(args.root, args.name)  # a user error in the function shows here
+    if warm:
+        answer = _warm(args, payload, extra_env)  # a server that failed on its own side runs it afresh
         if answer is not None:
-            return _print(answer.logs, answer.payload, answer.function_error)
+            return answer
     from lambdafleet.runtime.pool import FunctionPool
 
-    options = {"extra_env": extra_env, "credentials": credentials, "region": args.region, "debugger": debugger}
+    options = {"extra_env": extra_env, "credentials": credentials(), "region": args.region, "debugger": debugger}
     # One invocation needs one environment: a fork server would only add its own start-up.
     arguments = {**function.pool_arguments(), **options}
     with FunctionPool(function.spec, function.zip_path, fork_server=False, **arguments) as pool:
@@ -108,6 +110,19 @@ def _run(args: argparse.Namespace) -> int:
             sys.stderr.flush()
         result = pool.invoke(payload=payload)
     return _print(result.logs, result.payload, result.function_error)
+
+
+def _warm(args: argparse.Namespace, payload: bytes, extra_env: dict[str, str]) -> int | None:
+    """The invocation run by the warm server (lambdafleet/runtime/warm.py), which also rebuilds the function when
+    stale; None when it cannot answer."""
+    from lambdafleet.runtime import warm
+
+    answer = warm.invoke(str(args.root.resolve()), args.name, payload, region=args.region, extra_env=extra_env)
+    if answer is None:
+        return None
+    sys.stdout.write(answer.stdout)  # what the build printed there (warnings), as it would have here
+    sys.stderr.write(answer.stderr)
+    return _print(answer.logs, answer.payload, answer.function_error)
 
 
 def _print(logs: str, payload: bytes, function_error: bool) -> int:

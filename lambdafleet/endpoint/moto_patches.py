@@ -36,7 +36,7 @@ from moto.core import responses as core_responses
 from moto.core.config import default_user_config
 from moto.core.exceptions import AWSError
 from moto.core.responses import ActionResult
-from moto.core.utils import method_names_from_class
+from moto.core.utils import method_names_from_class, unix_time
 from moto.dynamodb.models import dynamodb_backends
 from moto.dynamodb.models.table import Table
 from moto.events.models import Rule
@@ -44,7 +44,7 @@ from moto.kinesis.responses import KinesisResponse
 from moto.s3 import notifications
 from moto.s3.utils import _VersionedKeyStore
 from moto.sns.models import Subscription
-from moto.sqs.models import Queue, sqs_backends
+from moto.sqs.models import Message, Queue, SQSBackend, sqs_backends
 from moto.stepfunctions.parser import api as stepfunctions_api
 from moto.stepfunctions.parser.asl.parse.asl_parser import ASLParserException
 from moto.stepfunctions.parser.asl.static_analyser.express_static_analyser import ExpressStaticAnalyser
@@ -667,6 +667,19 @@ def _sqs_as_aws_does() -> None:
 
     _replace(Queue, "attributes", property(reported))
     _replace(Queue, "delete_message", delete_message)
+
+
+@patch(
+    "ReceiveMessage costs in proportion to the messages it returns, not to the queue's backlog (moto rebuilt every "
+    "queue attribute, counting all messages, for each message received, to read the retention period: receiving a "
+    "1,000-message backlog cost a million message scans)"
+)
+def _sqs_receive_reads_the_retention_period_directly() -> None:
+    def is_message_valid_based_on_retention_period(self: SQSBackend, queue_name: str, message: Message) -> bool:
+        retention_s = int(self.get_queue(queue_name).message_retention_period)  # type: ignore[attr-defined]
+        return retention_s + message.sent_timestamp / 1000 > unix_time()  # type: ignore[operator]
+
+    _replace(SQSBackend, "is_message_valid_based_on_retention_period", is_message_valid_based_on_retention_period)
 
 
 @patch(

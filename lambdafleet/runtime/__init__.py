@@ -1,8 +1,6 @@
 """Run a built function's zip locally the way AWS Lambda runs it: no Docker, Lambda's own runtime client."""
 
-import importlib
-from typing import TYPE_CHECKING, Any
-
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing: `build.py invoke` imports this package
 if TYPE_CHECKING:  # what the type checker sees; at run time __getattr__ below imports on first use
     from lambdafleet.runtime.pool import FunctionPool as FunctionPool
     from lambdafleet.runtime.pool import PayloadTooLargeError as PayloadTooLargeError
@@ -21,7 +19,9 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     if name not in _EXPORTS:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
     return getattr(importlib.import_module(_EXPORTS[name]), name)

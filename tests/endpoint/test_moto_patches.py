@@ -114,3 +114,21 @@ def test_moto_is_patched_nowhere_but_the_registry() -> None:
                 if not isinstance(target, ast.Name) and _root(target) in moto_names:
                     escaped.append(f"{path.relative_to(REPO_ROOT)}:{node.lineno}")
     assert escaped == [], f"moto patched outside lambdafleet/endpoint/moto_patches.py: {escaped}"
+
+
+def test_a_received_message_past_the_retention_period_is_not_delivered() -> None:
+    """The retention check ReceiveMessage makes per message reads the queue's period directly (a patch: moto
+    recounted the whole queue for it): a message older than the period is never delivered, a younger one is."""
+    from moto import mock_aws
+    from moto.sqs.models import sqs_backends
+
+    moto_patches.apply_all()
+    with mock_aws():
+        backend = sqs_backends["123456789012"]["us-east-1"]
+        backend.create_queue("retention", MessageRetentionPeriod="60")
+        backend.send_message("retention", "new")
+        backend.send_message("retention", "old")
+        old = next(message for message in backend.get_queue("retention")._messages if message.body == "old")
+        old.sent_timestamp -= 61_000  # sent 61 s ago, past the 60 s period
+        received = backend.receive_message("retention", 10, 0, 30, [])
+    assert [message.body for message in received] == ["new"]

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 import tftest
 
+from lambdafleet.testing.terraform import cli_environment
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 INFRA = REPO_ROOT / "infra"
-# Offline machines keep the AWS provider in this filesystem mirror; elsewhere init downloads it.
-PROVIDER_MIRROR = Path("/opt/tf-plugins")
 CHECKOV_LOCK = Path(__file__).with_name("requirements-checkov.txt")
 
 
@@ -41,19 +41,6 @@ def infra_copy(tmp_path: Path) -> Path:
     """A copy of infra/ in tmp, without local Terraform leftovers."""
     ignore = shutil.ignore_patterns(".terraform", "*.tfstate*", ".terraform.lock.hcl")
     return Path(shutil.copytree(INFRA, tmp_path / "infra", ignore=ignore))
-
-
-def cli_environment(workdir: Path) -> dict[str, str]:
-    """Environment for terraform: a generated CLI config that uses the provider mirror when present."""
-    config = workdir / "terraformrc"
-    mirror = f'provider_installation {{\n  filesystem_mirror {{\n    path = "{PROVIDER_MIRROR}"\n  }}\n}}\n'
-    config.write_text(mirror if PROVIDER_MIRROR.is_dir() else "")
-    return {
-        "TF_CLI_CONFIG_FILE": str(config),
-        "TF_IN_AUTOMATION": "1",
-        "TF_INPUT": "0",
-        "CHECKPOINT_DISABLE": "1",
-    }
 
 
 @pytest.fixture

@@ -46,7 +46,7 @@ def applied(make_terraform, infra_copy: Path, moto_endpoint: str, monkeypatch: p
     try:
         yield terraform.output()
     finally:
-        terraform.destroy(tf_vars=variables)
+        terraform.destroy(tf_vars=variables, refresh=False)  # the state is the apply's: nothing to re-read
 
 
 def _statements(document: str | dict) -> list[dict]:

@@ -1,20 +1,17 @@
 """infra/envs/local as applied on the session's one stack (`local_stack`, tests/conftest.py): every resource checked
-with boto3; plus plans of envs/local and envs/aws that must fail or hold given resources."""
+with boto3. Plans that must fail or hold given resources: tests/infra/test_plans.py."""
 
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
-from tftest import TerraformTestError
 
 from tests.conftest import STACK_PARAMETER_VALUES, LocalStack
 
-pytestmark = [pytest.mark.integration, pytest.mark.stack]  # terraform plans: tens of seconds each
+pytestmark = [pytest.mark.integration, pytest.mark.stack]  # the applied stack
 
-PREFIX = "tfit-"  # keeps the plan-only tests' resources apart from anything else the shared emulator holds
 ACCOUNT = "123456789012"  # the emulator's account
 
 
@@ -276,96 +273,3 @@ def _resource_name(arn: str) -> str:
     if ":secretsmanager:" in arn:
         return tail[:-7]
     return tail.removeprefix("table/").split("/")[0]
-
-
-def _one_function_manifest(tmp_path: Path, **changes) -> Path:
-    """A manifest holding one zip function `math` (with `changes` applied), written to tmp; returns its path."""
-    path = tmp_path / "manifest.json"
-    function = {
-        "name": "math",
-        "runtime": "python3.12",
-        "architecture": "x86_64",
-        "handler": "lambda_function.lambda_handler",
-        "memory_size": 128,
-        "timeout": 3,
-        "ephemeral_storage": 512,
-        "environment": {},
-        "description": "",
-        "logging_format": "Text",
-        "package_type": "zip",
-        "routes": [],
-        "destinations": {"on_success": None, "on_failure": None},
-        "permissions": [],
-        "zip": "math.zip",
-        "sha256": "0" * 64,
-        "source_code_hash": "AAAA",
-        "s3": None,
-        "image": None,
-        **changes,
-    }
-    path.write_text(json.dumps({"schema_version": 1, "functions": {"math": function}, "chains": {}}))
-    return path
-
-
-def _local_plan_error(terraform, endpoint: str, manifest_path: Path) -> str:
-    """Plan envs/local for `manifest_path` (state next to it), which must fail; returns Terraform's message."""
-    terraform.setup(init_vars={"path": str(manifest_path.parent / "terraform.tfstate")})
-    with pytest.raises(TerraformTestError) as failure:
-        terraform.plan(tf_vars={"endpoint_url": endpoint, "manifest_path": str(manifest_path), "name_prefix": PREFIX})
-    return " ".join(" ".join(map(str, failure.value.args)).split())
-
-
-def test_plan_names_the_manifest_key_of_every_problem(
-    make_terraform, infra_copy: Path, aws_env: str, tmp_path: Path
-) -> None:
-    # One plan finds every problem (the check reports them together): an undeclared table and destination, a
-    # bucket notifying a function the manifest lacks, a name the prefix pushes past 64 characters, and (the
-    # function module's typed variable) a negative reserved concurrency.
-    path = _one_function_manifest(
-        tmp_path,
-        destinations={"on_success": "ghost", "on_failure": "queue:nope"},
-        permissions=[{"type": "table", "name": "nope", "access": "read"}],
-        reserved_concurrency=-1,
-    )
-    long_name = "m" * (64 - len(PREFIX) + 1)
-    manifest = json.loads(path.read_text())
-    long_function = {**manifest["functions"]["math"], "name": long_name, "zip": f"{long_name}.zip"}
-    long_function.update(permissions=[], destinations={"on_success": None, "on_failure": None}, reserved_concurrency=2)
-    manifest["functions"][long_name] = long_function
-    path.write_text(json.dumps(manifest))
-    message = _local_plan_error(make_terraform(infra_copy / "envs" / "local"), aws_env, path)
-    assert f"{path}: functions.math.permissions names table 'nope', which is not declared in var.tables" in message
-    assert "functions.math.destinations.on_success names function 'ghost', which is not in the manifest" in message
-    undeclared = "functions.math.destinations.on_failure names queue 'nope', which is not declared in functions/"
-    assert undeclared in message
-    assert "var.buckets.uploads.notify_function names function 'resize_image', which is not in the manifest" in message
-    assert f"functions.{long_name}: '{PREFIX}{long_name}' is over the 64 characters Lambda and IAM allow" in message
-    assert "reserved_concurrency must be a whole number, at least 0 (0 throttles every invocation), or null" in message
-
-
-# envs/aws reaches the emulator through AWS_ENDPOINT_URL (aws_env), with local state instead of its S3 backend.
-ENVIRONMENT_VARIABLES = {"local": lambda endpoint: {"endpoint_url": endpoint}, "aws": lambda _: {"region": "us-east-1"}}
-
-
-@pytest.mark.parametrize("environment", sorted(ENVIRONMENT_VARIABLES))
-def test_every_environment_passes_declared_tables_and_buckets_to_the_stack(
-    make_terraform, infra_copy: Path, aws_env: str, tmp_path: Path, environment: str
-) -> None:
-    env_dir = infra_copy / "envs" / environment
-    (env_dir / "backend_override.tf").write_text('terraform {\n  backend "local" {}\n}\n')
-    path = _one_function_manifest(tmp_path, permissions=[{"type": "table", "name": "orders", "access": "read"}])
-    terraform = make_terraform(env_dir)
-    terraform.setup(init_vars={"path": str(tmp_path / "terraform.tfstate")})
-    plan = terraform.plan(
-        output=True,
-        tf_vars={
-            **ENVIRONMENT_VARIABLES[environment](aws_env),
-            "manifest_path": str(path),
-            "name_prefix": PREFIX,
-            "tables": json.dumps({"orders": {"hash_key": "order_id"}}),
-            "buckets": json.dumps({"exports": {}}),
-        },
-    )
-    modules = {change.get("module_address") for change in plan.resource_changes.values()}
-    assert {'module.stack.module.table["orders"]', 'module.stack.module.bucket["exports"]'} <= modules
-    assert 'module.stack.module.table["predictions"]' not in modules

@@ -91,7 +91,9 @@ def checkout(tmp_path: Path, aws_env: str, shared_cache: Path) -> Checkout:
 
 
 @pytest.mark.stack  # slow end to end: leave out with -m 'not stack' while editing
-def test_first_deploy_bootstraps_then_only_changes_are_built_and_recorded(checkout):
+def test_deploys_build_and_record_only_what_changed_and_never_a_dirty_tree(checkout):
+    """One checkout through its deploys (each costs builds, uploads and applies, so they share it): the first
+    bootstraps, the next builds only what changed, a dirty tree is refused, and a plan records nothing."""
     first = checkout.deploy("apply")
     assert first.returncode == 0, first.stdout + first.stderr
     assert "first deploy: creating the artifact bucket" in first.stderr
@@ -109,14 +111,9 @@ def test_first_deploy_bootstraps_then_only_changes_are_built_and_recorded(checko
     assert _built(second) == {"alpha"}
     redeployed = checkout.deployed()
     assert redeployed["beta"] == deployed["beta"] and redeployed["alpha"] != deployed["alpha"]
-    assert checkout.state()["commit"] == head
-    assert checkout.state()["manifest"]["functions"]["alpha"]["s3"]["key"] == redeployed["alpha"]
-
-
-@pytest.mark.stack  # slow end to end: leave out with -m 'not stack' while editing
-def test_plan_changes_nothing_and_a_dirty_tree_is_not_deployed(checkout):
-    assert checkout.deploy("apply").returncode == 0
     recorded = checkout.state()
+    assert recorded["commit"] == head
+    assert recorded["manifest"]["functions"]["alpha"]["s3"]["key"] == redeployed["alpha"]
 
     checkout.write("functions/beta/lambda_function.py", "def lambda_handler(event, context):\n    return 3\n")
     dirty = checkout.deploy("apply")

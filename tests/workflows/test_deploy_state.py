@@ -1,11 +1,19 @@
-"""scripts/deploy_state.py against a real moto server and a real git checkout."""
+"""scripts/deploy_state.py against a real moto server and a real git checkout.
 
+The script runs in this process (its `main`, loaded from the checkout's copy), which saves an interpreter and a
+boto3 import per call; tests/workflows/test_deploy_script.py runs it as a process, as scripts/deploy.sh does.
+"""
+
+import importlib.util
+import io
 import json
-import os
 import shutil
 import subprocess
 import sys
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import boto3
 import pytest
@@ -20,10 +28,9 @@ def _git(repo: Path, *args: str) -> str:
 
 @pytest.fixture
 def checkout(tmp_path: Path) -> Path:
-    """A git repository holding the script and the lambdafleet package, with one commit."""
+    """A git repository holding the script, with one commit (the package is imported from this checkout)."""
     repo = tmp_path / "repo"
     shutil.copytree(REPO_ROOT / "scripts", repo / "scripts", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(REPO_ROOT / "lambdafleet", repo / "lambdafleet", ignore=shutil.ignore_patterns("__pycache__"))
     _git(tmp_path, "init", "-q", str(repo))
     _git(repo, "add", ".")
     _git(repo, "-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "init")
@@ -40,15 +47,35 @@ def bucket(aws_env: str) -> str:
     return BUCKET
 
 
-def _state(repo: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, str(repo / "scripts" / "deploy_state.py"), *args],
-        cwd=repo,
-        env=dict(os.environ),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+@dataclass(frozen=True)
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def _script(repo: Path) -> ModuleType:
+    """scripts/deploy_state.py of `repo`, loaded as a module (its ROOT is `repo`); sys.path is left as it was."""
+    spec = importlib.util.spec_from_file_location("deploy_state_under_test", repo / "scripts" / "deploy_state.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    path = list(sys.path)
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path[:] = path
+    return module
+
+
+def _state(repo: Path, *args: str) -> Result:
+    """`python scripts/deploy_state.py ARGS` in `repo`, run in this process: exit code, stdout and stderr."""
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with redirect_stdout(stdout), redirect_stderr(stderr):
+        try:
+            code = _script(repo).main(list(args))
+        except SystemExit as exc:  # argparse's usage errors
+            code = exc.code if isinstance(exc.code, int) else 1
+    return Result(code, stdout.getvalue(), stderr.getvalue())
 
 
 SHA = "ab" * 32

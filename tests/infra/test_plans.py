@@ -1,0 +1,176 @@
+"""Plans of envs/local and envs/aws that must go through holding given resources, or fail naming the manifest key.
+
+The scenarios are planned together, two `terraform plan` runs for the module (lambdafleet/testing/terraform.py):
+one that must succeed (it also validates both environments, the root module and every module they call) and one
+that must fail. Each scenario reads its own manifest, `<tmp>/<scenario>/manifest.json`, so an error names the
+scenario it comes from.
+"""
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lambdafleet.testing.terraform import Plan, Scenario, aws_environment, cli_environment, plan, write_scenarios
+
+pytestmark = [pytest.mark.integration, pytest.mark.stack]  # terraform plans: tens of CPU-seconds
+
+PREFIX = "tfit-"  # keeps the plans' resources apart from anything else the shared emulator holds
+EMPTY_PREFIX = "tfempty-"
+EMPTY_MANIFEST = {"schema_version": 1, "functions": {}, "chains": {}}
+ORDERS = {"tables": {"orders": {"hash_key": "order_id"}}, "buckets": {"exports": {}}}
+
+
+def one_function_manifest(**changes: Any) -> dict[str, Any]:
+    """A manifest holding one zip function `math`, with `changes` applied."""
+    function = {
+        "name": "math",
+        "runtime": "python3.12",
+        "architecture": "x86_64",
+        "handler": "lambda_function.lambda_handler",
+        "memory_size": 128,
+        "timeout": 3,
+        "ephemeral_storage": 512,
+        "environment": {},
+        "description": "",
+        "logging_format": "Text",
+        "package_type": "zip",
+        "routes": [],
+        "destinations": {"on_success": None, "on_failure": None},
+        "permissions": [],
+        "zip": "math.zip",
+        "sha256": "0" * 64,
+        "source_code_hash": "AAAA",
+        "s3": None,
+        "image": None,
+        **changes,
+    }
+    return {"schema_version": 1, "functions": {"math": function}, "chains": {}}
+
+
+LONG_NAME = "m" * (64 - len(PREFIX) + 1)
+
+
+def problems_manifest() -> dict[str, Any]:
+    """Every problem the plan must name at once (the check reports them together): an undeclared table and
+    destination, a name the prefix pushes past 64 characters and (the function module's typed variable) a negative
+    reserved concurrency; the default buckets add one notifying a function the manifest lacks."""
+    manifest = one_function_manifest(
+        destinations={"on_success": "ghost", "on_failure": "queue:nope"},
+        permissions=[{"type": "table", "name": "nope", "access": "read"}],
+        reserved_concurrency=-1,
+    )
+    long_function = {**manifest["functions"]["math"], "name": LONG_NAME, "zip": f"{LONG_NAME}.zip"}
+    long_function.update(permissions=[], destinations={"on_success": None, "on_failure": None}, reserved_concurrency=2)
+    manifest["functions"][LONG_NAME] = long_function
+    return manifest
+
+
+ORDERS_MANIFEST = one_function_manifest(permissions=[{"type": "table", "name": "orders", "access": "read"}])
+# Scenario name -> (environment, manifest, other variables). envs/local is told the endpoint; envs/aws reaches the
+# emulator through AWS_ENDPOINT_URL, as a CI job's credentials would reach AWS.
+ALLOW_EMPTY = {"name_prefix": EMPTY_PREFIX, "allow_empty_manifest": True, "buckets": {}}
+VALID = {
+    "local_allow_empty": ("local", EMPTY_MANIFEST, ALLOW_EMPTY),
+    "local_orders": ("local", ORDERS_MANIFEST, {"name_prefix": PREFIX, **ORDERS}),
+    "aws_orders": ("aws", ORDERS_MANIFEST, {"name_prefix": PREFIX, "region": "us-east-1", **ORDERS}),
+}  # fmt: skip
+REFUSED = {
+    "local_empty": ("local", EMPTY_MANIFEST, {"name_prefix": EMPTY_PREFIX}),
+    "local_problems": ("local", problems_manifest(), {"name_prefix": PREFIX}),
+}
+
+
+@pytest.fixture(scope="module")
+def infra_tree(tmp_path_factory: pytest.TempPathFactory, infra_source: Path) -> Path:
+    """A copy of infra/ for this module's plans, without local Terraform leftovers."""
+    ignore = shutil.ignore_patterns(".terraform", "*.tfstate*", ".terraform.lock.hcl")
+    return Path(shutil.copytree(infra_source, tmp_path_factory.mktemp("plans") / "infra", ignore=ignore))
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One plan of several scenarios, and the manifest each scenario read."""
+
+    result: Plan
+    manifests: dict[str, Path]
+
+    def errors(self, scenario: str) -> list[str]:
+        """The errors naming `scenario`'s manifest, and those naming none (a module's typed variable names no file)."""
+        others = [str(path) for name, path in self.manifests.items() if name != scenario]
+        return [error for error in self.result.errors() if not any(f"{path}: " in error for path in others)]
+
+
+def _plan_scenarios(terraform_bin: str, infra: Path, endpoint: str, name: str, scenarios: dict) -> Planned:
+    """Write each scenario's manifest, then plan them all in one generated root, `infra/tests-<name>`."""
+    work = infra.parent / name
+    manifests: dict[str, Path] = {}
+    blocks: dict[str, Scenario] = {}
+    for scenario, (environment, manifest, variables) in scenarios.items():
+        manifests[scenario] = work / scenario / "manifest.json"
+        manifests[scenario].parent.mkdir(parents=True)
+        manifests[scenario].write_text(json.dumps(manifest))
+        endpoint_variable = {"endpoint_url": endpoint} if environment == "local" else {}
+        blocks[scenario] = Scenario(
+            f"envs/{environment}", {"manifest_path": str(manifests[scenario]), **endpoint_variable, **variables}
+        )
+    root = infra / f"tests-{name}"
+    write_scenarios(root, infra, blocks)
+    return Planned(plan(terraform_bin, root, {**cli_environment(work), **aws_environment(endpoint)}), manifests)
+
+
+@pytest.fixture(scope="module")
+def valid_plan(terraform_bin: str, infra_tree: Path, moto_endpoint: str) -> Planned:
+    planned = _plan_scenarios(terraform_bin, infra_tree, moto_endpoint, "valid", VALID)
+    assert planned.result.returncode == 0, planned.result.report()
+    return planned
+
+
+@pytest.fixture(scope="module")
+def refused_plan(terraform_bin: str, infra_tree: Path, moto_endpoint: str) -> Planned:
+    planned = _plan_scenarios(terraform_bin, infra_tree, moto_endpoint, "refused", REFUSED)
+    assert planned.result.returncode == 1, planned.result.report()
+    return planned
+
+
+def test_environments_are_valid(valid_plan: Planned) -> None:
+    """`terraform plan` validates the configuration before planning: a clean plan of both environments validates
+    them, the root module and every module it calls, with real arguments (tests/infra/test_static.py checks that
+    no module is left out)."""
+    assert {VALID[scenario][0] for scenario in valid_plan.manifests} == {"local", "aws"}
+    assert not valid_plan.result.errors()
+
+
+def test_plan_refuses_a_manifest_with_no_functions(refused_plan: Planned) -> None:
+    manifest = refused_plan.manifests["local_empty"]
+    message = " ".join(refused_plan.errors("local_empty"))
+    assert f"{manifest}: functions is empty: applying it would destroy every deployed function" in message
+    assert "allow_empty_manifest = true" in message
+
+
+def test_allow_empty_manifest_lets_the_plan_through(valid_plan: Planned) -> None:
+    modules = valid_plan.result.modules("local_allow_empty")
+    assert modules, "the empty manifest's plan still creates the stack's other resources"
+    assert not [module for module in modules if module.startswith("module.stack.module.function")], sorted(modules)
+
+
+@pytest.mark.parametrize("scenario", ["local_orders", "aws_orders"])
+def test_every_environment_passes_declared_tables_and_buckets_to_the_stack(valid_plan: Planned, scenario: str) -> None:
+    modules = valid_plan.result.modules(scenario)
+    assert {'module.stack.module.table["orders"]', 'module.stack.module.bucket["exports"]'} <= modules, sorted(modules)
+    assert 'module.stack.module.table["predictions"]' not in modules
+
+
+def test_plan_names_the_manifest_key_of_every_problem(refused_plan: Planned) -> None:
+    path = refused_plan.manifests["local_problems"]
+    message = " ".join(refused_plan.errors("local_problems"))
+    assert f"{path}: functions.math.permissions names table 'nope', which is not declared in var.tables" in message
+    assert "functions.math.destinations.on_success names function 'ghost', which is not in the manifest" in message
+    undeclared = "functions.math.destinations.on_failure names queue 'nope', which is not declared in functions/"
+    assert undeclared in message
+    assert "var.buckets.uploads.notify_function names function 'resize_image', which is not in the manifest" in message
+    assert f"functions.{LONG_NAME}: '{PREFIX}{LONG_NAME}' is over the 64 characters Lambda and IAM allow" in message
+    assert "reserved_concurrency must be a whole number, at least 0 (0 throttles every invocation), or null" in message
