@@ -32,9 +32,8 @@ locals {
 
   queue_arns = { for name, queue in module.queue : name => queue.arn }
   topic_arns = { for name, topic in module.topic : name => topic.arn }
-  # The same queue and topic ARNs built from the names, for the roles' IAM statements only (IAM does not check
-  # that a resource exists): a function need not wait for its queue, whose create the AWS provider holds ~30 s
-  # for the attributes to settle (twice in a row with a dead-letter queue). Mappings keep the real references.
+  # The same queue and topic ARNs built from the names, for the trigger statements of the roles only (IAM does
+  # not check that a resource exists). Mappings keep the real references.
   region_account   = "${data.aws_region.current.name}:${local.account_id}"
   named_queue_arns = { for name, queue in local.queues : name => "arn:${data.aws_partition.current.partition}:sqs:${local.region_account}:${var.name_prefix}${name}${queue.fifo ? ".fifo" : ""}" }
   named_topic_arns = { for name, topic in local.topics : name => "arn:${data.aws_partition.current.partition}:sns:${local.region_account}:${var.name_prefix}${name}${topic.fifo ? ".fifo" : ""}" }
@@ -121,6 +120,16 @@ module "queue" {
   tags                        = var.tags
 }
 
+# Each queue's redrive policy, attached once it and its dead-letter queue exist. Set here rather than in
+# modules/queue so that what reads the queues' URLs and ARNs (functions' environment and roles) does not wait for it:
+# the AWS provider holds this change ~25 s too.
+resource "aws_sqs_queue_redrive_policy" "queue" {
+  for_each = { for name, queue in local.queues : name => queue if queue.max_receive_count > 0 }
+
+  queue_url      = module.queue[each.key].url
+  redrive_policy = module.queue[each.key].redrive_policy
+}
+
 module "topic" {
   source   = "./modules/topic"
   for_each = local.topics
@@ -189,6 +198,9 @@ resource "aws_lambda_event_source_mapping" "trigger" {
       }
     }
   }
+
+  # A queue's redrive policy is set before any mapping receives from it.
+  depends_on = [aws_sqs_queue_redrive_policy.queue]
 }
 
 resource "aws_lambda_permission" "sns" {

@@ -24,6 +24,10 @@ TERRAFORM_MISSING = (
 )
 # The AWS provider's own output can be long; a failure keeps its end, where Terraform puts the error.
 OUTPUT_TAIL = 4000
+# Concurrent operations of an apply or destroy. Terraform's default, 10, queues the stack's eleven functions in
+# two rounds of the provider's fixed 5 s wait after CreateFunction, while four SQS creates hold their slots ~25 s.
+PARALLELISM = 32
+PARALLELISM_ARG = f"-parallelism={PARALLELISM}"
 
 
 def find_terraform() -> str:
@@ -51,22 +55,35 @@ class Terraform:
     def __post_init__(self) -> None:
         self.binary = self.binary or find_terraform()
 
-    def environment(self) -> dict[str, str]:
-        """The caller's environment plus a private data dir and no prompts, colour or update checks."""
+    def environment(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The caller's environment plus a private data dir and no prompts, colour or update checks, then `extra`.
+
+        The caller's service-specific AWS endpoints are left out: they would take precedence over the
+        AWS_ENDPOINT_URL that `extra` may set (see endpoint_environment).
+        """
+        inherited = {
+            name: value
+            for name, value in os.environ.items()
+            if not name.startswith("AWS_ENDPOINT_URL_") and name != "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"
+        }
         return {
-            **os.environ,
+            **inherited,
             "TF_DATA_DIR": str(self.data_dir),
             "TF_IN_AUTOMATION": "1",
             "TF_INPUT": "0",
             "CHECKPOINT_DISABLE": "1",
+            **(extra or {}),
         }
 
-    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        """`terraform ARGS -no-color`; BuildError with terraform's output when it fails and `check` is set."""
+    def run(
+        self, *args: str, check: bool = True, env: Mapping[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """`terraform ARGS -no-color` with `env` added to its environment; BuildError with terraform's output when
+        it fails and `check` is set."""
         result = subprocess.run(
             [self.binary, *args, "-no-color"],
             cwd=self.workdir,
-            env=self.environment(),
+            env=self.environment(env),
             capture_output=True,
             text=True,
             check=False,
@@ -85,7 +102,8 @@ class Terraform:
     def apply(self, variables: Mapping[str, str], *targets: str) -> dict[str, Any]:
         """terraform apply (only `targets` when given); returns the outputs by name."""
         target_args = [f"-target={target}" for target in targets]
-        self.run("apply", "-auto-approve", "-input=false", *var_args(variables), *target_args)
+        arguments = ("apply", "-auto-approve", "-input=false", PARALLELISM_ARG, *var_args(variables), *target_args)
+        self.run(*arguments, env=endpoint_environment(variables))
         return self.outputs()
 
     def outputs(self) -> dict[str, Any]:
@@ -95,14 +113,16 @@ class Terraform:
 
     def plan_changes(self, variables: Mapping[str, str]) -> str | None:
         """None when a plan finds nothing to change, else the plan's text."""
-        plan = self.run("plan", "-detailed-exitcode", "-input=false", *var_args(variables), check=False)
+        arguments = ("plan", "-detailed-exitcode", "-input=false", *var_args(variables))
+        plan = self.run(*arguments, check=False, env=endpoint_environment(variables))
         if plan.returncode == 0:
             return None
         return plan.stdout[-OUTPUT_TAIL:] + plan.stderr[-OUTPUT_TAIL:]
 
     def destroy(self, variables: Mapping[str, str], check: bool = True) -> None:
         """terraform destroy."""
-        self.run("destroy", "-auto-approve", "-input=false", *var_args(variables), check=check)
+        arguments = ("destroy", "-auto-approve", "-input=false", PARALLELISM_ARG, *var_args(variables))
+        self.run(*arguments, check=check, env=endpoint_environment(variables))
 
 
 def var_args(variables: Mapping[str, str]) -> list[str]:
@@ -111,8 +131,26 @@ def var_args(variables: Mapping[str, str]) -> list[str]:
 
 
 def local_variables(endpoint_url: str, manifest_path: Path, name_prefix: str = "lambdafleet-") -> dict[str, str]:
-    """infra/envs/local's variables for a stack on `endpoint_url` built into `manifest_path`."""
-    return {"endpoint_url": endpoint_url, "manifest_path": str(manifest_path), "name_prefix": name_prefix}
+    """infra/envs/local's variables for a stack on `endpoint_url` built into `manifest_path`.
+
+    The provider finds the endpoint in AWS_ENDPOINT_URL (Terraform's methods above set it from these variables)
+    rather than in an `endpoints` block, which costs it ~3 s of CPU to validate in each walk of every command.
+    """
+    return {
+        "endpoint_url": endpoint_url,
+        "endpoint_from_environment": "true",
+        "manifest_path": str(manifest_path),
+        "name_prefix": name_prefix,
+    }
+
+
+def endpoint_environment(variables: Mapping[str, str]) -> dict[str, str]:
+    """AWS_ENDPOINT_URL for a run of infra/envs/local with `variables`, when they ask for it
+    (endpoint_from_environment): the AWS SDK's endpoint for every service, below only the provider's `endpoints`
+    block and service-specific AWS_ENDPOINT_URL_<SERVICE> variables (which environment() leaves out)."""
+    if variables.get("endpoint_from_environment") != "true":
+        return {}
+    return {"AWS_ENDPOINT_URL": variables["endpoint_url"]}
 
 
 def upload_model(root: Path, endpoint_url: str, outputs: Mapping[str, Any]) -> str | None:

@@ -1,4 +1,7 @@
-# Every service endpoint points at one emulator with fake credentials, so nothing here can reach real AWS.
+# Every service endpoint points at one emulator with fake credentials, so nothing here can reach real AWS: through
+# the `endpoints` block, or with endpoint_from_environment through AWS_ENDPOINT_URL (the AWS SDK's endpoint for
+# every service), which lambdafleet's own runs set. Should that variable be missing, requests go to AWS with the
+# fake credentials below and the plan stops at the account lookup.
 provider "aws" {
   region     = var.region
   access_key = "test"
@@ -12,23 +15,28 @@ provider "aws" {
   skip_region_validation      = true
   s3_use_path_style           = true
 
-  endpoints {
-    apigatewayv2   = var.endpoint_url
-    dynamodb       = var.endpoint_url
-    events         = var.endpoint_url
-    kinesis        = var.endpoint_url
-    ecr            = var.endpoint_url
-    iam            = var.endpoint_url
-    kms            = var.endpoint_url
-    lambda         = var.endpoint_url
-    logs           = var.endpoint_url
-    s3             = var.endpoint_url
-    secretsmanager = var.endpoint_url
-    sfn            = var.endpoint_url
-    sns            = var.endpoint_url
-    sqs            = var.endpoint_url
-    ssm            = var.endpoint_url
-    sts            = var.endpoint_url
+  # The provider spends ~3 s of CPU validating an `endpoints` block, in each of an apply's three walks (validate,
+  # plan, apply): AWS_ENDPOINT_URL costs nothing.
+  dynamic "endpoints" {
+    for_each = var.endpoint_from_environment ? [] : [var.endpoint_url]
+    content {
+      apigatewayv2   = endpoints.value
+      dynamodb       = endpoints.value
+      events         = endpoints.value
+      kinesis        = endpoints.value
+      ecr            = endpoints.value
+      iam            = endpoints.value
+      kms            = endpoints.value
+      lambda         = endpoints.value
+      logs           = endpoints.value
+      s3             = endpoints.value
+      secretsmanager = endpoints.value
+      sfn            = endpoints.value
+      sns            = endpoints.value
+      sqs            = endpoints.value
+      ssm            = endpoints.value
+      sts            = endpoints.value
+    }
   }
 
   default_tags {
