@@ -5,7 +5,7 @@ Shared-stack fixtures (stable names, other folders' tests use them):
 - `endpoint` / `embedded`: the session's `python build.py local` (or AWS_ENDPOINT_URL's endpoint);
 - `built_repo`: a copy of the repository in tmp with every function built (never the checkout's build/);
 - `local_stack`: infra/envs/local applied once to `endpoint` from `built_repo`, with the model uploaded; destroyed
-  (and checked gone) at the end of the session. A test that uses it (or `make_terraform`) is marked `stack`.
+  (and checked gone) right after the last test that uses it. A test using it (or `make_terraform`) is marked `stack`.
 - `run_cli`: `python build.py ARGS` run in-process (`lambdafleet.cli.main`), for user-error checks.
 """
 
@@ -338,13 +338,34 @@ def with_every_front_door_setting(manifest_path: Path) -> None:
 
 
 STACK_PARAMETER_VALUES = {"release": "release-value-4f1c"}
+# The applied stack's destroy, once registered by `local_stack`: run after the session's last test using it.
+_STACK_DESTROY: list[Callable[[], None]] = []
+
+
+def _last_user(item: pytest.Item, fixture: str) -> bool:
+    """Whether `item` is the last of the session's tests (in run order) that use `fixture`.
+
+    On pytest-xdist every test of `local_stack` runs on one worker, in this order (lambdafleet.testing.parallel)."""
+    users = [test for test in item.session.items if fixture in getattr(test, "fixturenames", ())]
+    return bool(users) and users[-1] is item
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """Destroy the applied stack right after its last test instead of at the session's end: the provider waits
+    ~15 s per SQS queue it deletes, and the worker runs other tests after, so the wait is off the suite's tail."""
+    result = yield
+    if _STACK_DESTROY and _last_user(item, "local_stack"):
+        _STACK_DESTROY.pop()()
+    return result
 
 
 @pytest.fixture(scope="session")
 def local_stack(endpoint: Endpoint, built_repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     """infra/envs/local applied once for the session to `endpoint`, under a unique name prefix, with predict's
     model in the models bucket. Tests may add data but must not change what Terraform manages: a test re-plans
-    and expects no change. At the end: `terraform destroy`, and no function of the prefix may be left."""
+    and expects no change. After the last test using it: `terraform destroy`, and no function of the prefix may be
+    left."""
     from lambdafleet.dev.stack import Terraform, local_variables, upload_model
 
     if shutil.which("terraform") is None:
@@ -366,11 +387,18 @@ def local_stack(endpoint: Endpoint, built_repo: Path, tmp_path_factory: pytest.T
     variables["parameter_values"] = json.dumps(STACK_PARAMETER_VALUES)
     variables["kms_keys"] = json.dumps({"data": {"description": "stack test"}})
     terraform.init()
+
+    def destroy() -> None:
+        """terraform destroy, then no function of the prefix may be left."""
+        terraform.destroy(variables)
+        left = [f["FunctionName"] for f in endpoint.client("lambda").list_functions()["Functions"]]
+        assert not [name for name in left if name.startswith(prefix)], left
+
+    _STACK_DESTROY.append(destroy)  # run by pytest_runtest_teardown after the last test using the stack
     try:
         outputs = terraform.apply(variables)
         upload_model(built_repo, endpoint.url, outputs)
         yield LocalStack(outputs, json.loads(manifest_path.read_text()), prefix, variables, terraform, endpoint)
     finally:
-        terraform.destroy(variables)
-    left = [f["FunctionName"] for f in endpoint.client("lambda").list_functions()["Functions"]]
-    assert not [name for name in left if name.startswith(prefix)], left
+        if _STACK_DESTROY:  # the apply failed, or no test ended the stack's use (an interrupted run)
+            _STACK_DESTROY.pop()()

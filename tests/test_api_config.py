@@ -83,7 +83,7 @@ def test_api_toml_and_function_url_reach_the_manifest(workspace) -> None:
 )
 def test_api_toml_mistakes_are_one_line_user_errors(workspace, api: str, message: str) -> None:
     _project(workspace, api)
-    result = workspace.run("all", "--quiet")
+    result = workspace.cli("all", "--quiet")
     assert result.returncode == 2, result.stderr
     assert result.stderr.strip().startswith(f"error: {message}"), result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
@@ -92,15 +92,15 @@ def test_api_toml_mistakes_are_one_line_user_errors(workspace, api: str, message
 
 def test_a_function_url_auth_type_is_checked(workspace) -> None:
     workspace.add_function("fn", config='function_url = { auth_type = "OPEN" }\n')
-    result = workspace.run("all", "--quiet")
+    result = workspace.cli("all", "--quiet")
     assert result.returncode == 2
     assert "functions/fn/function.toml: key 'function_url.auth_type': must be NONE or AWS_IAM" in result.stderr
 
 
 def test_token_needs_an_audience_when_api_toml_names_none(workspace) -> None:
     workspace.add_function("fn")
-    result = workspace.run("token")
+    result = workspace.cli("token")
     assert result.returncode == 2
     assert result.stderr.startswith("error: --audience: needed, functions/api.toml has no jwt authorizer")
-    minted = workspace.run("token", "--audience", "x", "--scope", "a b")
+    minted = workspace.cli("token", "--audience", "x", "--scope", "a b")
     assert minted.returncode == 0 and minted.stdout.count(".") == 2

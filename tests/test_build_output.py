@@ -118,12 +118,16 @@ def test_lock_picks_a_version_with_wheels_for_the_runtimes_glibc(workspace):
 
 
 @pytest.mark.stack  # slow: real resolver or terraform runs
-def test_lock_falls_back_to_a_pure_python_sdist(workspace):
-    """docopt 0.6.2 was only ever published as an sdist; it builds a py3-none-any wheel, which Lambda can run."""
+def test_lock_falls_back_to_a_pure_python_sdist(workspace, tmp_path):
+    """docopt 0.6.2 was only ever published as an sdist; it builds a py3-none-any wheel, which Lambda can run.
+    Its metadata is built by an interpreter found on the machine: uv downloads none (it used to fetch a CPython of
+    the runtime's version, or retry for seconds offline)."""
     folder = workspace.add_function("cli")
     (folder / "requirements.in").write_text("docopt==0.6.2\n")
-    lock = workspace.run("lock", "cli")
+    downloads = tmp_path / "uv-python"  # where uv would install a managed CPython
+    lock = workspace.run("lock", "cli", env={"UV_PYTHON_INSTALL_DIR": str(downloads)})
     assert lock.returncode == 0, lock.stderr
+    assert not downloads.exists()
     assert "docopt==0.6.2" in (folder / "requirements.txt").read_text()
     result = workspace.run("cli")
     assert result.returncode == 0, result.stderr
@@ -133,7 +137,7 @@ def test_lock_falls_back_to_a_pure_python_sdist(workspace):
 
 def test_compiled_sdist_without_a_wheel_for_the_target_fails_clearly(workspace):
     workspace.add_locked_function("netinfo", "netifaces-python3.12-x86_64.txt")
-    result = workspace.run("netinfo")
+    result = workspace.cli("netinfo")
     assert result.returncode == 2
     assert "netifaces==0.11.0 has no wheel for python3.12 x86_64" in result.stderr
     assert "tags tried: cp312-{cp312,abi3,none}-{manylinux_2_34_x86_64 .. manylinux1_x86_64}" in result.stderr

@@ -32,7 +32,7 @@ def test_new_function_builds_and_passes_its_own_test(workspace):
 
 def test_new_refuses_an_existing_function(workspace):
     workspace.add_function("taken")
-    result = workspace.run("new", "taken")
+    result = workspace.cli("new", "taken")
     assert result.returncode == 2
     assert "functions/taken: already exists" in result.stderr
 
@@ -50,12 +50,12 @@ def test_list_shows_resolved_settings(workspace):
 
 def test_check_validates_without_building(workspace):
     workspace.add_locked_function("numeric", "numpy-python3.12-x86_64.txt")
-    result = workspace.run("check")
+    result = workspace.cli("check")
     assert result.returncode == 0, result.stderr
     assert "ok: 1 function(s)" in result.stdout
     assert not (workspace.root / "build").exists()
     (workspace.root / "functions/numeric/function.toml").write_text('architecture = "arm64"\n')
-    stale = workspace.run("check", "numeric")
+    stale = workspace.cli("check", "numeric")
     assert stale.returncode == 2
     assert "locked for python3.12 x86_64 but function.toml targets python3.12 arm64" in stale.stderr
 
@@ -83,7 +83,7 @@ def test_lock_resolves_for_the_lambda_target_with_hashes(workspace):
 def test_lock_reports_unresolvable_requirements(workspace):
     folder = workspace.add_function("fn")
     (folder / "requirements.in").write_text("six==0.0.0.999\n")
-    result = workspace.run("lock", "fn")
+    result = workspace.cli("lock", "fn")
     assert result.returncode == 2
     assert result.stderr.startswith("error: functions/fn/requirements.in: cannot be resolved for python3.12 x86_64")
     assert not (folder / "requirements.txt").exists()

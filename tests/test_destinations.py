@@ -8,7 +8,7 @@ def test_a_destination_cycle_is_one_line_exit_2(workspace, command):
     workspace.add_function("a", config='[destinations]\non_success = "b"\n')
     workspace.add_function("b", config='[destinations]\non_failure = "c"\n')
     workspace.add_function("c", config='[destinations]\non_success = "a"\n')
-    result = workspace.run(*command)
+    result = workspace.cli(*command)
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -59,6 +59,6 @@ def test_a_queue_or_topic_of_resources_toml_is_a_destination(workspace):
 def test_an_undeclared_or_unknown_destination_is_one_line_exit_2(workspace, target, expected):
     (workspace.root / "functions" / "resources.toml").write_text("[queues.failures]\n[queues.ordered]\nfifo = true\n")
     workspace.add_function("a", config=f'[destinations]\non_failure = "{target}"\n')
-    result = workspace.run("check")
+    result = workspace.cli("check")
     assert result.returncode == 2, result.stderr
     assert result.stderr.strip().splitlines() == [f"error: {expected}"]

@@ -33,7 +33,7 @@ def test_an_unreachable_index_says_so_with_exit_1(workspace, tmp_path):
 def test_a_very_long_error_is_cut_and_the_rest_goes_to_a_log_file(workspace):
     folder = workspace.add_function("fn")
     (folder / "requirements.txt").write_text("six==1.0 " + "x" * 50_000 + " --hash=sha256:" + "a" * 64 + "\n")
-    result = workspace.run("fn")
+    result = workspace.cli("fn")
     line = _one_line(result)
     assert len(line) < 1000, len(line)
     assert "functions/fn/requirements.txt:1" in line
@@ -45,20 +45,20 @@ def test_a_very_long_error_is_cut_and_the_rest_goes_to_a_log_file(workspace):
 def test_requirements_txt_that_is_a_folder_is_an_error(workspace):
     folder = workspace.add_function("fn")
     (folder / "requirements.txt").mkdir()
-    line = _one_line(workspace.run("fn"))
+    line = _one_line(workspace.cli("fn"))
     assert "functions/fn/requirements.txt: not a file" in line
 
 
 def test_requirements_in_that_is_a_folder_is_an_error(workspace):
     folder = workspace.add_function("fn")
     (folder / "requirements.in").mkdir()
-    line = _one_line(workspace.run("fn"))
+    line = _one_line(workspace.cli("fn"))
     assert "functions/fn/requirements.in: not a file" in line
 
 
 def test_deeply_nested_toml_is_one_line(workspace):
     workspace.add_function("fn", config="x = " + "[" * 100_000 + "]" * 100_000 + "\n")
-    line = _one_line(workspace.run("fn"))
+    line = _one_line(workspace.cli("fn"))
     assert "functions/fn/function.toml: " in line and "nested too deeply" in line
 
 

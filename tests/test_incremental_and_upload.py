@@ -166,7 +166,7 @@ def test_clean_cache_deletes_only_what_lambdafleet_wrote(workspace):
 
 def test_json_summary_reports_a_config_error_too(workspace):
     workspace.add_function("plain", config="timeout = 0\n")
-    result = workspace.run("all", "--json")
+    result = workspace.cli("all", "--json")
     assert result.returncode == 2
     summary = json.loads(result.stdout)
     assert summary["ok"] is False and summary["functions"] == []

@@ -64,27 +64,27 @@ def test_a_layer_builds_per_target_under_python_and_functions_list_it(workspace)
 
 def test_layer_mistakes_are_one_line_errors(workspace) -> None:
     workspace.add_function("user", 'layers = ["missing"]\n')
-    result = workspace.run("check")
+    result = workspace.cli("check")
     assert result.returncode == 2
     assert result.stderr.strip() == (
         "error: functions/user/function.toml: key 'layers': no layer named 'missing' under layers/"
     )
     _layer(workspace, "old", 'runtimes = ["python3.11"]\n')
     (workspace.root / "functions" / "user" / "function.toml").write_text('layers = ["old"]\n')
-    result = workspace.run("check")
+    result = workspace.cli("check")
     assert result.returncode == 2 and "layer 'old' is built for python3.11 on x86_64, not python3.12" in result.stderr
     for index in range(6):
         _layer(workspace, f"l{index}")
     (workspace.root / "functions" / "user" / "function.toml").write_text(
         "layers = [" + ", ".join(f'"l{i}"' for i in range(6)) + "]\n"
     )
-    result = workspace.run("check")
+    result = workspace.cli("check")
     assert result.returncode == 2 and "lists 6 layers; Lambda allows 5" in result.stderr
     (workspace.root / "functions" / "user" / "function.toml").write_text('package_type = "image"\nlayers = ["l0"]\n')
-    result = workspace.run("check")
+    result = workspace.cli("check")
     assert result.returncode == 2 and "Lambda attaches no layers to a container image function" in result.stderr
     (workspace.root / "layers" / "l0" / "layer.toml").write_text("color = 1\n")
-    result = workspace.run("check")
+    result = workspace.cli("check")
     assert result.returncode == 2 and result.stderr.startswith("error: layers/l0/layer.toml: key 'color': unknown key")
 
 

@@ -179,7 +179,7 @@ def test_build_refuses_an_edited_manifest_with_one_line_and_exit_2(workspace: An
     manifest["functions"]["echo"]["timeout"] = 0  # an edit the stamp of the build's own manifest must not hide
     path.write_text(json.dumps(manifest))
 
-    result = workspace.run("all")
+    result = workspace.cli("all")
     assert result.returncode == 2
     assert result.stderr == (
         f"error: {path}: key 'functions.echo.timeout': 0 is less than the minimum of 1; "

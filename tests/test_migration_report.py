@@ -11,7 +11,7 @@ def test_a_runtime_without_wheels_is_reported_with_the_nearest_version(workspace
     workspace.add_locked_function("numeric", NUMPY_LOCK)
     workspace.add_function("plain")
     before = _files(workspace.root)
-    result = workspace.run("check", "--runtime", "python3.10")
+    result = workspace.cli("check", "--runtime", "python3.10")
     assert result.returncode == 2, result.stdout + result.stderr
     (line,) = result.stdout.splitlines()
     lock = "functions/numeric/requirements.txt"
@@ -29,5 +29,5 @@ def test_an_architecture_with_wheels_for_every_pin_is_ok(workspace) -> None:
 
 
 def test_an_unknown_runtime_is_a_usage_error(workspace) -> None:
-    result = workspace.run("check", "--runtime", "python2.7")
+    result = workspace.cli("check", "--runtime", "python2.7")
     assert result.returncode == 2 and "invalid choice: 'python2.7'" in result.stderr

@@ -23,7 +23,7 @@ def test_lock_refuses_a_compiled_pin_without_a_wheel_for_the_target(workspace):
     folder = workspace.add_function("numeric", config='runtime = "python3.11"\n')
     (folder / "requirements.in").write_text("numpy==2.3.4\n")
     start = time.monotonic()
-    result = workspace.run("lock", "numeric")
+    result = workspace.cli("lock", "numeric")
     assert time.monotonic() - start < 60
     assert result.returncode == 2, result.stderr
     line = _one_line(result)

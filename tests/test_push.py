@@ -59,14 +59,14 @@ def test_no_docker_command_means_a_clear_exit_2(workspace, tmp_path):
     workspace.add_function("img", config=IMAGE_TOML)
     empty = tmp_path / "empty-bin"
     empty.mkdir()
-    result = workspace.run("push", "img", env={"PATH": str(empty)})
+    result = workspace.cli("push", "img", env={"PATH": str(empty)})
     _one_line_error(result, "push needs a Docker engine to build the image, and no 'docker' command is on PATH")
 
 
 def test_an_engine_that_does_not_answer_means_a_clear_exit_2(workspace, tmp_path):
     workspace.add_function("img", config=IMAGE_TOML)
     bin_dir = _fake_docker(tmp_path / "bin", exit_code=1)
-    result = workspace.run("push", "img", env={"PATH": str(bin_dir)})
+    result = workspace.cli("push", "img", env={"PATH": str(bin_dir)})
     _one_line_error(result, "push needs a Docker engine, and none answered")
     assert "Cannot connect to the Docker daemon" in result.stderr
     assert not (workspace.root / "build").exists()
@@ -75,13 +75,13 @@ def test_an_engine_that_does_not_answer_means_a_clear_exit_2(workspace, tmp_path
 @pytest.mark.skipif(shutil.which("docker") is None, reason="the docker CLI is not installed")
 def test_the_real_docker_cli_without_an_engine_means_a_clear_exit_2(workspace, tmp_path):
     workspace.add_function("img", config=IMAGE_TOML)
-    result = workspace.run("push", "img", env={"DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"})
+    result = workspace.cli("push", "img", env={"DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock"})
     _one_line_error(result, "push needs a Docker engine, and none answered")
 
 
 def test_zip_functions_cannot_be_pushed(workspace):
     workspace.add_function("plain")
-    _one_line_error(workspace.run("push", "plain"), "functions/plain/function.toml: key 'package_type': is 'zip'")
+    _one_line_error(workspace.cli("push", "plain"), "functions/plain/function.toml: key 'package_type': is 'zip'")
 
 
 # The repository is infra/'s: name_prefix + function name, lower case.

@@ -55,7 +55,7 @@ def test_a_symlink_to_an_excluded_file_is_refused(workspace):
     (workspace.root / ".env").write_text("AWS_SECRET_ACCESS_KEY=x\n")
     folder = workspace.add_function("fn")
     (folder / "settings.txt").symlink_to("../../.env")
-    result = workspace.run("fn")
+    result = workspace.cli("fn")
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -68,6 +68,6 @@ def test_a_symlink_to_a_secret_elsewhere_in_the_repository_is_refused(workspace)
     (workspace.root / "keys" / "deploy.pem").write_text("pem\n")
     folder = workspace.add_function("fn")
     (folder / "cert.txt").symlink_to("../../keys/deploy.pem")
-    result = workspace.run("fn")
+    result = workspace.cli("fn")
     assert result.returncode == 2, result.stderr
     assert "functions/fn/cert.txt: symlink to keys/deploy.pem, which is never shipped" in result.stderr

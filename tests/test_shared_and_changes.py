@@ -41,7 +41,7 @@ def test_shared_library_ships_at_the_zip_root_without_its_tests(workspace):
 
 def test_missing_shared_library_is_a_user_error(workspace):
     workspace.add_function("fn", config='shared = ["nope"]\n')
-    result = workspace.run("all")
+    result = workspace.cli("all")
     assert result.returncode == 2
     assert "functions/fn/function.toml: key 'shared': no folder lib/nope/" in result.stderr
 
@@ -81,7 +81,7 @@ def test_changed_since_builds_only_what_changed_and_what_is_missing(workspace):
 
 def test_changed_since_an_unknown_ref_is_a_user_error(workspace):
     _project(workspace)
-    result = workspace.run("all", "--changed-since", "no-such-ref")
+    result = workspace.cli("all", "--changed-since", "no-such-ref")
     assert result.returncode == 2
     assert "--changed-since: 'no-such-ref' is not a commit" in result.stderr
 

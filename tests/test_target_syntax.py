@@ -36,7 +36,7 @@ def test_newer_syntax_is_valid_for_a_newer_runtime(workspace):
 def test_newer_syntax_is_an_error_for_an_older_runtime(workspace):
     _interpreter("python3.10")
     workspace.add_function("fn", config='runtime = "python3.10"\n', files={"lambda_function.py": EXCEPT_STAR})
-    result = workspace.run("fn")
+    result = workspace.cli("fn")
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr

@@ -166,7 +166,7 @@ def test_bad_declaration_is_one_line(tmp_path: Path, resources: str, expected: s
 
 def test_check_exits_2_before_building(workspace) -> None:
     workspace.add_function("fn", config='[[triggers]]\ntype = "sqs"\nqueue = "nope"\n')
-    result = workspace.run("check")
+    result = workspace.cli("check")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         "error: functions/fn/function.toml: key 'triggers[0].queue': no queue 'nope' in functions/resources.toml "

@@ -270,9 +270,23 @@ def _compile(function_dir: Path, target: Target, wheels_only: bool) -> subproces
         "--generate-hashes", "--no-header", "--quiet", "--no-progress",
         "--python-version", target.python_version, "--python-platform", target.uv_platform(),
     ]  # fmt: skip
+    command += _build_interpreter(target)
     if wheels_only:
         command += ["--only-binary", ":all:"]
     try:
         return subprocess.run(command, cwd=function_dir, capture_output=True, text=True, check=False)
     except FileNotFoundError:
         raise BuildError("cannot run uv; install the dev requirements: pip install -r requirements-dev.txt") from None
+
+
+def _build_interpreter(target: Target) -> list[str]:
+    """uv's options for the interpreter that builds an sdist's metadata: the runtime's own when installed, and never
+    a download. Without them uv fetches a managed CPython of the target version into the user's home (or, offline,
+    retries for seconds on every compile) just to lock."""
+    from lambdafleet.runtime.interpreter import find_interpreter
+
+    try:
+        found = find_interpreter(target.runtime, target.architecture, source=target.runtime).path
+    except UserError:  # not installed, or another architecture: uv uses an interpreter it finds
+        return ["--no-python-downloads"]
+    return ["--no-python-downloads", "--python", str(found)]

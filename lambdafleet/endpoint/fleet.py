@@ -5,9 +5,9 @@ A function's environments run the zip moto stores with the configuration moto st
 """
 
 import base64
+import contextlib
 import dataclasses
-import hashlib
-import json
+import functools
 import logging
 import shutil
 import tempfile
@@ -26,6 +26,7 @@ from lambdafleet.endpoint.concurrency import Reservations
 from lambdafleet.errors import UserError
 from lambdafleet.runtime import FunctionPool, FunctionSpec, InvokeResult, images, task_root
 from lambdafleet.runtime.debug import Debugger
+from lambdafleet.runtime.pool_host import HostGone, Pending, PoolHost, RemotePool
 from lambdafleet.runtime.task_root import Archive
 
 LOG = logging.getLogger("lambdafleet.endpoint")
@@ -43,6 +44,28 @@ class RoleSessions(Protocol):
     ) -> bool:
         """Whether the role allows Lambda's `action` on `resource` for the function; recorded."""
         ...
+
+
+class EnvironmentsLost(LambdaClientError):
+    """The pool host exited while the invocation ran (the endpoint stopping, or a crash): its environment is gone,
+    and so is its answer. Lambda's answer to a failure of its own."""
+
+    code = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__("ServiceException", message)
+
+
+class NotAnswered(Exception):
+    """The function did not answer within the time its caller waits (an HTTP API's integration timeout): it runs
+    on, and its logs are written when it ends."""
+
+
+class _Late(Exception):
+    def __init__(self, deployment: "_Deployment", pending: Pending) -> None:
+        super().__init__("no answer yet")
+        self.deployment = deployment
+        self.pending = pending
 
 
 class UnrunnableFunction(LambdaClientError):
@@ -87,17 +110,25 @@ def log_group_of(function: LambdaFunction) -> str:
     return logging_config.get("LogGroup", f"/aws/lambda/{function.function_name}")
 
 
-def _fingerprint(function: LambdaFunction, spec: FunctionSpec, debugger: Debugger | None) -> str:
-    layers = [layer["Arn"] for layer in function.layers]
+def _fingerprint(function: LambdaFunction, spec: FunctionSpec, debugger: Debugger | None) -> tuple[object, ...]:
+    """What a deployment's environments depend on, compared as is: hashing it (JSON and SHA-256) on every
+    invocation cost more than the comparison (issue 18)."""
+    layers = tuple(layer["Arn"] for layer in function.layers)
     image = function.code.get("ImageUri") if function.package_type == "Image" else None
-    identity = [function.function_arn, function.code_sha_256, repr(spec), function.role, repr(debugger), layers, image]
-    return hashlib.sha256(json.dumps(identity, default=str).encode()).hexdigest()
+    return (function.function_arn, function.code_sha_256, spec, function.role, debugger, layers, image)
+
+
+def _invoke(deployment: "_Deployment", arguments: dict[str, Any], wait_s: float | None) -> InvokeResult:
+    pool = deployment.pool
+    if wait_s is not None and isinstance(pool, RemotePool):
+        return pool.invoke(wait_s=wait_s, **arguments)
+    return pool.invoke(**arguments)
 
 
 @dataclass
 class _Deployment:
-    fingerprint: str
-    pool: FunctionPool
+    fingerprint: tuple[object, ...]
+    pool: FunctionPool | RemotePool
     streams_created: set[str] = field(default_factory=set)  # an environment's stream, once per environment
 
 
@@ -111,11 +142,15 @@ class Fleet:
         max_environments: int = 4,
         sessions: RoleSessions | None = None,
         debuggers: Mapping[str, Debugger] | None = None,
+        pool_host: bool = True,
     ) -> None:
         """`cache_dir` holds the provisioned runtimes (lambdafleet.build.paths.cache_root); `sessions` issues each
         pool the credentials of its function's execution role (without it: placeholder keys); `debuggers` names
-        the functions (by FunctionName) whose environments start under a debugger, and its port."""
+        the functions (by FunctionName) whose environments start under a debugger, and its port. With `pool_host`,
+        the pools run in a process of their own (pool_host.py), so their work uses another core than the
+        endpoint's HTTP serving; a debugged function's pool stays in this process."""
         self._sessions = sessions
+        self._host = PoolHost() if pool_host else None
         # Read at each invocation: a change reaches the function's next one (its environments start afresh).
         self.debuggers: dict[str, Debugger] = dict(debuggers or {})
         self.endpoint_url = ""  # what the functions' AWS SDKs call: set once the endpoint listens
@@ -125,6 +160,7 @@ class Fleet:
         self._deployments: dict[str, _Deployment] = {}
         self._reservations = Reservations()  # reserved concurrency, held while an invocation runs
         self._mutex = threading.Lock()
+        self._closed = False
         self._staging = Path(tempfile.mkdtemp(prefix="lambdafleet-local-"))
 
     def invoke(
@@ -136,24 +172,66 @@ class Fleet:
         invoked_arn: str | None = None,
         request_id: str | None = None,
         trace_id: str | None = None,
+        answer_within_s: float | None = None,
     ) -> InvokeResult:
         """Run one synchronous invocation and write its logs to CloudWatch Logs, in the stream of the
         environment that ran it; `trace_id` is its X-Ray trace header (recursion.trace_for), default a new one.
+        With `answer_within_s` (for a function where `bounds_waits`), raises NotAnswered when the function has not
+        answered by then: it runs on, holding its reserved concurrency, and its logs are written when it ends.
 
         `invoked_arn` is the ARN the caller named (with its alias or version; default: the function's own,
         qualified with its version when it is a published one),
         `request_id` an id the caller already gave out. Raises UnrunnableFunction when the function cannot run here,
-        concurrency.Throttled when its reserved concurrency is all in use.
+        concurrency.Throttled when its reserved concurrency is all in use, EnvironmentsLost when the pool host
+        exited (the endpoint stopping, or a crash) before the function answered.
         """
         deployment = self._deployment(function)  # one that cannot run here says so, whatever its reservation
-        with self._reservations.admitted(function):
-            result = deployment.pool.invoke(
-                payload=payload,
-                client_context=client_context,
-                invoked_function_arn=invoked_arn or invoked_function_arn(function, None),
-                request_id=request_id,
-                trace_id=trace_id,
-            )
+        arguments: dict[str, Any] = {
+            "payload": payload,
+            "client_context": client_context,
+            "invoked_function_arn": invoked_arn or invoked_function_arn(function, None),
+            "request_id": request_id,
+            "trace_id": trace_id,
+        }
+        reservation = contextlib.ExitStack()  # held until the invocation ends, even past answer_within_s
+        reservation.enter_context(self._reservations.admitted(function))
+        try:
+            deployment, result = self._run(function, deployment, arguments, answer_within_s)
+        except _Late as late:
+            finish = functools.partial(self._finish_late, function, late.deployment, late.pending, reservation)
+            threading.Thread(target=finish, name="late-invocation", daemon=True).start()
+            raise NotAnswered(f"{function.function_name}: no answer within {answer_within_s:g} s") from None
+        except BaseException:
+            reservation.close()
+            raise
+        reservation.close()
+        self._record(function, deployment, result)
+        return result
+
+    def bounds_waits(self, function_name: str) -> bool:
+        """Whether `invoke` can stop waiting at `answer_within_s` (the pool runs in the pool host); otherwise a
+        caller with a deadline waits on a thread of its own."""
+        return self._host is not None and function_name not in self.debuggers
+
+    def _finish_late(
+        self, function: LambdaFunction, deployment: "_Deployment", pending: Pending, reservation: contextlib.ExitStack
+    ) -> None:
+        """The end of an invocation its caller stopped waiting for: its logs are written all the same."""
+        try:
+            result: InvokeResult = pending.finish()
+        except HostGone as gone:
+            self._forget(function.function_arn, deployment)
+            LOG.warning("%s: %s", function.function_name, gone)
+            return
+        except Exception:
+            LOG.exception("%s: the invocation failed", function.function_name)
+            return
+        finally:
+            reservation.close()
+        self._record(function, deployment, result)
+
+    def _record(self, function: LambdaFunction, deployment: "_Deployment", result: InvokeResult) -> None:
+        """Write the invocation's logs to its environment's stream, as Lambda does with the function's role."""
         group = log_group_of(function)
         stream_arn = f"arn:aws:logs:{function.region}:{function.account_id}:log-group:{group}:log-stream:"
         if result.log_stream not in deployment.streams_created:  # Lambda creates the stream with the role
@@ -162,7 +240,28 @@ class Fleet:
         self.service_call(function, "logs:PutLogEvents", stream_arn + result.log_stream)
         cloudwatch.write(function.account_id, function.region, group, result.log_stream, result.log_events)
         LOG.info("%s %s %.1f ms", function.function_name, result.status, result.duration_ms)
-        return result
+
+    def _run(
+        self, function: LambdaFunction, deployment: _Deployment, arguments: dict[str, Any], wait_s: float | None
+    ) -> tuple[_Deployment, InvokeResult]:
+        """The invocation's result, and the deployment that ran it: when the pool host had exited before the event
+        reached it, a new host runs it (a cold start). Raises _Late when `wait_s` passed without an answer."""
+        try:
+            return deployment, _invoke(deployment, arguments, wait_s)
+        except Pending as pending:
+            raise _Late(deployment, pending) from None
+        except HostGone as gone:
+            self._forget(function.function_arn, deployment)  # the next invocation opens it again
+            if gone.delivered or self._closed:
+                raise EnvironmentsLost(f"{function.function_name}: {gone}") from None
+        deployment = self._deployment(function)
+        try:
+            return deployment, _invoke(deployment, arguments, wait_s)
+        except Pending as pending:
+            raise _Late(deployment, pending) from None
+        except HostGone as gone:
+            self._forget(function.function_arn, deployment)
+            raise EnvironmentsLost(f"{function.function_name}: {gone}") from None
 
     @property
     def sessions(self) -> RoleSessions | None:
@@ -197,7 +296,9 @@ class Fleet:
             current.pool.close()  # busy environments finish their invocation first
         return replacement
 
-    def _open(self, function: LambdaFunction, spec: FunctionSpec, debugger: Debugger | None) -> FunctionPool:
+    def _open(
+        self, function: LambdaFunction, spec: FunctionSpec, debugger: Debugger | None
+    ) -> FunctionPool | RemotePool:
         if function.package_type == "Image":
             zip_path, sha256, spec = self._image(function, spec)
         elif function.code_bytes:
@@ -210,22 +311,26 @@ class Fleet:
             credentials = self._sessions.issue(
                 function.function_name, function.role, function.account_id, function.region
             )
+        arguments: dict[str, Any] = {
+            "spec": spec,
+            "zip_path": zip_path,
+            "cache_dir": self._cache_dir,
+            "region": function.region,
+            "credentials": credentials,
+            "extra_env": {"AWS_ENDPOINT_URL": self.endpoint_url},
+            "max_environments": self._max_environments,
+            "source": f"function {function.function_name}",
+            "zip_sha256": sha256,
+            "layers": self._layers(function),
+        }
         try:
-            return FunctionPool(
-                spec,
-                zip_path,
-                cache_dir=self._cache_dir,
-                region=function.region,
-                credentials=credentials,
-                extra_env={"AWS_ENDPOINT_URL": self.endpoint_url},
-                max_environments=self._max_environments,
-                source=f"function {function.function_name}",
-                zip_sha256=sha256,
-                layers=self._layers(function),
-                debugger=debugger,
-            )
+            if self._host is not None and debugger is None:
+                return self._host.open(**arguments)
+            return FunctionPool(**arguments, debugger=debugger)
         except UserError as error:
             raise UnrunnableFunction(str(error)) from None
+        except HostGone as gone:
+            raise EnvironmentsLost(f"{function.function_name}: {gone}") from None
         finally:
             for staged in self._staging.iterdir():
                 staged.unlink(missing_ok=True)  # the pool unpacked them
@@ -276,6 +381,12 @@ class Fleet:
         spec = dataclasses.replace(spec, runtime=task.runtime, handler=command[0])
         return zip_path, sha256, spec
 
+    def _forget(self, key: str, deployment: _Deployment) -> None:
+        """Drop `deployment` (its pool went with the host), unless it was replaced meanwhile."""
+        with self._mutex:
+            if self._deployments.get(key) is deployment:
+                del self._deployments[key]
+
     def discard(self, function_arn: str) -> None:
         """Stop the environments of a deleted function (all its versions when the ARN is unqualified)."""
         with self._mutex:
@@ -287,7 +398,10 @@ class Fleet:
     def close(self) -> None:
         """Stop every environment and delete the staging folder."""
         with self._mutex:
+            self._closed = True
             deployments, self._deployments = list(self._deployments.values()), {}
         for deployment in deployments:
             deployment.pool.close()
+        if self._host is not None:
+            self._host.close()
         shutil.rmtree(self._staging, ignore_errors=True)

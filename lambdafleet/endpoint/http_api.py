@@ -19,7 +19,7 @@ from moto.core.exceptions import JsonRESTError
 
 from lambdafleet.endpoint import cors, routes, sigv4
 from lambdafleet.endpoint.cors import CorsRules, is_preflight
-from lambdafleet.endpoint.fleet import Fleet
+from lambdafleet.endpoint.fleet import Fleet, NotAnswered
 from lambdafleet.endpoint.http_event import (
     BAD_REQUEST,
     FORBIDDEN,
@@ -327,6 +327,11 @@ class HttpApiGateway:
     def _invoke(self, integrated: Integrated, event: dict[str, Any], mapper: ResponseMapper) -> HttpResponse:
         """The mapped result, or 503 when the function has not answered within the integration's timeout (the
         invocation runs on, as in Lambda); a function under a debugger has no such timeout."""
+        name = integrated.function.function_name
+        debugged = self._fleet.debugged(name)
+        if debugged or self._fleet.bounds_waits(name):
+            # On this thread: handing the invocation to another cost two thread switches per request (issue 18).
+            return self._invoke_now(integrated.function, event, mapper, None if debugged else integrated.timeout_ms)
         outcome: list[HttpResponse] = []
         answered = threading.Event()
 
@@ -337,17 +342,22 @@ class HttpApiGateway:
                 answered.set()
 
         self._workers.run(job)
-        # Under a debugger the function may be paused at a breakpoint: the integration waits as long as it does.
-        debugged = self._fleet.debugged(integrated.function.function_name)
-        answered.wait(None if debugged else integrated.timeout_ms / 1000)
+        answered.wait(integrated.timeout_ms / 1000)
         if not outcome:
             LOG.warning("%s: no answer within %d ms", integrated.function.function_name, integrated.timeout_ms)
             return SERVICE_UNAVAILABLE
         return outcome[0]
 
-    def _invoke_now(self, function: Any, event: dict[str, Any], mapper: ResponseMapper) -> HttpResponse:
+    def _invoke_now(
+        self, function: Any, event: dict[str, Any], mapper: ResponseMapper, timeout_ms: int | None = None
+    ) -> HttpResponse:
+        """The mapped result; with `timeout_ms`, 503 when the function has not answered by then (it runs on)."""
         try:
-            result = self._fleet.invoke(function, json.dumps(event).encode())
+            answer_within_s = timeout_ms / 1000 if timeout_ms is not None else None
+            result = self._fleet.invoke(function, json.dumps(event).encode(), answer_within_s=answer_within_s)
+        except NotAnswered:
+            LOG.warning("%s: no answer within %d ms", function.function_name, timeout_ms)
+            return SERVICE_UNAVAILABLE
         except JsonRESTError as error:
             LOG.warning("%s: %s", function.function_name, error.message)
             return INTERNAL_ERROR

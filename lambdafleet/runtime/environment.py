@@ -231,14 +231,27 @@ class ExecutionEnvironment:
         self.server.submit(invocation)
         self._session_polled_at = time.monotonic()
         fault = None
-        while not invocation.done.is_set() and fault is None:
+        while fault is None:
             self._pump(_POLL_S)
+            if invocation.done.is_set():  # answered: no process or deadline check to pay for
+                fault = self._over_memory(invocation)
+                break
             fault = self._check(invocation, cold)
         if fault is None:
             self._drain()
         else:
             self.kill()
         return self._outcome(invocation, fault, cold)
+
+    def _over_memory(self, invocation: Invocation) -> Fault | None:
+        """A function that answered between two polls was still over its memory at some point if its peak says so:
+        Lambda would have stopped it there."""
+        processes = self._processes
+        peak = peak_mib(processes.runtime()) if processes is not None else None
+        self._peak_mib = max(self._peak_mib, peak or 0)
+        if peak is not None and peak > self._launch.spec.memory_size and self._launch.debugger is None:
+            return faults.out_of_memory(invocation.request_id)
+        return None
 
     def _check(self, invocation: Invocation, cold: bool) -> Fault | None:
         """A fault that ends the invocation, if one happened."""
@@ -313,8 +326,6 @@ class ExecutionEnvironment:
             self._read_output()
 
     def _outcome(self, invocation: Invocation, fault: Fault | None, cold: bool) -> InvocationOutcome:
-        peak = peak_mib(self._processes.runtime()) if self.alive and self._processes else None
-        self._peak_mib = max(self._peak_mib, peak or 0)
         payload: bytes | None
         if fault is not None:
             payload, function_error = fault.payload(), True

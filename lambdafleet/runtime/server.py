@@ -5,7 +5,6 @@ Implements the documented endpoints `GET /runtime/invocation/next`, `POST /runti
 records what the runtime reports and calls `wake`; the execution environment decides what it means.
 """
 
-import http.client
 import json
 import queue
 import socket
@@ -115,7 +114,8 @@ class RuntimeApiServer:
             invocation.delivered_at = time.monotonic()
             invocation.started_at = time.time()
             self.current = invocation
-            self._wake()
+            # No wake-up: the environment's next poll sees the new deadline, and waking its thread for nothing
+            # cost a thread switch per invocation (issue 18).
         return invocation
 
     def report(self, request_id: str, *, response: bytes | None = None, error: bytes | None = None) -> bool:
@@ -161,6 +161,7 @@ class _RuntimeApiHandler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True  # headers and body go out separately; Nagle would delay the body
     runtime: RuntimeApiServer
     raw_requestline: bytes  # set by http.server before parse_request
+    fields: dict[str, str]  # the request's headers by lower-case name (parse_request)
 
     def log_message(self, format: str, *args: object) -> None:
         """Silence per-request logging; the function's own logs are what matter."""
@@ -183,7 +184,7 @@ class _RuntimeApiHandler(BaseHTTPRequestHandler):
         self.command, path, _ = words
         self.path = "/" + path.lstrip("/") if path.startswith("//") else path
         self.close_connection = self.request_version != "HTTP/1.1"
-        headers = http.client.HTTPMessage()
+        headers: dict[str, str] = {}  # by lower-case name; a repeated header keeps its last value
         for _ in range(_MAX_HEADERS + 1):
             line = self.rfile.readline(_MAX_LINE + 1)
             if len(line) > _MAX_LINE:
@@ -195,15 +196,15 @@ class _RuntimeApiHandler(BaseHTTPRequestHandler):
             if not colon or not name.strip():
                 self.send_error(HTTPStatus.BAD_REQUEST, "Bad header line")
                 return False
-            headers[name.strip()] = value.strip()
+            headers[name.strip().lower()] = value.strip()
         else:
             self.send_error(HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, "Too many headers")
             return False
-        self.headers = headers
-        connection = headers.get("Connection", "").lower()
+        self.fields = headers
+        connection = headers.get("connection", "").lower()
         if connection in ("close", "keep-alive"):
             self.close_connection = connection == "close"
-        if headers.get("Expect", "").lower() == "100-continue" and self.request_version == "HTTP/1.1":
+        if headers.get("expect", "").lower() == "100-continue" and self.request_version == "HTTP/1.1":
             return self.handle_expect_100()
         return True
 
@@ -223,7 +224,7 @@ class _RuntimeApiHandler(BaseHTTPRequestHandler):
         self._send(200, invocation.payload, invocation.headers(deadline_ms))
 
     def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = self.rfile.read(int(self.fields.get("content-length") or 0))
         parts = self.path.removeprefix(API_PREFIX).strip("/").split("/")
         if parts == ["init", "error"]:
             self.runtime.report_init_error(body)
@@ -253,9 +254,9 @@ class _RuntimeApiHandler(BaseHTTPRequestHandler):
         self._send(status, json.dumps(document).encode(), {"Content-Type": "application/json"})
 
     def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        """Status line, headers and body in one write: one system call, one segment."""
+        phrase = self.responses[status][0] if status in self.responses else ""
+        lines = [f"{self.protocol_version} {status} {phrase}"]
+        lines += [f"{name}: {value}" for name, value in headers.items()]
+        lines.append(f"Content-Length: {len(body)}\r\n\r\n")
+        self.wfile.write("\r\n".join(lines).encode("latin-1") + body)

@@ -2,9 +2,11 @@
 framing is refused, Invoke and HTTP API bodies are bounded before they are read, slow clients are cut off, open
 connections are capped, and memory stays bounded under the whole malformed set."""
 
+import base64
 import contextlib
 import http.client
 import json
+import os
 import re
 import signal
 import socket
@@ -454,3 +456,47 @@ def test_pipelined_requests_on_one_connection_are_answered_in_order(embedded) ->
             chunk = sock.recv(65536)
             assert chunk, received[:300]
             received += chunk
+
+
+def _pool_host(endpoint_pid: int) -> int:
+    """The pid of the endpoint's pool host (lambdafleet.runtime.pool_host), its child."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                if parent == endpoint_pid and b"lambdafleet.runtime.pool_host" in (entry / "cmdline").read_bytes():
+                    return int(entry.name)
+    raise AssertionError(f"endpoint {endpoint_pid} has no pool host")
+
+
+def test_a_pool_host_that_died_is_replaced(tmp_path: Path, zip_of) -> None:
+    """The functions' pools run in a child process of the endpoint: killed while idle, the next invocation runs in
+    a new one (a cold start); killed during an invocation, that one fails as Lambda's ServiceException, the next
+    runs. Nothing of it is a traceback."""
+    process, url, log = _own_endpoint(tmp_path)
+    try:
+        name = _queue_sleepers(url, zip_of, 0, 0)
+        options = {"region_name": "us-east-1", "aws_access_key_id": "t", "aws_secret_access_key": "t"}
+        client = boto3.client("lambda", endpoint_url=url, config=Config(retries={"total_max_attempts": 1}), **options)
+        first_host = _pool_host(process.pid)
+        os.kill(first_host, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(first_host, 0)  # not ours to reap: the endpoint does; this only waits for it to end
+        time.sleep(0.5)
+        answer = client.invoke(FunctionName=name, Payload=b'{"sleep": 0}', LogType="Tail")
+        assert answer["Payload"].read() == b'"slept"' and "FunctionError" not in answer
+        assert "Init Duration" in base64.b64decode(answer["LogResult"]).decode()  # a cold start
+        second_host = _pool_host(process.pid)
+        assert second_host != first_host
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            running = pool.submit(client.invoke, FunctionName=name, Payload=b'{"sleep": 3}')
+            time.sleep(1.0)
+            os.kill(second_host, signal.SIGKILL)
+            with pytest.raises(ClientError) as lost:
+                running.result(timeout=30)
+        assert lost.value.response["Error"]["Code"] == "ServiceException"
+        assert client.invoke(FunctionName=name, Payload=b'{"sleep": 0}')["Payload"].read() == b'"slept"'
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 0
+    assert "Traceback" not in log.read_text(), log.read_text()

@@ -2,6 +2,7 @@
 
 import http.client
 import json
+import re
 import time
 import urllib.error
 import urllib.parse
@@ -138,8 +139,9 @@ def lambda_handler(event, context):
 
 
 @pytest.fixture(scope="module")
-def slow_api(endpoint, deploy_function) -> str:
-    """A function that sleeps `?sleep=` seconds behind an integration that waits 1 s at most."""
+def slow_api(endpoint, deploy_function) -> dict:
+    """A function that sleeps `?sleep=` seconds behind an integration that waits 1 s at most: the API's base URL
+    and the function's name."""
     if not endpoint.embedded:
         pytest.skip("addresses APIs by the embedded endpoint's /_api/ paths")
     gateway = endpoint.client("apigatewayv2")
@@ -151,14 +153,25 @@ def slow_api(endpoint, deploy_function) -> str:
     )["IntegrationId"]
     gateway.create_route(ApiId=api_id, RouteKey="GET /slow", Target=f"integrations/{integration}")
     gateway.create_stage(ApiId=api_id, StageName="$default", AutoDeploy=True)
-    return f"{endpoint.url}/_api/{api_id}"
+    return {"base": f"{endpoint.url}/_api/{api_id}", "name": function["FunctionName"]}
 
 
-def test_a_function_past_the_integration_timeout_is_503_at_that_time(slow_api: str) -> None:
-    assert _call(f"{slow_api}/slow?sleep=0")[::2] == (200, b"late")
+def test_a_function_past_the_integration_timeout_is_503_at_that_time(slow_api: dict, endpoint, wait_for) -> None:
+    assert _call(f"{slow_api['base']}/slow?sleep=0")[::2] == (200, b"late")
     started = time.monotonic()
-    assert _call(f"{slow_api}/slow?sleep=3")[::2] == (503, b'{"message":"Service Unavailable"}')
+    assert _call(f"{slow_api['base']}/slow?sleep=3")[::2] == (503, b'{"message":"Service Unavailable"}')
     assert 0.9 < time.monotonic() - started < 2.5
+    # The invocation ran on, as in Lambda: its REPORT reaches CloudWatch once it ends.
+    logs = endpoint.client("logs")
+
+    def reported_late() -> bool:
+        events = logs.filter_log_events(logGroupName=f"/aws/lambda/{slow_api['name']}")["events"]
+        durations = [
+            float(m[1]) for e in events if (m := re.search(r"^REPORT .*\tDuration: ([\d.]+) ms", e["message"]))
+        ]
+        return any(duration >= 3000 for duration in durations)
+
+    assert wait_for(reported_late, timeout=15)
 
 
 def _raw_get(base: str, path: str, headers: list[tuple[str, str]]) -> dict:

@@ -129,6 +129,37 @@ def test_a_burst_past_the_declared_write_limit_is_throttled(api: str, local_stac
     assert len(admitted) <= limit["burst_limit"] + limit["rate_limit"] * elapsed + 1, (len(admitted), elapsed)
 
 
+JOBS = 300  # 30 batches of 10: the worker runs several environments at once
+POISONED = {f"job-{n}" for n in range(0, JOBS, 30)}
+
+
+@pytest.fixture(scope="module")
+def queued_jobs(stack: dict, local_stack: LocalStack) -> list[str]:
+    """JOBS jobs sent to the jobs queue in batches of 10, POISONED ones among them; their message ids.
+
+    Sent early in the module (by test_jobs_are_queued): a poisoned job reaches the dead-letter queue only after its
+    max_receive_count receives 10 s apart (the queue's visibility timeout), and the tests in between run meanwhile.
+    """
+    if not local_stack.endpoint.embedded:
+        pytest.skip("the worker's exactly-once check reads the embedded endpoint's queue counts")
+    sqs, ids = local_stack.endpoint.client("sqs"), []
+    for start in range(0, JOBS, 10):
+        entries = [
+            {"Id": str(n), "MessageBody": json.dumps({"id": f"job-{n}", "poison": f"job-{n}" in POISONED})}
+            for n in range(start, start + 10)
+        ]
+        sent = sqs.send_message_batch(QueueUrl=stack["queue_urls"]["jobs"], Entries=entries)
+        assert not sent.get("Failed"), sent["Failed"]
+        ids += [entry["MessageId"] for entry in sent["Successful"]]
+    return ids
+
+
+def test_jobs_are_queued(queued_jobs: list[str]) -> None:
+    """Sends the jobs test_queue_worker_loses_nothing checks (the tests in between run while they are handled):
+    each got a message id of its own."""
+    assert len(set(queued_jobs)) == JOBS
+
+
 def test_api_host_name_form(stack: dict, embedded) -> None:
     api_id = stack["api_id"]
     port = embedded.url.rsplit(":", 1)[1]
@@ -282,11 +313,6 @@ def test_predict_and_stats_share_the_numpy_layer(stack: dict, local_stack: Local
     assert caught.value.response["Error"]["Code"] == "TooManyRequestsException"
 
 
-def test_second_apply_changes_nothing(local_stack: LocalStack) -> None:
-    changes = local_stack.terraform.plan_changes(local_stack.variables)
-    assert changes is None, f"second plan is not empty:\n{changes}"
-
-
 def _scan(endpoint, table: str) -> list[dict]:
     pages = endpoint.client("dynamodb").get_paginator("scan").paginate(TableName=table)
     return [item for page in pages for item in page["Items"]]
@@ -296,38 +322,6 @@ def _queue_count(sqs, url: str) -> int:
     names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
     attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
     return sum(int(attributes[name]) for name in names)
-
-
-def test_queue_worker_loses_nothing(stack: dict, embedded, wait_for) -> None:
-    """1,000 jobs: each handled exactly once, or (the poisoned ones) in the DLQ after max_receive_count receives."""
-    sqs = embedded.client("sqs")
-    queue, dlq, table = (
-        stack["queue_urls"]["jobs"],
-        stack["dead_letter_queue_urls"]["jobs"],
-        stack["table_names"]["jobs"],
-    )
-    poisoned = {f"job-{n}" for n in range(0, 1000, 50)}
-    for start in range(0, 1000, 10):
-        entries = [
-            {"Id": str(n), "MessageBody": json.dumps({"id": f"job-{n}", "poison": f"job-{n}" in poisoned})}
-            for n in range(start, start + 10)
-        ]
-        assert not sqs.send_message_batch(QueueUrl=queue, Entries=entries).get("Failed")
-    # About 30 s on a quiet 2-core machine (the poisoned jobs need three receives, 10 s apart); the timeouts leave
-    # room for a loaded one.
-    wait_for(lambda: _queue_count(sqs, dlq) == len(poisoned) and _queue_count(sqs, queue) == 0, timeout=300)
-    handled = {item["id"]["S"]: int(item["handled"]["N"]) for item in _scan(embedded, table)}
-    assert set(handled.values()) == {1}  # exactly once
-    dead = []
-    while messages := sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, AttributeNames=["All"]).get(
-        "Messages", []
-    ):
-        for message in messages:
-            dead.append((json.loads(message["Body"])["id"], int(message["Attributes"]["ApproximateReceiveCount"])))
-            sqs.delete_message(QueueUrl=dlq, ReceiptHandle=message["ReceiptHandle"])
-    assert sorted(job for job, _ in dead) == sorted(poisoned)
-    assert len(handled) + len(dead) == 1000 and not set(handled) & poisoned
-    assert _queue_count(sqs, queue) == 0
 
 
 def test_audit_log_bisects_a_poisoned_record(stack: dict, embedded, wait_for) -> None:
@@ -388,6 +382,32 @@ def test_trigger_fires_the_daily_report(stack: dict, local_stack: LocalStack, em
     assert int(report["items"]["N"]) >= 8
 
 
+def test_queue_worker_loses_nothing(stack: dict, embedded, wait_for, queued_jobs: list[str]) -> None:
+    """The jobs of `queued_jobs`: each handled exactly once, or (the poisoned ones) in the DLQ after
+    max_receive_count receives."""
+    sqs = embedded.client("sqs")
+    queue, dlq, table = (
+        stack["queue_urls"]["jobs"],
+        stack["dead_letter_queue_urls"]["jobs"],
+        stack["table_names"]["jobs"],
+    )
+    # About 30 s after the jobs were sent on a quiet 2-core machine (the poisoned jobs need three receives, 10 s
+    # apart); the timeout leaves room for a loaded one.
+    wait_for(lambda: _queue_count(sqs, dlq) == len(POISONED) and _queue_count(sqs, queue) == 0, timeout=300)
+    handled = {item["id"]["S"]: int(item["handled"]["N"]) for item in _scan(embedded, table)}
+    assert set(handled.values()) == {1}  # exactly once
+    dead = []
+    while messages := sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10, AttributeNames=["All"]).get(
+        "Messages", []
+    ):
+        for message in messages:
+            dead.append((json.loads(message["Body"])["id"], int(message["Attributes"]["ApproximateReceiveCount"])))
+            sqs.delete_message(QueueUrl=dlq, ReceiptHandle=message["ReceiptHandle"])
+    assert sorted(job for job, _ in dead) == sorted(POISONED)
+    assert len(handled) + len(dead) == JOBS and not set(handled) & POISONED
+    assert _queue_count(sqs, queue) == 0
+
+
 def _access(endpoint_url: str, prefix: str) -> dict[str, dict]:
     """`build.py access --json`: the report of the stack's functions."""
     result = subprocess.run(
@@ -426,7 +446,8 @@ def test_a_call_the_role_lacks_fails_as_on_aws_until_function_toml_grants_it(
     local_stack: LocalStack, built_repo: Path, embedded
 ) -> None:
     """notify with the wrong level (PutItem where it calls UpdateItem): AWS's AccessDeniedException; the right level
-    in function.toml, a rebuild and a re-apply fix it. Runs last: it leaves a denied call in the access log."""
+    in function.toml, a rebuild and a re-apply fix it. Runs after the access check (it leaves a denied call in the
+    access log); test_second_apply_changes_nothing then checks the original is back."""
     config = built_repo / "functions" / "notify" / "function.toml"
     manifest = built_repo / "build" / "manifest.json"
     original_config, original_manifest = config.read_text(), manifest.read_bytes()
@@ -461,4 +482,10 @@ def test_a_call_the_role_lacks_fails_as_on_aws_until_function_toml_grants_it(
     finally:
         config.write_text(original_config)
         manifest.write_bytes(original_manifest)
-    assert local_stack.terraform.plan_changes(local_stack.variables) is None
+
+
+def test_second_apply_changes_nothing(local_stack: LocalStack) -> None:
+    """After every test of the module, the ones that re-applied a changed function.toml and then the original
+    included (it runs last): a plan finds nothing to change."""
+    changes = local_stack.terraform.plan_changes(local_stack.variables)
+    assert changes is None, f"second plan is not empty:\n{changes}"

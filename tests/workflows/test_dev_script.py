@@ -124,17 +124,42 @@ def _processes_of(root: Path) -> list[str]:
     return found
 
 
+# What the `up` test deploys: the functions it drives (echo is edited, math debugged, predict's model uploaded) and
+# predict's on-success destination, with the one table and bucket they use, set as a user overrides a variable of
+# infra/envs/local (TF_VAR_<name>). The whole example stack's apply is the session's `local_stack`.
+UP_FUNCTIONS = {"echo", "math", "predict", "notify"}
+UP_VARIABLES = {
+    "TF_VAR_tables": json.dumps({"predictions": {"hash_key": "id"}}),
+    "TF_VAR_buckets": json.dumps({"models": {}}),
+    "TF_VAR_secrets": "{}",
+}
+
+
+def _repository_of(tmp_path: Path, functions: set[str]) -> Path:
+    """A copy of the repository holding only `functions` (and the chains between them), with no queues and only the
+    HTTP API's shared settings: a user's smaller project. The provider waits ~25 s for each SQS queue it creates
+    (twice with a dead-letter queue) whatever the endpoint, so the example's queues would cost that on every run."""
+    root = copy_repository(tmp_path / "repo")
+    for folder in (root / "functions").iterdir():
+        if (folder / "function.toml").is_file() and folder.name not in functions:
+            shutil.rmtree(folder)
+    (root / "functions" / "resources.toml").write_text("# No queues, topics, streams or buses.\n")
+    api = root / "functions" / "api.toml"  # the routes and authorizer of the functions left out go too
+    api.write_text(api.read_text().split("[authorizers.")[0])
+    return root
+
+
 @pytest.mark.stack
 def test_up_serves_the_stack_makes_a_saved_handler_live_and_ctrl_c_leaves_nothing(tmp_path: Path) -> None:
     if shutil.which("terraform") is None:
         pytest.skip("no `terraform` on PATH")
-    root = copy_repository(tmp_path / "repo")
+    root = _repository_of(tmp_path, UP_FUNCTIONS)
     port, debug_port = free_port(), dap_port()
     command = [sys.executable, "build.py", "up", "--port", str(port), "--prefix", "up-"]
     command += ["--debug=math", "--debug-port", str(debug_port)]  # math waits for a debugger at its first invocation
     if PROVIDER_MIRROR.is_dir():
         command += ["--plugin-dir", str(PROVIDER_MIRROR)]
-    environment = {**os.environ, "LAMBDAFLEET_CACHE_DIR": str(cache_root(REPO_ROOT))}
+    environment = {**os.environ, "LAMBDAFLEET_CACHE_DIR": str(cache_root(REPO_ROOT)), **UP_VARIABLES}
     environment.pop("AWS_ENDPOINT_URL", None)
     log = tmp_path / "up.log"
     with log.open("wb") as sink:
@@ -145,7 +170,11 @@ def test_up_serves_the_stack_makes_a_saved_handler_live_and_ctrl_c_leaves_nothin
         assert api.startswith(f"http://127.0.0.1:{port}/_api/")
         with urllib.request.urlopen(f"{api}/health", timeout=30) as response:
             assert json.loads(response.read())["status"] == "ok"
-        assert "up-math" in output and "s3://up-models-123456789012/iris.npz" in output
+        deployed = ", ".join(f"{name} (up-{name})" for name in sorted(UP_FUNCTIONS))
+        assert f"functions     {deployed}\n" in output
+        assert "model         s3://up-models-123456789012/iris.npz" in output
+        assert f"  curl -X POST {api}/predict -d" in output  # the next commands
+        assert f"  python build.py logs echo --follow --endpoint-url http://127.0.0.1:{port}" in output
         assert f"debug         math (up-math) on 127.0.0.1:{debug_port}: waits for a debugger" in output
         _debug_math(port, debug_port)
 

@@ -1,0 +1,105 @@
+"""Function pools in a process of their own (pool_host.py): the endpoint's pools, off its interpreter lock."""
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lambdafleet.errors import UserError
+from lambdafleet.runtime import FunctionSpec
+from lambdafleet.runtime.pool import MAX_REQUEST_BYTES, PayloadTooLargeError
+from lambdafleet.runtime.pool_host import HostGone, PoolHost
+
+from .conftest import CACHE_DIR, MakeZip
+
+SLEEPER = "import time\n\ndef lambda_handler(event, context):\n    time.sleep(event.get('sleep', 0))\n    return 'ok'\n"
+
+
+@pytest.fixture
+def host() -> Iterator[PoolHost]:
+    started = PoolHost()
+    yield started
+    started.close()
+
+
+def _open(host: PoolHost, zip_path: Path, **spec: object) -> object:
+    return host.open(
+        spec=FunctionSpec(name="hosted", **spec),  # type: ignore[arg-type]
+        zip_path=zip_path,
+        cache_dir=CACHE_DIR,
+        max_environments=4,
+    )
+
+
+def test_invocations_run_in_the_host_process_and_concurrently(host: PoolHost, make_zip: MakeZip) -> None:
+    pool = _open(host, make_zip({"lambda_function.py": SLEEPER}))
+    results = []
+
+    def invoke() -> None:
+        results.append(pool.invoke(payload=b'{"sleep": 1}'))  # type: ignore[attr-defined]
+
+    threads = [threading.Thread(target=invoke) for _ in range(4)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert time.monotonic() - started < 3.5  # four environments at once, not one after another
+    assert len(results) == 4 and all(not result.function_error for result in results)
+    assert host._process is not None and host._process.pid != os.getpid()
+    assert {result.log_stream for result in results} and len({result.request_id for result in results}) == 4
+
+
+def test_errors_of_the_pool_are_raised_in_the_caller(host: PoolHost, make_zip: MakeZip) -> None:
+    pool = _open(host, make_zip({"lambda_function.py": SLEEPER}))
+    with pytest.raises(PayloadTooLargeError, match="Request must be smaller than"):
+        pool.invoke(payload=b"x" * (MAX_REQUEST_BYTES + 1))  # type: ignore[attr-defined]
+    with pytest.raises(UserError):
+        _open(host, make_zip({"lambda_function.py": SLEEPER}), runtime="python2.7")
+
+
+def test_closing_stops_the_host_and_its_environments(make_zip: MakeZip) -> None:
+    host = PoolHost()
+    pool = _open(host, make_zip({"lambda_function.py": SLEEPER}))
+    assert not pool.invoke(payload=b"{}").function_error  # type: ignore[attr-defined]
+    process = host._process
+    assert process is not None
+    host.close()
+    assert process.poll() is not None  # close() waited for it
+    with pytest.raises(HostGone):
+        pool.invoke(payload=b"{}")  # type: ignore[attr-defined]
+
+
+def test_a_host_that_died_is_replaced_for_new_pools(host: PoolHost, make_zip: MakeZip) -> None:
+    zip_path = make_zip({"lambda_function.py": SLEEPER})
+    first = _open(host, zip_path)
+    assert host._process is not None
+    host._process.kill()
+    host._process.wait()
+    with pytest.raises(HostGone) as gone:
+        first.invoke(payload=b"{}")  # type: ignore[attr-defined]
+    assert not gone.value.delivered  # never sent: the caller may run it elsewhere
+    second = _open(host, zip_path)
+    assert not second.invoke(payload=b"{}").function_error  # type: ignore[attr-defined]
+
+
+def test_a_host_dying_during_an_invocation_says_the_event_was_delivered(host: PoolHost, make_zip: MakeZip) -> None:
+    pool = _open(host, make_zip({"lambda_function.py": SLEEPER}))
+    outcome: list[BaseException] = []
+
+    def invoke() -> None:
+        try:
+            pool.invoke(payload=b'{"sleep": 5}')  # type: ignore[attr-defined]
+        except HostGone as error:
+            outcome.append(error)
+
+    thread = threading.Thread(target=invoke)
+    thread.start()
+    time.sleep(1.0)
+    assert host._process is not None
+    host._process.kill()
+    thread.join(timeout=10)
+    assert len(outcome) == 1 and getattr(outcome[0], "delivered", False)
