@@ -24,7 +24,7 @@ _LOADGROUP = "lambdafleet_loadgroup"
 MAX_WORKERS = 4  # each worker starts its own session fixtures (the endpoint): more costs more than it saves
 # Workers per CPU: a third of the suite's wall time is waiting (the AWS provider's fixed settling timers during the
 # stack's apply and destroy, visibility timeouts, subprocesses), so one worker per CPU leaves cores idle. Measured on
-# the 2-core machine, quiet, one commit: 2 workers 312 s, 3 workers 232 s, 4 workers 204 s, the same ~330 CPU-s.
+# the 2-core machine, quiet, one commit (6f0ee78): 2 workers 285 s, 3 workers 232 s, 4 workers 204 s, 290-332 CPU-s.
 WORKERS_PER_CPU = 2
 
 
