@@ -54,15 +54,20 @@ def test_a_function_runs_with_its_layer_versions_merged_at_opt_in_order(embedded
     assert json.loads(response["Payload"].read())["who"] == "first"
 
 
-def test_an_image_no_build_recorded_is_refused_in_one_line(embedded, lambda_role) -> None:
-    client = embedded.client("lambda")
+def _invoke_refused_image(endpoint, role: str, uri: str) -> tuple[str, dict]:
+    """Create an image function of `uri` as Terraform does, invoke it, expect a refusal: its name and the error."""
+    client = endpoint.client("lambda")
     name = f"img-{uuid.uuid4().hex[:8]}"
-    uri = f"123456789012.dkr.ecr.us-east-1.amazonaws.com/elsewhere:{'ab' * 32}"
-    client.create_function(FunctionName=name, Role=lambda_role, PackageType="Image", Code={"ImageUri": uri})
+    client.create_function(FunctionName=name, Role=role, PackageType="Image", Code={"ImageUri": uri})
     client.get_waiter("function_active_v2").wait(FunctionName=name)
     with pytest.raises(ClientError) as caught:
         client.invoke(FunctionName=name, Payload=b"{}")
-    error = caught.value.response["Error"]
+    return name, caught.value.response["Error"]
+
+
+def test_an_image_no_build_recorded_is_refused_in_one_line(embedded, lambda_role) -> None:
+    uri = f"123456789012.dkr.ecr.us-east-1.amazonaws.com/elsewhere:{'ab' * 32}"
+    name, error = _invoke_refused_image(embedded, lambda_role, uri)
     assert error["Code"] == "InvalidRuntimeException"
     assert error["Message"] == (
         f"{name}: image {uri} was not built here (no `python build.py` output has its tag); build the function "
@@ -105,17 +110,12 @@ def test_an_image_whose_task_zip_was_rebuilt_since_is_refused(embedded, lambda_r
     }
     cache = cache_root(REPO_ROOT)  # the endpoint's (it runs from the checkout)
     images.register(cache, entry, tmp_path)
+    uri = f"123456789012.dkr.ecr.us-east-1.amazonaws.com/img:{tag}"
     try:
-        client = embedded.client("lambda")
-        name = f"img-{uuid.uuid4().hex[:8]}"
-        uri = f"123456789012.dkr.ecr.us-east-1.amazonaws.com/img:{tag}"
-        client.create_function(FunctionName=name, Role=lambda_role, PackageType="Image", Code={"ImageUri": uri})
-        client.get_waiter("function_active_v2").wait(FunctionName=name)
-        with pytest.raises(ClientError) as caught:
-            client.invoke(FunctionName=name, Payload=b"{}")
+        name, error = _invoke_refused_image(embedded, lambda_role, uri)
     finally:
         (cache / "runtime" / images.IMAGES / f"{tag}.json").unlink()
-    message = caught.value.response["Error"]["Message"]
+    message = error["Message"]
     assert message == (
         f"{name}: {(tmp_path / 'img.task.zip').resolve()} no longer holds the task root of image {uri}: rebuild "
         "with `python build.py img`"
