@@ -23,7 +23,11 @@ def _run(script: str, *, patched: bool) -> subprocess.CompletedProcess[str]:
 
 
 def test_every_reproduction_is_a_script_here() -> None:
-    assert set(REPRODUCED) == {"lambda_keeps_its_logging_config", "s3_listings_survive_concurrent_deletes"}
+    assert set(REPRODUCED) == {
+        "lambda_keeps_its_logging_config",
+        "lambda_updates_image_config",
+        "s3_listings_survive_concurrent_deletes",
+    }
     for script in REPRODUCED.values():
         assert (REPO_ROOT / script).parent == Path(__file__).parent, script
 
