@@ -27,12 +27,13 @@ def test_image_config_passes_through_and_changes_apply(make_terraform, infra_cop
         reported = client.get_function_configuration(FunctionName="img-config")["ImageConfigResponse"]
         expected = {"EntryPoint": ["/lambda-entrypoint.sh"], "Command": ["app.where"], "WorkingDirectory": "/var/task"}
         assert reported == {"ImageConfig": expected}
-        unchanged = terraform.execute_command("plan", "-detailed-exitcode", "-input=false", *_var_args(given))
-        assert unchanged.retcode == 0, unchanged.out  # read back as written: no perpetual diff
 
-        terraform.apply(tf_vars=_variables({"command": ["app.other"]}))
+        changed = {"command": ["app.other"]}  # the provider sends WorkingDirectory "", Lambda reports none
+        terraform.apply(tf_vars=_variables(changed))
         reported = client.get_function_configuration(FunctionName="img-config")["ImageConfigResponse"]
         assert reported == {"ImageConfig": {"Command": ["app.other"]}}
+        unchanged = terraform.execute_command("plan", "-detailed-exitcode", "-input=false", *_var_args(changed))
+        assert unchanged.retcode == 0, unchanged.out  # read back as written: no perpetual diff
 
         with pytest.raises(TerraformTestError, match="must be an absolute path"):
             terraform.plan(tf_vars=_variables({"working_directory": "var/task"}))
