@@ -188,6 +188,7 @@ def test_image_config_applies_command_entry_point_and_working_directory(embedded
 
     _configure(client, name, {"WorkingDirectory": "/var/task/data"})
     assert _invoke(client, name)[:2] == ({"handler": "where", "cwd": "/var/task/data", "greeting": "hello"}, None)
+    version = client.publish_version(FunctionName=name)["Version"]
 
     _configure(
         client, name, {"EntryPoint": ["/var/lang/bin/python3.12", "-m", "awslambdaric"], "Command": ["app.other"]}
@@ -196,6 +197,10 @@ def test_image_config_applies_command_entry_point_and_working_directory(embedded
 
     _configure(client, name, {"EntryPoint": ["/lambda-entrypoint.sh"], "WorkingDirectory": "/tmp"})
     assert _invoke(client, name)[:2] == ({"handler": "where", "cwd": "/tmp", "greeting": None}, None)
+
+    # The published version runs with the settings it was published with.
+    answer = json.loads(client.invoke(FunctionName=name, Qualifier=version, Payload=b"{}")["Payload"].read())
+    assert answer == {"handler": "where", "cwd": "/var/task/data", "greeting": "hello"}
 
 
 def test_image_config_is_reported_as_lambda_reports_it(embedded, lambda_role, small_image) -> None:
