@@ -34,6 +34,7 @@ def test_every_reproduction_is_a_script_here() -> None:
         assert (REPO_ROOT / script).parent == Path(__file__).parent, script
 
 
+@pytest.mark.stack  # slow end to end: each script runs on moto twice, in new interpreters
 @pytest.mark.parametrize("patch_name", SCRIPTED)
 def test_the_bug_shows_on_moto_and_not_with_the_patch(patch_name: str) -> None:
     script = _reproductions()[patch_name]
