@@ -71,6 +71,7 @@ def test_zip_entries_are_normalised_and_sorted(workspace):
         assert stat.S_IMODE(info.external_attr >> 16) == expected, info.filename
 
 
+@pytest.mark.stack  # slow end to end: real compiled wheels for each architecture
 @pytest.mark.parametrize(("architecture", "machine"), [("arm64", "aarch64"), ("x86_64", "x86_64")])
 def test_compiled_dependencies_match_the_target_architecture(workspace, architecture, machine):
     workspace.add_locked_function(

@@ -6,7 +6,6 @@ import re
 from pathlib import Path
 from typing import Any, get_type_hints
 
-import jsonschema
 import pytest
 
 from lambdafleet.build import config, image, permissions
@@ -73,6 +72,8 @@ def test_the_typed_dicts_and_the_schema_name_the_same_keys(typed: Any, schema: d
 
 
 def test_the_schema_is_valid_json_schema_and_its_choices_are_function_tomls() -> None:
+    import jsonschema  # here, not at the top: its import costs ~1 s (lark grammars), once per test process
+
     jsonschema.Draft202012Validator.check_schema(SCHEMA)
     assert FUNCTION["runtime"]["enum"] == list(config.RUNTIMES)
     assert FUNCTION["architecture"]["enum"] == list(config.ARCHITECTURES)
@@ -116,6 +117,8 @@ def built(tmp_path_factory: pytest.TempPathFactory, make_workspace: Any) -> dict
 
 
 def test_a_built_manifest_matches_the_schema(built: dict[str, Any]) -> None:
+    import jsonschema
+
     jsonschema.Draft202012Validator(SCHEMA).validate(built)
     assert built["functions"]["boxed"]["image"] is not None and built["chains"]["both"]["steps"] == ["first", "second"]
     assert list(built["layers"]["tools"]["builds"]) == ["python3.12-x86_64"]

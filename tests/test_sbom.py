@@ -4,9 +4,6 @@ the zip's SHA-256; valid against the CycloneDX 1.6 schema, listed in the manifes
 import hashlib
 import json
 
-from cyclonedx.schema import SchemaVersion
-from cyclonedx.validation.json import JsonStrictValidator
-
 SIX_LOCK = "six-python3.12-x86_64.txt"
 
 
@@ -24,6 +21,9 @@ def test_sbom_lists_packages_files_and_the_zip(workspace) -> None:
     entry = workspace.manifest()["functions"]["withsix"]
     assert entry["sbom"] == "withsix.cdx.json"
     raw, sbom = _sbom(workspace, "withsix")
+
+    from cyclonedx.schema import SchemaVersion  # imported here: its validator costs ~1 s (jsonschema's grammars)
+    from cyclonedx.validation.json import JsonStrictValidator
 
     errors = JsonStrictValidator(SchemaVersion.V1_6).validate_str(raw.decode())
     assert errors is None, errors

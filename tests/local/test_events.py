@@ -82,6 +82,7 @@ def _bodies(events: list[dict]) -> list[str]:
     return [record["body"] for event in events for record in event["Records"]]
 
 
+@pytest.mark.stack  # slow end to end: waits out visibility timeouts and the redrive (~20 s)
 def test_sqs_partial_batch_failures_and_redrive(embedded, recorder, results, wait_for) -> None:
     sqs, lam = embedded.client("sqs"), embedded.client("lambda")
     dlq_url, dlq_arn = _queue(sqs, _unique("dlq"))

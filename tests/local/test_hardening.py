@@ -358,6 +358,7 @@ def _queue_sleepers(url: str, zip_of, count: int, sleep_s: float) -> str:
     return "sleeper"
 
 
+@pytest.mark.stack  # slow end to end: its own build.py local, stopped with Ctrl-C
 def test_ctrl_c_runs_the_queued_asynchronous_invocations_first(tmp_path: Path, zip_of) -> None:
     process, url, log = _own_endpoint(tmp_path)
     try:
@@ -371,6 +372,7 @@ def test_ctrl_c_runs_the_queued_asynchronous_invocations_first(tmp_path: Path, z
     assert "dropped" not in output and "Traceback" not in output, output
 
 
+@pytest.mark.stack  # slow end to end: its own build.py local, stopped with Ctrl-C
 def test_ctrl_c_gives_up_after_the_drain_timeout_and_says_how_many_are_lost(tmp_path: Path, zip_of) -> None:
     process, url, log = _own_endpoint(tmp_path, "--drain-timeout", "0.5")
     try:
@@ -469,6 +471,7 @@ def _pool_host(endpoint_pid: int) -> int:
     raise AssertionError(f"endpoint {endpoint_pid} has no pool host")
 
 
+@pytest.mark.stack  # slow end to end: its own build.py local, whose pool host is killed
 def test_a_pool_host_that_died_is_replaced(tmp_path: Path, zip_of) -> None:
     """The functions' pools run in a child process of the endpoint: killed while idle, the next invocation runs in
     a new one (a cold start); killed during an invocation, that one fails as Lambda's ServiceException, the next
