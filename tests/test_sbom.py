@@ -4,6 +4,8 @@ the zip's SHA-256; valid against the CycloneDX 1.6 schema, listed in the manifes
 import hashlib
 import json
 
+import pytest
+
 SIX_LOCK = "six-python3.12-x86_64.txt"
 
 
@@ -13,6 +15,7 @@ def _sbom(workspace, name: str) -> tuple[bytes, dict]:
     return raw, json.loads(raw)
 
 
+@pytest.mark.stack  # slow end to end: a locked package installed, and the CycloneDX schema validator
 def test_sbom_lists_packages_files_and_the_zip(workspace) -> None:
     folder = workspace.add_locked_function("withsix", SIX_LOCK)
     (folder / "helpers.py").write_text("VALUE = 1\n")

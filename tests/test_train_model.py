@@ -5,6 +5,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+pytestmark = pytest.mark.stack  # slow end to end: trains the model with scikit-learn
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 COMMITTED = REPO_ROOT / "models" / "iris.npz"
 

@@ -267,6 +267,7 @@ def test_eventbridge_put_events_runs_matching_rules(embedded, recorder, results,
     assert set(event) == {"version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail"}
 
 
+@pytest.mark.stack  # slow end to end: build.py trigger in a new process
 def test_trigger_command_fires_a_schedule_now(embedded, recorder, results, wait_for) -> None:
     events = embedded.client("events")
     function = recorder()

@@ -279,6 +279,7 @@ def _settled(endpoint, wait_for, *names: str) -> list[int]:
     return wait_for(stable, timeout=90)
 
 
+@pytest.mark.stack  # slow end to end: 16 and more asynchronous invocations
 def test_a_function_invoking_itself_asynchronously_is_stopped_after_16(embedded, deploy_function, wait_for) -> None:
     name = deploy_function(SELF_EVENT, Timeout=10)["FunctionName"]
     embedded.client("lambda").invoke(FunctionName=name, InvocationType="Event", Payload=b"{}")
@@ -397,6 +398,7 @@ def lambda_handler(event, context):
 """
 
 
+@pytest.mark.stack  # slow end to end: 16 and more invocations through S3
 def test_a_function_writing_to_the_bucket_that_triggers_it_is_stopped_after_16(
     embedded, deploy_function, wait_for
 ) -> None:
@@ -431,6 +433,7 @@ def lambda_handler(event, context):
 """
 
 
+@pytest.mark.stack  # slow end to end: a burst of concurrent environments
 def test_many_concurrent_invocations_calling_the_endpoint_back_all_finish(embedded, deploy_function) -> None:
     """40 synchronous invocations at once hold 40 server threads while 4 environments run; the functions' own
     calls to the endpoint must still find a thread (a smaller pool deadlocks until the functions time out)."""
