@@ -42,11 +42,17 @@ class Plan:
 
     def errors(self) -> list[str]:
         """Each error diagnostic as one line, "summary: detail (file:line)" with its whitespace folded."""
-        return [
-            " ".join(f"{d['summary']}: {d.get('detail', '')}{_where(d)}".split())
-            for d in (m["diagnostic"] for m in self.messages if m.get("type") == "diagnostic")
-            if d["severity"] == "error"
-        ]
+        return [_line(diagnostic) for diagnostic in self._error_diagnostics()]
+
+    def errors_in(self, scenario: str) -> list[str]:
+        """The errors Terraform places on `scenario`'s module block itself, as lines: an input variable whose
+        validation refuses the value the block passes. (Errors deeper in the scenario point at its modules' files.)"""
+        block = f"module.{scenario}"
+        return [_line(d) for d in self._error_diagnostics() if d.get("snippet", {}).get("context") == block]
+
+    def _error_diagnostics(self) -> list[dict[str, Any]]:
+        diagnostics = (message["diagnostic"] for message in self.messages if message.get("type") == "diagnostic")
+        return [diagnostic for diagnostic in diagnostics if diagnostic["severity"] == "error"]
 
     def report(self) -> str:
         """The errors (or, when there are none but the plan failed, its stderr), for an assertion's message."""
@@ -63,6 +69,11 @@ class Plan:
                 if module.startswith(own):
                     found.add(module.removeprefix(own))
         return found
+
+
+def _line(diagnostic: dict[str, Any]) -> str:
+    """An error diagnostic as one line, "summary: detail (file:line)" with its whitespace folded."""
+    return " ".join(f"{diagnostic['summary']}: {diagnostic.get('detail', '')}{_where(diagnostic)}".split())
 
 
 def _where(diagnostic: dict[str, Any]) -> str:

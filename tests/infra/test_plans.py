@@ -1,9 +1,13 @@
 """Plans of envs/local and envs/aws that must go through holding given resources, or fail naming the manifest key.
 
-The scenarios are planned together, two `terraform plan` runs for the module (lambdafleet/testing/terraform.py):
-one that must succeed (it also validates both environments, the root module and every module they call) and one
-that must fail. Each scenario reads its own manifest, `<tmp>/<scenario>/manifest.json`, so an error names the
-scenario it comes from.
+The scenarios are planned together, three `terraform plan` runs for the module (lambdafleet/testing/terraform.py):
+one that must succeed (it also validates both environments, the root module and every module they call), one that
+must fail while planning (the manifest checks' preconditions, and infra/modules/function's on a Zip function given
+image_config) and one that must fail validation: infra/modules/function called with values its typed variables
+refuse. Terraform checks the variables a module block sets before it plans anything, so those would stop the refused
+plan ahead of the preconditions it must report. Each environment scenario reads its own manifest,
+`<tmp>/<scenario>/manifest.json`, so an error names the scenario it comes from; a module block's refused variable
+is reported on the block (Plan.errors_in).
 """
 
 import json
@@ -86,6 +90,36 @@ REFUSED = {
     "local_problems": ("local", problems_manifest(), {"name_prefix": PREFIX, **FROM_ENVIRONMENT}),
 }
 
+# infra/modules/function called directly (the stack passes no image_config), with the provider the root implies
+# (one for all of them, configured from AWS_ENDPOINT_URL and the placeholder keys). Scenario name -> its variables.
+IMAGE_URI = "123456789012.dkr.ecr.us-east-1.amazonaws.com/img:tag"
+
+
+def image_function(name: str, image_config: dict[str, Any]) -> dict[str, Any]:
+    """modules/function's variables for an Image function `PREFIX + name` with `image_config`."""
+    variables = {"function_name": PREFIX + name, "package_type": "Image", "image_uri": IMAGE_URI}
+    return {**variables, "image_config": image_config}
+
+
+ZIP_WITH_IMAGE_CONFIG = {
+    "function_name": f"{PREFIX}zip-config",
+    "package_type": "Zip",
+    "filename": "math.zip",
+    "runtime": "python3.12",
+    "handler": "lambda_function.lambda_handler",
+    "image_config": {"command": ["app.where"]},
+}
+REFUSED_FUNCTIONS = {"function_zip_with_image_config": ZIP_WITH_IMAGE_CONFIG}
+# What Lambda would refuse, or fail the function on (Runtime.InvalidWorkingDir): modules/function's validations.
+ABSOLUTE = "image_config.working_directory must be an absolute path of at most 1000 characters"
+AT_MOST_1500 = "image_config.entry_point and image_config.command take at most 1500 strings each (Lambda's limit)"
+INVALID_FUNCTIONS = {
+    "image_relative_working_directory": (image_function("img-relative", {"working_directory": "var/task"}), ABSOLUTE),
+    "image_long_working_directory": (image_function("img-long", {"working_directory": "/" + "d" * 1000}), ABSOLUTE),
+    "image_many_entry_points": (image_function("img-entry", {"entry_point": ["/x"] * 1501}), AT_MOST_1500),
+    "image_many_commands": (image_function("img-command", {"command": ["x"] * 1501}), AT_MOST_1500),
+}
+
 
 @pytest.fixture(scope="module")
 def infra_tree(tmp_path_factory: pytest.TempPathFactory, infra_source: Path) -> Path:
@@ -107,11 +141,15 @@ class Planned:
         return [error for error in self.result.errors() if not any(f"{path}: " in error for path in others)]
 
 
-def _plan_scenarios(terraform_bin: str, infra: Path, endpoint: str, name: str, scenarios: dict) -> Planned:
-    """Write each scenario's manifest, then plan them all in one generated root, `infra/tests-<name>`."""
+def _plan_scenarios(
+    terraform_bin: str, infra: Path, endpoint: str, name: str, scenarios: dict, functions: dict | None = None
+) -> Planned:
+    """Write each environment scenario's manifest, then plan them all, and the `functions` scenarios (calls of
+    modules/function), in one generated root, `infra/tests-<name>`."""
     work = infra.parent / name
+    work.mkdir()
     manifests: dict[str, Path] = {}
-    blocks: dict[str, Scenario] = {}
+    blocks = {scenario: Scenario("modules/function", variables) for scenario, variables in (functions or {}).items()}
     for scenario, (environment, manifest, variables) in scenarios.items():
         manifests[scenario] = work / scenario / "manifest.json"
         manifests[scenario].parent.mkdir(parents=True)
@@ -134,7 +172,15 @@ def valid_plan(terraform_bin: str, infra_tree: Path, moto_endpoint: str) -> Plan
 
 @pytest.fixture(scope="module")
 def refused_plan(terraform_bin: str, infra_tree: Path, moto_endpoint: str) -> Planned:
-    planned = _plan_scenarios(terraform_bin, infra_tree, moto_endpoint, "refused", REFUSED)
+    planned = _plan_scenarios(terraform_bin, infra_tree, moto_endpoint, "refused", REFUSED, REFUSED_FUNCTIONS)
+    assert planned.result.returncode == 1, planned.result.report()
+    return planned
+
+
+@pytest.fixture(scope="module")
+def invalid_plan(terraform_bin: str, infra_tree: Path, moto_endpoint: str) -> Planned:
+    functions = {scenario: variables for scenario, (variables, _) in INVALID_FUNCTIONS.items()}
+    planned = _plan_scenarios(terraform_bin, infra_tree, moto_endpoint, "invalid", {}, functions)
     assert planned.result.returncode == 1, planned.result.report()
     return planned
 
@@ -177,3 +223,16 @@ def test_plan_names_the_manifest_key_of_every_problem(refused_plan: Planned) -> 
     assert "var.buckets.uploads.notify_function names function 'resize_image', which is not in the manifest" in message
     assert f"functions.{LONG_NAME}: '{PREFIX}{LONG_NAME}' is over the 64 characters Lambda and IAM allow" in message
     assert "reserved_concurrency must be a whole number, at least 0 (0 throttles every invocation), or null" in message
+
+
+def test_the_function_module_refuses_image_config_on_a_zip_function(refused_plan: Planned) -> None:
+    message = " ".join(refused_plan.result.errors())
+    assert f"{PREFIX}zip-config: image_config applies to an Image function only." in message
+
+
+@pytest.mark.parametrize("scenario", INVALID_FUNCTIONS)
+def test_the_function_module_refuses_an_image_config_lambda_would_not_run(invalid_plan: Planned, scenario: str) -> None:
+    """A relative or over-long working directory, a list of over 1500 strings: one error each, on its own block."""
+    [error] = invalid_plan.result.errors_in(scenario)
+    assert INVALID_FUNCTIONS[scenario][1] in error
+    assert len(invalid_plan.result.errors()) == len(INVALID_FUNCTIONS), invalid_plan.result.report()
