@@ -1,4 +1,5 @@
-"""Plans of envs/local and envs/aws that must go through holding given resources, or fail naming the manifest key.
+"""Plans of envs/local and envs/aws, and of infra/modules/function's image_config, that must go through holding given
+resources, or fail naming the manifest key or the refused setting.
 
 The scenarios are planned together, three `terraform plan` runs for the module (lambdafleet/testing/terraform.py):
 one that must succeed (it also validates both environments, the root module and every module they call), one that
