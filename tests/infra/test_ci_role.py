@@ -4,10 +4,14 @@ Applied for real against the embedded endpoint, then the stored policy is checke
 """
 
 import json
+import re
 from pathlib import Path
 
 import boto3
 import pytest
+
+from lambdafleet.dev.stack import endpoint_environment, var_args
+from tests.conftest import REPO_ROOT, LocalStack
 
 PREFIX = "lambdafleet-"
 STATE_BUCKET = "example-state"
@@ -27,6 +31,13 @@ DATA_OR_WRITE = (
     "kms:Decrypt",
     "lambda:InvokeFunction",
 )
+# Read actions AWS authorizes on no resource type: the only ones granted on "*".
+NO_RESOURCE_TYPE = {
+    "kms:ListAliases",
+    "secretsmanager:GetRandomPassword",
+    "sns:GetSubscriptionAttributes",
+    "ssm:DescribeParameters",
+}
 WRITE_VERBS = ("Put", "Delete", "Create", "Update", "Tag", "Untag", "Attach", "Detach", "Pass", "Invoke")
 
 
@@ -58,12 +69,6 @@ def _as_list(value: str | list[str]) -> list[str]:
     return [value] if isinstance(value, str) else value
 
 
-def test_the_plan_role_reads_state_and_describes_the_stack_but_reads_no_data(applied: dict) -> None:
-    """One apply serves both checks: the policy, then the trust."""
-    _check_policy(applied)
-    _check_trust()
-
-
 def _check_policy(applied: dict) -> None:
     iam = boto3.client("iam")
     role_name = applied["plan_role_arn"].rsplit("/", 1)[1]
@@ -77,9 +82,15 @@ def _check_policy(applied: dict) -> None:
     for statement in statements:
         assert statement["Effect"] == "Allow"
         for resource in _as_list(statement["Resource"]):
-            assert resource != "*", statement
+            if resource == "*":
+                assert set(_as_list(statement["Action"])) <= NO_RESOURCE_TYPE, statement
+                continue
+            if resource.endswith(":key/*"):  # generated ids: the stack's keys are those with its aliases
+                aliases = statement["Condition"]["ForAnyValue:StringLike"]["kms:ResourceAliases"]
+                assert aliases == f"alias/{PREFIX}*", statement
+                continue
             scoped = PREFIX in resource or STATE_BUCKET in resource or ":apigateway:" in resource
-            assert scoped or resource.endswith(":log-group:*"), resource
+            assert scoped or resource.endswith((":log-group:*", ":event-source-mapping:*")), resource
         if "s3:GetObject" in _as_list(statement["Action"]):
             for resource in _as_list(statement["Resource"]):
                 allowed = (f"{STATE_BUCKET}/lambdafleet/terraform.tfstate", "/lambda/*", "/terraform-packages/*")
@@ -94,3 +105,106 @@ def _check_trust() -> None:
     conditions = statement["Condition"]["StringEquals"]
     assert conditions["token.actions.githubusercontent.com:sub"] == "repo:octo/fleet:pull_request"
     assert conditions["token.actions.githubusercontent.com:aud"] == "sts.amazonaws.com"
+
+
+# The SDK's service ids (the provider's `rpc.service` log field) and IAM's prefix for each.
+IAM_PREFIX = {
+    "ApiGatewayV2": "apigateway",
+    "CloudWatch Logs": "logs",
+    "DynamoDB": "dynamodb",
+    "ECR": "ecr",
+    "EventBridge": "events",
+    "IAM": "iam",
+    "KMS": "kms",
+    "Kinesis": "kinesis",
+    "Lambda": "lambda",
+    "S3": "s3",
+    "SFN": "states",
+    "SNS": "sns",
+    "SQS": "sqs",
+    "SSM": "ssm",
+    "STS": "sts",
+    "Secrets Manager": "secretsmanager",
+}
+# Operations whose IAM action is not named after them (the Service Authorization Reference's operation table).
+ACTION_OF = {
+    "s3:GetBucketAccelerateConfiguration": "s3:GetAccelerateConfiguration",
+    "s3:GetBucketCors": "s3:GetBucketCORS",
+    "s3:GetBucketEncryption": "s3:GetEncryptionConfiguration",
+    "s3:GetBucketLifecycleConfiguration": "s3:GetLifecycleConfiguration",
+    "s3:GetBucketNotificationConfiguration": "s3:GetBucketNotification",
+    "s3:GetBucketReplication": "s3:GetReplicationConfiguration",
+    "s3:GetObjectLockConfiguration": "s3:GetBucketObjectLockConfiguration",
+    "s3:GetPublicAccessBlock": "s3:GetBucketPublicAccessBlock",
+    "s3:HeadBucket": "s3:ListBucket",
+    "s3:HeadObject": "s3:GetObject",
+}
+# Calls that need no grant: AWS answers GetCallerIdentity to anyone, and the provider's account lookup tries
+# iam:GetUser first and falls back to STS when it is refused (a role is no user).
+NEEDS_NO_GRANT = {"sts:GetCallerIdentity", "iam:GetUser"}
+# What a refresh reads that the plan role must not: secret and parameter values (the pull-request plan does not
+# refresh those two resource types).
+VALUE_READS = {"secretsmanager:GetSecretValue", "ssm:GetParameter"}
+# Resource types of infra/ the applied local stack has none of, and what the provider (5.100) calls to refresh them,
+# from its source: topics (GetTopicAttributes, tags), subscriptions, streams (DescribeStreamSummary, tags), buses,
+# and a bucket's policy and lifecycle (read alike by aws_s3_bucket's own refresh).
+NOT_IN_THE_LOCAL_STACK = {
+    "aws_sns_topic": {"sns:GetTopicAttributes", "sns:ListTagsForResource"},
+    "aws_sns_topic_subscription": {"sns:GetSubscriptionAttributes"},
+    "aws_kinesis_stream": {"kinesis:DescribeStreamSummary", "kinesis:ListTagsForStream"},
+    "aws_cloudwatch_event_bus": {"events:DescribeEventBus", "events:ListTagsForResource"},
+    "aws_s3_bucket_policy": {"s3:GetBucketPolicy"},
+    "aws_s3_bucket_lifecycle_configuration": {"s3:GetLifecycleConfiguration"},
+    "aws_iam_openid_connect_provider": set(),  # infra/ci's own, applied by an administrator, never planned in PRs
+}
+REQUEST_SENT = "HTTP Request Sent"
+
+
+def _iam_actions(log: str) -> set[str]:
+    """The IAM action of every AWS request the provider logged (one log entry may span lines)."""
+    actions = set()
+    for entry in re.split(r"\n(?=\d{4}-\d\d-\d\dT)", log):
+        if REQUEST_SENT not in entry:
+            continue
+        method = re.search(r"rpc\.method=(\S+)", entry)
+        service = re.search(r'rpc\.service=("[^"]*"|\S+)', entry)
+        assert method and service, entry[:500]
+        prefix = IAM_PREFIX[service[1].strip('"')]
+        action = "apigateway:GET" if prefix == "apigateway" else f"{prefix}:{method[1]}"
+        actions.add(ACTION_OF.get(action, action))
+    return actions
+
+
+def _resource_types(root: Path) -> set[str]:
+    """Managed resource types declared anywhere under infra/."""
+    return {m for tf in root.rglob("*.tf") for m in re.findall(r'^resource "(aws_[a-z0-9_]+)"', tf.read_text(), re.M)}
+
+
+def _refresh_reads(local_stack: LocalStack, log: Path) -> tuple[set[str], set[str]]:
+    """(IAM actions of the calls a refresh-only plan of the applied stack makes, resource types in its state)."""
+    arguments = ("plan", "-refresh-only", "-lock=false", "-input=false", *var_args(local_stack.variables))
+    env = {**endpoint_environment(local_stack.variables), "TF_LOG_PROVIDER": "DEBUG", "TF_LOG_PATH": str(log)}
+    local_stack.terraform.run(*arguments, env=env)
+    addresses = local_stack.terraform.run("state", "list").stdout.splitlines()
+    bare = [re.sub(r"\[[^]]*\]", "", address).split(".") for address in addresses]  # keys may hold dots
+    types = {parts[-2] for parts in bare if parts[-3:-2] != ["data"]}
+    return _iam_actions(log.read_text()), types
+
+
+def test_the_plan_role_reads_state_and_what_a_refresh_of_the_stack_needs_but_no_data(
+    local_stack: LocalStack, applied: dict, tmp_path: Path
+) -> None:
+    """One apply of infra/ci serves three checks: the policy reads no data and writes nothing, the trust, and
+    every call a refresh-only plan of the applied local stack makes (the provider's log) is granted, except the
+    two value reads, which are left out by design."""
+    _check_policy(applied)
+    _check_trust()
+    policy = json.loads(applied["plan_policy_json"])
+    granted = {action for statement in _statements(policy) for action in _as_list(statement["Action"])}
+    reads, types = _refresh_reads(local_stack, tmp_path / "provider.log")
+    assert reads >= VALUE_READS, "the stack's secret and parameter are refreshed with value reads"
+    assert sorted(reads - granted - NEEDS_NO_GRANT) == sorted(VALUE_READS)
+    unrefreshed = _resource_types(REPO_ROOT / "infra") - types
+    assert unrefreshed == set(NOT_IN_THE_LOCAL_STACK), "a resource type the table does not describe"
+    for needed in NOT_IN_THE_LOCAL_STACK.values():
+        assert needed <= granted, sorted(needed - granted)
