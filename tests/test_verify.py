@@ -92,7 +92,13 @@ def test_a_function_never_deployed_is_missing(deployed: Path, capsys) -> None:
     code, report = _verify(deployed, capsys, "alpha")
     assert code == 1
     assert report["functions"] == [
-        {"name": "alpha", "status": "MISSING", "rebuilt": report["functions"][0]["rebuilt"], "deployed": None}
+        {
+            "name": "alpha",
+            "status": "MISSING",
+            "rebuilt": report["functions"][0]["rebuilt"],
+            "deployed": None,
+            "layers": [],
+        }
     ]
 
 
@@ -100,3 +106,70 @@ def test_an_unknown_commit_is_one_line(deployed: Path, capsys) -> None:
     assert main(["verify", "--commit", "no-such-ref"], deployed) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: --commit no-such-ref:") and err.count("\n") == 1
+
+
+def _publish_layer(name: str, code: bytes) -> str:
+    """Publish a layer version as terraform's aws_lambda_layer_version does; its ARN."""
+    answer = boto3.client("lambda").publish_layer_version(
+        LayerName=name, Content={"ZipFile": code}, CompatibleRuntimes=["python3.12"]
+    )
+    return answer["LayerVersionArn"]
+
+
+def test_verify_compares_the_attached_layer_versions_with_the_rebuilt_layers(
+    workspace, aws_env: str, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    monkeypatch.setenv("LAMBDAFLEET_CACHE_DIR", str(workspace.cache_dir))
+    iam = boto3.client("iam")
+    with contextlib.suppress(iam.exceptions.EntityAlreadyExistsException):
+        iam.create_role(RoleName="verify-test", AssumeRolePolicyDocument="{}")
+    (workspace.root / "layers" / "common" / "python").mkdir(parents=True)
+    (workspace.root / "layers" / "common" / "python" / "shared_code.py").write_text("VALUE = 42\n")
+    workspace.add_function("gamma", 'layers = ["common"]\n')
+    assert main(["all", "--quiet"], workspace.root) == 0
+    layer_name = "verify-common-python3_12-x86_64"  # infra/main.tf's layer_name for the prefix
+    built = (workspace.root / "build" / "layers" / "common-python3.12-x86_64.zip").read_bytes()
+    good = _publish_layer(layer_name, built)
+    _deploy("gamma", (workspace.root / "build" / "gamma.zip").read_bytes())
+    client = boto3.client("lambda")
+    client.update_function_configuration(FunctionName="verify-gamma", Layers=[good])
+    client.get_waiter("function_updated_v2").wait(FunctionName="verify-gamma")
+
+    code, report = _verify(workspace.root, capsys, "gamma")
+    assert code == 0, report
+    (row,) = report["functions"]
+    assert row["status"] == "same"
+    assert row["layers"] == [
+        {
+            "layer": "common",
+            "status": "same",
+            "arn": good,
+            "rebuilt": row["layers"][0]["rebuilt"],
+            "deployed": row["layers"][0]["rebuilt"],
+        }
+    ]
+
+    swapped = io.BytesIO()
+    with zipfile.ZipFile(swapped, "w") as archive:
+        archive.writestr("python/shared_code.py", "VALUE = 'not from source'\n")
+    other = _publish_layer(layer_name, swapped.getvalue())
+    client.update_function_configuration(FunctionName="verify-gamma", Layers=[other])
+    client.get_waiter("function_updated_v2").wait(FunctionName="verify-gamma")
+    code, report = _verify(workspace.root, capsys, "gamma")
+    assert code == 1
+    assert [(r["layer"], r["status"], r["arn"]) for r in report["functions"][0]["layers"]] == [
+        ("common", "DIFFERS", other)
+    ]
+    assert main(["verify", "--prefix", "verify-", "gamma"], workspace.root) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("same     gamma "), lines
+    assert lines[1].startswith("DIFFERS  gamma layer common "), lines
+    assert f"deployed {layer_name}:{other.rsplit(':', 1)[1]} CodeSha256 " in lines[1], lines
+
+    client.update_function_configuration(FunctionName="verify-gamma", Layers=[])
+    client.get_waiter("function_updated_v2").wait(FunctionName="verify-gamma")
+    code, report = _verify(workspace.root, capsys, "gamma")
+    assert code == 1
+    assert [(r["layer"], r["status"], r["arn"]) for r in report["functions"][0]["layers"]] == [
+        ("common", "MISSING", None)
+    ]
