@@ -3,9 +3,11 @@
 Applied for real against the embedded endpoint, then the stored policy is checked statement by statement.
 """
 
+import importlib.util
 import json
 import re
 from pathlib import Path
+from types import ModuleType
 
 import boto3
 import pytest
@@ -142,8 +144,8 @@ ACTION_OF = {
 # Calls that need no grant: AWS answers GetCallerIdentity to anyone, and the provider's account lookup tries
 # iam:GetUser first and falls back to STS when it is refused (a role is no user).
 NEEDS_NO_GRANT = {"sts:GetCallerIdentity", "iam:GetUser"}
-# What a refresh reads that the plan role must not: secret and parameter values (the pull-request plan does not
-# refresh those two resource types).
+# What a refresh of a secret version or a parameter reads, and the plan role must not: their values
+# (scripts/refresh_targets.py leaves those two resource types out of the drift plan).
 VALUE_READS = {"secretsmanager:GetSecretValue", "ssm:GetParameter"}
 # Resource types of infra/ the applied local stack has none of, and what the provider (5.100) calls to refresh them,
 # from its source: topics (GetTopicAttributes, tags), subscriptions, streams (DescribeStreamSummary, tags), buses,
@@ -180,31 +182,47 @@ def _resource_types(root: Path) -> set[str]:
     return {m for tf in root.rglob("*.tf") for m in re.findall(r'^resource "(aws_[a-z0-9_]+)"', tf.read_text(), re.M)}
 
 
-def _refresh_reads(local_stack: LocalStack, log: Path) -> tuple[set[str], set[str]]:
-    """(IAM actions of the calls a refresh-only plan of the applied stack makes, resource types in its state)."""
-    arguments = ("plan", "-refresh-only", "-lock=false", "-input=false", *var_args(local_stack.variables))
+def _refresh_targets() -> ModuleType:
+    """scripts/refresh_targets.py, which scripts/deploy.sh plan runs, loaded as a module."""
+    spec = importlib.util.spec_from_file_location("refresh_targets", REPO_ROOT / "scripts" / "refresh_targets.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _plan_reads(local_stack: LocalStack, log: Path, *arguments: str) -> set[str]:
+    """The IAM actions of the calls a `terraform plan ARGUMENTS` of the applied stack makes (the provider's log)."""
     env = {**endpoint_environment(local_stack.variables), "TF_LOG_PROVIDER": "DEBUG", "TF_LOG_PATH": str(log)}
-    local_stack.terraform.run(*arguments, env=env)
-    addresses = local_stack.terraform.run("state", "list").stdout.splitlines()
-    bare = [re.sub(r"\[[^]]*\]", "", address).split(".") for address in addresses]  # keys may hold dots
-    types = {parts[-2] for parts in bare if parts[-3:-2] != ["data"]}
-    return _iam_actions(log.read_text()), types
+    local_stack.terraform.run(
+        "plan", "-lock=false", "-input=false", *var_args(local_stack.variables), *arguments, env=env
+    )
+    return _iam_actions(log.read_text())
 
 
-def test_the_plan_role_reads_state_and_what_a_refresh_of_the_stack_needs_but_no_data(
+def test_the_plan_role_reads_state_and_what_a_pull_request_plan_needs_but_no_data(
     local_stack: LocalStack, applied: dict, tmp_path: Path
 ) -> None:
     """One apply of infra/ci serves three checks: the policy reads no data and writes nothing, the trust, and
-    every call a refresh-only plan of the applied local stack makes (the provider's log) is granted, except the
-    two value reads, which are left out by design."""
+    every call scripts/deploy.sh plan's two plans make on the applied local stack (the provider's log) is granted:
+    the changes against the recorded state, then a refresh-only plan of every resource but the value-bearing ones."""
     _check_policy(applied)
     _check_trust()
     policy = json.loads(applied["plan_policy_json"])
     granted = {action for statement in _statements(policy) for action in _as_list(statement["Action"])}
-    reads, types = _refresh_reads(local_stack, tmp_path / "provider.log")
-    assert reads >= VALUE_READS, "the stack's secret and parameter are refreshed with value reads"
-    assert sorted(reads - granted - NEEDS_NO_GRANT) == sorted(VALUE_READS)
-    unrefreshed = _resource_types(REPO_ROOT / "infra") - types
+    script = _refresh_targets()
+    addresses = local_stack.terraform.run("state", "list").stdout.splitlines()
+    targets = script.targets(addresses)
+    in_state = {script.resource_type(address) for address in addresses} - {None}
+    refreshed = {script.resource_type(target) for target in targets}
+    assert in_state - refreshed == script.VALUE_READING_TYPES  # the stack has a secret and a parameter
+
+    changes = _plan_reads(local_stack, tmp_path / "changes.log", "-refresh=false")
+    drift = _plan_reads(local_stack, tmp_path / "drift.log", "-refresh-only", *(f"-target={t}" for t in targets))
+    assert "sqs:GetQueueAttributes" in drift and "lambda:GetFunction" in drift  # it did refresh
+    assert not (changes | drift) & VALUE_READS
+    assert sorted((changes | drift) - granted - NEEDS_NO_GRANT) == []
+    unrefreshed = _resource_types(REPO_ROOT / "infra") - refreshed - script.VALUE_READING_TYPES
     assert unrefreshed == set(NOT_IN_THE_LOCAL_STACK), "a resource type the table does not describe"
     for needed in NOT_IN_THE_LOCAL_STACK.values():
         assert needed <= granted, sorted(needed - granted)
