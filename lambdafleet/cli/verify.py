@@ -132,20 +132,22 @@ def compare(
     return rows
 
 
+def describe_deployed(client: Any, function_name: str) -> Deployed | None:
+    """What `function_name` runs (None when there is no such function), from a boto3 Lambda client."""
+    try:
+        configuration = client.get_function_configuration(FunctionName=function_name)
+    except client.exceptions.ResourceNotFoundException:
+        return None
+    arns = [layer["Arn"] for layer in configuration.get("Layers") or []]
+    return Deployed(configuration["CodeSha256"], tuple((arn, _layer_sha(client, arn)) for arn in arns))
+
+
 def _deployed(args: argparse.Namespace, names: list[str]) -> dict[str, Deployed | None]:
     client = aws_target.client_factory(args)("lambda")
     found: dict[str, Deployed | None] = {}
     for name in names:
         with aws_target.aws_errors(args, name):
-            try:
-                configuration = client.get_function_configuration(FunctionName=args.prefix + name)
-            except client.exceptions.ResourceNotFoundException:
-                found[name] = None
-                continue
-            layers = tuple(
-                (layer["Arn"], _layer_sha(client, layer["Arn"])) for layer in configuration.get("Layers") or []
-            )
-            found[name] = Deployed(configuration["CodeSha256"], layers)
+            found[name] = describe_deployed(client, args.prefix + name)
     return found
 
 
