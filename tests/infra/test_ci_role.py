@@ -6,6 +6,8 @@ Applied for real against the embedded endpoint, then the stored policy is checke
 import importlib.util
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -226,3 +228,28 @@ def test_the_plan_role_reads_state_and_what_a_pull_request_plan_needs_but_no_dat
     assert unrefreshed == set(NOT_IN_THE_LOCAL_STACK), "a resource type the table does not describe"
     for needed in NOT_IN_THE_LOCAL_STACK.values():
         assert needed <= granted, sorted(needed - granted)
+
+
+def test_refresh_targets_leave_out_only_the_resources_whose_refresh_reads_a_value() -> None:
+    """scripts/refresh_targets.py as deploy.sh runs it: state addresses in, `-target=` lines out, keys with dots,
+    spaces and brackets kept whole, data sources and value-bearing resources left out."""
+    state = "\n".join(
+        [
+            'module.stack.aws_lambda_layer_version.layer["numpy/python3.12-x86_64"]',
+            'module.stack.module.http_api[0].aws_apigatewayv2_route.this["GET /math/iam"]',
+            "module.stack.data.aws_caller_identity.current",
+            'module.stack.aws_secretsmanager_secret.this["items-token-key"]',
+            'module.stack.aws_secretsmanager_secret_version.this["items-token-key"]',
+            'module.stack.aws_ssm_parameter.this["release"]',
+            'module.stack.aws_ssm_parameter_note.this["aws_ssm_parameter.x"]',
+            "",
+        ]
+    )
+    script = REPO_ROOT / "scripts" / "refresh_targets.py"
+    result = subprocess.run([sys.executable, str(script)], input=state, capture_output=True, text=True, check=True)
+    assert result.stdout.splitlines() == [
+        '-target=module.stack.aws_lambda_layer_version.layer["numpy/python3.12-x86_64"]',
+        '-target=module.stack.module.http_api[0].aws_apigatewayv2_route.this["GET /math/iam"]',
+        '-target=module.stack.aws_secretsmanager_secret.this["items-token-key"]',
+        '-target=module.stack.aws_ssm_parameter_note.this["aws_ssm_parameter.x"]',
+    ]
