@@ -249,6 +249,19 @@ data "aws_iam_policy_document" "plan" {
     }
   }
 
+  # A table's refresh describes its encryption key, the AWS-managed alias/aws/dynamodb: metadata only.
+  statement {
+    sid       = "DescribeAwsManagedKeys"
+    actions   = ["kms:DescribeKey"]
+    resources = ["arn:${local.partition}:kms:${var.region}:${local.account}:key/*"]
+
+    condition {
+      test     = "ForAnyValue:StringLike"
+      variable = "kms:ResourceAliases"
+      values   = ["alias/aws/*"]
+    }
+  }
+
   # Actions AWS authorizes on no resource type (Resource must be "*"), none of which returns stored data:
   # parameter and alias listings (names and metadata), a subscription's settings, and GetRandomPassword, which the
   # plan's ephemeral password generator calls (it returns fresh random characters, not a stored secret).

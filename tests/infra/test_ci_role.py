@@ -3,6 +3,7 @@
 Applied for real against the embedded endpoint, then the stored policy is checked statement by statement.
 """
 
+import fnmatch
 import importlib.util
 import json
 import re
@@ -91,7 +92,8 @@ def _check_policy(applied: dict) -> None:
                 continue
             if resource.endswith(":key/*"):  # generated ids: the stack's keys are those with its aliases
                 aliases = statement["Condition"]["ForAnyValue:StringLike"]["kms:ResourceAliases"]
-                assert aliases == f"alias/{PREFIX}*", statement
+                describe_only = statement["Action"] in ("kms:DescribeKey", ["kms:DescribeKey"])
+                assert aliases == f"alias/{PREFIX}*" or (describe_only and aliases == "alias/aws/*"), statement
                 continue
             scoped = PREFIX in resource or STATE_BUCKET in resource or ":apigateway:" in resource
             assert scoped or resource.endswith((":log-group:*", ":event-source-mapping:*")), resource
@@ -164,12 +166,15 @@ NOT_IN_THE_LOCAL_STACK = {
 REQUEST_SENT = "HTTP Request Sent"
 
 
-def _iam_actions(log: str) -> set[str]:
-    """The IAM action of every AWS request the provider logged (one log entry may span lines)."""
+def _entries(log: str) -> list[str]:
+    """The provider's log entries for the AWS requests it sent (an entry may span lines: bodies do)."""
+    return [entry for entry in re.split(r"\n(?=\d{4}-\d\d-\d\dT)", log) if REQUEST_SENT in entry]
+
+
+def _iam_actions(entries: list[str]) -> set[str]:
+    """The IAM action of each AWS request the provider logged (_entries)."""
     actions = set()
-    for entry in re.split(r"\n(?=\d{4}-\d\d-\d\dT)", log):
-        if REQUEST_SENT not in entry:
-            continue
+    for entry in entries:
         method = re.search(r"rpc\.method=(\S+)", entry)
         service = re.search(r'rpc\.service=("[^"]*"|\S+)', entry)
         assert method and service, entry[:500]
@@ -193,13 +198,31 @@ def _refresh_targets() -> ModuleType:
     return module
 
 
-def _plan_reads(local_stack: LocalStack, log: Path, *arguments: str) -> set[str]:
-    """The IAM actions of the calls a `terraform plan ARGUMENTS` of the applied stack makes (the provider's log)."""
+def _plan_reads(local_stack: LocalStack, log: Path, *arguments: str) -> tuple[set[str], set[str]]:
+    """The IAM actions of the calls a `terraform plan ARGUMENTS` of the applied stack makes (the provider's log),
+    and the KMS key ids they name."""
     env = {**endpoint_environment(local_stack.variables), "TF_LOG_PROVIDER": "DEBUG", "TF_LOG_PATH": str(log)}
-    local_stack.terraform.run(
-        "plan", "-lock=false", "-input=false", *var_args(local_stack.variables), *arguments, env=env
-    )
-    return _iam_actions(log.read_text())
+    variables = var_args(local_stack.variables)
+    local_stack.terraform.run("plan", "-lock=false", "-input=false", *variables, *arguments, env=env)
+    entries = _entries(log.read_text())
+    keys = {key for entry in entries if "rpc.service=KMS" in entry for key in re.findall(r'"KeyId":"([^"]+)"', entry)}
+    return _iam_actions(entries), keys
+
+
+def _check_key_aliases(policy: dict, key_ids: set[str], local_stack: LocalStack) -> None:
+    """Each KMS key a plan names has an alias that a kms:DescribeKey grant's kms:ResourceAliases patterns match
+    (for the stack's prefix): a table's refresh describes the AWS-managed alias/aws/dynamodb."""
+    patterns = [
+        pattern.replace(PREFIX, local_stack.prefix)
+        for statement in _statements(policy)
+        if "kms:DescribeKey" in _as_list(statement["Action"])
+        for pattern in _as_list(statement["Condition"]["ForAnyValue:StringLike"]["kms:ResourceAliases"])
+    ]
+    kms = local_stack.endpoint.client("kms")
+    for key_id in key_ids:
+        aliases = [key_id] if key_id.startswith("alias/") else kms.list_aliases(KeyId=key_id)["Aliases"]
+        names = [alias if isinstance(alias, str) else alias["AliasName"] for alias in aliases]
+        assert any(fnmatch.fnmatchcase(name, p) for name in names for p in patterns), (key_id, names, patterns)
 
 
 def test_the_plan_role_reads_state_and_what_a_pull_request_plan_needs_but_no_data(
@@ -219,8 +242,11 @@ def test_the_plan_role_reads_state_and_what_a_pull_request_plan_needs_but_no_dat
     refreshed = {script.resource_type(target) for target in targets}
     assert in_state - refreshed == script.VALUE_READING_TYPES  # the stack has a secret and a parameter
 
-    changes = _plan_reads(local_stack, tmp_path / "changes.log", "-refresh=false")
-    drift = _plan_reads(local_stack, tmp_path / "drift.log", "-refresh-only", *(f"-target={t}" for t in targets))
+    changes, _ = _plan_reads(local_stack, tmp_path / "changes.log", "-refresh=false")
+    targeted = (f"-target={t}" for t in targets)
+    drift, key_ids = _plan_reads(local_stack, tmp_path / "drift.log", "-refresh-only", *targeted)
+    assert "alias/aws/dynamodb" in key_ids  # the tables' refresh
+    _check_key_aliases(policy, key_ids, local_stack)
     assert "sqs:GetQueueAttributes" in drift and "lambda:GetFunction" in drift  # it did refresh
     assert not (changes | drift) & VALUE_READS
     assert sorted((changes | drift) - granted - NEEDS_NO_GRANT) == []
