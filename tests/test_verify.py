@@ -123,16 +123,19 @@ def test_verify_compares_the_attached_layer_versions_with_the_rebuilt_layers(
     iam = boto3.client("iam")
     with contextlib.suppress(iam.exceptions.EntityAlreadyExistsException):
         iam.create_role(RoleName="verify-test", AssumeRolePolicyDocument="{}")
-    (workspace.root / "layers" / "common" / "python").mkdir(parents=True)
-    (workspace.root / "layers" / "common" / "python" / "shared_code.py").write_text("VALUE = 42\n")
-    workspace.add_function("gamma", 'layers = ["common"]\n')
+    for layer in ("common", "more"):
+        (workspace.root / "layers" / layer / "python").mkdir(parents=True)
+        (workspace.root / "layers" / layer / "python" / f"{layer}_code.py").write_text("VALUE = 42\n")
+    workspace.add_function("gamma", 'layers = ["common", "more"]\n')
     assert main(["all", "--quiet"], workspace.root) == 0
     layer_name = "verify-common-python3_12-x86_64"  # infra/main.tf's layer_name for the prefix
     built = (workspace.root / "build" / "layers" / "common-python3.12-x86_64.zip").read_bytes()
     good = _publish_layer(layer_name, built)
+    more_zip = (workspace.root / "build" / "layers" / "more-python3.12-x86_64.zip").read_bytes()
+    more = _publish_layer("verify-more-python3_12-x86_64", more_zip)
     _deploy("gamma", (workspace.root / "build" / "gamma.zip").read_bytes())
     client = boto3.client("lambda")
-    client.update_function_configuration(FunctionName="verify-gamma", Layers=[good])
+    client.update_function_configuration(FunctionName="verify-gamma", Layers=[good, more])
     client.get_waiter("function_updated_v2").wait(FunctionName="verify-gamma")
 
     code, report = _verify(workspace.root, capsys, "gamma")
@@ -146,19 +149,40 @@ def test_verify_compares_the_attached_layer_versions_with_the_rebuilt_layers(
             "arn": good,
             "rebuilt": row["layers"][0]["rebuilt"],
             "deployed": row["layers"][0]["rebuilt"],
-        }
+            "position": 0,
+            "attached_at": 0,
+        },
+        {
+            "layer": "more",
+            "status": "same",
+            "arn": more,
+            "rebuilt": row["layers"][1]["rebuilt"],
+            "deployed": row["layers"][1]["rebuilt"],
+            "position": 1,
+            "attached_at": 1,
+        },
     ]
+    client.update_function_configuration(FunctionName="verify-gamma", Layers=[more, good])  # the order matters
+    client.get_waiter("function_updated_v2").wait(FunctionName="verify-gamma")
+    assert main(["verify", "--prefix", "verify-", "gamma"], workspace.root) == 1
+    lines = capsys.readouterr().out.splitlines()
+    version = good.rsplit(":", 1)[1]
+    assert lines[1] == (
+        f"DIFFERS  gamma layer common       {layer_name}:{version} is layer 2 of verify-gamma, "
+        "the working tree lists it as layer 1"
+    ), lines
 
     swapped = io.BytesIO()
     with zipfile.ZipFile(swapped, "w") as archive:
         archive.writestr("python/shared_code.py", "VALUE = 'not from source'\n")
     other = _publish_layer(layer_name, swapped.getvalue())
-    client.update_function_configuration(FunctionName="verify-gamma", Layers=[other])
+    client.update_function_configuration(FunctionName="verify-gamma", Layers=[other, more])
     client.get_waiter("function_updated_v2").wait(FunctionName="verify-gamma")
     code, report = _verify(workspace.root, capsys, "gamma")
     assert code == 1
     assert [(r["layer"], r["status"], r["arn"]) for r in report["functions"][0]["layers"]] == [
-        ("common", "DIFFERS", other)
+        ("common", "DIFFERS", other),
+        ("more", "same", more),
     ]
     assert main(["verify", "--prefix", "verify-", "gamma"], workspace.root) == 1
     lines = capsys.readouterr().out.splitlines()
@@ -166,10 +190,11 @@ def test_verify_compares_the_attached_layer_versions_with_the_rebuilt_layers(
     assert lines[1].startswith("DIFFERS  gamma layer common "), lines
     assert f"deployed {layer_name}:{other.rsplit(':', 1)[1]} CodeSha256 " in lines[1], lines
 
-    client.update_function_configuration(FunctionName="verify-gamma", Layers=[])
+    client.update_function_configuration(FunctionName="verify-gamma", Layers=[more])
     client.get_waiter("function_updated_v2").wait(FunctionName="verify-gamma")
     code, report = _verify(workspace.root, capsys, "gamma")
     assert code == 1
     assert [(r["layer"], r["status"], r["arn"]) for r in report["functions"][0]["layers"]] == [
-        ("common", "MISSING", None)
+        ("common", "MISSING", None),
+        ("more", "DIFFERS", more),  # attached as layer 1, listed as layer 2
     ]

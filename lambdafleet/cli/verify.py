@@ -92,7 +92,8 @@ def compare_layers(
     entry: Mapping[str, Any], layers: Mapping[str, Mapping[str, Any]], deployed: Deployed, prefix: str
 ) -> list[dict[str, Any]]:
     """One row per layer the entry lists, then one per attached layer it does not: the layer version attached
-    under the expected name at the same position, and whether its CodeSha256 is the rebuilt zip's."""
+    under the expected name, whether it is at the same position (Lambda extracts layers in order, a later one over
+    an earlier one) and whether its CodeSha256 is the rebuilt zip's."""
     target = f"{entry['runtime']}-{entry['architecture']}"
     attached = {arn.split(":")[6]: (index, arn, sha) for index, (arn, sha) in enumerate(deployed.layers)}
     rows = []
@@ -101,9 +102,13 @@ def compare_layers(
         name = layer_version_name(prefix, layer, entry["runtime"], entry["architecture"])
         position, arn, sha = attached.pop(name, (None, None, None))
         status = MISSING if arn is None else SAME if sha == rebuilt and position == index else DIFFERS
-        rows.append({"layer": layer, "status": status, "arn": arn, "rebuilt": rebuilt, "deployed": sha})
-    for _, arn, sha in sorted(attached.values()):
-        rows.append({"layer": arn.split(":")[6], "status": DIFFERS, "arn": arn, "rebuilt": None, "deployed": sha})
+        row = {"layer": layer, "status": status, "arn": arn, "rebuilt": rebuilt, "deployed": sha, "position": index}
+        rows.append(row | {"attached_at": position})
+    for position, arn, sha in sorted(attached.values()):
+        rows.append(
+            {"layer": arn.split(":")[6], "status": DIFFERS, "arn": arn, "rebuilt": None, "deployed": sha}
+            | {"position": None, "attached_at": position}
+        )
     return rows
 
 
@@ -173,7 +178,11 @@ def _layer_detail(function: str, row: Mapping[str, Any], source: str, prefix: st
         return f"{attached} is attached, {source} lists no such layer for {function}"
     if row["status"] == SAME:
         return f"{attached} CodeSha256 {row['deployed']}"
-    return f"deployed {attached} CodeSha256 {row['deployed']}, {source} builds {row['rebuilt']} (or the order differs)"
+    if row["deployed"] == row["rebuilt"]:
+        where, listed = row["attached_at"] + 1, row["position"] + 1
+        return f"{attached} is layer {where} of {prefix}{function}, {source} lists it as layer {listed}"
+    deployed = row["deployed"] or "unknown (that layer version was deleted)"
+    return f"deployed {attached} CodeSha256 {deployed}, {source} builds {row['rebuilt']}"
 
 
 def _run(args: argparse.Namespace) -> int:
