@@ -199,7 +199,7 @@ data "aws_iam_policy_document" "plan" {
 
   statement {
     sid       = "DescribeTopics"
-    actions   = ["sns:GetTopicAttributes", "sns:ListTagsForResource"]
+    actions   = ["sns:GetTopicAttributes", "sns:ListSubscriptionsByTopic", "sns:ListTagsForResource"]
     resources = ["arn:${local.partition}:sns:${var.region}:${local.account}:${local.prefix}*"]
   }
 
