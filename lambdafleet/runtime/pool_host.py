@@ -24,6 +24,7 @@ import struct
 import subprocess
 import sys
 import threading
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,14 @@ class HostGone(RuntimeError):
     def __init__(self, message: str, *, delivered: bool = False) -> None:
         super().__init__(message)
         self.delivered = delivered
+
+
+class RemoteTraceback(Exception):
+    """Where an error raised in the host came from: the cause of the error the caller raises (a pickled
+    exception has no traceback), as concurrent.futures does for a process pool's."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 class Pending(Exception):
@@ -130,7 +139,8 @@ class PoolHost:
                 self._free.append(connection)
         failed, value = answer
         if failed:
-            raise value
+            error, where = value
+            raise error from RemoteTraceback(where)
         return value
 
     def _borrow(self, generation: int | None) -> tuple[socket.socket, int]:
@@ -255,8 +265,8 @@ class _Host:
                     return
                 try:
                     answer = (False, self._perform(*message))
-                except BaseException as error:  # the caller raises it
-                    answer = (True, _picklable(error))
+                except BaseException as error:  # the caller raises it, with this traceback as its cause
+                    answer = (True, (_picklable(error), "".join(traceback.format_exception(error))))
                 try:
                     _send(connection, answer)
                 except OSError:

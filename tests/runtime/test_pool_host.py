@@ -103,3 +103,16 @@ def test_a_host_dying_during_an_invocation_says_the_event_was_delivered(host: Po
     host._process.kill()
     thread.join(timeout=10)
     assert len(outcome) == 1 and getattr(outcome[0], "delivered", False)
+
+
+def test_a_bug_in_the_host_keeps_its_traceback(host: PoolHost, make_zip: MakeZip) -> None:
+    """An internal error raised in the host reaches the caller with the host's frames: the endpoint's log shows
+    where the bug is, not only pool_host's `raise`."""
+    import traceback
+
+    pool = _open(host, make_zip({"lambda_function.py": SLEEPER}))
+    with pytest.raises(TypeError) as raised:
+        pool.invoke(payload=b"{}", no_such_option=1)  # type: ignore[attr-defined]
+    shown = "".join(traceback.format_exception(raised.value))
+    assert "in _perform" in shown and "no_such_option" in shown, shown
+    assert str(raised.value).endswith("'no_such_option'")  # the message itself is unchanged
