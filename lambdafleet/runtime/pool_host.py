@@ -139,8 +139,8 @@ class PoolHost:
                 self._free.append(connection)
         failed, value = answer
         if failed:
-            error, where = value
-            raise error from RemoteTraceback(where)
+            raised, where = value
+            raise raised from RemoteTraceback(where)
         return value
 
     def _borrow(self, generation: int | None) -> tuple[socket.socket, int]:
