@@ -18,7 +18,7 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,7 @@ from lambdafleet.runtime.warm import (
     IDLE_ENV,
     IDLE_S,
     IN_PROCESS,
+    MAX_MESSAGE,
     NEEDS_STDIN,
     receive_frame,
     send_frame,
@@ -213,8 +214,12 @@ class _Server:
         except UserError as error:
             return _done(2, (1, stdout), (2, stderr), (2, f"error: {one_line(str(error))}\n"))
         printed = result.payload.decode("utf-8", errors="replace") + "\n"  # as lambdafleet.cli.invoke prints it
-        # In lambdafleet.cli.invoke's order: what the build printed, the logs, then the response.
-        return _done(1 if result.function_error else 0, (1, stdout), (2, stderr), (2, result.logs), (1, printed))
+        code = 1 if result.function_error else 0
+
+        def reply(logs: str) -> bytes:  # in lambdafleet.cli.invoke's order: the build's output, logs, response
+            return _done(code, (1, stdout), (2, stderr), (2, logs), (1, printed))
+
+        return reply(_fitted_logs(result.logs, reply))
 
     def _answer(self, message: dict[str, Any]) -> dict[str, Any]:
         """The reply to lambdafleet.cli.invoke's request (its command line parsed): JSON."""
@@ -229,13 +234,14 @@ class _Server:
             result = self._invoke(held, base64.b64decode(message["payload"]))
         except UserError as error:
             return {"user_error": str(error), "stdout": stdout, "stderr": stderr}
-        return {
+        answer = {
             "payload": base64.b64encode(result.payload).decode(),
             "function_error": result.function_error,
-            "logs": result.logs,
             "stdout": stdout,
             "stderr": stderr,
         }
+        answer["logs"] = _fitted_logs(result.logs, lambda logs: json.dumps({**answer, "logs": logs}).encode())
+        return answer
 
     def _invoke(self, held: _Held, payload: bytes) -> InvokeResult:
         """One invocation in the pool `_hold` gave (and counted busy)."""
@@ -295,6 +301,25 @@ def _text(stdin: bytes) -> str:
         return stdin.decode("utf-8")
     except UnicodeDecodeError:
         raise UserError("--event - (stdin): the event is not UTF-8 text") from None
+
+
+_CUT_NOTE_MAX = 200  # characters: the line that says logs were cut
+
+
+def _fitted_logs(logs: str, reply: Callable[[str], bytes]) -> str:
+    """`logs`, or their end when `reply(logs)` is over MAX_MESSAGE: the invocation has run, and a reply the client
+    cannot take would have it run again in the command line (each run of a function is a run of its side effects).
+    The end is kept, as in Lambda's LogResult."""
+    empty = len(reply(""))
+    size = len(reply(logs)) - empty  # the logs' bytes in the reply (escaped or encoded)
+    if empty + size <= MAX_MESSAGE:
+        return logs
+    room = MAX_MESSAGE - empty - _CUT_NOTE_MAX
+    start = len(logs) - max(room, 0) * len(logs) // size  # a first guess at the average bytes per character
+    while start < len(logs) and (excess := len(reply(logs[start:])) - empty - room) > 0:
+        start += excess  # each character cut is at least a byte of the reply
+    note = f"[the first {start} characters of these logs are cut: over the warm server's limit; --cold prints all]\n"
+    return note + logs[start:]
 
 
 def _done(code: int, *writes: tuple[int, str]) -> bytes:

@@ -185,3 +185,41 @@ def test_concurrent_invokes_share_the_server(workspace):
         results = list(threads.map(lambda _: workspace.run("invoke", "counter"), range(4)))
     assert all(result.returncode == 0 for result in results), [result.stderr for result in results]
     assert all(json.loads(result.stdout)[1] == "layer-1" for result in results)
+
+
+LOUD = """\
+import socket
+
+
+def lambda_handler(event, context):
+    socket.create_connection(("127.0.0.1", {port})).close()  # counted by the test
+    print("x" * 17_000_000 + "end-of-logs")
+    return "done"
+"""
+
+
+def _runs(listener) -> int:
+    """The connections waiting on `listener`: one per run of the function."""
+    count = 0
+    while True:
+        try:
+            listener.accept()[0].close()
+        except BlockingIOError:
+            return count
+        count += 1
+
+
+def test_an_invocation_with_logs_over_the_message_limit_runs_once(workspace):
+    """The warm server's reply is bounded (MAX_MESSAGE); logs bigger than that are cut, not a reason to run the
+    invocation again in the command line (each run of a function is a run of its side effects)."""
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.setblocking(False)
+        source = LOUD.format(port=listener.getsockname()[1])
+        workspace.add_function("loud", files={"lambda_function.py": source})
+        for _ in range(2):  # the first starts the server, the second finds it
+            result = workspace.run("invoke", "loud")
+            assert result.returncode == 0 and result.stdout == '"done"\n', (result.stdout, result.stderr[:3000])
+            assert _runs(listener) == 1
+            assert "end-of-logs" in result.stderr and "REPORT RequestId" in result.stderr  # the logs' end is kept
