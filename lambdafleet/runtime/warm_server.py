@@ -10,6 +10,7 @@ import argparse
 import ast
 import base64
 import contextlib
+import functools
 import hashlib
 import io
 import json
@@ -35,6 +36,7 @@ from lambdafleet.runtime.warm import (
     IDLE_ENV,
     IDLE_S,
     IN_PROCESS,
+    INVOKING,
     MAX_MESSAGE,
     NEEDS_STDIN,
     receive_frame,
@@ -183,10 +185,11 @@ class _Server:
                 if body is None:
                     return
                 connection.settimeout(None)
+                invoking = functools.partial(send_frame, connection, INVOKING)  # the client then never reruns it
                 if body[:1] == COMMAND:  # `build.py invoke ARGS`, from build.py before it imports anything
-                    reply = self._command(ast.literal_eval(body[1:].decode()))
+                    reply = self._command(ast.literal_eval(body[1:].decode()), invoking)
                 else:  # the same from lambdafleet.cli.invoke, in-process, its command line parsed
-                    reply = json.dumps(self._answer(json.loads(body))).encode()
+                    reply = json.dumps(self._answer(json.loads(body), invoking)).encode()
                 send_frame(connection, reply)
         except (OSError, ValueError, KeyError, TypeError, SyntaxError):
             pass  # the client went away, or sent nonsense: it is its to retry
@@ -196,7 +199,7 @@ class _Server:
                 self.last_used = time.monotonic()
             self._sweep()  # a pool this invocation's build replaced
 
-    def _command(self, request: dict[str, Any]) -> bytes:
+    def _command(self, request: dict[str, Any], invoking: Callable[[], None]) -> bytes:
         """The reply to `build.py invoke ARGS`: its output and exit code, or FALLBACK / NEEDS_STDIN."""
         root, stdin = str(request["root"]), request.get("stdin")
         with self.checking:
@@ -210,7 +213,7 @@ class _Server:
             warm_request, stdout, stderr = checked
             held = self._hold(warm_request)
         try:
-            result = self._invoke(held, payload)
+            result = self._invoke(held, payload, invoking)
         except UserError as error:
             return _done(2, (1, stdout), (2, stderr), (2, f"error: {one_line(str(error))}\n"))
         printed = result.payload.decode("utf-8", errors="replace") + "\n"  # as lambdafleet.cli.invoke prints it
@@ -221,7 +224,7 @@ class _Server:
 
         return reply(_fitted_logs(result.logs, reply))
 
-    def _answer(self, message: dict[str, Any]) -> dict[str, Any]:
+    def _answer(self, message: dict[str, Any], invoking: Callable[[], None]) -> dict[str, Any]:
         """The reply to lambdafleet.cli.invoke's request (its command line parsed): JSON."""
         with self.checking:
             extra_env = {str(key): str(value) for key, value in dict(message["extra_env"]).items()}
@@ -231,7 +234,7 @@ class _Server:
             request, stdout, stderr = checked
             held = self._hold(request)
         try:
-            result = self._invoke(held, base64.b64decode(message["payload"]))
+            result = self._invoke(held, base64.b64decode(message["payload"]), invoking)
         except UserError as error:
             return {"user_error": str(error), "stdout": stdout, "stderr": stderr}
         answer = {
@@ -243,9 +246,10 @@ class _Server:
         answer["logs"] = _fitted_logs(result.logs, lambda logs: json.dumps({**answer, "logs": logs}).encode())
         return answer
 
-    def _invoke(self, held: _Held, payload: bytes) -> InvokeResult:
-        """One invocation in the pool `_hold` gave (and counted busy)."""
+    def _invoke(self, held: _Held, payload: bytes, invoking: Callable[[], None]) -> InvokeResult:
+        """One invocation in the pool `_hold` gave (and counted busy); `invoking` tells the client it starts."""
         try:
+            invoking()
             return held.pool.invoke(payload=payload)
         finally:
             with self.mutex:
