@@ -132,6 +132,8 @@ def invoke(root: str, name: str, payload: bytes, *, region: str, extra_env: dict
         return None
     if "user_error" in reply:
         raise UserError(str(reply["user_error"]))
+    if "internal_error" in reply:  # the server's traceback
+        raise RuntimeError(f"the warm server failed during the invocation:\n{reply['internal_error']}")
     return WarmResult(
         base64.b64decode(reply["payload"]),
         bool(reply["function_error"]),

@@ -19,6 +19,7 @@ import socket
 import struct
 import threading
 import time
+import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -216,6 +217,8 @@ class _Server:
             result = self._invoke(held, payload, invoking)
         except UserError as error:
             return _done(2, (1, stdout), (2, stderr), (2, f"error: {one_line(str(error))}\n"))
+        except Exception as error:  # the event may have reached the function: not the client's to run again
+            return _done(1, (1, stdout), (2, stderr), (2, _internal_error(error)))
         printed = result.payload.decode("utf-8", errors="replace") + "\n"  # as lambdafleet.cli.invoke prints it
         code = 1 if result.function_error else 0
 
@@ -237,6 +240,8 @@ class _Server:
             result = self._invoke(held, base64.b64decode(message["payload"]), invoking)
         except UserError as error:
             return {"user_error": str(error), "stdout": stdout, "stderr": stderr}
+        except Exception as error:  # as in _command
+            return {"internal_error": _internal_error(error), "stdout": stdout, "stderr": stderr}
         answer = {
             "payload": base64.b64encode(result.payload).decode(),
             "function_error": result.function_error,
@@ -298,6 +303,11 @@ def _parse(argv: list[str], stdin: bytes | None) -> tuple[argparse.Namespace, by
         return args, event_payload(args, text), extra_variables(args)
     except UserError as error:
         return _done(2, (2, f"error: {one_line(str(error))}\n"))
+
+
+def _internal_error(error: Exception) -> str:
+    """What lambdafleet.cli.main prints of a bug (cli.print_internal_error): the server's stderr is /dev/null."""
+    return "".join(traceback.format_exception(error)) + "internal error: please report it with the traceback above\n"
 
 
 def _text(stdin: bytes) -> str:
