@@ -59,6 +59,14 @@ def _receive(sock: socket.socket) -> Any:
     return pickle.loads(memoryview(data)[_LENGTH.size :])
 
 
+def _readable(sock: socket.socket, wait_s: float) -> bool:
+    """Whether `sock` has data (or end of file) within `wait_s` seconds: poll, as select() refuses a descriptor
+    over FD_SETSIZE (1024)."""
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(wait_s * 1000))
+
+
 class HostGone(RuntimeError):
     """The pool host exited: its pools and their environments are gone. `delivered` is False when the request
     never reached a host that could have run it (the caller may open the pool again and retry)."""
@@ -117,7 +125,7 @@ class PoolHost:
         except OSError as error:
             connection.close()
             raise HostGone(f"the pool host is gone: {error}") from None
-        if wait_s is not None and not select.select([connection], [], [], wait_s)[0]:
+        if wait_s is not None and not _readable(connection, wait_s):
             raise Pending(functools.partial(self._answer, connection))
         value = self._answer(connection)
         return current if operation == "open" else value

@@ -116,3 +116,23 @@ def test_a_bug_in_the_host_keeps_its_traceback(host: PoolHost, make_zip: MakeZip
     shown = "".join(traceback.format_exception(raised.value))
     assert "in _perform" in shown and "no_such_option" in shown, shown
     assert str(raised.value).endswith("'no_such_option'")  # the message itself is unchanged
+
+
+def test_a_deadline_works_with_descriptors_past_select_s_limit(make_zip: MakeZip) -> None:
+    """select() refuses a descriptor over FD_SETSIZE (1024), which a busy endpoint's connection may have."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.skip(f"the hard limit on open files is {hard}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200) if soft != resource.RLIM_INFINITY else soft, hard))
+    fillers = [os.open(os.devnull, os.O_RDONLY) for _ in range(1050)]
+    host = PoolHost()
+    try:
+        pool = _open(host, make_zip({"lambda_function.py": SLEEPER}))  # its connection: a descriptor over 1024
+        assert pool.invoke(payload=b"{}", wait_s=30).payload == b'"ok"'  # type: ignore[attr-defined]
+    finally:
+        host.close()
+        for descriptor in fillers:
+            os.close(descriptor)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
