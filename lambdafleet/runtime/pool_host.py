@@ -242,6 +242,7 @@ class _Host:
     """The host process's side: one FunctionPool per pool id; each connection served on a thread of its own."""
 
     def __init__(self, control: socket.socket) -> None:
+        control.set_inheritable(False)  # pass_fds made it inheritable: nothing the host starts may reach the endpoint
         self._control = control
         self._pools: dict[int, FunctionPool] = {}
         self._mutex = threading.Lock()
@@ -256,6 +257,7 @@ class _Host:
             if not fds:
                 break  # end of file
             connection = socket.socket(fileno=fds[0])
+            connection.set_inheritable(False)  # received descriptors are inheritable, and this one carries pickles
             threading.Thread(target=self._serve, args=(connection,), daemon=True).start()
         with self._mutex:
             pools, self._pools = list(self._pools.values()), {}

@@ -1,5 +1,6 @@
 """Function pools in a process of their own (pool_host.py): the endpoint's pools, off its interpreter lock."""
 
+import contextlib
 import os
 import threading
 import time
@@ -136,3 +137,24 @@ def test_a_deadline_works_with_descriptors_past_select_s_limit(make_zip: MakeZip
         for descriptor in fillers:
             os.close(descriptor)
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+@pytest.mark.skipif(not Path("/proc/self/fdinfo").exists(), reason="reads the host's descriptors in /proc")
+def test_the_host_s_sockets_are_not_inherited_by_what_it_starts(host: PoolHost, make_zip: MakeZip) -> None:
+    """A connection carries pickles (code, once unpickled): no process the host starts may inherit one, whatever
+    way it is started. Descriptors received over SCM_RIGHTS, and pass_fds's, are inheritable unless made not."""
+    pool = _open(host, make_zip({"lambda_function.py": SLEEPER}))
+    assert not pool.invoke(payload=b"{}").function_error  # type: ignore[attr-defined]
+    assert host._process is not None
+    fds = Path(f"/proc/{host._process.pid}/fd")
+    inherited = []
+    for fd in fds.iterdir():
+        if int(fd.name) <= 2:
+            continue
+        with contextlib.suppress(OSError):
+            flags = int(
+                Path(f"/proc/{host._process.pid}/fdinfo/{fd.name}").read_text().split("flags:")[1].split()[0], 8
+            )
+            if not flags & 0o2000000:  # O_CLOEXEC
+                inherited.append((fd.name, os.readlink(fd)))
+    assert not inherited, inherited
