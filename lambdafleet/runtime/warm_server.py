@@ -322,12 +322,13 @@ _CUT_NOTE_MAX = 200  # characters: the line that says logs were cut
 
 def _fitted_logs(logs: str, reply: Callable[[str], bytes]) -> str:
     """`logs`, or their end when `reply(logs)` is over MAX_MESSAGE: the invocation has run, and a reply the client
-    cannot take would have it run again in the command line (each run of a function is a run of its side effects).
-    The end is kept, as in Lambda's LogResult."""
-    empty = len(reply(""))
-    size = len(reply(logs)) - empty  # the logs' bytes in the reply (escaped or encoded)
-    if empty + size <= MAX_MESSAGE:
+    cannot take would lose its response (and once had the command line run the event again). The end is kept, as
+    in Lambda's LogResult."""
+    whole = len(reply(logs))
+    if whole <= MAX_MESSAGE:
         return logs
+    empty = len(reply(""))
+    size = whole - empty  # the logs' bytes in the reply (escaped or encoded)
     room = MAX_MESSAGE - empty - _CUT_NOTE_MAX
     start = len(logs) - max(room, 0) * len(logs) // size  # a first guess at the average bytes per character
     while start < len(logs) and (excess := len(reply(logs[start:])) - empty - room) > 0:
