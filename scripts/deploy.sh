@@ -75,7 +75,9 @@ if [[ $mode == plan ]]; then
   terraform -chdir="$env_dir" show -no-color "$PWD/build/tfplan" >build/plan.txt
   # The plan above read the state, so a failing list means there is none yet (nothing to refresh).
   addresses=$(terraform -chdir="$env_dir" state list 2>/dev/null || true)
-  mapfile -t targets < <("$python" scripts/refresh_targets.py <<<"$addresses")
+  target_lines=$("$python" scripts/refresh_targets.py <<<"$addresses")
+  targets=()
+  [[ -z $target_lines ]] || mapfile -t targets <<<"$target_lines"
   if ((${#targets[@]})); then
     {
       printf '\n# Drift since the last apply: every resource refreshed but secret versions and SSM parameters\n\n'
