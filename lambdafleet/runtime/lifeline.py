@@ -69,7 +69,7 @@ def wait_child(pid: int, owner: int | None) -> int | None:
     """Block until child `pid` exits and return its wait status; None if the process behind the pidfd `owner`
     exited first (the child is still running then)."""
     child = _pidfd(pid) if owner is not None else None
-    if child is None:
+    if owner is None or child is None:
         return os.waitpid(pid, 0)[1]
     try:
         readable = select.select([child, owner], [], [])[0]

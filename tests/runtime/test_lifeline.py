@@ -6,7 +6,7 @@ import signal
 import subprocess
 import sys
 
-from lambdafleet.testing.processes import describe, descendants, survivors
+from lambdafleet.testing.processes import descendants, describe, survivors
 from tests.runtime.conftest import REPO_ROOT
 
 PARENT = """

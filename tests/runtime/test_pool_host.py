@@ -12,7 +12,7 @@ from lambdafleet.errors import UserError
 from lambdafleet.runtime import FunctionSpec
 from lambdafleet.runtime.pool import MAX_REQUEST_BYTES, PayloadTooLargeError
 from lambdafleet.runtime.pool_host import HostGone, Pending, PoolHost
-from lambdafleet.testing.processes import Process, describe, descendants, survivors
+from lambdafleet.testing.processes import Process, descendants, describe, survivors
 
 from .conftest import CACHE_DIR, MakeZip, needs_sandbox
 
