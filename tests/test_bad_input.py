@@ -320,6 +320,7 @@ def test_missing_functions_folder_is_a_user_error(workspace):
     assert "functions/: folder missing" in result.stderr
 
 
+@pytest.mark.stack  # slow end to end: a build and an invocation in new processes
 def test_a_broken_handler_elsewhere_does_not_block_building_or_invoking_this_function(workspace):
     workspace.add_function("good")
     workspace.add_function("broken", files={"lambda_function.py": "def lambda_handler(event, context)\n"})

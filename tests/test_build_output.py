@@ -71,6 +71,7 @@ def test_zip_entries_are_normalised_and_sorted(workspace):
         assert stat.S_IMODE(info.external_attr >> 16) == expected, info.filename
 
 
+@pytest.mark.stack  # slow end to end: real compiled wheels for each architecture
 @pytest.mark.parametrize(("architecture", "machine"), [("arm64", "aarch64"), ("x86_64", "x86_64")])
 def test_compiled_dependencies_match_the_target_architecture(workspace, architecture, machine):
     workspace.add_locked_function(
@@ -145,6 +146,7 @@ def test_compiled_sdist_without_a_wheel_for_the_target_fails_clearly(workspace):
     assert not (workspace.root / "build" / "netinfo.zip").exists()
 
 
+@pytest.mark.stack  # slow end to end: a build with real dependencies
 def test_zip_holds_code_and_dist_info_but_not_tests_caches_secrets(workspace):
     folder = workspace.add_locked_function(
         "numeric", "numpy-python3.12-x86_64.txt", config='exclude = ["data/raw", "*.csv"]\n'

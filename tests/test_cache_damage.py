@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.stack  # slow end to end: a full build per kind of damage to each cache file
+
 FIXTURE_LOCK = "six-python3.12-x86_64.txt"
 
 

@@ -6,6 +6,10 @@ import os
 import subprocess
 import sys
 
+import pytest
+
+pytestmark = pytest.mark.stack  # slow end to end: 24 build.py processes, six at a time
+
 FUNCTIONS = [f"fn{i}" for i in range(6)]
 
 

@@ -6,6 +6,7 @@ import stat
 from pathlib import Path
 
 import boto3
+import pytest
 
 IMAGE_TOML = 'package_type = "image"\n'
 LOCK = "six-python3.12-x86_64.txt"
@@ -137,6 +138,7 @@ def test_unchanged_contexts_are_cached_and_missing_ones_rebuilt(workspace):
     assert (workspace.root / "build/img.image/Dockerfile").is_file()
 
 
+@pytest.mark.stack  # slow end to end: a build and an upload
 def test_upload_sends_zips_and_skips_image_functions(workspace, aws_env):
     _image_function(workspace)
     workspace.add_function("plain")

@@ -22,6 +22,7 @@ def _cache_files(workspace):
     return {p: p.stat().st_mtime_ns for p in (workspace.cache_dir / "deps").rglob("*") if p.is_file()}
 
 
+@pytest.mark.stack  # slow end to end: four builds, with real dependencies
 def test_only_changed_functions_rebuild_and_deps_are_reused(workspace):
     folder = workspace.add_locked_function("numeric", NUMPY_LOCK)
     workspace.add_function("plain")

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.stack  # slow end to end: a fresh venv with an old pip installing numpy
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PYENV_311 = Path.home() / ".pyenv" / "versions" / "3.11.7" / "bin" / "python3.11"
 # What build.py itself imports at run time; both are pinned with hashes in requirements-dev.txt.

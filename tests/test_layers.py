@@ -4,6 +4,8 @@ attached to the functions that name them; Lambda's limits checked at build time.
 import json
 import zipfile
 
+import pytest
+
 SIX_LOCK = "six-python3.12-x86_64.txt"
 
 
@@ -88,6 +90,7 @@ def test_layer_mistakes_are_one_line_errors(workspace) -> None:
     assert result.returncode == 2 and result.stderr.startswith("error: layers/l0/layer.toml: key 'color': unknown key")
 
 
+@pytest.mark.stack  # slow end to end: writes and zips 250 MB
 def test_a_function_and_its_layers_over_250_mb_unzipped_are_refused(workspace) -> None:
     layer = _layer(workspace, "big")
     with (layer / "python" / "blob.bin").open("wb") as stream:

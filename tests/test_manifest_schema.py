@@ -3,10 +3,11 @@ build writes, the Python TypedDicts say the same, and a manifest of another shap
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any, get_type_hints
 
-import jsonschema
 import pytest
 
 from lambdafleet.build import config, image, permissions
@@ -32,6 +33,7 @@ from lambdafleet.build.manifest import (
 )
 from lambdafleet.errors import UserError
 
+REPO_ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = load_schema()
 DEFS = SCHEMA["$defs"]
 FUNCTION = DEFS["function"]["properties"]
@@ -73,6 +75,8 @@ def test_the_typed_dicts_and_the_schema_name_the_same_keys(typed: Any, schema: d
 
 
 def test_the_schema_is_valid_json_schema_and_its_choices_are_function_tomls() -> None:
+    import jsonschema  # here, not at the top: its import costs ~1 s (lark grammars), once per test process
+
     jsonschema.Draft202012Validator.check_schema(SCHEMA)
     assert FUNCTION["runtime"]["enum"] == list(config.RUNTIMES)
     assert FUNCTION["architecture"]["enum"] == list(config.ARCHITECTURES)
@@ -116,6 +120,8 @@ def built(tmp_path_factory: pytest.TempPathFactory, make_workspace: Any) -> dict
 
 
 def test_a_built_manifest_matches_the_schema(built: dict[str, Any]) -> None:
+    import jsonschema
+
     jsonschema.Draft202012Validator(SCHEMA).validate(built)
     assert built["functions"]["boxed"]["image"] is not None and built["chains"]["both"]["steps"] == ["first", "second"]
     assert list(built["layers"]["tools"]["builds"]) == ["python3.12-x86_64"]
@@ -186,3 +192,16 @@ def test_build_refuses_an_edited_manifest_with_one_line_and_exit_2(workspace: An
         "fix it, or delete it and rebuild (python build.py clean && python build.py all)\n"
     )
     assert json.loads(path.read_text()) == manifest  # nothing rewritten
+
+
+def test_checking_a_manifest_skips_the_format_checkers_grammars() -> None:
+    """jsonschema imports the libraries of its optional format checkers when it is imported; rfc3987_syntax (there
+    through cyclonedx's validation extra) then compiles 38 grammars, ~1.5 s, on every `build.py` run that reads a
+    manifest it did not write (a restored one in CI, say). The schema checks no format, so none is loaded."""
+    probe = (
+        "import sys; from lambdafleet.build.manifest import check_manifest; "
+        "check_manifest({'schema_version': 1, 'functions': {}, 'chains': {}}, 'm.json'); "
+        "print(sorted(m for m in ('jsonschema', 'rfc3987_syntax') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["['jsonschema']"]

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.stack  # slow end to end: pytest runs on pytest-xdist workers in new processes
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONFTEST = """
 import os, pytest

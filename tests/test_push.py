@@ -85,6 +85,7 @@ def test_zip_functions_cannot_be_pushed(workspace):
 
 
 # The repository is infra/'s: name_prefix + function name, lower case.
+@pytest.mark.stack  # slow end to end: an image build and push through a stand-in docker
 @pytest.mark.parametrize(("prefix_args", "repository"), [((), "lambdafleet-img"), (("--prefix", "dev-"), "dev-img")])
 def test_push_logs_in_to_ecr_builds_for_the_platform_and_pushes_the_tag(
     workspace, tmp_path, aws_env, prefix_args, repository

@@ -4,8 +4,7 @@ the zip's SHA-256; valid against the CycloneDX 1.6 schema, listed in the manifes
 import hashlib
 import json
 
-from cyclonedx.schema import SchemaVersion
-from cyclonedx.validation.json import JsonStrictValidator
+import pytest
 
 SIX_LOCK = "six-python3.12-x86_64.txt"
 
@@ -16,6 +15,7 @@ def _sbom(workspace, name: str) -> tuple[bytes, dict]:
     return raw, json.loads(raw)
 
 
+@pytest.mark.stack  # slow end to end: a locked package installed, and the CycloneDX schema validator
 def test_sbom_lists_packages_files_and_the_zip(workspace) -> None:
     folder = workspace.add_locked_function("withsix", SIX_LOCK)
     (folder / "helpers.py").write_text("VALUE = 1\n")
@@ -24,6 +24,9 @@ def test_sbom_lists_packages_files_and_the_zip(workspace) -> None:
     entry = workspace.manifest()["functions"]["withsix"]
     assert entry["sbom"] == "withsix.cdx.json"
     raw, sbom = _sbom(workspace, "withsix")
+
+    from cyclonedx.schema import SchemaVersion  # imported here: its validator costs ~1 s (jsonschema's grammars)
+    from cyclonedx.validation.json import JsonStrictValidator
 
     errors = JsonStrictValidator(SchemaVersion.V1_6).validate_str(raw.decode())
     assert errors is None, errors

@@ -2,6 +2,8 @@
 
 import subprocess
 
+import pytest
+
 
 def _git(workspace, *args):
     subprocess.run(["git", "-C", str(workspace.root), *args], check=True, capture_output=True)
@@ -46,6 +48,7 @@ def test_missing_shared_library_is_a_user_error(workspace):
     assert "functions/fn/function.toml: key 'shared': no folder lib/nope/" in result.stderr
 
 
+@pytest.mark.stack  # slow end to end: git commits and several builds
 def test_changed_since_builds_only_what_changed_and_what_is_missing(workspace):
     _project(workspace)
     first = workspace.run("all", "--changed-since", "HEAD")

@@ -13,6 +13,7 @@ import contextlib
 import fcntl
 import json
 import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -242,12 +243,32 @@ _REMEDY = "fix it, or delete it and rebuild (python build.py clean && python bui
 
 def check_manifest(data: object, source: str) -> None:
     """Raise UserError naming `source` and the offending key unless `data` is of manifest.schema.json's shape."""
-    import jsonschema  # ~0.3 s to import: only for manifests this tool did not just write
-
+    jsonschema = _import_jsonschema()
     validator = jsonschema.Draft202012Validator(load_schema())
     error = jsonschema.exceptions.best_match(validator.iter_errors(data))
     if error is not None:
         raise UserError(f"{source}: key '{_key(error)}': {error.message}; {_REMEDY}")
+
+
+def _import_jsonschema() -> Any:
+    """jsonschema, imported without the libraries of the format checkers it registers on import when installed.
+
+    rfc3987_syntax (installed through cyclonedx's validation extra) compiles 38 grammars on import, ~1.5 s of a
+    `build.py` run that reads a manifest it did not write; the manifest schema checks no `format`, and jsonschema
+    treats a missing library as not installed. Only when nothing imported either already. A validator that imports
+    jsonschema later in the same process lacks the `iri` checks: only tests do that (tests/test_sbom.py, whose
+    SBOMs have no IRI field).
+    """
+    if "jsonschema" in sys.modules or "rfc3987_syntax" in sys.modules:
+        import jsonschema
+
+        return jsonschema
+    sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]  # import raises ImportError: skipped
+    try:
+        import jsonschema
+    finally:
+        del sys.modules["rfc3987_syntax"]
+    return jsonschema
 
 
 def load_schema() -> dict[str, Any]:

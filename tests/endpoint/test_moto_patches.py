@@ -27,6 +27,7 @@ def test_another_moto_version_is_refused_with_both_versions_named() -> None:
         moto_patches.check_moto_version("5.3.0")
 
 
+@pytest.mark.stack  # slow end to end: the emulator in a new interpreter
 def test_the_emulator_refuses_to_start_on_another_moto(tmp_path: Path) -> None:
     """A real installed-package lookup: a moto 99.0.0 distribution earlier on sys.path is the one Python reports."""
     metadata = tmp_path / "moto-99.0.0.dist-info"
@@ -51,6 +52,7 @@ def test_every_patch_says_what_it_restores() -> None:
         assert patch.reproduction is None or (REPO_ROOT / patch.reproduction).is_file(), patch.name
 
 
+@pytest.mark.stack  # slow end to end: the registry in a new interpreter importing moto
 def test_the_registry_lists_itself() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "lambdafleet.endpoint.moto_patches"],

@@ -57,6 +57,7 @@ def test_an_invalid_definition_is_reported(definition: str, code: str) -> None:
     assert code in _codes(definition)
 
 
+@pytest.mark.stack  # slow end to end: the emulator in a new interpreter
 def test_the_server_validates_definitions_and_lists_versions(aws_env: str) -> None:
     client = boto3.client("stepfunctions")
     good = _machine({"A": {"Type": "Pass", "End": True}})

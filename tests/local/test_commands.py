@@ -44,6 +44,7 @@ def build_py(run_cli, monkeypatch: pytest.MonkeyPatch) -> Callable[..., CliResul
     return run
 
 
+@pytest.mark.stack  # slow end to end: its own build.py local
 def test_local_refuses_a_busy_port() -> None:
     # A child process: binding happens after the endpoint patched moto's classes, which must not leak into this one.
     with socket.create_server(("127.0.0.1", 0)) as busy:

@@ -17,6 +17,8 @@ from tests.local.conftest import LAMBDA_TRUST, _zip
 from tests.runtime.conftest import needs_sandbox
 from tests.runtime.dap_client import DapClient, debug_port
 
+pytestmark = pytest.mark.stack  # slow end to end: its own build.py local with a debugged function
+
 HANDLER = """\
 def lambda_handler(event, context):
     path = event['rawPath']

@@ -82,6 +82,7 @@ def _bodies(events: list[dict]) -> list[str]:
     return [record["body"] for event in events for record in event["Records"]]
 
 
+@pytest.mark.stack  # slow end to end: waits out visibility timeouts and the redrive (~20 s)
 def test_sqs_partial_batch_failures_and_redrive(embedded, recorder, results, wait_for) -> None:
     sqs, lam = embedded.client("sqs"), embedded.client("lambda")
     dlq_url, dlq_arn = _queue(sqs, _unique("dlq"))
@@ -266,6 +267,7 @@ def test_eventbridge_put_events_runs_matching_rules(embedded, recorder, results,
     assert set(event) == {"version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail"}
 
 
+@pytest.mark.stack  # slow end to end: build.py trigger in a new process
 def test_trigger_command_fires_a_schedule_now(embedded, recorder, results, wait_for) -> None:
     events = embedded.client("events")
     function = recorder()

@@ -12,6 +12,8 @@ from moto import mock_aws
 
 from lambdafleet.endpoint.schedules import Scheduler
 
+pytestmark = pytest.mark.stack  # slow end to end: moto in-process for each test, and a scheduler
+
 T0 = datetime.datetime(2026, 1, 1, 5, 59, 30, tzinfo=datetime.UTC)
 
 

@@ -279,6 +279,7 @@ def _settled(endpoint, wait_for, *names: str) -> list[int]:
     return wait_for(stable, timeout=90)
 
 
+@pytest.mark.stack  # slow end to end: 16 and more asynchronous invocations
 def test_a_function_invoking_itself_asynchronously_is_stopped_after_16(embedded, deploy_function, wait_for) -> None:
     name = deploy_function(SELF_EVENT, Timeout=10)["FunctionName"]
     embedded.client("lambda").invoke(FunctionName=name, InvocationType="Event", Payload=b"{}")
@@ -353,6 +354,7 @@ def _queue_sleepers(url: str, zip_of, count: int, sleep_s: float) -> str:
     return "sleeper"
 
 
+@pytest.mark.stack  # slow end to end: its own build.py local, stopped with Ctrl-C
 def test_ctrl_c_runs_the_queued_asynchronous_invocations_first(tmp_path: Path, zip_of) -> None:
     process, url, log = _own_endpoint(tmp_path)
     try:
@@ -366,6 +368,7 @@ def test_ctrl_c_runs_the_queued_asynchronous_invocations_first(tmp_path: Path, z
     assert "dropped" not in output and "Traceback" not in output, output
 
 
+@pytest.mark.stack  # slow end to end: its own build.py local, stopped with Ctrl-C
 def test_ctrl_c_gives_up_after_the_drain_timeout_and_says_how_many_are_lost(tmp_path: Path, zip_of) -> None:
     process, url, log = _own_endpoint(tmp_path, "--drain-timeout", "0.5")
     try:
@@ -390,6 +393,7 @@ def lambda_handler(event, context):
 """
 
 
+@pytest.mark.stack  # slow end to end: 16 and more invocations through S3
 def test_a_function_writing_to_the_bucket_that_triggers_it_is_stopped_after_16(
     embedded, deploy_function, wait_for
 ) -> None:
@@ -424,6 +428,7 @@ def lambda_handler(event, context):
 """
 
 
+@pytest.mark.stack  # slow end to end: a burst of concurrent environments
 def test_many_concurrent_invocations_calling_the_endpoint_back_all_finish(embedded, deploy_function) -> None:
     """40 synchronous invocations at once hold 40 server threads while 4 environments run; the functions' own
     calls to the endpoint must still find a thread (a smaller pool deadlocks until the functions time out)."""
@@ -464,6 +469,7 @@ def _pool_host(endpoint_pid: int) -> int:
     raise AssertionError(f"endpoint {endpoint_pid} has no pool host")
 
 
+@pytest.mark.stack  # slow end to end: its own build.py local, whose pool host is killed
 def test_a_pool_host_that_died_is_replaced(tmp_path: Path, zip_of) -> None:
     """The functions' pools run in a child process of the endpoint: killed while idle, the next invocation runs in
     a new one (a cold start); killed during an invocation, that one fails as Lambda's ServiceException, the next

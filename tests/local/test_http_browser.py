@@ -13,6 +13,8 @@ from contextlib import contextmanager
 
 import pytest
 
+pytestmark = pytest.mark.stack  # slow end to end: a headless Chromium
+
 HANDLER = """
 import json
 def lambda_handler(event, context):

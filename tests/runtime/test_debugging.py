@@ -21,6 +21,8 @@ from lambdafleet.runtime.interpreter import find_interpreter, lambda_architectur
 from tests.runtime.conftest import CACHE_DIR, REPO_ROOT
 from tests.runtime.dap_client import DapClient, debug_port
 
+pytestmark = pytest.mark.stack  # slow end to end: debugpy sessions under four interpreters
+
 # The breakpoint goes on the return line. The timeout (1 s) is shorter than the pause at the breakpoint.
 HANDLER = 'def lambda_handler(event, context):\n    answer = event["key1"]\n    return answer\n'
 BREAKPOINT_LINE = 3

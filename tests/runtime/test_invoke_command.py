@@ -3,6 +3,8 @@
 import json
 import platform
 
+import pytest
+
 from lambdafleet.runtime.interpreter import lambda_architecture
 
 HOST = lambda_architecture(platform.machine())
@@ -11,6 +13,7 @@ OTHER = "arm64" if HOST == "x86_64" else "x86_64"
 ENV_DUMP = "import os\n\ndef lambda_handler(event, context):\n    return dict(os.environ)\n"
 
 
+@pytest.mark.stack  # slow end to end: build.py invoke in new processes
 def test_configured_and_passed_variables_reach_the_function_and_nothing_else(workspace):
     workspace.add_function("envdump", 'environment = {TABLE_ITEMS = "items-1"}\n', {"lambda_function.py": ENV_DUMP})
     done = workspace.run(
@@ -25,6 +28,7 @@ def test_configured_and_passed_variables_reach_the_function_and_nothing_else(wor
     assert "SHELL_ONLY" not in env and "LAMBDAFLEET_CACHE_DIR" not in env
 
 
+@pytest.mark.stack  # slow end to end: build.py invoke in new processes
 def test_a_dependency_missing_from_the_zip_fails_as_in_lambda(workspace):
     workspace.add_function(
         "needsyaml", files={"lambda_function.py": "import yaml\n\ndef lambda_handler(e, c):\n    pass\n"}
@@ -85,6 +89,7 @@ def lambda_handler(event, context):
 """
 
 
+@pytest.mark.stack  # slow end to end: build.py invoke in new processes
 def test_a_repeated_invoke_is_a_warm_start_until_the_function_changes(workspace):
     """As Lambda reuses an environment: module state persists and init runs once; any change means a new one."""
     folder = workspace.add_function("counter", files={"lambda_function.py": COUNTER})

@@ -227,6 +227,7 @@ UNPRIVILEGED_CHECK = """
 """
 
 
+@pytest.mark.stack  # slow end to end: an invocation as another user
 @needs_sandbox
 @pytest.mark.skipif(os.getuid() != 0 or not shutil.which("setpriv"), reason="needs root to become nobody")
 @pytest.mark.skipif(not os.access("/usr/bin/python3.11", os.X_OK), reason="needs a python3.11 nobody can run")

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.stack  # slow end to end: warm invoke servers, restarted after each kind of change
+
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 # Counts its invocations (module state survives in a warm environment) and reports what it was built with.
 COUNTER = """\

@@ -7,9 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.workflows.conftest import MypyRun
+
+pytestmark = pytest.mark.stack  # slow end to end: pre-commit's hooks and a cold strict mypy run
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CONFIG = REPO_ROOT / ".pre-commit-config.yaml"
