@@ -114,7 +114,11 @@ def _fingerprint(function: LambdaFunction, spec: FunctionSpec, debugger: Debugge
     """What a deployment's environments depend on, compared as is: hashing it (JSON and SHA-256) on every
     invocation cost more than the comparison (issue 18)."""
     layers = tuple(layer["Arn"] for layer in function.layers)
-    image = function.code.get("ImageUri") if function.package_type == "Image" else None
+    image = None
+    if function.package_type == "Image":
+        config = function.image_config  # replaced by UpdateFunctionConfiguration: new environments
+        overrides = (tuple(config.entry_point or ()), tuple(config.cmd or ()), config.working_directory)
+        image = (function.code.get("ImageUri"), overrides)
     return (function.function_arn, function.code_sha_256, spec, function.role, debugger, layers, image)
 
 
@@ -360,7 +364,8 @@ class Fleet:
 
     def _image(self, function: LambdaFunction, spec: FunctionSpec) -> tuple[Path, str | None, FunctionSpec]:
         """An image function's task root and configuration: the build recorded under the ImageUri's tag, run with
-        the image's CMD (or ImageConfig's Command) and its base image's Python."""
+        its base image's Python and the image's ENTRYPOINT, CMD and WORKDIR or those ImageConfig overrides
+        (images.start: an entrypoint that cannot run here fails every invocation, as on AWS)."""
         uri = str(function.code.get("ImageUri") or "")
         task = images.find(self._cache_dir.resolve(), uri)
         if task is None:
@@ -377,8 +382,15 @@ class Fleet:
                     f"with `python build.py {task.function}`"
                 )
             sha256 = found
-        command = function.image_config.cmd or task.command
-        spec = dataclasses.replace(spec, runtime=task.runtime, handler=command[0])
+        config = function.image_config
+        handler, failure = images.start(task, config.entry_point or [], config.cmd or [])
+        spec = dataclasses.replace(
+            spec,
+            runtime=task.runtime,
+            handler=handler,
+            working_directory=config.working_directory or "",
+            start_failure=failure,
+        )
         return zip_path, sha256, spec
 
     def _forget(self, key: str, deployment: _Deployment) -> None:

@@ -29,7 +29,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from moto.awslambda.exceptions import LambdaClientError
-from moto.awslambda.models import EventSourceMapping, LambdaBackend, LambdaFunction
+from moto.awslambda.models import EventSourceMapping, ImageConfig, LambdaBackend, LambdaFunction
 from moto.awslambda.responses import LambdaResponse
 from moto.awslambda.utils import make_function_arn
 from moto.core import responses as core_responses
@@ -300,6 +300,23 @@ def _lambda_hides_empty_image_config() -> None:
         return _without_empty_image_config(report(self, *args, **kwargs))
 
     _replace(LambdaFunction, "get_configuration", get_configuration)
+
+
+@patch(
+    "UpdateFunctionConfiguration replaces an image function's ImageConfig: a setting it leaves out is no longer "
+    "overridden, {} removes them all (moto ignores ImageConfig there, so a changed image_config never applied)",
+    reproduction="tests/endpoint/moto_bugs/lambda_image_config_update.py",
+)
+def _lambda_updates_image_config() -> None:
+    configure = LambdaFunction.update_configuration
+
+    def update_configuration(self: LambdaFunction, config_updates: dict[str, Any]) -> dict[str, Any]:
+        if "ImageConfig" in config_updates:
+            # A new object, not a change of moto's: a published version (a shallow copy) keeps its own.
+            self.image_config = ImageConfig(config_updates["ImageConfig"] or {})
+        return configure(self, config_updates)
+
+    _replace(LambdaFunction, "update_configuration", update_configuration)
 
 
 # How long a new function stays Pending, and an update InProgress: long enough that a call made without waiting

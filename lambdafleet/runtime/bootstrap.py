@@ -1,7 +1,9 @@
 """First code an execution environment runs, under the function's own Python (3.10+), before awslambdaric.
 
 Started with Lambda's environment variables as `pythonX.Y -S bootstrap.py MODE TASK_ROOT RUNTIME_DIR OPT_DIR
-TMP_MB HANDLER [DEBUGGER_DIR PORT WAIT]` (OPT_DIR: the function's layers, merged). It does what Lambda's sandbox
+WORKDIR START_FAILURE TMP_MB HANDLER [DEBUGGER_DIR PORT WAIT]` (OPT_DIR: the function's layers, merged; WORKDIR: an
+image's working directory as the function sees it, empty for the task root; START_FAILURE: empty, or what an
+image's entrypoint does instead of starting the runtime, as JSON: spec.StartFailure). It does what Lambda's sandbox
 and /var/runtime/bootstrap do:
 - on Linux, enters the sandbox of sandbox_child.py: Lambda's read-only filesystem view (the task root at
   /var/task, the runtime at /var/runtime, the layers at /opt, nothing of the host's home), then per environment a PID
@@ -142,14 +144,16 @@ def _add_site_builtins() -> None:
     site.sethelper()
 
 
-def _start_runtime(paths: Paths, handler: str) -> None:
+def _start_runtime(paths: Paths, handler: str, workdir: str, failure: str) -> None:
     task_root, runtime_dir, opt_dir = paths
+    if failure:
+        _fail_start(json.loads(failure))
     _add_site_builtins()
     if os.environ.get("LC_CTYPE") == "C.UTF-8":
         # Python's locale coercion adds this when LANG's locale is not installed locally; Lambda has it.
         del os.environ["LC_CTYPE"]
     _set_path(task_root, *_layer_paths(opt_dir), runtime_dir)
-    os.chdir(task_root)
+    _enter_working_directory(workdir, paths)
     # awslambdaric frames each log record on this descriptor, as on Lambda, so a multi-line record stays one
     # event; a copy of stdout keeps the records in order with what the function prints.
     os.environ["_LAMBDA_TELEMETRY_LOG_FD"] = str(os.dup(1))
@@ -159,7 +163,65 @@ def _start_runtime(paths: Paths, handler: str) -> None:
     run_runtime(sys.argv)
 
 
-def _run(task_root: str, runtime_dir: str, opt_dir: str, tmp_mb: str, handler: str, *debug: str) -> None:
+# Lambda's folders, which an unsandboxed environment has at their host paths instead: (task root, runtime, /opt).
+_LAMBDA_PATHS = ("/var/task", "/var/runtime", "/opt")
+
+
+def _enter_working_directory(workdir: str, paths: Paths) -> None:
+    """Move into the image's working directory as the function sees it (empty: the task root, the base image's
+    WORKDIR), or fail the init phase as Lambda does when it cannot."""
+    if not workdir:
+        os.chdir(paths[0])
+        return
+    if not workdir.startswith("/"):
+        _fail_init(
+            "Runtime.InvalidWorkingDir",
+            f"the working directory '{workdir}' is invalid, it needs to be an absolute path",
+        )
+    here = workdir
+    for lambda_path, host_path in zip(_LAMBDA_PATHS, paths, strict=True):
+        if workdir == lambda_path or workdir.startswith(lambda_path + "/"):
+            here = host_path + workdir[len(lambda_path) :]
+    try:
+        os.chdir(here)
+    except OSError as error:
+        reason = (error.strerror or str(error)).lower()
+        _fail_init("Runtime.InvalidWorkingDir", f"the working directory '{workdir}' is invalid: {reason}")
+
+
+def _fail_start(failure: dict[str, object]) -> NoReturn:
+    """Do what the image's entrypoint does instead of starting the runtime: exit as it does, or fail the init phase
+    as Lambda does when it cannot run the entrypoint at all."""
+    message = str(failure["message"])
+    if failure.get("exit_code") is not None:
+        print(message, file=sys.stderr, flush=True)
+        sys.exit(int(str(failure["exit_code"])))
+    _fail_init(str(failure["error_type"]), message)
+
+
+def _fail_init(error_type: str, message: str) -> NoReturn:
+    """Report a failed init phase in the platform's name, as Lambda's own error (the Runtime API adds the request id
+    to `message`, as Lambda's "RequestId: ... Error: ..." does), then end."""
+    import http.client
+
+    body = json.dumps({"errorType": error_type, "errorMessage": message})
+    connection = http.client.HTTPConnection(os.environ["AWS_LAMBDA_RUNTIME_API"], timeout=30)
+    headers = {"Content-Type": "application/json", "Lambda-Runtime-Function-Error-Type": error_type}
+    connection.request("POST", "/2018-06-01/runtime/init/error", body.encode(), headers)
+    connection.getresponse().read()
+    sys.exit(1)
+
+
+def _run(
+    task_root: str,
+    runtime_dir: str,
+    opt_dir: str,
+    workdir: str,
+    failure: str,
+    tmp_mb: str,
+    handler: str,
+    *debug: str,
+) -> None:
     """MODE `run`: this new interpreter becomes one environment (with `debug`: DEBUGGER_DIR PORT WAIT, one
     that a debugger can attach to)."""
     debugger_dir = debug[0] if debug else None
@@ -172,7 +234,7 @@ def _run(task_root: str, runtime_dir: str, opt_dir: str, tmp_mb: str, handler: s
             assert sandbox is not None
             debugger_dir = sandbox.DEBUGGER_DIR
         _listen_for_debugger(debugger_dir, int(debug[1]), wait=debug[2] == "wait", task_root=inside[0])
-    _start_runtime(inside, handler)
+    _start_runtime(inside, handler, workdir, failure)
 
 
 def _listen_for_debugger(debugger_dir: str, port: int, *, wait: bool, task_root: str) -> None:
@@ -333,7 +395,7 @@ def _child(channel: socket.socket, arguments: list[str] | None) -> NoReturn:
         if not entered:
             _enter_environment(tmp_mb, reason)
         _take_environment(environment, _host_paths(arguments), reason)
-        _start_runtime(inside, handler)
+        _start_runtime(inside, handler, *_start_arguments(arguments))
         code = 0
     except SystemExit as exit_request:
         code = _exit_code(exit_request.code)
@@ -349,6 +411,11 @@ def _child(channel: socket.socket, arguments: list[str] | None) -> NoReturn:
 def _host_paths(arguments: list[str]) -> Paths:
     """The host's task root, runtime dir and layers among `run`'s arguments."""
     return arguments[0], arguments[1], arguments[2]
+
+
+def _start_arguments(arguments: list[str]) -> tuple[str, str]:
+    """The image's working directory and start failure among `run`'s arguments."""
+    return arguments[3], arguments[4]
 
 
 def _exit_code(code: object) -> int:

@@ -70,7 +70,8 @@ class Launch:
         """bootstrap.py's arguments after its mode."""
         spec = self.spec
         paths = [str(self.task_root), str(self.runtime_dir), str(self.opt_dir)]
-        arguments = [*paths, str(spec.ephemeral_storage), spec.handler]
+        failure = spec.start_failure.argument() if spec.start_failure else ""
+        arguments = [*paths, spec.working_directory, failure, str(spec.ephemeral_storage), spec.handler]
         if self.debugger is not None:
             assert self.debugger_dir is not None, "a debugger needs debugpy's folder"
             arguments += self.debugger.bootstrap_arguments(str(self.debugger_dir))
@@ -257,7 +258,7 @@ class ExecutionEnvironment:
         """A fault that ends the invocation, if one happened."""
         request_id = invocation.request_id
         if self.server.init_error is not None:
-            return faults.init_failed(self.server.init_error)
+            return faults.init_failed(self.server.init_error, request_id)
         returncode = self._process.poll()
         if returncode is not None:
             self._drain()

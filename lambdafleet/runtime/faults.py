@@ -32,13 +32,21 @@ class Fault:
         return json.dumps({"errorType": self.error_type, "errorMessage": self.message}).encode()
 
 
-def init_failed(body: bytes) -> Fault:
-    """The runtime reported that it could not load the handler (import error, syntax error, ...)."""
+# Init failures bootstrap.py reports in the platform's name (an image's entrypoint or working directory Lambda
+# cannot use): Lambda words and logs them as its own errors, not as a runtime's error document.
+PLATFORM_INIT_ERRORS = frozenset({"Runtime.InvalidEntrypoint", "Runtime.InvalidWorkingDir"})
+
+
+def init_failed(body: bytes, request_id: str) -> Fault:
+    """The runtime reported that it could not load the handler (import error, syntax error, ...), or bootstrap.py
+    that Lambda could not start it (PLATFORM_INIT_ERRORS)."""
     try:
         document = json.loads(body)
         error_type, message = str(document["errorType"]), str(document["errorMessage"])
     except (ValueError, KeyError, TypeError):
         error_type, message = "Runtime.Unknown", body.decode(errors="replace")
+    if error_type in PLATFORM_INIT_ERRORS:
+        return Fault("error", error_type, f"RequestId: {request_id} Error: {message}")
     return Fault("error", error_type, message, body)
 
 

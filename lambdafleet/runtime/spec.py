@@ -1,10 +1,29 @@
 """The part of a function's configuration that shapes its execution environment."""
 
+import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from lambdafleet.build.config import FunctionConfig
+
+
+@dataclass(frozen=True)
+class StartFailure:
+    """What an image's entrypoint does instead of starting the runtime interface client.
+
+    With `exit_code`, it prints `message` on stderr and exits (the base image's /lambda-entrypoint.sh without
+    exactly one argument): the invocation ends as Runtime.ExitError. Without, Lambda could not start it at all and
+    fails the init phase with `error_type` (Runtime.InvalidEntrypoint) and `message` in its own words.
+    """
+
+    message: str
+    error_type: str = ""
+    exit_code: int | None = None
+
+    def argument(self) -> str:
+        """As bootstrap.py takes it (JSON)."""
+        return json.dumps(asdict(self), sort_keys=True)
 
 
 @dataclass(frozen=True)
@@ -23,6 +42,8 @@ class FunctionSpec:
     logging_format: str = FunctionConfig.logging_format
     version: str = "$LATEST"  # the published version these environments run ("1", "2"...)
     log_group: str = ""  # LoggingConfig.LogGroup; empty: Lambda's default, /aws/lambda/<name>
+    working_directory: str = ""  # an image function's WORKDIR (ImageConfig.WorkingDirectory); empty: the task root
+    start_failure: StartFailure | None = None  # an image function whose entrypoint cannot start the runtime
 
     @property
     def log_group_name(self) -> str:

@@ -126,6 +126,15 @@ resource "aws_lambda_function" "this" {
     mode = "PassThrough"
   }
 
+  dynamic "image_config" {
+    for_each = var.image_config == null ? [] : [var.image_config]
+    content {
+      entry_point       = image_config.value.entry_point
+      command           = image_config.value.command
+      working_directory = image_config.value.working_directory
+    }
+  }
+
   dynamic "environment" {
     for_each = length(var.environment) > 0 ? [var.environment] : []
     content {
@@ -137,6 +146,10 @@ resource "aws_lambda_function" "this" {
     precondition {
       condition     = var.package_type == "Image" ? var.image_uri != null : (var.filename != null) != (var.s3_key != null)
       error_message = "${var.function_name}: give exactly one of filename or s3_bucket/s3_key for a Zip function, or image_uri for an Image function."
+    }
+    precondition {
+      condition     = var.image_config == null || var.package_type == "Image"
+      error_message = "${var.function_name}: image_config applies to an Image function only."
     }
   }
 

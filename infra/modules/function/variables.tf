@@ -61,6 +61,26 @@ variable "image_uri" {
   default     = null
 }
 
+variable "image_config" {
+  description = "Overrides of an Image function's ENTRYPOINT, CMD (for AWS base images: the handler) and WORKDIR; null, or an attribute left out: the image's own."
+  type = object({
+    entry_point       = optional(list(string))
+    command           = optional(list(string))
+    working_directory = optional(string)
+  })
+  default = null
+
+  validation {
+    condition     = var.image_config == null ? true : length(coalesce(var.image_config.entry_point, [])) <= 1500 && length(coalesce(var.image_config.command, [])) <= 1500
+    error_message = "image_config.entry_point and image_config.command take at most 1500 strings each (Lambda's limit)."
+  }
+
+  validation {
+    condition     = var.image_config == null ? true : (var.image_config.working_directory == null ? true : can(regex("^/.{0,999}$", var.image_config.working_directory)))
+    error_message = "image_config.working_directory must be an absolute path of at most 1000 characters (Lambda fails a relative one with Runtime.InvalidWorkingDir)."
+  }
+}
+
 variable "runtime" {
   description = "Lambda runtime of a Zip function."
   type        = string

@@ -11,7 +11,7 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[3]
 # The patches with a reproduction script, named here rather than read from the registry at collection (importing it
 # imports moto, ~0.6 s in every test process); the first test checks the registry says the same.
-SCRIPTED = ("lambda_keeps_its_logging_config", "s3_listings_survive_concurrent_deletes")
+SCRIPTED = ("lambda_keeps_its_logging_config", "lambda_updates_image_config", "s3_listings_survive_concurrent_deletes")
 PATCHED = "from lambdafleet.endpoint import moto_patches; moto_patches.apply_all(); import runpy, sys; "
 PATCHED += "runpy.run_path(sys.argv[1], run_name='__main__')"
 
