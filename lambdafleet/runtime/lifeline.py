@@ -3,7 +3,8 @@
 Two kernel tools, for two kinds of parent:
 - PR_SET_PDEATHSIG (`die_with_parent`, `preexec`): the kernel kills the child when the *thread* that started it
   ends, even by SIGKILL. A thread, not a process: only for children started by a thread that lives as long as its
-  process (a main thread, a single-threaded process). Set between fork and exec (`preexec`), no moment exists in
+  process (a main thread, a single-threaded process) or as the child does (one blocked in subprocess.run). Set
+  between fork and exec (`preexec`), no moment exists in
   which the parent's death goes unnoticed.
 - A pidfd (`watch_parent`, `wait_child`): readable once a whole *process* has exited, whichever of its threads
   started the child. An execution environment's handle waits on its runtime and on the process that owns its
