@@ -26,6 +26,14 @@ def free_port() -> int:
         return port
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """An xdist worker dies with the pytest process that started it (an IDE stopping a run, `kill -9`), and the
+    endpoints its fixtures started die with it: on its own a worker noticed only after ~16 s. xdist starts its
+    workers from the main thread (see lifeline.py)."""
+    if hasattr(config, "workerinput"):
+        lifeline.die_with_parent(os.getppid())
+
+
 def _wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
