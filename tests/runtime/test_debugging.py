@@ -89,7 +89,7 @@ def _start_invoke(
 
 
 def _stop(process: subprocess.Popen[str]) -> None:
-    """Ctrl-C, as a developer would (a SIGKILL would leave the function's environment behind)."""
+    """Ctrl-C, as a developer would (its environment ends with it; so it would after a SIGKILL, see lifeline.py)."""
     process.send_signal(signal.SIGINT)
     try:
         process.wait(timeout=30)
