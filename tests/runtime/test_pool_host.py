@@ -1,5 +1,6 @@
 """Function pools in a process of their own (pool_host.py): the endpoint's pools, off its interpreter lock."""
 
+import contextlib
 import os
 import threading
 import time
@@ -104,6 +105,60 @@ def test_a_host_dying_during_an_invocation_says_the_event_was_delivered(host: Po
     host._process.kill()
     thread.join(timeout=10)
     assert len(outcome) == 1 and getattr(outcome[0], "delivered", False)
+
+
+def test_a_bug_in_the_host_keeps_its_traceback(host: PoolHost, make_zip: MakeZip) -> None:
+    """An internal error raised in the host reaches the caller with the host's frames: the endpoint's log shows
+    where the bug is, not only pool_host's `raise`."""
+    import traceback
+
+    pool = _open(host, make_zip({"lambda_function.py": SLEEPER}))
+    with pytest.raises(TypeError) as raised:
+        pool.invoke(payload=b"{}", no_such_option=1)  # type: ignore[attr-defined]
+    shown = "".join(traceback.format_exception(raised.value))
+    assert "in _perform" in shown and "no_such_option" in shown, shown
+    assert str(raised.value).endswith("'no_such_option'")  # the message itself is unchanged
+
+
+def test_a_deadline_works_with_descriptors_past_select_s_limit(make_zip: MakeZip) -> None:
+    """select() refuses a descriptor over FD_SETSIZE (1024), which a busy endpoint's connection may have."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.skip(f"the hard limit on open files is {hard}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200) if soft != resource.RLIM_INFINITY else soft, hard))
+    fillers = [os.open(os.devnull, os.O_RDONLY) for _ in range(1050)]
+    host = PoolHost()
+    try:
+        pool = _open(host, make_zip({"lambda_function.py": SLEEPER}))  # its connection: a descriptor over 1024
+        assert pool.invoke(payload=b"{}", wait_s=30).payload == b'"ok"'  # type: ignore[attr-defined]
+    finally:
+        host.close()
+        for descriptor in fillers:
+            os.close(descriptor)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+@pytest.mark.skipif(not Path("/proc/self/fdinfo").exists(), reason="reads the host's descriptors in /proc")
+def test_the_host_s_sockets_are_not_inherited_by_what_it_starts(host: PoolHost, make_zip: MakeZip) -> None:
+    """A connection carries pickles (code, once unpickled): no process the host starts may inherit one, whatever
+    way it is started. Descriptors received over SCM_RIGHTS, and pass_fds's, are inheritable unless made not."""
+    pool = _open(host, make_zip({"lambda_function.py": SLEEPER}))
+    assert not pool.invoke(payload=b"{}").function_error  # type: ignore[attr-defined]
+    assert host._process is not None
+    fds = Path(f"/proc/{host._process.pid}/fd")
+    inherited = []
+    for fd in fds.iterdir():
+        if int(fd.name) <= 2:
+            continue
+        with contextlib.suppress(OSError):
+            flags = int(
+                Path(f"/proc/{host._process.pid}/fdinfo/{fd.name}").read_text().split("flags:")[1].split()[0], 8
+            )
+            if not flags & 0o2000000:  # O_CLOEXEC
+                inherited.append((fd.name, os.readlink(fd)))
+    assert not inherited, inherited
 
 
 # Starts a child process (which the sandbox keeps inside the environment) on its first call, then sleeps.
