@@ -27,7 +27,7 @@ from typing import Any
 import pytest
 
 from lambdafleet.build.paths import BUILD_ENV, cache_root
-from lambdafleet.testing.endpoint import _wait_until_up, free_port
+from lambdafleet.testing.endpoint import _wait_until_up, free_port, start_endpoint
 from lambdafleet.testing.repository import copy_package, copy_repository
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -226,12 +226,7 @@ def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoint]:
     port = free_port()
     log = tmp_path_factory.mktemp("local") / "endpoint.log"
     with log.open("w") as sink:  # a file, not a pipe: nobody reads until the end, and a full pipe blocks
-        process = subprocess.Popen(
-            [sys.executable, "build.py", "local", "--port", str(port), "--retry-delay", "0.1"],
-            cwd=REPO_ROOT,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
+        process = start_endpoint(["build.py", "local", "--port", str(port), "--retry-delay", "0.1"], REPO_ROOT, sink)
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(url, process)

@@ -6,7 +6,8 @@ another process it runs on the machine's other core (issue 18). `PoolHost` start
 `FunctionPool` calls to it; `RemotePool` has the part of `FunctionPool`'s interface the endpoint uses. Each calling
 thread has a connection of its own: a socket pair whose other end goes to the host over the control socket
 (SCM_RIGHTS), so nothing but the endpoint can reach the host. Each message is a 4-byte length and a pickle; the host
-exits when the control socket closes, so it never outlives the endpoint.
+exits when the control socket closes (the endpoint stopped, or was killed), taking every environment with it,
+busy or not, so nothing outlives the endpoint.
 
     python -m lambdafleet.runtime.pool_host FD   # FD: the host's end of the control socket pair
 """
@@ -248,7 +249,8 @@ class _Host:
         self._mutex = threading.Lock()
 
     def serve(self) -> None:
-        """Take connections until the endpoint closes the control socket, then stop every pool."""
+        """Take connections until the endpoint closes the control socket (it stopped, or it died), then stop every
+        pool's environments, busy ones too: nobody is left to take their answers."""
         while True:
             try:
                 _, fds, _, _ = socket.recv_fds(self._control, 16, 1)
@@ -262,7 +264,7 @@ class _Host:
         with self._mutex:
             pools, self._pools = list(self._pools.values()), {}
         for pool in pools:
-            pool.close()
+            pool.close(stop_busy=True)
 
     def _serve(self, connection: socket.socket) -> None:
         with connection:

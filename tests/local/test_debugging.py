@@ -3,8 +3,6 @@ attaches, stops at a breakpoint past both the function's timeout and the HTTP in
 
 import json
 import signal
-import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -13,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from lambdafleet.testing.endpoint import _wait_until_up, free_port
+from lambdafleet.testing.endpoint import _wait_until_up, free_port, start_endpoint
 from tests.conftest import REGION, REPO_ROOT, Endpoint
 from tests.local.conftest import LAMBDA_TRUST, _zip
 from tests.runtime.conftest import needs_sandbox
@@ -37,7 +35,7 @@ def debugging_endpoint(tmp_path: Path) -> Any:
     log = tmp_path / "endpoint.log"
     command = ["build.py", "local", "--port", str(port), "--debug", "dbg", "--debug-port", str(debugger_port)]
     with log.open("w") as sink:
-        process = subprocess.Popen([sys.executable, *command], cwd=REPO_ROOT, stdout=sink, stderr=subprocess.STDOUT)
+        process = start_endpoint(command, REPO_ROOT, sink)
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(url, process)

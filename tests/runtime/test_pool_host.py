@@ -12,9 +12,10 @@ import pytest
 from lambdafleet.errors import UserError
 from lambdafleet.runtime import FunctionSpec
 from lambdafleet.runtime.pool import MAX_REQUEST_BYTES, PayloadTooLargeError
-from lambdafleet.runtime.pool_host import HostGone, PoolHost
+from lambdafleet.runtime.pool_host import HostGone, Pending, PoolHost
+from lambdafleet.testing.processes import Process, descendants, describe, survivors
 
-from .conftest import CACHE_DIR, MakeZip
+from .conftest import CACHE_DIR, MakeZip, needs_sandbox
 
 SLEEPER = "import time\n\ndef lambda_handler(event, context):\n    time.sleep(event.get('sleep', 0))\n    return 'ok'\n"
 
@@ -158,3 +159,49 @@ def test_the_host_s_sockets_are_not_inherited_by_what_it_starts(host: PoolHost, 
             if not flags & 0o2000000:  # O_CLOEXEC
                 inherited.append((fd.name, os.readlink(fd)))
     assert not inherited, inherited
+
+
+# Starts a child process (which the sandbox keeps inside the environment) on its first call, then sleeps.
+PARENT_OF_A_SLEEPER = """
+import subprocess, time
+
+children = []
+
+def lambda_handler(event, context):
+    if not children:
+        children.append(subprocess.Popen(["sleep", "600"]))
+    time.sleep(event.get("sleep", 0))
+    return "ok"
+"""
+
+
+def _warm_and_busy(host: PoolHost, make_zip: MakeZip) -> set[Process]:
+    """A pool with one idle warm environment and one busy for a minute; every process below the host."""
+    pool = _open(host, make_zip({"lambda_function.py": PARENT_OF_A_SLEEPER}))
+    assert not pool.invoke(payload=b"{}").function_error  # type: ignore[attr-defined]
+    with pytest.raises(Pending):
+        pool.invoke(payload=b'{"sleep": 60}', wait_s=1.0)  # type: ignore[attr-defined]
+    assert host._process is not None
+    below = descendants(host._process.pid)
+    assert len(below) >= 4, describe(below)  # two environments (with the sandbox: their init and runtime), a child
+    return below
+
+
+def test_closing_the_host_stops_busy_environments_too(make_zip: MakeZip) -> None:
+    """The endpoint closing the control socket is also how its death looks: nobody waits for a busy function."""
+    host = PoolHost()
+    below = _warm_and_busy(host, make_zip)
+    host.close()
+    left = survivors(below, timeout=10)
+    assert not left, describe(left)
+
+
+@needs_sandbox  # without the sandbox, a busy function runs on until it next calls the Runtime API
+def test_environments_die_with_a_host_that_is_killed(make_zip: MakeZip) -> None:
+    host = PoolHost()
+    below = _warm_and_busy(host, make_zip)
+    assert host._process is not None
+    host._process.kill()
+    left = survivors(below, timeout=10)
+    host.close()
+    assert not left, describe(left)
