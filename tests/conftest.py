@@ -34,6 +34,10 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 # `build.py invoke` leaves a warm environment's server behind (lambdafleet.runtime.warm): in tests, only briefly.
 os.environ.setdefault("LAMBDAFLEET_WARM_IDLE_S", "5")
 REGION = "us-east-1"
+# boto3's function_active_v2 / function_updated_v2 waiters poll every second; the endpoint settles a create or an
+# update 0.5 s later (moto_patches.FUNCTION_SETTLE_S), so each wait cost a second. Polling every 0.1 s keeps the
+# waiter (a call made before it still meets Pending or InProgress) and costs 0.5 s.
+WAITER_POLL = {"Delay": 0.1, "MaxAttempts": 600}
 CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
 # Offline machines keep the AWS provider in this filesystem mirror; elsewhere init downloads it.
 PROVIDER_MIRROR = Path("/opt/tf-plugins")

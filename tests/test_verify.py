@@ -15,6 +15,7 @@ import boto3
 import pytest
 
 from lambdafleet.cli import main
+from tests.conftest import WAITER_POLL
 
 ROLE = "arn:aws:iam::123456789012:role/verify-test"
 
@@ -29,7 +30,7 @@ def _deploy(name: str, code: bytes) -> None:
     client = boto3.client("lambda")
     try:
         client.update_function_code(FunctionName=f"verify-{name}", ZipFile=code)
-        client.get_waiter("function_updated_v2").wait(FunctionName=f"verify-{name}")
+        client.get_waiter("function_updated_v2").wait(FunctionName=f"verify-{name}", WaiterConfig=WAITER_POLL)
     except client.exceptions.ResourceNotFoundException:
         client.create_function(
             FunctionName=f"verify-{name}",
@@ -38,7 +39,7 @@ def _deploy(name: str, code: bytes) -> None:
             Handler="lambda_function.lambda_handler",
             Code={"ZipFile": code},
         )
-        client.get_waiter("function_active_v2").wait(FunctionName=f"verify-{name}")
+        client.get_waiter("function_active_v2").wait(FunctionName=f"verify-{name}", WaiterConfig=WAITER_POLL)
 
 
 def _verify(root: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict]:
@@ -136,7 +137,7 @@ def test_verify_compares_the_attached_layer_versions_with_the_rebuilt_layers(
     _deploy("gamma", (workspace.root / "build" / "gamma.zip").read_bytes())
     client = boto3.client("lambda")
     client.update_function_configuration(FunctionName="verify-gamma", Layers=[good, more])
-    client.get_waiter("function_updated_v2").wait(FunctionName="verify-gamma")
+    client.get_waiter("function_updated_v2").wait(FunctionName="verify-gamma", WaiterConfig=WAITER_POLL)
 
     code, report = _verify(workspace.root, capsys, "gamma")
     assert code == 0, report
@@ -163,7 +164,7 @@ def test_verify_compares_the_attached_layer_versions_with_the_rebuilt_layers(
         },
     ]
     client.update_function_configuration(FunctionName="verify-gamma", Layers=[more, good])  # the order matters
-    client.get_waiter("function_updated_v2").wait(FunctionName="verify-gamma")
+    client.get_waiter("function_updated_v2").wait(FunctionName="verify-gamma", WaiterConfig=WAITER_POLL)
     assert main(["verify", "--prefix", "verify-", "gamma"], workspace.root) == 1
     lines = capsys.readouterr().out.splitlines()
     version = good.rsplit(":", 1)[1]
@@ -177,7 +178,7 @@ def test_verify_compares_the_attached_layer_versions_with_the_rebuilt_layers(
         archive.writestr("python/shared_code.py", "VALUE = 'not from source'\n")
     other = _publish_layer(layer_name, swapped.getvalue())
     client.update_function_configuration(FunctionName="verify-gamma", Layers=[other, more])
-    client.get_waiter("function_updated_v2").wait(FunctionName="verify-gamma")
+    client.get_waiter("function_updated_v2").wait(FunctionName="verify-gamma", WaiterConfig=WAITER_POLL)
     code, report = _verify(workspace.root, capsys, "gamma")
     assert code == 1
     assert [(r["layer"], r["status"], r["arn"]) for r in report["functions"][0]["layers"]] == [
@@ -191,7 +192,7 @@ def test_verify_compares_the_attached_layer_versions_with_the_rebuilt_layers(
     assert f"deployed {layer_name}:{other.rsplit(':', 1)[1]} CodeSha256 " in lines[1], lines
 
     client.update_function_configuration(FunctionName="verify-gamma", Layers=[more])
-    client.get_waiter("function_updated_v2").wait(FunctionName="verify-gamma")
+    client.get_waiter("function_updated_v2").wait(FunctionName="verify-gamma", WaiterConfig=WAITER_POLL)
     code, report = _verify(workspace.root, capsys, "gamma")
     assert code == 1
     assert [(r["layer"], r["status"], r["arn"]) for r in report["functions"][0]["layers"]] == [

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from lambdafleet.testing.endpoint import _wait_until_up, free_port, start_endpoint
-from tests.conftest import REGION, REPO_ROOT, Endpoint
+from tests.conftest import REGION, REPO_ROOT, WAITER_POLL, Endpoint
 from tests.local.conftest import LAMBDA_TRUST, _zip
 from tests.runtime.conftest import needs_sandbox
 from tests.runtime.dap_client import DapClient, debug_port
@@ -60,7 +60,7 @@ def test_a_debugged_function_waits_for_the_debugger_with_its_timeouts_lifted(deb
         FunctionName="dbg", Runtime="python3.12", Role=role["Role"]["Arn"], Timeout=1,
         Handler="lambda_function.lambda_handler", Code={"ZipFile": _zip(HANDLER)},
     )  # fmt: skip
-    client.get_waiter("function_active_v2").wait(FunctionName="dbg")
+    client.get_waiter("function_active_v2").wait(FunctionName="dbg", WaiterConfig=WAITER_POLL)
     gateway = endpoint.client("apigatewayv2")
     api_id = gateway.create_api(Name="dbg", ProtocolType="HTTP")["ApiId"]
     uri = f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{function['FunctionArn']}/invocations"

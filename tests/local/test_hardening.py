@@ -23,6 +23,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from lambdafleet.testing.endpoint import _wait_until_up, free_port, start_endpoint
+from tests.conftest import WAITER_POLL
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 INVOKE = "/2015-03-31/functions/{name}/invocations"
@@ -347,7 +348,9 @@ def _queue_sleepers(url: str, zip_of, count: int, sleep_s: float) -> str:
         Handler="lambda_function.lambda_handler",
         Code={"ZipFile": zip_of(SLEEPER)},
     )
-    client.get_waiter("function_active_v2").wait(FunctionName="sleeper")  # Pending at first, as on AWS
+    client.get_waiter("function_active_v2").wait(
+        FunctionName="sleeper", WaiterConfig=WAITER_POLL
+    )  # Pending at first, as on AWS
     client.invoke(FunctionName="sleeper", Payload=b'{"sleep": 0}')
     for _ in range(count):
         client.invoke(FunctionName="sleeper", InvocationType="Event", Payload=json.dumps({"sleep": sleep_s}))

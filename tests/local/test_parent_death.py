@@ -14,7 +14,7 @@ import boto3
 import pytest
 
 from lambdafleet.testing.processes import descendants, describe, survivors
-from tests.conftest import REGION, REPO_ROOT
+from tests.conftest import REGION, REPO_ROOT, WAITER_POLL
 
 # The test worker: starts its endpoint as the fixtures do (lambdafleet.testing.endpoint), then waits to be killed.
 WORKER = """
@@ -60,7 +60,7 @@ def test_a_killed_worker_leaves_no_endpoint_pool_host_or_environment_behind() ->
             FunctionName="orphan", Runtime="python3.12", Role=role["Role"]["Arn"], Timeout=300,
             Handler="lambda_function.lambda_handler", Code={"ZipFile": _zip()},
         )  # fmt: skip
-        client.get_waiter("function_active_v2").wait(FunctionName="orphan")
+        client.get_waiter("function_active_v2").wait(FunctionName="orphan", WaiterConfig=WAITER_POLL)
         assert client.invoke(FunctionName="orphan")["StatusCode"] == 200  # an idle warm environment, and its child
         client.invoke(FunctionName="orphan", InvocationType="Event", Payload=b'{"sleep": 300}')  # a busy one
         below = descendants(worker.pid)
