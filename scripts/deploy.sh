@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Plan or apply what changed since the last deploy. The pipeline runs this; so can you, with the same result.
 #
-#   scripts/deploy.sh plan  ENV_DIR [terraform args]  # build changed functions (no upload), plan -> build/plan.txt
+#   scripts/deploy.sh plan  ENV_DIR [terraform args]  # build changed functions (no upload), plan + drift -> build/plan.txt
 #   scripts/deploy.sh apply ENV_DIR [terraform args]  # build changed functions, upload, apply, record the deploy
 #
 # Needs: `terraform init` done in ENV_DIR (e.g. infra/envs/aws), AWS credentials, and requirements-dev.txt
@@ -67,9 +67,24 @@ fi
 
 if [[ $mode == plan ]]; then
   "$python" build.py "${build_args[@]}"
-  terraform -chdir="$env_dir" plan -input=false -lock=false -no-color "${manifest_var[@]}" \
+  # A plan reads no secret or parameter value (the pull-request role may not, see infra/ci/README.md): the
+  # changes are planned against the recorded state, then drift is a refresh-only plan of every resource whose
+  # refresh reads no value (scripts/refresh_targets.py).
+  terraform -chdir="$env_dir" plan -input=false -lock=false -refresh=false -no-color "${manifest_var[@]}" \
     -out="$PWD/build/tfplan" "$@"
   terraform -chdir="$env_dir" show -no-color "$PWD/build/tfplan" >build/plan.txt
+  # The plan above read the state, so a failing list means there is none yet (nothing to refresh).
+  addresses=$(terraform -chdir="$env_dir" state list 2>/dev/null || true)
+  target_lines=$("$python" scripts/refresh_targets.py <<<"$addresses")
+  targets=()
+  [[ -z $target_lines ]] || mapfile -t targets <<<"$target_lines"
+  if ((${#targets[@]})); then
+    {
+      printf '\n# Drift since the last apply: every resource refreshed but secret versions and SSM parameters\n\n'
+      terraform -chdir="$env_dir" plan -refresh-only -input=false -lock=false -no-color "${manifest_var[@]}" \
+        "${targets[@]}" "$@"
+    } >>build/plan.txt
+  fi
   echo "plan written to build/plan.txt" >&2
 else
   "$python" build.py "${build_args[@]}" --upload "s3://$bucket/lambda"

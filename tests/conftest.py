@@ -27,13 +27,17 @@ from typing import Any
 import pytest
 
 from lambdafleet.build.paths import BUILD_ENV, cache_root
-from lambdafleet.testing.endpoint import _wait_until_up, free_port
+from lambdafleet.testing.endpoint import _wait_until_up, free_port, start_endpoint
 from lambdafleet.testing.repository import copy_package, copy_repository
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # `build.py invoke` leaves a warm environment's server behind (lambdafleet.runtime.warm): in tests, only briefly.
 os.environ.setdefault("LAMBDAFLEET_WARM_IDLE_S", "5")
 REGION = "us-east-1"
+# boto3's function_active_v2 / function_updated_v2 waiters poll every second; the endpoint settles a create or an
+# update 0.5 s later (moto_patches.FUNCTION_SETTLE_S), so each wait cost a second. Polling every 0.1 s keeps the
+# waiter (a call made before it still meets Pending or InProgress) and costs 0.5 s.
+WAITER_POLL = {"Delay": 0.1, "MaxAttempts": 600}
 CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
 # Offline machines keep the AWS provider in this filesystem mirror; elsewhere init downloads it.
 PROVIDER_MIRROR = Path("/opt/tf-plugins")
@@ -226,12 +230,7 @@ def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoint]:
     port = free_port()
     log = tmp_path_factory.mktemp("local") / "endpoint.log"
     with log.open("w") as sink:  # a file, not a pipe: nobody reads until the end, and a full pipe blocks
-        process = subprocess.Popen(
-            [sys.executable, "build.py", "local", "--port", str(port), "--retry-delay", "0.1"],
-            cwd=REPO_ROOT,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
+        process = start_endpoint(["build.py", "local", "--port", str(port), "--retry-delay", "0.1"], REPO_ROOT, sink)
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(url, process)

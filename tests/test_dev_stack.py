@@ -1,12 +1,18 @@
 """lambdafleet.dev.stack: how local runs hand the provider its endpoint (the applied stack itself is tested through
 the session's `local_stack`, which is applied this way)."""
 
+import os
+import signal
+import subprocess
+import sys
+import time
 import tomllib
 from pathlib import Path
 
 import pytest
 
 from lambdafleet.dev.stack import PARALLELISM, Terraform, endpoint_environment, local_variables
+from lambdafleet.testing.processes import descendants, describe, survivors
 
 ROOT = Path(__file__).resolve().parents[1]
 URL = "http://127.0.0.1:4599"
@@ -44,3 +50,28 @@ def test_parallelism_covers_the_example_functions() -> None:
     names = [path for path in functions.iterdir() if (path / "function.toml").is_file()]
     queues = tomllib.loads((functions / "resources.toml").read_text()).get("queues", {})
     assert len(names) + 2 * len(queues) <= PARALLELISM
+
+
+# `build.py up` killed with SIGKILL during an apply: terraform stands for itself here (a script that waits).
+KILLED_DURING_APPLY = """
+import sys
+from pathlib import Path
+from lambdafleet.dev.stack import Terraform
+folder = Path(sys.argv[1])
+Terraform(workdir=folder, data_dir=folder / "tf-data", state_path=folder / "state", binary=sys.argv[2]).run("apply")
+"""
+
+
+def test_terraform_dies_with_the_process_that_runs_it(tmp_path: Path) -> None:
+    binary = tmp_path / "terraform"
+    binary.write_text("#!/bin/sh\necho started\nexec sleep 60\n")
+    binary.chmod(0o755)
+    runner = subprocess.Popen([sys.executable, "-c", KILLED_DURING_APPLY, str(tmp_path), str(binary)], cwd=ROOT)
+    deadline = time.monotonic() + 20
+    while not (below := descendants(runner.pid)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert below, "terraform never started"
+    os.kill(runner.pid, signal.SIGKILL)
+    runner.wait()
+    left = survivors(below, timeout=5)
+    assert not left, describe(left)

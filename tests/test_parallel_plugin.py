@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.stack  # slow end to end: pytest runs on pytest-xdist workers in new processes
+from lambdafleet.testing.parallel import auto_workers
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONFTEST = """
@@ -33,6 +33,7 @@ def test_free(n):
 """
 
 
+@pytest.mark.stack  # slow end to end: pytest runs on pytest-xdist workers in new processes
 @pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["default", "n-alone"])
 def test_the_tests_of_a_one_worker_fixture_share_one_worker(tmp_path: Path, workers: list[str]) -> None:
     (tmp_path / "pyproject.toml").write_text('[tool.pytest.ini_options]\none_worker_fixtures = ["shared"]\n')
@@ -50,3 +51,19 @@ def test_the_tests_of_a_one_worker_fixture_share_one_worker(tmp_path: Path, work
     assert "created: 2/2 workers" in result.stdout, result.stdout
     lines = seen.read_text().split()
     assert len(lines) == 6 and len(set(lines)) == 1 and lines[0].startswith("gw"), lines
+
+
+@pytest.mark.parametrize(
+    ("markexpr", "cpus", "expected"),
+    [
+        (None, 2, 4),  # the whole suite: the slow tests wait on terraform's timers, so two workers per CPU
+        ("not stack", 2, 2),  # no slow test: one per CPU
+        ("integration and not stack", 2, 2),
+        ("stack", 2, 4),
+        ("not integration", 2, 4),  # slow tests included
+        (None, 8, 4),  # at most MAX_WORKERS
+        ("not stack", 1, 1),
+    ],
+)
+def test_workers_per_cpu_follow_whether_slow_tests_run(markexpr: str | None, cpus: int, expected: int) -> None:
+    assert auto_workers(markexpr, ["stack"], cpus) == expected

@@ -15,6 +15,7 @@ import boto3
 import pytest
 
 from lambdafleet.cli import main
+from tests.conftest import WAITER_POLL
 
 ROLE = "arn:aws:iam::123456789012:role/verify-test"
 
@@ -29,7 +30,7 @@ def _deploy(name: str, code: bytes) -> None:
     client = boto3.client("lambda")
     try:
         client.update_function_code(FunctionName=f"verify-{name}", ZipFile=code)
-        client.get_waiter("function_updated_v2").wait(FunctionName=f"verify-{name}")
+        client.get_waiter("function_updated_v2").wait(FunctionName=f"verify-{name}", WaiterConfig=WAITER_POLL)
     except client.exceptions.ResourceNotFoundException:
         client.create_function(
             FunctionName=f"verify-{name}",
@@ -38,7 +39,7 @@ def _deploy(name: str, code: bytes) -> None:
             Handler="lambda_function.lambda_handler",
             Code={"ZipFile": code},
         )
-        client.get_waiter("function_active_v2").wait(FunctionName=f"verify-{name}")
+        client.get_waiter("function_active_v2").wait(FunctionName=f"verify-{name}", WaiterConfig=WAITER_POLL)
 
 
 def _verify(root: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict]:
@@ -92,7 +93,13 @@ def test_a_function_never_deployed_is_missing(deployed: Path, capsys) -> None:
     code, report = _verify(deployed, capsys, "alpha")
     assert code == 1
     assert report["functions"] == [
-        {"name": "alpha", "status": "MISSING", "rebuilt": report["functions"][0]["rebuilt"], "deployed": None}
+        {
+            "name": "alpha",
+            "status": "MISSING",
+            "rebuilt": report["functions"][0]["rebuilt"],
+            "deployed": None,
+            "layers": [],
+        }
     ]
 
 
@@ -100,3 +107,95 @@ def test_an_unknown_commit_is_one_line(deployed: Path, capsys) -> None:
     assert main(["verify", "--commit", "no-such-ref"], deployed) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: --commit no-such-ref:") and err.count("\n") == 1
+
+
+def _publish_layer(name: str, code: bytes) -> str:
+    """Publish a layer version as terraform's aws_lambda_layer_version does; its ARN."""
+    answer = boto3.client("lambda").publish_layer_version(
+        LayerName=name, Content={"ZipFile": code}, CompatibleRuntimes=["python3.12"]
+    )
+    return answer["LayerVersionArn"]
+
+
+def test_verify_compares_the_attached_layer_versions_with_the_rebuilt_layers(
+    workspace, aws_env: str, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    monkeypatch.setenv("LAMBDAFLEET_CACHE_DIR", str(workspace.cache_dir))
+    iam = boto3.client("iam")
+    with contextlib.suppress(iam.exceptions.EntityAlreadyExistsException):
+        iam.create_role(RoleName="verify-test", AssumeRolePolicyDocument="{}")
+    for layer in ("common", "more"):
+        (workspace.root / "layers" / layer / "python").mkdir(parents=True)
+        (workspace.root / "layers" / layer / "python" / f"{layer}_code.py").write_text("VALUE = 42\n")
+    workspace.add_function("gamma", 'layers = ["common", "more"]\n')
+    assert main(["all", "--quiet"], workspace.root) == 0
+    layer_name = "verify-common-python3_12-x86_64"  # infra/main.tf's layer_name for the prefix
+    built = (workspace.root / "build" / "layers" / "common-python3.12-x86_64.zip").read_bytes()
+    good = _publish_layer(layer_name, built)
+    more_zip = (workspace.root / "build" / "layers" / "more-python3.12-x86_64.zip").read_bytes()
+    more = _publish_layer("verify-more-python3_12-x86_64", more_zip)
+    _deploy("gamma", (workspace.root / "build" / "gamma.zip").read_bytes())
+    client = boto3.client("lambda")
+    client.update_function_configuration(FunctionName="verify-gamma", Layers=[good, more])
+    client.get_waiter("function_updated_v2").wait(FunctionName="verify-gamma", WaiterConfig=WAITER_POLL)
+
+    code, report = _verify(workspace.root, capsys, "gamma")
+    assert code == 0, report
+    (row,) = report["functions"]
+    assert row["status"] == "same"
+    assert row["layers"] == [
+        {
+            "layer": "common",
+            "status": "same",
+            "arn": good,
+            "rebuilt": row["layers"][0]["rebuilt"],
+            "deployed": row["layers"][0]["rebuilt"],
+            "position": 0,
+            "attached_at": 0,
+        },
+        {
+            "layer": "more",
+            "status": "same",
+            "arn": more,
+            "rebuilt": row["layers"][1]["rebuilt"],
+            "deployed": row["layers"][1]["rebuilt"],
+            "position": 1,
+            "attached_at": 1,
+        },
+    ]
+    client.update_function_configuration(FunctionName="verify-gamma", Layers=[more, good])  # the order matters
+    client.get_waiter("function_updated_v2").wait(FunctionName="verify-gamma", WaiterConfig=WAITER_POLL)
+    assert main(["verify", "--prefix", "verify-", "gamma"], workspace.root) == 1
+    lines = capsys.readouterr().out.splitlines()
+    version = good.rsplit(":", 1)[1]
+    assert lines[1] == (
+        f"DIFFERS  gamma layer common       {layer_name}:{version} is layer 2 of verify-gamma, "
+        "the working tree lists it as layer 1"
+    ), lines
+
+    swapped = io.BytesIO()
+    with zipfile.ZipFile(swapped, "w") as archive:
+        archive.writestr("python/shared_code.py", "VALUE = 'not from source'\n")
+    other = _publish_layer(layer_name, swapped.getvalue())
+    client.update_function_configuration(FunctionName="verify-gamma", Layers=[other, more])
+    client.get_waiter("function_updated_v2").wait(FunctionName="verify-gamma", WaiterConfig=WAITER_POLL)
+    code, report = _verify(workspace.root, capsys, "gamma")
+    assert code == 1
+    assert [(r["layer"], r["status"], r["arn"]) for r in report["functions"][0]["layers"]] == [
+        ("common", "DIFFERS", other),
+        ("more", "same", more),
+    ]
+    assert main(["verify", "--prefix", "verify-", "gamma"], workspace.root) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("same     gamma "), lines
+    assert lines[1].startswith("DIFFERS  gamma layer common "), lines
+    assert f"deployed {layer_name}:{other.rsplit(':', 1)[1]} CodeSha256 " in lines[1], lines
+
+    client.update_function_configuration(FunctionName="verify-gamma", Layers=[more])
+    client.get_waiter("function_updated_v2").wait(FunctionName="verify-gamma", WaiterConfig=WAITER_POLL)
+    code, report = _verify(workspace.root, capsys, "gamma")
+    assert code == 1
+    assert [(r["layer"], r["status"], r["arn"]) for r in report["functions"][0]["layers"]] == [
+        ("common", "MISSING", None),
+        ("more", "DIFFERS", more),  # attached as layer 1, listed as layer 2
+    ]

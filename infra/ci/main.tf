@@ -91,7 +91,8 @@ data "aws_iam_policy_document" "plan" {
     resources = ["${local.artifacts}/lambda/*", "${local.artifacts}/terraform-packages/*"]
   }
 
-  # Bucket configuration only: s3:GetObject on the data buckets is deliberately absent.
+  # Bucket configuration only: s3:GetObject on the data buckets is deliberately absent. The provider's HeadBucket
+  # is authorized as s3:ListBucket, which lists keys, never object bodies.
   statement {
     sid = "DescribeBuckets"
     actions = [
@@ -100,6 +101,7 @@ data "aws_iam_policy_document" "plan" {
       "s3:GetBucketOwnershipControls", "s3:GetBucketPolicy", "s3:GetBucketPublicAccessBlock",
       "s3:GetBucketRequestPayment", "s3:GetBucketTagging", "s3:GetBucketVersioning", "s3:GetBucketWebsite",
       "s3:GetEncryptionConfiguration", "s3:GetLifecycleConfiguration", "s3:GetReplicationConfiguration",
+      "s3:ListBucket",
     ]
     resources = ["arn:${local.partition}:s3:::${local.prefix}*"]
   }
@@ -112,6 +114,19 @@ data "aws_iam_policy_document" "plan" {
       "lambda:GetPolicy", "lambda:ListTags", "lambda:ListVersionsByFunction",
     ]
     resources = ["arn:${local.partition}:lambda:${var.region}:${local.account}:function:${local.prefix}*"]
+  }
+
+  statement {
+    sid       = "DescribeLayers"
+    actions   = ["lambda:GetLayerVersion"]
+    resources = ["arn:${local.partition}:lambda:${var.region}:${local.account}:layer:${local.prefix}*:*"]
+  }
+
+  # Event source mappings are named by generated UUIDs: no narrower resource exists.
+  statement {
+    sid       = "DescribeEventSourceMappings"
+    actions   = ["lambda:GetEventSourceMapping"]
+    resources = ["arn:${local.partition}:lambda:${var.region}:${local.account}:event-source-mapping:*"]
   }
 
   statement {
@@ -164,7 +179,7 @@ data "aws_iam_policy_document" "plan" {
 
   statement {
     sid       = "DescribeStateMachines"
-    actions   = ["states:DescribeStateMachine", "states:ListTagsForResource"]
+    actions   = ["states:DescribeStateMachine", "states:ListStateMachineVersions", "states:ListTagsForResource"]
     resources = ["arn:${local.partition}:states:${var.region}:${local.account}:stateMachine:${local.prefix}*"]
   }
 
@@ -174,5 +189,87 @@ data "aws_iam_policy_document" "plan" {
       "ecr:DescribeRepositories", "ecr:GetLifecyclePolicy", "ecr:GetRepositoryPolicy", "ecr:ListTagsForResource",
     ]
     resources = ["arn:${local.partition}:ecr:${var.region}:${local.account}:repository/${local.prefix}*"]
+  }
+
+  statement {
+    sid       = "DescribeQueues"
+    actions   = ["sqs:GetQueueAttributes", "sqs:ListQueueTags"]
+    resources = ["arn:${local.partition}:sqs:${var.region}:${local.account}:${local.prefix}*"]
+  }
+
+  statement {
+    sid       = "DescribeTopics"
+    actions   = ["sns:GetTopicAttributes", "sns:ListSubscriptionsByTopic", "sns:ListTagsForResource"]
+    resources = ["arn:${local.partition}:sns:${var.region}:${local.account}:${local.prefix}*"]
+  }
+
+  statement {
+    sid       = "DescribeStreams"
+    actions   = ["kinesis:DescribeStreamSummary", "kinesis:ListTagsForStream"]
+    resources = ["arn:${local.partition}:kinesis:${var.region}:${local.account}:stream/${local.prefix}*"]
+  }
+
+  statement {
+    sid     = "DescribeEventBusesAndRules"
+    actions = ["events:DescribeEventBus", "events:DescribeRule", "events:ListTagsForResource", "events:ListTargetsByRule"]
+    resources = [
+      "arn:${local.partition}:events:${var.region}:${local.account}:event-bus/${local.prefix}*",
+      "arn:${local.partition}:events:${var.region}:${local.account}:rule/${local.prefix}*",
+      "arn:${local.partition}:events:${var.region}:${local.account}:rule/${local.prefix}*/*",
+    ]
+  }
+
+  # Secrets: their description and resource policy, never a value. secretsmanager:GetSecretValue is deliberately
+  # absent: a refresh of aws_secretsmanager_secret_version reads the value, so the pull-request plan does not
+  # refresh secret versions (scripts/deploy.sh plan --no-value-reads, README).
+  statement {
+    sid       = "DescribeSecrets"
+    actions   = ["secretsmanager:DescribeSecret", "secretsmanager:GetResourcePolicy"]
+    resources = ["arn:${local.partition}:secretsmanager:${var.region}:${local.account}:secret:${local.prefix}*"]
+  }
+
+  # Parameters: metadata and tags, never a value (ssm:GetParameter reads it, decrypted: the refresh of
+  # aws_ssm_parameter calls it, so the pull-request plan does not refresh parameters either).
+  statement {
+    sid       = "DescribeParameters"
+    actions   = ["ssm:ListTagsForResource"]
+    resources = ["arn:${local.partition}:ssm:${var.region}:${local.account}:parameter/${local.prefix}*"]
+  }
+
+  # Keys have generated ids: the stack's keys are those with an alias of the prefix. No kms:Decrypt.
+  statement {
+    sid       = "DescribeKeys"
+    actions   = ["kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListResourceTags"]
+    resources = ["arn:${local.partition}:kms:${var.region}:${local.account}:key/*"]
+
+    condition {
+      test     = "ForAnyValue:StringLike"
+      variable = "kms:ResourceAliases"
+      values   = ["alias/${local.prefix}*"]
+    }
+  }
+
+  # A table's refresh describes its encryption key, the AWS-managed alias/aws/dynamodb: metadata only.
+  statement {
+    sid       = "DescribeAwsManagedKeys"
+    actions   = ["kms:DescribeKey"]
+    resources = ["arn:${local.partition}:kms:${var.region}:${local.account}:key/*"]
+
+    condition {
+      test     = "ForAnyValue:StringLike"
+      variable = "kms:ResourceAliases"
+      values   = ["alias/aws/*"]
+    }
+  }
+
+  # Actions AWS authorizes on no resource type (Resource must be "*"), none of which returns stored data:
+  # parameter and alias listings (names and metadata), a subscription's settings, and GetRandomPassword, which the
+  # plan's ephemeral password generator calls (it returns fresh random characters, not a stored secret).
+  statement {
+    sid = "ActionsWithoutResourceTypes"
+    actions = [
+      "kms:ListAliases", "secretsmanager:GetRandomPassword", "sns:GetSubscriptionAttributes", "ssm:DescribeParameters",
+    ]
+    resources = ["*"]
   }
 }

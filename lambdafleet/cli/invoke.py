@@ -100,8 +100,11 @@ def _run(args: argparse.Namespace) -> int:
     arguments = {**function.pool_arguments(), **options}
     with FunctionPool(function.spec, function.zip_path, fork_server=False, **arguments) as pool:
         if debugger is not None:
-            # Waiting for a debugger may last: a `kill` must end the environment too, as Ctrl-C does.
-            signal.signal(signal.SIGTERM, _interrupt)
+            # Waiting for a debugger may last: a `kill` must end the environment too, as Ctrl-C does; and Ctrl-C (an
+            # IDE's stop) must work even in a process started with SIGINT ignored (from a shell's `cmd &`), in
+            # which Python sets no handler of its own.
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(signum, _interrupt)
             waits = "waits for a debugger to attach" if debugger.wait else "runs at once"
             sys.stderr.write(
                 f"debug: {args.name} listens on {debugger.address} and {waits} (attach with path mapping "

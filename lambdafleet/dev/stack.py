@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from lambdafleet.errors import BuildError, UserError
+from lambdafleet.runtime import lifeline
 
 LOCAL_ENV = Path("infra") / "envs" / "local"
 MODEL = Path("models") / "iris.npz"
@@ -79,7 +80,8 @@ class Terraform:
         self, *args: str, check: bool = True, env: Mapping[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
         """`terraform ARGS -no-color` with `env` added to its environment; BuildError with terraform's output when
-        it fails and `check` is set."""
+        it fails and `check` is set. Terraform dies with this process (`build.py up` killed mid-apply would leave it
+        retrying against an endpoint that is gone); the calling thread waits for it, so it outlives terraform."""
         result = subprocess.run(
             [self.binary, *args, "-no-color"],
             cwd=self.workdir,
@@ -87,6 +89,7 @@ class Terraform:
             capture_output=True,
             text=True,
             check=False,
+            preexec_fn=lifeline.preexec(),
         )
         if check and result.returncode != 0:
             output = (result.stdout + result.stderr)[-OUTPUT_TAIL:]

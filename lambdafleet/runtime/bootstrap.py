@@ -85,11 +85,15 @@ def _enter_root(host: Paths, debugger_dir: str | None = None) -> tuple[Paths, st
 
 
 def _enter_environment(tmp_mb: str, reason: str | None) -> None:
-    """Become one execution environment's runtime: in its own PID namespace when the root is sandboxed."""
+    """Become one execution environment's runtime: in its own PID namespace when the root is sandboxed, whose
+    handle ends it when the process that owns its pool ends (_OWNER)."""
     if reason is None:
         assert sandbox is not None  # a root was entered
-        sandbox.enter_environment(int(tmp_mb))
-    elif sandbox is not None:
+        sandbox.enter_environment(int(tmp_mb), _OWNER)
+        return
+    if _OWNER is not None:
+        os.close(_OWNER)  # unsandboxed, the runtime is the handle: it notices its owner's end at its next event
+    if sandbox is not None:
         sandbox.adopt_orphans()
 
 
@@ -421,7 +425,15 @@ def _exit_code(code: object) -> int:
     return 1
 
 
+# A pidfd of the process that started this one (the pool's owner; for a fork server's environments, the server's
+# owner), taken before anything else: see sandbox_child.enter_environment.
+_OWNER: int | None = None
+
+
 def main() -> None:
+    global _OWNER
+    if sandbox is not None:
+        _OWNER = sandbox.lifeline.watch_parent()
     mode, *arguments = sys.argv[1:]
     if mode == "serve":
         _serve(*arguments)

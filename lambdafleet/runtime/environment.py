@@ -24,8 +24,8 @@ from lambdafleet.runtime.spec import FunctionSpec
 INIT_TIMEOUT_S = 10.0  # Lambda's limit on the init phase of an on-demand function
 # How often memory and deadlines are checked while an invocation runs; responses do not wait for it.
 _POLL_S = 0.005
-# How often the memory of the function's child processes is added in: a scan of every process on the
-# machine, too slow for each poll. Invocations shorter than this never pay for it.
+# How often the memory of the function's child processes is added in: a walk of the environment's process tree
+# (sandbox._tree), too slow for each poll. Invocations shorter than this never pay for it.
 _SESSION_POLL_S = 0.05
 # Upper bound on how long a connection to the Runtime API waits for the environment's process to exist.
 _ADMIT_TIMEOUT_S = 5.0

@@ -232,13 +232,14 @@ class FunctionPool:
         for environment in idle:
             self._forget(environment)
 
-    def close(self) -> None:
+    def close(self, *, stop_busy: bool = False) -> None:
         """Stop every idle environment; busy ones stop when they finish, except under a debugger: paused at a
         breakpoint, one might never finish, and it holds the debugger's port (its invocation ends as a crash,
-        Runtime.ExitError). The unpacked zip and layers stay in the cache, shared by content with other pools."""
+        Runtime.ExitError). With `stop_busy` (nobody waits for their answers: the endpoint is gone), busy ones are
+        stopped as well. The unpacked zip and layers stay in the cache, shared by content with other pools."""
         with self._mutex:
             self._closed = True
-            busy = list(self._busy) if self._launch.debugger else []
+            busy = list(self._busy) if self._launch.debugger or stop_busy else []
         for environment in busy:
             environment.terminate()
         self.recycle()

@@ -6,7 +6,8 @@ another process it runs on the machine's other core (issue 18). `PoolHost` start
 `FunctionPool` calls to it; `RemotePool` has the part of `FunctionPool`'s interface the endpoint uses. Each calling
 thread has a connection of its own: a socket pair whose other end goes to the host over the control socket
 (SCM_RIGHTS), so nothing but the endpoint can reach the host. Each message is a 4-byte length and a pickle; the host
-exits when the control socket closes, so it never outlives the endpoint.
+exits when the control socket closes (the endpoint stopped, or was killed), taking every environment with it,
+busy or not, so nothing outlives the endpoint.
 
     python -m lambdafleet.runtime.pool_host FD   # FD: the host's end of the control socket pair
 """
@@ -24,6 +25,7 @@ import struct
 import subprocess
 import sys
 import threading
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -58,6 +60,14 @@ def _receive(sock: socket.socket) -> Any:
     return pickle.loads(memoryview(data)[_LENGTH.size :])
 
 
+def _readable(sock: socket.socket, wait_s: float) -> bool:
+    """Whether `sock` has data (or end of file) within `wait_s` seconds: poll, as select() refuses a descriptor
+    over FD_SETSIZE (1024)."""
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    return bool(poller.poll(wait_s * 1000))
+
+
 class HostGone(RuntimeError):
     """The pool host exited: its pools and their environments are gone. `delivered` is False when the request
     never reached a host that could have run it (the caller may open the pool again and retry)."""
@@ -65,6 +75,14 @@ class HostGone(RuntimeError):
     def __init__(self, message: str, *, delivered: bool = False) -> None:
         super().__init__(message)
         self.delivered = delivered
+
+
+class RemoteTraceback(Exception):
+    """Where an error raised in the host came from: the cause of the error the caller raises (a pickled
+    exception has no traceback), as concurrent.futures does for a process pool's."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 class Pending(Exception):
@@ -108,7 +126,7 @@ class PoolHost:
         except OSError as error:
             connection.close()
             raise HostGone(f"the pool host is gone: {error}") from None
-        if wait_s is not None and not select.select([connection], [], [], wait_s)[0]:
+        if wait_s is not None and not _readable(connection, wait_s):
             raise Pending(functools.partial(self._answer, connection))
         value = self._answer(connection)
         return current if operation == "open" else value
@@ -130,7 +148,8 @@ class PoolHost:
                 self._free.append(connection)
         failed, value = answer
         if failed:
-            raise value
+            raised, where = value
+            raise raised from RemoteTraceback(where)
         return value
 
     def _borrow(self, generation: int | None) -> tuple[socket.socket, int]:
@@ -224,12 +243,14 @@ class _Host:
     """The host process's side: one FunctionPool per pool id; each connection served on a thread of its own."""
 
     def __init__(self, control: socket.socket) -> None:
+        control.set_inheritable(False)  # pass_fds made it inheritable: nothing the host starts may reach the endpoint
         self._control = control
         self._pools: dict[int, FunctionPool] = {}
         self._mutex = threading.Lock()
 
     def serve(self) -> None:
-        """Take connections until the endpoint closes the control socket, then stop every pool."""
+        """Take connections until the endpoint closes the control socket (it stopped, or it died), then stop every
+        pool's environments, busy ones too: nobody is left to take their answers."""
         while True:
             try:
                 _, fds, _, _ = socket.recv_fds(self._control, 16, 1)
@@ -238,11 +259,12 @@ class _Host:
             if not fds:
                 break  # end of file
             connection = socket.socket(fileno=fds[0])
+            connection.set_inheritable(False)  # received descriptors are inheritable, and this one carries pickles
             threading.Thread(target=self._serve, args=(connection,), daemon=True).start()
         with self._mutex:
             pools, self._pools = list(self._pools.values()), {}
         for pool in pools:
-            pool.close()
+            pool.close(stop_busy=True)
 
     def _serve(self, connection: socket.socket) -> None:
         with connection:
@@ -255,8 +277,8 @@ class _Host:
                     return
                 try:
                     answer = (False, self._perform(*message))
-                except BaseException as error:  # the caller raises it
-                    answer = (True, _picklable(error))
+                except BaseException as error:  # the caller raises it, with this traceback as its cause
+                    answer = (True, (_picklable(error), "".join(traceback.format_exception(error))))
                 try:
                     _send(connection, answer)
                 except OSError:

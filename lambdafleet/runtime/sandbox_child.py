@@ -1,8 +1,8 @@
 """The sandbox from the inside: Lambda's view of the filesystem and one PID namespace per environment.
 
 Loaded by bootstrap.py under the function's own Python (3.10+), so: standard library only, no lambdafleet
-imports, and nothing here may be imported by the host's code. Linux only; every step uses unprivileged
-user namespaces (no root, no setuid helper, no bubblewrap).
+imports (lifeline.py is loaded from beside it by path), and nothing here may be imported by the host's code.
+Linux only; every step uses unprivileged user namespaces (no root, no setuid helper, no bubblewrap).
 
 Two stages:
 - `enter_root` (once per process that starts environments: a fork server, or a new interpreter) makes a
@@ -19,10 +19,12 @@ Two stages:
 """
 
 import ctypes
+import importlib.util
 import os
 import select
 import signal
 import sys
+import types
 from collections.abc import MutableMapping
 from typing import Literal, NoReturn
 
@@ -46,7 +48,6 @@ MS_REC = 0x4000
 MS_PRIVATE = 0x40000
 MS_RELATIME = 0x200000
 MNT_DETACH = 0x2
-PR_SET_PDEATHSIG = 1
 PR_SET_NAME = 15
 PR_CAPBSET_DROP = 24
 PR_SET_NO_NEW_PRIVS = 38
@@ -71,6 +72,19 @@ _STAGING = "/tmp"
 # In the new root, the host's /proc waits on /tmp: the kernel lets a user namespace mount a fresh /proc
 # only while a full one is visible. Each environment mounts its own /proc, then replaces this with its tmpfs.
 _HOST_PROC = "/tmp"
+
+
+def _load_lifeline() -> types.ModuleType:
+    """lifeline.py, loaded from beside this file (this file may not import lambdafleet)."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "lifeline.py")
+    spec = importlib.util.spec_from_file_location("_lambdafleet_lifeline", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+lifeline = _load_lifeline()
 
 
 class SandboxUnavailable(OSError):
@@ -259,12 +273,14 @@ def rebase_modules(host_runtime_dir: str) -> None:
 # --- stage 2: one environment ------------------------------------------------------------------
 
 
-def enter_environment(tmp_mb: int) -> None:
+def enter_environment(tmp_mb: int, owner: int | None = None) -> None:
     """Split into the environment's init and its runtime; returns in the runtime (PID 2), only.
 
     This process stays outside as the environment's handle: it exits as the runtime did (the same code,
     or killed by the same signal). Its death kills the init (parent-death signal), and the init's death
     kills every process of the PID namespace: nothing the function started survives its environment.
+    `owner` (a pidfd of the process that owns the environment's pool, see lifeline.py): when that process
+    exits, even killed, the handle kills the init and exits, so nothing survives the owner either.
     """
     _call("unshare", CLONE_NEWNS | CLONE_NEWPID)
     status_read, status_write = os.pipe()
@@ -273,19 +289,24 @@ def enter_environment(tmp_mb: int) -> None:
     if init == 0:
         os.close(status_read)
         os.close(alive_write)
+        if owner is not None:
+            os.close(owner)  # the function must not hold a handle on a process outside its sandbox
         _be_init(alive_read, status_write, tmp_mb)  # returns only in the runtime
         return
     os.close(status_write)
     os.close(alive_read)
     set_name("lf-environment")
-    _, status = os.waitpid(init, 0)
+    status = lifeline.wait_child(init, owner)
+    if status is None:  # the owner is gone: so is everyone who would take the function's answers
+        os.kill(init, signal.SIGKILL)
+        _, status = os.waitpid(init, 0)
     reported = os.read(status_read, 64).decode()
     _exit_like(int(reported) if reported else status)
 
 
 def _be_init(alive_read: int, status_write: int, tmp_mb: int) -> None:
     try:
-        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        lifeline.die_with_parent()  # in a new PID namespace getppid() is 0: the pipe tells whether it died
         if select.select([alive_read], [], [], 0)[0]:
             os._exit(1)  # the handle died before the signal was armed
         os.close(alive_read)

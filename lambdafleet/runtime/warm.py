@@ -46,6 +46,11 @@ _CACHE_ENV, _RUNTIME_CACHE = "LAMBDAFLEET_CACHE_DIR", "runtime"
 IN_PROCESS = ("-h", "--h", "--c", "--d", "--n")
 # A command line's request starts with COMMAND; its reply with one of the three kinds after it.
 COMMAND, FALLBACK, NEEDS_STDIN, DONE = b"A", b"F", b"S", b"X"
+# A frame the server sends before its reply when it hands the event to the function: a server lost after it
+# must not be taken for no server (the invocation may have run; running it here would run it twice). LOST is
+# what `exchange` then returns, and what the command line says.
+INVOKING, LOST = b"I", b"L"
+LOST_MESSAGE = "the warm server stopped during the invocation, which may have run (so it is not run again here)"
 
 
 def run_command(argv: list[str], root: str) -> int | None:
@@ -57,6 +62,9 @@ def run_command(argv: list[str], root: str) -> int | None:
     request: dict[str, object] = {"argv": argv, "root": root}
     try:
         reply = exchange(root, COMMAND + repr(request).encode())
+        if reply[:1] == LOST:
+            sys.stderr.write(f"error: {LOST_MESSAGE}\n")
+            return 1
         if reply[:1] == NEEDS_STDIN:  # `--event -`: only now is reading stdin certain not to block for nothing
             request["stdin"] = sys.stdin.buffer.read()
             reply = exchange(root, COMMAND + repr(request).encode())
@@ -115,11 +123,17 @@ def invoke(root: str, name: str, payload: bytes, *, region: str, extra_env: dict
 
     request = {"root": root, "name": name, "payload": base64.b64encode(payload).decode(), "region": region}
     body = exchange(root, json.dumps({**request, "extra_env": extra_env}).encode())
+    if body[:1] == LOST:
+        from lambdafleet.errors import BuildError
+
+        raise BuildError(LOST_MESSAGE)
     reply = json.loads(body) if body[:1] == b"{" else None
     if not isinstance(reply, dict) or reply.get("fallback"):
         return None
     if "user_error" in reply:
         raise UserError(str(reply["user_error"]))
+    if "internal_error" in reply:  # the server's traceback
+        raise RuntimeError(f"the warm server failed during the invocation:\n{reply['internal_error']}")
     return WarmResult(
         base64.b64decode(reply["payload"]),
         bool(reply["function_error"]),
@@ -130,7 +144,8 @@ def invoke(root: str, name: str, payload: bytes, *, region: str, extra_env: dict
 
 
 def exchange(root: str, body: bytes) -> bytes:
-    """The server's reply to `body`, starting the server when there is none; b"" when it cannot answer."""
+    """The server's reply to `body`, starting the server when there is none; b"" when it cannot answer, LOST when
+    it went away after it started the invocation."""
     path = socket_path(root, server_key())
     if path is None:
         return b""
@@ -145,16 +160,22 @@ def _exchange(path: str, body: bytes, starting: "subprocess.Popen[bytes] | None"
     deadline = time.monotonic() + (_START_TIMEOUT_S if starting else 0.0)
     while True:
         client = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+        invoking = False
         try:
             client.connect(path)  # blocking: a rebuild or the function's own timeout may take long
             send_frame(client, body)
-            return receive_frame(client) or b""
+            reply = receive_frame(client)
+            if reply == INVOKING:
+                invoking = True
+                reply = receive_frame(client)
+            return reply or (LOST if invoking else b"")
         except (FileNotFoundError, ConnectionRefusedError):
             if starting is None or starting.poll() is not None or time.monotonic() >= deadline:
                 return None  # it could not start: running the invocation here says why
             time.sleep(0.005)
         except (OSError, ValueError):
-            return b""  # the server went away mid-invocation: the caller runs it afresh
+            # The server went away: before the invocation, the caller runs it afresh; during it, it may have run.
+            return LOST if invoking else b""
         finally:
             client.close()
 

@@ -10,6 +10,7 @@ import argparse
 import ast
 import base64
 import contextlib
+import functools
 import hashlib
 import io
 import json
@@ -18,7 +19,8 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Mapping
+import traceback
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,8 @@ from lambdafleet.runtime.warm import (
     IDLE_ENV,
     IDLE_S,
     IN_PROCESS,
+    INVOKING,
+    MAX_MESSAGE,
     NEEDS_STDIN,
     receive_frame,
     send_frame,
@@ -182,10 +186,11 @@ class _Server:
                 if body is None:
                     return
                 connection.settimeout(None)
+                invoking = functools.partial(send_frame, connection, INVOKING)  # the client then never reruns it
                 if body[:1] == COMMAND:  # `build.py invoke ARGS`, from build.py before it imports anything
-                    reply = self._command(ast.literal_eval(body[1:].decode()))
+                    reply = self._command(ast.literal_eval(body[1:].decode()), invoking)
                 else:  # the same from lambdafleet.cli.invoke, in-process, its command line parsed
-                    reply = json.dumps(self._answer(json.loads(body))).encode()
+                    reply = json.dumps(self._answer(json.loads(body), invoking)).encode()
                 send_frame(connection, reply)
         except (OSError, ValueError, KeyError, TypeError, SyntaxError):
             pass  # the client went away, or sent nonsense: it is its to retry
@@ -195,7 +200,7 @@ class _Server:
                 self.last_used = time.monotonic()
             self._sweep()  # a pool this invocation's build replaced
 
-    def _command(self, request: dict[str, Any]) -> bytes:
+    def _command(self, request: dict[str, Any], invoking: Callable[[], None]) -> bytes:
         """The reply to `build.py invoke ARGS`: its output and exit code, or FALLBACK / NEEDS_STDIN."""
         root, stdin = str(request["root"]), request.get("stdin")
         with self.checking:
@@ -209,14 +214,20 @@ class _Server:
             warm_request, stdout, stderr = checked
             held = self._hold(warm_request)
         try:
-            result = self._invoke(held, payload)
+            result = self._invoke(held, payload, invoking)
         except UserError as error:
             return _done(2, (1, stdout), (2, stderr), (2, f"error: {one_line(str(error))}\n"))
+        except Exception as error:  # the event may have reached the function: not the client's to run again
+            return _done(1, (1, stdout), (2, stderr), (2, _internal_error(error)))
         printed = result.payload.decode("utf-8", errors="replace") + "\n"  # as lambdafleet.cli.invoke prints it
-        # In lambdafleet.cli.invoke's order: what the build printed, the logs, then the response.
-        return _done(1 if result.function_error else 0, (1, stdout), (2, stderr), (2, result.logs), (1, printed))
+        code = 1 if result.function_error else 0
 
-    def _answer(self, message: dict[str, Any]) -> dict[str, Any]:
+        def reply(logs: str) -> bytes:  # in lambdafleet.cli.invoke's order: the build's output, logs, response
+            return _done(code, (1, stdout), (2, stderr), (2, logs), (1, printed))
+
+        return reply(_fitted_logs(result.logs, reply))
+
+    def _answer(self, message: dict[str, Any], invoking: Callable[[], None]) -> dict[str, Any]:
         """The reply to lambdafleet.cli.invoke's request (its command line parsed): JSON."""
         with self.checking:
             extra_env = {str(key): str(value) for key, value in dict(message["extra_env"]).items()}
@@ -226,20 +237,24 @@ class _Server:
             request, stdout, stderr = checked
             held = self._hold(request)
         try:
-            result = self._invoke(held, base64.b64decode(message["payload"]))
+            result = self._invoke(held, base64.b64decode(message["payload"]), invoking)
         except UserError as error:
             return {"user_error": str(error), "stdout": stdout, "stderr": stderr}
-        return {
+        except Exception as error:  # as in _command
+            return {"internal_error": _internal_error(error), "stdout": stdout, "stderr": stderr}
+        answer = {
             "payload": base64.b64encode(result.payload).decode(),
             "function_error": result.function_error,
-            "logs": result.logs,
             "stdout": stdout,
             "stderr": stderr,
         }
+        answer["logs"] = _fitted_logs(result.logs, lambda logs: json.dumps({**answer, "logs": logs}).encode())
+        return answer
 
-    def _invoke(self, held: _Held, payload: bytes) -> InvokeResult:
-        """One invocation in the pool `_hold` gave (and counted busy)."""
+    def _invoke(self, held: _Held, payload: bytes, invoking: Callable[[], None]) -> InvokeResult:
+        """One invocation in the pool `_hold` gave (and counted busy); `invoking` tells the client it starts."""
         try:
+            invoking()
             return held.pool.invoke(payload=payload)
         finally:
             with self.mutex:
@@ -290,11 +305,36 @@ def _parse(argv: list[str], stdin: bytes | None) -> tuple[argparse.Namespace, by
         return _done(2, (2, f"error: {one_line(str(error))}\n"))
 
 
+def _internal_error(error: Exception) -> str:
+    """What lambdafleet.cli.main prints of a bug (cli.print_internal_error): the server's stderr is /dev/null."""
+    return "".join(traceback.format_exception(error)) + "internal error: please report it with the traceback above\n"
+
+
 def _text(stdin: bytes) -> str:
     try:
         return stdin.decode("utf-8")
     except UnicodeDecodeError:
         raise UserError("--event - (stdin): the event is not UTF-8 text") from None
+
+
+_CUT_NOTE_MAX = 200  # characters: the line that says logs were cut
+
+
+def _fitted_logs(logs: str, reply: Callable[[str], bytes]) -> str:
+    """`logs`, or their end when `reply(logs)` is over MAX_MESSAGE: the invocation has run, and a reply the client
+    cannot take would lose its response (and once had the command line run the event again). The end is kept, as
+    in Lambda's LogResult."""
+    whole = len(reply(logs))
+    if whole <= MAX_MESSAGE:
+        return logs
+    empty = len(reply(""))
+    size = whole - empty  # the logs' bytes in the reply (escaped or encoded)
+    room = MAX_MESSAGE - empty - _CUT_NOTE_MAX
+    start = len(logs) - max(room, 0) * len(logs) // size  # a first guess at the average bytes per character
+    while start < len(logs) and (excess := len(reply(logs[start:])) - empty - room) > 0:
+        start += excess  # each character cut is at least a byte of the reply
+    note = f"[the first {start} characters of these logs are cut: over the warm server's limit; --cold prints all]\n"
+    return note + logs[start:]
 
 
 def _done(code: int, *writes: tuple[int, str]) -> bytes:

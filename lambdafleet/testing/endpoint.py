@@ -12,8 +12,11 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO, Any
 
 import pytest
+
+from lambdafleet.runtime import lifeline
 
 
 def free_port() -> int:
@@ -21,6 +24,14 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """An xdist worker dies with the pytest process that started it (an IDE stopping a run, `kill -9`), and the
+    endpoints its fixtures started die with it: on its own a worker noticed only after ~16 s. xdist starts its
+    workers from the main thread (see lifeline.py)."""
+    if hasattr(config, "workerinput"):
+        lifeline.die_with_parent(os.getppid())
 
 
 def _wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
@@ -36,16 +47,29 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 
     raise TimeoutError(f"emulator did not answer on {url}")
 
 
+def start_endpoint(
+    arguments: list[str], cwd: Path, output: IO[Any] | int, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """`python ARGUMENTS` (an endpoint: `build.py local ...`, `-m lambdafleet.endpoint.emulator ...`) with its stdout
+    and stderr on `output`, killed by the kernel if this process dies first (a pytest worker killed by SIGKILL, an
+    IDE stopping a run): otherwise it would serve on, idle, for hours. Call it from the main thread (a fixture's),
+    which lives as long as the process: see lambdafleet/runtime/lifeline.py."""
+    return subprocess.Popen(
+        [sys.executable, *arguments],
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=output,
+        stderr=subprocess.STDOUT,
+        preexec_fn=lifeline.preexec(),
+    )
+
+
 def start_build_py_local(root: Path, timeout: float = 60.0) -> tuple[str, subprocess.Popen[bytes]]:
     """`python build.py local` of `root` on a free loopback port, once it answers: its URL and its process, which
-    the caller terminates (the benchmarks' endpoint)."""
+    the caller terminates (the benchmarks' endpoint); it dies with this process."""
     url = f"http://127.0.0.1:{free_port()}"
-    process = subprocess.Popen(
-        [sys.executable, "build.py", "local", "--port", url.rsplit(":", 1)[1]],
-        cwd=root,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    process = start_endpoint(["build.py", "local", "--port", url.rsplit(":", 1)[1]], root, subprocess.DEVNULL)
     try:
         _wait_until_up(url, process, timeout)
     except BaseException:
@@ -58,16 +82,11 @@ def start_build_py_local(root: Path, timeout: float = 60.0) -> tuple[str, subpro
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
     """URL of the embedded emulator (`python -m lambdafleet.endpoint.emulator`, moto with its gaps filled) on 127.0.0.1
-    for the whole test session."""
+    for the whole test session; it dies with the session's process."""
     port = free_port()
     env = {**os.environ, "MOTO_IAM_LOAD_MANAGED_POLICIES": "true"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "lambdafleet.endpoint.emulator", "--port", str(port)],
-        cwd=Path(__file__).resolve().parents[2],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    command = ["-m", "lambdafleet.endpoint.emulator", "--port", str(port)]
+    process = start_endpoint(command, Path(__file__).resolve().parents[2], subprocess.DEVNULL, env)
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(url, process)

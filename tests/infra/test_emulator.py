@@ -14,6 +14,7 @@ from moto.s3.utils import _VersionedKeyStore
 
 from lambdafleet.endpoint import emulator, moto_patches
 from lambdafleet.endpoint.moto_patches import check_state_machine_definition
+from tests.conftest import WAITER_POLL
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -98,7 +99,9 @@ def test_lambda_keeps_its_logging_config_and_hides_empty_image_config(aws_env: s
     structured = client.get_function_configuration(FunctionName="emulator-json")["LoggingConfig"]
     assert structured["LogFormat"] == "JSON" and structured["ApplicationLogLevel"] == "INFO"
 
-    client.get_waiter("function_active_v2").wait(FunctionName="emulator-json")  # Pending at first, as on AWS
+    client.get_waiter("function_active_v2").wait(
+        FunctionName="emulator-json", WaiterConfig=WAITER_POLL
+    )  # Pending at first, as on AWS
     client.update_function_configuration(FunctionName="emulator-json", LoggingConfig={"LogFormat": "Text"})
     assert client.get_function_configuration(FunctionName="emulator-json")["LoggingConfig"]["LogFormat"] == "Text"
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Endpoint
+from tests.conftest import WAITER_POLL, Endpoint
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 LAMBDA_TRUST = {
@@ -79,7 +79,7 @@ def deploy_function(endpoint: Endpoint, lambda_role: str) -> Callable[..., dict]
             **options,
         }
         function = client.create_function(**spec)
-        client.get_waiter("function_active_v2").wait(FunctionName=function["FunctionName"])
+        client.get_waiter("function_active_v2").wait(FunctionName=function["FunctionName"], WaiterConfig=WAITER_POLL)
         return function
 
     return deploy

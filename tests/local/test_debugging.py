@@ -3,8 +3,6 @@ attaches, stops at a breakpoint past both the function's timeout and the HTTP in
 
 import json
 import signal
-import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -13,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from lambdafleet.testing.endpoint import _wait_until_up, free_port
-from tests.conftest import REGION, REPO_ROOT, Endpoint
+from lambdafleet.testing.endpoint import _wait_until_up, free_port, start_endpoint
+from tests.conftest import REGION, REPO_ROOT, WAITER_POLL, Endpoint
 from tests.local.conftest import LAMBDA_TRUST, _zip
 from tests.runtime.conftest import needs_sandbox
 from tests.runtime.dap_client import DapClient, debug_port
@@ -37,7 +35,7 @@ def debugging_endpoint(tmp_path: Path) -> Any:
     log = tmp_path / "endpoint.log"
     command = ["build.py", "local", "--port", str(port), "--debug", "dbg", "--debug-port", str(debugger_port)]
     with log.open("w") as sink:
-        process = subprocess.Popen([sys.executable, *command], cwd=REPO_ROOT, stdout=sink, stderr=subprocess.STDOUT)
+        process = start_endpoint(command, REPO_ROOT, sink)
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(url, process)
@@ -62,7 +60,7 @@ def test_a_debugged_function_waits_for_the_debugger_with_its_timeouts_lifted(deb
         FunctionName="dbg", Runtime="python3.12", Role=role["Role"]["Arn"], Timeout=1,
         Handler="lambda_function.lambda_handler", Code={"ZipFile": _zip(HANDLER)},
     )  # fmt: skip
-    client.get_waiter("function_active_v2").wait(FunctionName="dbg")
+    client.get_waiter("function_active_v2").wait(FunctionName="dbg", WaiterConfig=WAITER_POLL)
     gateway = endpoint.client("apigatewayv2")
     api_id = gateway.create_api(Name="dbg", ProtocolType="HTTP")["ApiId"]
     uri = f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{function['FunctionArn']}/invocations"

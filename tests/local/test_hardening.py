@@ -22,7 +22,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from lambdafleet.testing.endpoint import _wait_until_up, free_port
+from lambdafleet.testing.endpoint import _wait_until_up, free_port, start_endpoint
+from tests.conftest import WAITER_POLL
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 INVOKE = "/2015-03-31/functions/{name}/invocations"
@@ -329,12 +330,7 @@ def _own_endpoint(tmp_path: Path, *options: str) -> tuple[subprocess.Popen, str,
     port = free_port()
     log = tmp_path / "endpoint.log"
     with log.open("w") as sink:
-        process = subprocess.Popen(
-            [sys.executable, "build.py", "local", "--port", str(port), *options],
-            cwd=REPO_ROOT,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
+        process = start_endpoint(["build.py", "local", "--port", str(port), *options], REPO_ROOT, sink)
     url = f"http://127.0.0.1:{port}"
     _wait_until_up(url, process)
     return process, url, log
@@ -352,7 +348,9 @@ def _queue_sleepers(url: str, zip_of, count: int, sleep_s: float) -> str:
         Handler="lambda_function.lambda_handler",
         Code={"ZipFile": zip_of(SLEEPER)},
     )
-    client.get_waiter("function_active_v2").wait(FunctionName="sleeper")  # Pending at first, as on AWS
+    client.get_waiter("function_active_v2").wait(
+        FunctionName="sleeper", WaiterConfig=WAITER_POLL
+    )  # Pending at first, as on AWS
     client.invoke(FunctionName="sleeper", Payload=b'{"sleep": 0}')
     for _ in range(count):
         client.invoke(FunctionName="sleeper", InvocationType="Event", Payload=json.dumps({"sleep": sleep_s}))

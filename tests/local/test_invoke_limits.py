@@ -13,6 +13,8 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
+from tests.conftest import WAITER_POLL
+
 ECHO = "def lambda_handler(event, context):\n    return event\n"
 SYNC_LIMIT, ASYNC_LIMIT = 6 * 1024 * 1024, 1024 * 1024
 
@@ -108,7 +110,7 @@ def test_a_qualifier_runs_that_version(endpoint, deploy_function, zip_of) -> Non
     client.update_function_code(
         FunctionName=name, ZipFile=zip_of("def lambda_handler(event, context):\n    return 'v2'\n")
     )
-    client.get_waiter("function_updated_v2").wait(FunctionName=name)
+    client.get_waiter("function_updated_v2").wait(FunctionName=name, WaiterConfig=WAITER_POLL)
     for qualifier, answer, executed in [("1", b'"v1"', "1"), ("$LATEST", b'"v2"', "$LATEST"), ("1", b'"v1"', "1")]:
         response = client.invoke(FunctionName=name, Qualifier=qualifier)
         assert (response["Payload"].read(), response["ExecutedVersion"]) == (answer, executed)

@@ -12,6 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from lambdafleet.cli.logs import in_order
+from tests.conftest import WAITER_POLL
 from tests.local.conftest import Endpoint
 
 Deploy = Callable[..., dict[str, Any]]
@@ -50,7 +51,7 @@ def identity(deploy_function: Deploy) -> str:
 def test_an_alias_of_a_version_names_what_ran(embedded: Endpoint, identity: str) -> None:
     client = embedded.client("lambda")
     version = client.publish_version(FunctionName=identity)["Version"]
-    client.get_waiter("function_active_v2").wait(FunctionName=identity, Qualifier=version)
+    client.get_waiter("function_active_v2").wait(FunctionName=identity, Qualifier=version, WaiterConfig=WAITER_POLL)
     alias_arn = client.create_alias(FunctionName=identity, Name="live", FunctionVersion=version)["AliasArn"]
     response = client.invoke(FunctionName=identity, Qualifier="live")
     seen = json.loads(response["Payload"].read())
@@ -138,7 +139,7 @@ def test_a_new_function_is_pending_then_active(embedded: Endpoint, lambda_role: 
     assert caught.value.response["Error"]["Message"] == (
         "The operation cannot be performed at this time. The function is currently in the following state: Pending"
     )
-    client.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 10})
+    client.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig=WAITER_POLL)
     configuration = client.get_function_configuration(FunctionName=name)
     assert (configuration["State"], configuration["LastUpdateStatus"]) == ("Active", "Successful")
     assert "StateReasonCode" not in configuration
@@ -159,10 +160,10 @@ def test_an_update_is_in_progress_then_successful(embedded: Endpoint, deploy_fun
     assert caught.value.response["Error"]["Message"] == (
         f"The operation cannot be performed at this time. An update is in progress for resource: {arn}"
     )
-    client.get_waiter("function_updated_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 10})
+    client.get_waiter("function_updated_v2").wait(FunctionName=name, WaiterConfig=WAITER_POLL)
     assert client.get_function_configuration(FunctionName=name)["LastUpdateStatus"] == "Successful"
     assert client.invoke(FunctionName=name)["Payload"].read() == b"2"
     configured = client.update_function_configuration(FunctionName=name, Timeout=5)
     assert configured["LastUpdateStatus"] == "InProgress"
-    client.get_waiter("function_updated_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 10})
+    client.get_waiter("function_updated_v2").wait(FunctionName=name, WaiterConfig=WAITER_POLL)
     assert client.get_function_configuration(FunctionName=name)["Timeout"] == 5

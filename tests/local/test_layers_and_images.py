@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.conftest import WAITER_POLL
+
 SOURCE = """
 import os, sys
 import shared
@@ -54,7 +56,7 @@ def test_a_function_runs_with_its_layer_versions_merged_at_opt_in_order(embedded
 
     # Reversed by UpdateFunctionConfiguration: new environments, the other layer on top.
     client.update_function_configuration(FunctionName=function["FunctionName"], Layers=arns[::-1])
-    client.get_waiter("function_updated_v2").wait(FunctionName=function["FunctionName"])
+    client.get_waiter("function_updated_v2").wait(FunctionName=function["FunctionName"], WaiterConfig=WAITER_POLL)
     response = client.invoke(FunctionName=function["FunctionName"], Payload=b"{}")
     assert json.loads(response["Payload"].read())["who"] == "first"
 
@@ -64,7 +66,7 @@ def _invoke_refused_image(endpoint, role: str, uri: str) -> tuple[str, dict]:
     client = endpoint.client("lambda")
     name = f"img-{uuid.uuid4().hex[:8]}"
     client.create_function(FunctionName=name, Role=role, PackageType="Image", Code={"ImageUri": uri})
-    client.get_waiter("function_active_v2").wait(FunctionName=name)
+    client.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig=WAITER_POLL)
     with pytest.raises(ClientError) as caught:
         client.invoke(FunctionName=name, Payload=b"{}")
     return name, caught.value.response["Error"]
@@ -91,7 +93,7 @@ def test_an_image_function_runs_the_task_root_its_build_recorded(embedded, lambd
     client.create_function(
         FunctionName=name, Role=lambda_role, PackageType="Image", Code={"ImageUri": uri}, Environment=environment
     )
-    client.get_waiter("function_active_v2").wait(FunctionName=name)
+    client.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig=WAITER_POLL)
     event = {"rawPath": "/image/health", "requestContext": {"http": {"method": "GET"}}}
     response = client.invoke(FunctionName=name, Payload=json.dumps(event).encode())
     answer = json.loads(response["Payload"].read())
@@ -165,7 +167,7 @@ def small_image(tmp_path: Path) -> Iterator[str]:
 def _configure(client, name: str, image_config: dict) -> dict:
     """UpdateFunctionConfiguration's answer, once the update is done."""
     answer = client.update_function_configuration(FunctionName=name, ImageConfig=image_config)
-    client.get_waiter("function_updated_v2").wait(FunctionName=name)
+    client.get_waiter("function_updated_v2").wait(FunctionName=name, WaiterConfig=WAITER_POLL)
     return answer
 
 
@@ -183,7 +185,7 @@ def test_image_config_applies_command_entry_point_and_working_directory(embedded
     client = embedded.client("lambda")
     name = f"img-{uuid.uuid4().hex[:8]}"
     client.create_function(FunctionName=name, Role=lambda_role, PackageType="Image", Code={"ImageUri": small_image})
-    client.get_waiter("function_active_v2").wait(FunctionName=name)
+    client.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig=WAITER_POLL)
     assert _invoke(client, name)[:2] == ({"handler": "where", "cwd": "/var/task", "greeting": None}, None)
 
     _configure(client, name, {"WorkingDirectory": "/var/task/data"})
@@ -213,7 +215,7 @@ def test_image_config_is_reported_as_lambda_reports_it(embedded, lambda_role, sm
     created = client.create_function(
         FunctionName=name, Role=lambda_role, PackageType="Image", Code={"ImageUri": small_image}, ImageConfig=given
     )
-    client.get_waiter("function_active_v2").wait(FunctionName=name)
+    client.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig=WAITER_POLL)
     assert created["ImageConfigResponse"] == {"ImageConfig": given}
     assert client.get_function(FunctionName=name)["Configuration"]["ImageConfigResponse"] == {"ImageConfig": given}
     assert client.get_function_configuration(FunctionName=name)["ImageConfigResponse"] == {"ImageConfig": given}
@@ -242,7 +244,7 @@ def test_what_cannot_run_without_docker_fails_as_a_bad_entrypoint_does(embedded,
     client.create_function(
         FunctionName=name, Role=lambda_role, PackageType="Image", Code={"ImageUri": small_image}, ImageConfig=given
     )
-    client.get_waiter("function_active_v2").wait(FunctionName=name)
+    client.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig=WAITER_POLL)
     answer, error, logs = _invoke(client, name)
     assert (error, answer["errorType"]) == ("Unhandled", "Runtime.InvalidEntrypoint"), answer
     assert answer["errorMessage"].startswith("RequestId: ") and " Error: " in answer["errorMessage"]

@@ -10,6 +10,8 @@ import localstack_client.session
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.conftest import WAITER_POLL
+
 REPO_ROOT = Path(__file__).resolve().parents[2]  # where the endpoint fixture runs build.py local
 
 ECHO = "def lambda_handler(event, context):\n    print('value1 = ' + event['key1'])\n    return event['key1']\n"
@@ -38,7 +40,7 @@ def test_seed_cli_flow(endpoint, zip_of, tmp_path) -> None:
         Handler="lambda_function.lambda_handler",
         Code={"ZipFile": (tmp_path / "function.zip").read_bytes()},  # fileb://function.zip
     )
-    client.get_waiter("function_active_v2").wait(FunctionName=name)
+    client.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig=WAITER_POLL)
     response = client.invoke(FunctionName=name, Payload=json.dumps({"key1": "value1"}), LogType="Tail")
     assert response["StatusCode"] == 200
     assert json.loads(response["Payload"].read()) == "value1"
@@ -90,10 +92,10 @@ def test_updating_code_or_configuration_replaces_warm_environments(endpoint, mak
     assert call() == [1, None]
     assert call() == [2, None]  # warm: module state persists
     client.update_function_configuration(FunctionName=name, Environment={"Variables": {"MODE": "blue"}})
-    client.get_waiter("function_updated_v2").wait(FunctionName=name)
+    client.get_waiter("function_updated_v2").wait(FunctionName=name, WaiterConfig=WAITER_POLL)
     assert call() == [1, "blue"]
     client.update_function_code(FunctionName=name, ZipFile=zip_of(counter + "    return ['v2', n]\n"))
-    client.get_waiter("function_updated_v2").wait(FunctionName=name)
+    client.get_waiter("function_updated_v2").wait(FunctionName=name, WaiterConfig=WAITER_POLL)
     assert call() == ["v2", 1]
 
 

@@ -308,6 +308,16 @@ def test_predict_and_stats_share_the_numpy_layer(stack: dict, local_stack: Local
         configuration = client.get_function_configuration(FunctionName=stack["function_names"][name])
         assert [entry["Arn"] for entry in configuration["Layers"]] == [layer]
     assert local_stack.manifest["functions"]["predict"]["size"] < 100_000  # numpy is in the layer, not the zip
+    # `build.py verify` finds the layer version Terraform published under the name it expects, with the built zip
+    from lambdafleet.cli import verify
+
+    deployed = {name: verify.describe_deployed(client, stack["function_names"][name]) for name in ("predict", "stats")}
+    entries = {name: local_stack.manifest["functions"][name] for name in deployed}
+    rows = verify.compare(entries, deployed, local_stack.manifest["layers"], local_stack.prefix)
+    assert [(row["status"], [(lr["layer"], lr["status"], lr["arn"]) for lr in row["layers"]]) for row in rows] == [
+        ("same", [("numpy", "same", layer)]),
+        ("same", [("numpy", "same", layer)]),
+    ]
     with pytest.raises(ClientError) as caught:
         client.invoke(FunctionName=stack["function_names"]["stats"], Payload=b'{"values": [1, 2]}')
     assert caught.value.response["Error"]["Code"] == "TooManyRequestsException"

@@ -69,8 +69,12 @@ def _environment(workspace) -> dict[str, str]:
     return {**inherited, "LAMBDAFLEET_CACHE_DIR": str(workspace.cache_dir)}
 
 
-def _start_invoke(workspace, name: str, *options: str) -> tuple[subprocess.Popen[str], str]:
-    """`build.py invoke NAME OPTIONS` in the background; returns it and its first line on stderr."""
+def _start_invoke(
+    workspace, name: str, *options: str, sigint_ignored: bool = False
+) -> tuple[subprocess.Popen[str], str]:
+    """`build.py invoke NAME OPTIONS` in the background; returns it and its first line on stderr. With
+    `sigint_ignored`, it inherits SIGINT ignored, as everything started from a shell's background job (`cmd &`:
+    a test run beside CPU burners) does, and then Python installs no Ctrl-C handler of its own."""
     process = subprocess.Popen(
         [sys.executable, str(workspace.root / "build.py"), "invoke", name, "--payload", EVENT, *options],
         cwd=workspace.root,
@@ -78,13 +82,14 @@ def _start_invoke(workspace, name: str, *options: str) -> tuple[subprocess.Popen
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=(lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)) if sigint_ignored else None,
     )
     assert process.stderr is not None
     return process, process.stderr.readline()
 
 
 def _stop(process: subprocess.Popen[str]) -> None:
-    """Ctrl-C, as a developer would (a SIGKILL would leave the function's environment behind)."""
+    """Ctrl-C, as a developer would (its environment ends with it; so it would after a SIGKILL, see lifeline.py)."""
     process.send_signal(signal.SIGINT)
     try:
         process.wait(timeout=30)
@@ -207,14 +212,20 @@ def test_stopping_invoke_while_it_waits_for_the_debugger_leaves_nothing_behind(w
     workspace.add_function("echo", None, {"lambda_function.py": HANDLER})
     workspace.run("build", "echo")
     port = debug_port()
-    for stop in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C, kill
-        process, _ = _start_invoke(workspace, "echo", "--debug", "--debug-port", str(port))
+    for stop in (signal.SIGINT, signal.SIGTERM):  # Ctrl-C (or an IDE's stop), kill
+        process, _ = _start_invoke(
+            workspace, "echo", "--debug", "--debug-port", str(port), sigint_ignored=stop == signal.SIGINT
+        )
         deadline = time.monotonic() + 20
         while not _listening(port):
             assert time.monotonic() < deadline and process.poll() is None, "debugpy never listened"
             time.sleep(0.05)
         process.send_signal(stop)
-        assert process.wait(timeout=10) == 130  # "interrupted"
+        try:
+            assert process.wait(timeout=10) == 130  # "interrupted"
+        finally:
+            process.kill()  # when it did not stop: its environment goes with it (lifeline.py)
+            process.wait()
         assert not _listening(port), f"the environment outlived invoke after {stop.name}"
 
 

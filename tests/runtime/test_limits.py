@@ -58,6 +58,21 @@ def test_memory_of_child_processes_counts(make_pool):
     assert result.max_memory_used_mb >= 128
 
 
+def test_memory_of_grandchild_processes_counts(make_pool):
+    """The environment's memory is read from its own process tree: a child's child is in it."""
+    source = """
+        import subprocess, sys
+        def lambda_handler(event, context):
+            hog = "import time; hog = b'x' * (300 << 20); time.sleep(10)"
+            parent = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {hog!r}], check=True)"
+            subprocess.run([sys.executable, "-c", parent], check=True)
+            return "survived"
+    """
+    result = make_pool(source, memory_size=128, timeout=20).invoke({})
+    assert result.error["errorType"] == "Runtime.OutOfMemory"
+    assert result.max_memory_used_mb >= 128
+
+
 def test_os_exit_in_the_handler(make_pool):
     pool = make_pool("import os\n\ndef lambda_handler(e, c):\n    if e: os._exit(3)\n    return 'ok'\n")
     result = pool.invoke({"exit": True})

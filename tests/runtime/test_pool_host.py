@@ -1,5 +1,6 @@
 """Function pools in a process of their own (pool_host.py): the endpoint's pools, off its interpreter lock."""
 
+import contextlib
 import os
 import threading
 import time
@@ -11,9 +12,10 @@ import pytest
 from lambdafleet.errors import UserError
 from lambdafleet.runtime import FunctionSpec
 from lambdafleet.runtime.pool import MAX_REQUEST_BYTES, PayloadTooLargeError
-from lambdafleet.runtime.pool_host import HostGone, PoolHost
+from lambdafleet.runtime.pool_host import HostGone, Pending, PoolHost
+from lambdafleet.testing.processes import Process, descendants, describe, survivors
 
-from .conftest import CACHE_DIR, MakeZip
+from .conftest import CACHE_DIR, MakeZip, needs_sandbox
 
 SLEEPER = "import time\n\ndef lambda_handler(event, context):\n    time.sleep(event.get('sleep', 0))\n    return 'ok'\n"
 
@@ -103,3 +105,103 @@ def test_a_host_dying_during_an_invocation_says_the_event_was_delivered(host: Po
     host._process.kill()
     thread.join(timeout=10)
     assert len(outcome) == 1 and getattr(outcome[0], "delivered", False)
+
+
+def test_a_bug_in_the_host_keeps_its_traceback(host: PoolHost, make_zip: MakeZip) -> None:
+    """An internal error raised in the host reaches the caller with the host's frames: the endpoint's log shows
+    where the bug is, not only pool_host's `raise`."""
+    import traceback
+
+    pool = _open(host, make_zip({"lambda_function.py": SLEEPER}))
+    with pytest.raises(TypeError) as raised:
+        pool.invoke(payload=b"{}", no_such_option=1)  # type: ignore[attr-defined]
+    shown = "".join(traceback.format_exception(raised.value))
+    assert "in _perform" in shown and "no_such_option" in shown, shown
+    assert str(raised.value).endswith("'no_such_option'")  # the message itself is unchanged
+
+
+def test_a_deadline_works_with_descriptors_past_select_s_limit(make_zip: MakeZip) -> None:
+    """select() refuses a descriptor over FD_SETSIZE (1024), which a busy endpoint's connection may have."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.skip(f"the hard limit on open files is {hard}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200) if soft != resource.RLIM_INFINITY else soft, hard))
+    fillers = [os.open(os.devnull, os.O_RDONLY) for _ in range(1050)]
+    host = PoolHost()
+    try:
+        pool = _open(host, make_zip({"lambda_function.py": SLEEPER}))  # its connection: a descriptor over 1024
+        assert pool.invoke(payload=b"{}", wait_s=30).payload == b'"ok"'  # type: ignore[attr-defined]
+    finally:
+        host.close()
+        for descriptor in fillers:
+            os.close(descriptor)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+@pytest.mark.skipif(not Path("/proc/self/fdinfo").exists(), reason="reads the host's descriptors in /proc")
+def test_the_host_s_sockets_are_not_inherited_by_what_it_starts(host: PoolHost, make_zip: MakeZip) -> None:
+    """A connection carries pickles (code, once unpickled): no process the host starts may inherit one, whatever
+    way it is started. Descriptors received over SCM_RIGHTS, and pass_fds's, are inheritable unless made not."""
+    pool = _open(host, make_zip({"lambda_function.py": SLEEPER}))
+    assert not pool.invoke(payload=b"{}").function_error  # type: ignore[attr-defined]
+    assert host._process is not None
+    fds = Path(f"/proc/{host._process.pid}/fd")
+    inherited = []
+    for fd in fds.iterdir():
+        if int(fd.name) <= 2:
+            continue
+        with contextlib.suppress(OSError):
+            flags = int(
+                Path(f"/proc/{host._process.pid}/fdinfo/{fd.name}").read_text().split("flags:")[1].split()[0], 8
+            )
+            if not flags & 0o2000000:  # O_CLOEXEC
+                inherited.append((fd.name, os.readlink(fd)))
+    assert not inherited, inherited
+
+
+# Starts a child process (which the sandbox keeps inside the environment) on its first call, then sleeps.
+PARENT_OF_A_SLEEPER = """
+import subprocess, time
+
+children = []
+
+def lambda_handler(event, context):
+    if not children:
+        children.append(subprocess.Popen(["sleep", "600"]))
+    time.sleep(event.get("sleep", 0))
+    return "ok"
+"""
+
+
+def _warm_and_busy(host: PoolHost, make_zip: MakeZip) -> set[Process]:
+    """A pool with one idle warm environment and one busy for a minute; every process below the host."""
+    pool = _open(host, make_zip({"lambda_function.py": PARENT_OF_A_SLEEPER}))
+    assert not pool.invoke(payload=b"{}").function_error  # type: ignore[attr-defined]
+    with pytest.raises(Pending):
+        pool.invoke(payload=b'{"sleep": 60}', wait_s=1.0)  # type: ignore[attr-defined]
+    assert host._process is not None
+    below = descendants(host._process.pid)
+    assert len(below) >= 4, describe(below)  # two environments (with the sandbox: their init and runtime), a child
+    return below
+
+
+def test_closing_the_host_stops_busy_environments_too(make_zip: MakeZip) -> None:
+    """The endpoint closing the control socket is also how its death looks: nobody waits for a busy function."""
+    host = PoolHost()
+    below = _warm_and_busy(host, make_zip)
+    host.close()
+    left = survivors(below, timeout=10)
+    assert not left, describe(left)
+
+
+@needs_sandbox  # without the sandbox, a busy function runs on until it next calls the Runtime API
+def test_environments_die_with_a_host_that_is_killed(make_zip: MakeZip) -> None:
+    host = PoolHost()
+    below = _warm_and_busy(host, make_zip)
+    assert host._process is not None
+    host._process.kill()
+    left = survivors(below, timeout=10)
+    host.close()
+    assert not left, describe(left)

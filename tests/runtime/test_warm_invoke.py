@@ -185,3 +185,82 @@ def test_concurrent_invokes_share_the_server(workspace):
         results = list(threads.map(lambda _: workspace.run("invoke", "counter"), range(4)))
     assert all(result.returncode == 0 for result in results), [result.stderr for result in results]
     assert all(json.loads(result.stdout)[1] == "layer-1" for result in results)
+
+
+LOUD = """\
+import socket
+
+
+def lambda_handler(event, context):
+    socket.create_connection(("127.0.0.1", {port})).close()  # counted by the test
+    print("x" * 17_000_000 + "end-of-logs")
+    return "done"
+"""
+
+
+def _runs(listener) -> int:
+    """The connections waiting on `listener`: one per run of the function."""
+    count = 0
+    while True:
+        try:
+            listener.accept()[0].close()
+        except BlockingIOError:
+            return count
+        count += 1
+
+
+def test_an_invocation_with_logs_over_the_message_limit_runs_once(workspace):
+    """The warm server's reply is bounded (MAX_MESSAGE); logs bigger than that are cut, not a reason to run the
+    invocation again in the command line (each run of a function is a run of its side effects)."""
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.setblocking(False)
+        source = LOUD.format(port=listener.getsockname()[1])
+        workspace.add_function("loud", files={"lambda_function.py": source})
+        for _ in range(2):  # the first starts the server, the second finds it
+            result = workspace.run("invoke", "loud")
+            assert result.returncode == 0 and result.stdout == '"done"\n', (result.stdout, result.stderr[:3000])
+            assert _runs(listener) == 1
+            assert "end-of-logs" in result.stderr and "REPORT RequestId" in result.stderr  # the logs' end is kept
+
+
+SLOW = """\
+import socket
+import time
+
+
+def lambda_handler(event, context):
+    socket.create_connection(("127.0.0.1", {port})).close()  # counted by the test
+    time.sleep(event.get("sleep", 0))
+    return "done"
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/cwd").exists(), reason="finds servers through /proc")
+def test_a_server_that_dies_during_an_invocation_is_not_taken_for_no_server(workspace):
+    """The event reached the function: running it again in the command line would run its side effects twice.
+    One line says so, exit code 1; the next invoke starts another server."""
+    import signal
+    import socket
+    from concurrent.futures import ThreadPoolExecutor
+
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        source = SLOW.format(port=listener.getsockname()[1])
+        workspace.add_function("slow", files={"lambda_function.py": source})
+        assert workspace.run("invoke", "slow").returncode == 0  # builds, and leaves the warm server
+        listener.settimeout(30)
+        listener.accept()[0].close()
+        with ThreadPoolExecutor(1) as thread:
+            running = thread.submit(workspace.run, "invoke", "slow", "--payload", '{"sleep": 2}')
+            listener.accept()[0].close()  # the function runs
+            (server,) = _servers(workspace.root)
+            os.kill(server, signal.SIGKILL)
+            result = running.result(timeout=60)
+        assert result.returncode == 1, result.stderr
+        assert result.stderr.startswith("error: the warm server stopped during the invocation"), result.stderr
+        assert len(result.stderr.splitlines()) == 1, result.stderr
+        listener.setblocking(False)
+        assert _runs(listener) == 0  # not run again
+        assert workspace.run("invoke", "slow").returncode == 0
+        assert _runs(listener) == 1

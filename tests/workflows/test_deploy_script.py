@@ -128,6 +128,9 @@ def test_deploys_build_and_record_only_what_changed_and_never_a_dirty_tree(check
     assert _built(plan) == {"beta"}
     plan_text = (checkout.root / "build/plan.txt").read_text()
     assert 'module.stack.terraform_data.function["beta"] will be updated' in plan_text
+    # then the drift of every resource in the state (the stand-in holds no secret version or parameter)
+    drift = plan_text.split("# Drift since the last apply: every resource refreshed but secret versions", 1)[1]
+    assert 'module.stack.terraform_data.function["alpha"]: Refreshing state' in drift and "No changes" in drift
     assert checkout.state() == recorded
 
 
