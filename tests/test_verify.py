@@ -17,6 +17,8 @@ import pytest
 from lambdafleet.cli import main
 from tests.conftest import WAITER_POLL
 
+pytestmark = pytest.mark.stack  # slow end to end: builds, deploys to the endpoint and rebuilds commits in git worktrees
+
 ROLE = "arn:aws:iam::123456789012:role/verify-test"
 
 

@@ -106,6 +106,7 @@ def test_logs_of_a_function_that_never_ran(build_py, embedded, deploy_function) 
     one_line_error(build_py("logs", name, "--endpoint-url", embedded.url), f"/aws/lambda/{name}", "no log group yet")
 
 
+@pytest.mark.stack  # slow end to end: a long wait: follows the logs for seconds
 def test_logs_follow_prints_new_invocations(endpoint, deploy_function) -> None:
     name = deploy_function("def lambda_handler(event, context):\n    print(event['say'])\n")["FunctionName"]
     follower = subprocess.Popen(

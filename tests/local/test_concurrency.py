@@ -76,6 +76,7 @@ def test_zero_reserved_concurrency_throttles_every_invocation(embedded: Endpoint
     assert client.invoke(FunctionName=name, Payload=b'{"n": 1}')["StatusCode"] == 200
 
 
+@pytest.mark.stack  # slow end to end: a long wait: a sleeping invocation holds the only slot
 def test_an_invocation_beyond_the_reserved_count_answers_429(embedded: Endpoint, deploy_function) -> None:
     client = embedded.client("lambda", config=NO_RETRIES)
     name = deploy_function(SLEEPER)["FunctionName"]
@@ -127,6 +128,7 @@ def queues(endpoint: Endpoint) -> Callable[[], tuple[str, str, Callable[[int], l
     return make
 
 
+@pytest.mark.stack  # slow end to end: a long wait: six sleeping invocations one at a time
 def test_async_events_beyond_the_reserved_count_wait_and_all_run(embedded: Endpoint, deploy_function, queues) -> None:
     """Throttled asynchronous events go back to the queue and are not retry attempts: with no retries allowed, 6
     events on a function reserved 1 at a time all succeed once (approximateInvokeCount 1), none is dropped."""

@@ -123,6 +123,7 @@ def test_sqs_partial_batch_failures_and_redrive(embedded, recorder, results, wai
     }
 
 
+@pytest.mark.stack  # slow end to end: a long wait: a batching window
 def test_sqs_window_fills_one_batch_and_filters_drop(embedded, recorder, results, wait_for) -> None:
     sqs, lam = embedded.client("sqs"), embedded.client("lambda")
     url, arn = _queue(sqs, _unique("window"))

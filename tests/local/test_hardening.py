@@ -287,6 +287,7 @@ def test_a_function_invoking_itself_asynchronously_is_stopped_after_16(embedded,
     assert _settled(embedded, wait_for, name) == [16]
 
 
+@pytest.mark.stack  # slow end to end: a long wait: 16 rounds of asynchronous destinations
 def test_a_destination_cycle_is_stopped_after_16_of_each(embedded, deploy_function, wait_for) -> None:
     client = embedded.client("lambda")
     first, second = (deploy_function(OK_SRC) for _ in range(2))

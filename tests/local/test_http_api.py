@@ -156,6 +156,7 @@ def slow_api(endpoint, deploy_function) -> dict:
     return {"base": f"{endpoint.url}/_api/{api_id}", "name": function["FunctionName"]}
 
 
+@pytest.mark.stack  # slow end to end: a long wait: the integration timeout
 def test_a_function_past_the_integration_timeout_is_503_at_that_time(slow_api: dict, endpoint, wait_for) -> None:
     assert _call(f"{slow_api['base']}/slow?sleep=0")[::2] == (200, b"late")
     started = time.monotonic()

@@ -215,6 +215,7 @@ def test_aws_iam_routes_need_a_sigv4_signature_of_local_credentials(api: dict) -
     assert iam["userArn"] == "arn:aws:iam::123456789012:root"
 
 
+@pytest.mark.stack  # slow end to end: a long wait: a token bucket refilling
 def test_throttled_route_answers_429_past_its_burst(api: dict) -> None:
     url = f"{api['base']}/throttled"
     answers = [_call(url)[::2] for _ in range(4)]
