@@ -13,7 +13,6 @@ import io
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import uuid
@@ -27,7 +26,6 @@ from typing import Any
 import pytest
 
 from lambdafleet.build.paths import BUILD_ENV, cache_root
-from lambdafleet.testing.endpoint import _wait_until_up, free_port, start_endpoint
 from lambdafleet.testing.repository import copy_package, copy_repository
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -214,42 +212,6 @@ class Endpoint:
         import boto3
 
         return boto3.client(service, endpoint_url=self.url, region_name=REGION, **CREDENTIALS, **options)
-
-
-@pytest.fixture(scope="session")
-def endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Endpoint]:
-    """AWS_ENDPOINT_URL when set, else `python build.py local` on a free loopback port for the session, stopped
-    with Ctrl-C at the end, when it must exit 0 without a traceback in its log.
-
-    Failed asynchronous invocations are retried after 0.1 s and 0.2 s instead of Lambda's minutes.
-    """
-    external = os.environ.get("AWS_ENDPOINT_URL")
-    if external:
-        yield Endpoint(external, embedded=False)
-        return
-    port = free_port()
-    log = tmp_path_factory.mktemp("local") / "endpoint.log"
-    with log.open("w") as sink:  # a file, not a pipe: nobody reads until the end, and a full pipe blocks
-        process = start_endpoint(["build.py", "local", "--port", str(port), "--retry-delay", "0.1"], REPO_ROOT, sink)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(url, process)
-        yield Endpoint(url, embedded=True, pid=process.pid)
-    finally:
-        process.send_signal(signal.SIGINT)
-        code = process.wait(timeout=30)
-        output = log.read_text()
-        assert code == 0, output
-        assert "Traceback" not in output, output
-        assert "answered 500 InternalFailure" not in output, output  # a crash the endpoint contained is still a bug
-
-
-@pytest.fixture
-def embedded(endpoint: Endpoint) -> Endpoint:
-    """The endpoint, for tests of behaviour only the embedded one promises (skipped on an external one)."""
-    if not endpoint.embedded:
-        pytest.skip("checks the embedded endpoint's own behaviour; AWS_ENDPOINT_URL names another")
-    return endpoint
 
 
 @pytest.fixture(scope="session")
