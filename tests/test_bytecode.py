@@ -50,3 +50,12 @@ def test_a_copy_of_the_repository_carries_valid_bytecode(compiled, tmp_path):
 
 def test_a_workspace_carries_valid_bytecode(compiled, workspace):
     assert _stale(workspace.root / "lambdafleet") == []
+
+
+def test_the_session_kept_the_test_modules_pytest_rewrote() -> None:
+    """pytest keeps a rewritten test module as `<name>.<tag>-pytest-<version>.pyc` beside its bytecode, unless
+    bytecode may not be written (PYTHONDONTWRITEBYTECODE, as in CI): the session lets it while collecting, so the
+    next run's workers read it instead of rewriting every module again."""
+    name = f"{Path(__file__).stem}.*-pytest-{pytest.__version__}.pyc"
+    kept = list((Path(__file__).parent / "__pycache__").glob(name))
+    assert kept, "pytest did not keep this module's rewritten bytecode"
