@@ -8,8 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from lambdafleet.testing.parallel import auto_workers
-
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CONFTEST = """
 import os, pytest
@@ -51,19 +49,3 @@ def test_the_tests_of_a_one_worker_fixture_share_one_worker(tmp_path: Path, work
     assert "created: 2/2 workers" in result.stdout, result.stdout
     lines = seen.read_text().split()
     assert len(lines) == 6 and len(set(lines)) == 1 and lines[0].startswith("gw"), lines
-
-
-@pytest.mark.parametrize(
-    ("markexpr", "cpus", "expected"),
-    [
-        (None, 2, 4),  # the whole suite: the slow tests wait on terraform's timers, so two workers per CPU
-        ("not stack", 2, 2),  # no slow test: one per CPU
-        ("integration and not stack", 2, 2),
-        ("stack", 2, 4),
-        ("not integration", 2, 4),  # slow tests included
-        (None, 8, 4),  # at most MAX_WORKERS
-        ("not stack", 1, 1),
-    ],
-)
-def test_workers_per_cpu_follow_whether_slow_tests_run(markexpr: str | None, cpus: int, expected: int) -> None:
-    assert auto_workers(markexpr, ["stack"], cpus) == expected
