@@ -65,6 +65,7 @@ def test_reserved_concurrency_round_trips_zero_included(endpoint: Endpoint, depl
     assert "ReservedConcurrentExecutions" not in client.get_function_concurrency(FunctionName=name)
 
 
+@pytest.mark.stack  # slow end to end: throttled invocations retried through their destinations
 def test_zero_reserved_concurrency_throttles_every_invocation(embedded: Endpoint, deploy_function) -> None:
     client = embedded.client("lambda", config=NO_RETRIES)
     name = deploy_function(SLEEPER)["FunctionName"]

@@ -146,6 +146,7 @@ def test_sqs_window_fills_one_batch_and_filters_drop(embedded, recorder, results
     wait_for(lambda: _count(sqs, url) == 0)  # the filtered-out messages are deleted too
 
 
+@pytest.mark.stack  # slow end to end: polls a FIFO queue through many batches
 def test_sqs_fifo_keeps_group_order(embedded, recorder, results, wait_for) -> None:
     sqs, lam = embedded.client("sqs"), embedded.client("lambda")
     url, arn = _queue(sqs, _unique("orders") + ".fifo", FifoQueue="true", ContentBasedDeduplication="true")
@@ -161,6 +162,7 @@ def test_sqs_fifo_keeps_group_order(embedded, recorder, results, wait_for) -> No
     assert {"MessageGroupId", "MessageDeduplicationId", "SequenceNumber"} <= set(record["attributes"])
 
 
+@pytest.mark.stack  # slow end to end: stream batches halved until one record fails
 def test_dynamodb_stream_bisects_a_poisoned_record_to_on_failure(embedded, recorder, results, wait_for) -> None:
     ddb, sqs, lam = embedded.client("dynamodb"), embedded.client("sqs"), embedded.client("lambda")
     table = _unique("items")
@@ -207,6 +209,7 @@ def test_dynamodb_stream_bisects_a_poisoned_record_to_on_failure(embedded, recor
     assert first["eventSourceARN"] == description["LatestStreamArn"]
 
 
+@pytest.mark.stack  # slow end to end: a stream poller over many records
 def test_kinesis_records_arrive_in_shard_order(embedded, recorder, results, wait_for) -> None:
     kinesis, lam = embedded.client("kinesis"), embedded.client("lambda")
     stream = _unique("clicks")

@@ -119,6 +119,7 @@ def test_a_qualifier_runs_that_version(endpoint, deploy_function, zip_of) -> Non
     assert caught.value.response["Error"]["Code"] == "ResourceNotFoundException"
 
 
+@pytest.mark.stack  # slow end to end: a long wait: a second for the refused record
 def test_a_destination_event_lambda_would_refuse_is_dropped_without_a_crash(
     endpoint, deploy_function, wait_for
 ) -> None:

@@ -178,6 +178,7 @@ def _invoke(client, name: str) -> tuple[dict, str | None, str]:
     return json.loads(response["Payload"].read()), response.get("FunctionError"), logs
 
 
+@pytest.mark.stack  # slow end to end: several image functions created and updated
 def test_image_config_applies_command_entry_point_and_working_directory(embedded, lambda_role, small_image) -> None:
     """Command replaces the image's CMD (the handler), WorkingDirectory its WORKDIR (default: the task root); an
     EntryPoint that starts the runtime interface client as the base image does runs too. Each update replaces
@@ -233,6 +234,7 @@ def test_image_config_is_reported_as_lambda_reports_it(embedded, lambda_role, sm
     assert "ImageConfigResponse" not in client.get_function_configuration(FunctionName=name)
 
 
+@pytest.mark.stack  # slow end to end: several image functions created and invoked
 def test_what_cannot_run_without_docker_fails_as_a_bad_entrypoint_does(embedded, lambda_role, small_image) -> None:
     """An EntryPoint other than the base image's or the runtime interface client's (here the snapshot's `sh -c`)
     fails every invocation with Runtime.InvalidEntrypoint, as Lambda fails an entrypoint it cannot run; the base

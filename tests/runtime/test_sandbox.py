@@ -166,6 +166,7 @@ def test_a_setsid_double_forked_child_dies_with_its_environment(make_pool, fork_
     assert _gone(marker)
 
 
+@pytest.mark.stack  # slow end to end: a long wait: the function times out
 def test_a_setsid_child_dies_when_its_environment_times_out(make_pool):
     marker = f"lambdafleet-daemon-{uuid.uuid4().hex}"
     result = make_pool(DAEMON, timeout=2).invoke({"marker": marker, "mb": 1, "wait": 10})
