@@ -6,29 +6,37 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
-from moto.awslambda.models import LambdaFunction
-
-from lambdafleet.endpoint import moto_patches
-from lambdafleet.endpoint.moto_patches import MOTO_VERSION, PATCHES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_the_tested_moto_is_the_pinned_one() -> None:
+@pytest.fixture(scope="module")
+def moto_patches() -> ModuleType:
+    """lambdafleet.endpoint.moto_patches, imported when this module's first test runs, not when each pytest-xdist
+    worker collects the suite (it imports moto: ~1.2 CPU-s a worker); module-scoped, so these tests share a worker."""
+    from lambdafleet.endpoint import moto_patches
+
+    return moto_patches
+
+
+def test_the_tested_moto_is_the_pinned_one(moto_patches: ModuleType) -> None:
     pin = re.search(r"^moto==(\S+)", (REPO_ROOT / "requirements-dev.txt").read_text(), re.MULTILINE)
-    assert pin is not None and pin.group(1) == MOTO_VERSION
+    assert pin is not None and pin.group(1) == moto_patches.MOTO_VERSION
 
 
-def test_another_moto_version_is_refused_with_both_versions_named() -> None:
-    moto_patches.check_moto_version(MOTO_VERSION)
-    with pytest.raises(RuntimeError, match=rf"written for moto {re.escape(MOTO_VERSION)}, but moto 5\.3\.0 is"):
+def test_another_moto_version_is_refused_with_both_versions_named(moto_patches: ModuleType) -> None:
+    moto_patches.check_moto_version(moto_patches.MOTO_VERSION)
+    with pytest.raises(
+        RuntimeError, match=rf"written for moto {re.escape(moto_patches.MOTO_VERSION)}, but moto 5\.3\.0 is"
+    ):
         moto_patches.check_moto_version("5.3.0")
 
 
 @pytest.mark.stack  # slow end to end: the emulator in a new interpreter
-def test_the_emulator_refuses_to_start_on_another_moto(tmp_path: Path) -> None:
+def test_the_emulator_refuses_to_start_on_another_moto(moto_patches: ModuleType, tmp_path: Path) -> None:
     """A real installed-package lookup: a moto 99.0.0 distribution earlier on sys.path is the one Python reports."""
     metadata = tmp_path / "moto-99.0.0.dist-info"
     metadata.mkdir()
@@ -39,39 +47,42 @@ def test_the_emulator_refuses_to_start_on_another_moto(tmp_path: Path) -> None:
         cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert result.returncode == 1
-    assert f"RuntimeError: lambdafleet's moto patches were written for moto {MOTO_VERSION}, but moto 99.0.0" in (
-        result.stderr
+    assert (
+        f"RuntimeError: lambdafleet's moto patches were written for moto {moto_patches.MOTO_VERSION}, but moto 99.0.0"
+        in (result.stderr)
     )
 
 
-def test_every_patch_says_what_it_restores() -> None:
-    names = [patch.name for patch in PATCHES]
+def test_every_patch_says_what_it_restores(moto_patches: ModuleType) -> None:
+    names = [patch.name for patch in moto_patches.PATCHES]
     assert len(names) == len(set(names))
-    for patch in PATCHES:
+    for patch in moto_patches.PATCHES:
         assert len(patch.restores) > 40, patch.name
         assert patch.reproduction is None or (REPO_ROOT / patch.reproduction).is_file(), patch.name
 
 
 @pytest.mark.stack  # slow end to end: the registry in a new interpreter importing moto
-def test_the_registry_lists_itself() -> None:
+def test_the_registry_lists_itself(moto_patches: ModuleType) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "lambdafleet.endpoint.moto_patches"],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=120, check=True,
     )  # fmt: skip
     lines = result.stdout.splitlines()
-    assert lines[0] == f"moto {MOTO_VERSION}: {len(PATCHES)} patches"
-    assert [line.split(" ", 2)[1] for line in lines[1:]] == [patch.name for patch in PATCHES]
+    assert lines[0] == f"moto {moto_patches.MOTO_VERSION}: {len(moto_patches.PATCHES)} patches"
+    assert [line.split(" ", 2)[1] for line in lines[1:]] == [patch.name for patch in moto_patches.PATCHES]
     assert "s3_listings_survive_concurrent_deletes (control plane): An S3 listing that races" in result.stdout
 
 
-def test_applying_twice_patches_once() -> None:
+def test_applying_twice_patches_once(moto_patches: ModuleType) -> None:
+    from moto.awslambda.models import LambdaFunction
+
     moto_patches.apply_all()
     installed = LambdaFunction.get_configuration
     moto_patches.apply_all()
     assert LambdaFunction.get_configuration is installed
 
 
-def test_a_patch_of_something_moto_no_longer_has_fails_loudly() -> None:
+def test_a_patch_of_something_moto_no_longer_has_fails_loudly(moto_patches: ModuleType) -> None:
     class Model:
         existing = 1
 
@@ -118,7 +129,7 @@ def test_moto_is_patched_nowhere_but_the_registry() -> None:
     assert escaped == [], f"moto patched outside lambdafleet/endpoint/moto_patches.py: {escaped}"
 
 
-def test_a_received_message_past_the_retention_period_is_not_delivered() -> None:
+def test_a_received_message_past_the_retention_period_is_not_delivered(moto_patches: ModuleType) -> None:
     """The retention check ReceiveMessage makes per message reads the queue's period directly (a patch: moto
     recounted the whole queue for it): a message older than the period is never delivered, a younger one is."""
     from moto import mock_aws

@@ -7,29 +7,43 @@ import urllib.request
 import zipfile
 from io import BytesIO
 from pathlib import Path
+from types import ModuleType
 
 import boto3
 import pytest
-from moto.s3.utils import _VersionedKeyStore
 
-from lambdafleet.endpoint import emulator, moto_patches
-from lambdafleet.endpoint.moto_patches import check_state_machine_definition
 from tests.conftest import WAITER_POLL
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def moto_patches() -> ModuleType:
+    """lambdafleet.endpoint.moto_patches, imported when this module's first test runs, not when each pytest-xdist
+    worker collects the suite (it imports moto: ~1.2 CPU-s a worker); module-scoped, so these tests share a worker."""
+    from lambdafleet.endpoint import moto_patches
+
+    return moto_patches
+
+
+@pytest.fixture(scope="module")
+def emulator(moto_patches: ModuleType) -> ModuleType:
+    from lambdafleet.endpoint import emulator
+
+    return emulator
 
 
 def _machine(states: dict, start: str = "A") -> str:
     return json.dumps({"StartAt": start, "States": states})
 
 
-def _codes(definition: str) -> list[str]:
-    return [diagnostic["code"] for diagnostic in check_state_machine_definition(definition)]
+def _codes(moto_patches: ModuleType, definition: str) -> list[str]:
+    return [diagnostic["code"] for diagnostic in moto_patches.check_state_machine_definition(definition)]
 
 
-def test_a_valid_chain_has_no_diagnostics() -> None:
+def test_a_valid_chain_has_no_diagnostics(moto_patches: ModuleType) -> None:
     states = {"A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Succeed"}}
-    assert check_state_machine_definition(_machine(states)) == []
+    assert moto_patches.check_state_machine_definition(_machine(states)) == []
 
 
 @pytest.mark.parametrize(
@@ -54,8 +68,8 @@ def test_a_valid_chain_has_no_diagnostics() -> None:
     ],
     ids=["not-json", "unknown-state-type", "start-at-missing", "next-missing", "branch-start-missing"],
 )
-def test_an_invalid_definition_is_reported(definition: str, code: str) -> None:
-    assert code in _codes(definition)
+def test_an_invalid_definition_is_reported(moto_patches: ModuleType, definition: str, code: str) -> None:
+    assert code in _codes(moto_patches, definition)
 
 
 @pytest.mark.stack  # slow end to end: the emulator in a new interpreter
@@ -114,8 +128,10 @@ def test_lambda_keeps_its_logging_config_and_hides_empty_image_config(aws_env: s
     assert "ImageConfigResponse" not in image
 
 
-def test_an_s3_listing_survives_keys_deleted_while_it_runs() -> None:
+def test_an_s3_listing_survives_keys_deleted_while_it_runs(moto_patches: ModuleType) -> None:
     """terraform destroy deletes a bucket's objects while it lists their versions; moto answered 500 (seen in CI)."""
+    from moto.s3.utils import _VersionedKeyStore
+
     moto_patches.apply_all()
     store = _VersionedKeyStore()
     store["a"], store["b"], store["b"] = "a1", "b1", "b2"
@@ -128,7 +144,7 @@ def test_an_s3_listing_survives_keys_deleted_while_it_runs() -> None:
     assert list(store.values()) == []
 
 
-def test_start_serves_on_a_free_loopback_port() -> None:
+def test_start_serves_on_a_free_loopback_port(emulator: ModuleType) -> None:
     server = emulator.start(0)
     try:
         assert server.url.startswith("http://127.0.0.1:")
@@ -138,7 +154,9 @@ def test_start_serves_on_a_free_loopback_port() -> None:
         server.stop()
 
 
-def test_a_request_moto_crashes_on_is_an_internal_failure_not_a_traceback(capsys: pytest.CaptureFixture) -> None:
+def test_a_request_moto_crashes_on_is_an_internal_failure_not_a_traceback(
+    emulator: ModuleType, capsys: pytest.CaptureFixture
+) -> None:
     server = emulator.start(0)
     try:
         # Unsigned, so moto takes it for S3, whose POST-to-a-key handler raises KeyError in moto 5.2.
@@ -156,7 +174,7 @@ def test_a_request_moto_crashes_on_is_an_internal_failure_not_a_traceback(capsys
     assert "error: POST /some-bucket/a/key: KeyError" in logged
 
 
-def test_the_command_line_refuses_a_busy_port_in_one_line(capsys: pytest.CaptureFixture) -> None:
+def test_the_command_line_refuses_a_busy_port_in_one_line(emulator: ModuleType, capsys: pytest.CaptureFixture) -> None:
     # In-process (emulator.main): a new interpreter per user error only costs time.
     with socket.create_server(("127.0.0.1", 0)) as taken:
         port = taken.getsockname()[1]
@@ -166,7 +184,7 @@ def test_the_command_line_refuses_a_busy_port_in_one_line(capsys: pytest.Capture
     assert len(stderr.strip().splitlines()) == 1
 
 
-def test_the_command_line_rejects_a_port_out_of_range(capsys: pytest.CaptureFixture) -> None:
+def test_the_command_line_rejects_a_port_out_of_range(emulator: ModuleType, capsys: pytest.CaptureFixture) -> None:
     with pytest.raises(SystemExit) as exited:
         emulator.main(["--port", "70000"])
     assert exited.value.code == 2
