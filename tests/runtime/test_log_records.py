@@ -5,10 +5,10 @@ import time
 from lambdafleet.runtime.log_records import as_text, split_records
 
 
-def _frame(message: str, frame_type: int = 0xA55A0003) -> bytes:
-    """A record as awslambdaric's FramedTelemetryLogSink writes it."""
+def _frame(message: str, frame_type: int = 0xA55A0003, stamp: int | None = None) -> bytes:
+    """A record as awslambdaric's FramedTelemetryLogSink writes it (stamped now unless given)."""
     encoded = message.encode()
-    stamp = time.time_ns() // 1000
+    stamp = time.time_ns() // 1000 if stamp is None else stamp
     return frame_type.to_bytes(4, "big") + len(encoded).to_bytes(4, "big") + stamp.to_bytes(8, "big") + encoded
 
 
@@ -29,7 +29,8 @@ def test_json_and_leveled_frames_are_records_too() -> None:
 
 def test_an_incomplete_frame_and_lookalike_bytes_are_text() -> None:
     assert split_records(b"yen \xc2\xa5Z\x00 sign\n") == ["yen \xa5Z\x00 sign\n"]
-    truncated = _frame("cut short")[:-3]
+    # A fixed stamp: one of now's bytes is a newline 1 time in ~60, and would cut the text in two.
+    truncated = _frame("cut short", stamp=1_764_950_400_000_000)[:-3]
     assert len(split_records(truncated)) == 1
 
 
