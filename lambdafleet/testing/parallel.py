@@ -12,7 +12,8 @@ Registered by the repository's root conftest.py. Without pytest-xdist (or with `
   - its module, when it uses a module- or class-scoped fixture (set up once, not on every worker);
   - no group otherwise: it goes to whichever worker is free.
 - Order: the groups of `one_worker_fixtures`, then the tests marked with one of the `slow_markers` ini list, then the
-  rest, each in collection order, so the longest work starts first and the short tests fill the gaps.
+  other groups (a module's tests), then the rest, each in collection order, so the longest work starts first and
+  the short tests fill the gaps.
 """
 
 import os
@@ -120,7 +121,7 @@ def _join(item: pytest.Item, group: str) -> None:
 @pytest.hookimpl(tryfirst=True)  # before the xdist worker sends its collection to the controller
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Order the tests (after every plugin has marked them): the groups of `one_worker_fixtures`, then the slow
-    tests, then the others, each in collection order."""
+    tests, then the other groups, then the others, each in collection order."""
     config = session.config
     if not _grouping(config):
         return
@@ -128,8 +129,11 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     slow: list[str] = config.getini("slow_markers")
 
     def rank(item: pytest.Item) -> int:
-        if item.nodeid.rpartition("@")[2] in one_worker:
+        group = item.nodeid.rpartition("@")[2] if "@" in item.nodeid else None
+        if group in one_worker:
             return 0
-        return 1 if any(item.get_closest_marker(name) for name in slow) else 2
+        if any(item.get_closest_marker(name) for name in slow):
+            return 1
+        return 2 if group else 3  # a module's group runs on one worker: start it before the single tests
 
     session.items.sort(key=rank)
