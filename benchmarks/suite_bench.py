@@ -2,11 +2,13 @@
 """Test-suite benchmark: the editing suite (`python -m pytest -m "not stack"`) and, with --full, the whole suite,
 each on a fresh clone of this checkout's HEAD so nothing is warm but the dependency caches a clone shares.
 
-Prints, per run: wall seconds, CPU seconds of pytest and every process it waited for (user + sys), the workers
+Runs the editing suite twice by default: the first run of a fresh clone is cold (the package's bytecode, the
+dependency zips and pytest's rewritten test modules are made then); the next is the editing loop. Prints, per run:
+wall seconds, CPU seconds of pytest and every process it waited for (user + sys), the workers
 pytest-xdist started, and the tests' outcome line. `--workers 2 3 4` runs the editing suite once per count (the
 figures behind lambdafleet.testing.parallel's choice); the default is what `-n auto` picks.
 
-    python benchmarks/suite_bench.py [--full] [--workers N ...]
+    python benchmarks/suite_bench.py [--full] [--workers N ...] [--runs 2]
 
 Goals (the README quotes the latest figures): the editing suite under a minute and the whole suite under four on
 the 2-core machine, quiet.
@@ -37,7 +39,7 @@ def run(root: Path, arguments: list[str]) -> str:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *arguments],
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *arguments],
         cwd=root,
         capture_output=True,
         text=True,
@@ -59,13 +61,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--full", action="store_true", help="also run the whole suite (what CI runs)")
     parser.add_argument("--workers", type=int, nargs="*", default=[], help="worker counts to compare")
+    parser.add_argument("--runs", type=int, default=2, help="editing-suite runs per count (the first is cold)")
     options = parser.parse_args()
     print(f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}, HEAD of {REPO}")
     with tempfile.TemporaryDirectory() as temporary:
         root = clone(Path(temporary))
         for workers in options.workers or [None]:
             chosen = ["-n", str(workers)] if workers is not None else []
-            print(run(root, ["-m", "not stack", *chosen]), flush=True)
+            for number in range(options.runs):
+                label = "cold" if number == 0 else "warm"
+                print(label, run(root, ["-m", "not stack", *chosen]), flush=True)
         if options.full:
             print(run(root, []), flush=True)
     print(f"load {os.getloadavg()[0]:.1f} at the end")
