@@ -15,6 +15,7 @@ import pytest
 
 from lambdafleet.testing.processes import descendants, describe, survivors
 from tests.conftest import REGION, REPO_ROOT, WAITER_POLL
+from tests.runtime.conftest import PARENT_OF_A_SLEEPER
 
 # The test worker: starts its endpoint as the fixtures do (lambdafleet.testing.endpoint), then waits to be killed.
 WORKER = """
@@ -25,17 +26,6 @@ url, process = start_build_py_local(Path(sys.argv[1]))
 print(url, process.pid, flush=True)
 time.sleep(600)
 """
-SOURCE = """
-import subprocess, time
-
-children = []
-
-def lambda_handler(event, context):
-    if not children:
-        children.append(subprocess.Popen(["sleep", "600"]))
-    time.sleep(event.get("sleep", 0))
-    return "ok"
-"""
 LAMBDA = {"Service": "lambda.amazonaws.com"}
 TRUST = {"Statement": [{"Effect": "Allow", "Principal": LAMBDA, "Action": "sts:AssumeRole"}]}
 
@@ -43,7 +33,7 @@ TRUST = {"Statement": [{"Effect": "Allow", "Principal": LAMBDA, "Action": "sts:A
 def _zip() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("lambda_function.py", SOURCE)
+        archive.writestr("lambda_function.py", PARENT_OF_A_SLEEPER)
     return buffer.getvalue()
 
 

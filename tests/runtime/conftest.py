@@ -21,6 +21,19 @@ needs_sandbox = pytest.mark.skipif(
     reason=f"functions run unsandboxed here ({SANDBOX_MISSING}), see docs/runtime.md",
 )
 
+# Starts a child process (which the sandbox keeps inside the environment) on its first call, then sleeps.
+PARENT_OF_A_SLEEPER = """
+import subprocess, time
+
+children = []
+
+def lambda_handler(event, context):
+    if not children:
+        children.append(subprocess.Popen(["sleep", "600"]))
+    time.sleep(event.get("sleep", 0))
+    return "ok"
+"""
+
 MakeZip = Callable[..., Path]
 MakePool = Callable[..., FunctionPool]
 

@@ -15,7 +15,7 @@ from lambdafleet.runtime.pool import MAX_REQUEST_BYTES, PayloadTooLargeError
 from lambdafleet.runtime.pool_host import HostGone, Pending, PoolHost
 from lambdafleet.testing.processes import Process, descendants, describe, survivors
 
-from .conftest import CACHE_DIR, MakeZip, needs_sandbox
+from .conftest import CACHE_DIR, PARENT_OF_A_SLEEPER, MakeZip, needs_sandbox
 
 SLEEPER = "import time\n\ndef lambda_handler(event, context):\n    time.sleep(event.get('sleep', 0))\n    return 'ok'\n"
 
@@ -159,20 +159,6 @@ def test_the_host_s_sockets_are_not_inherited_by_what_it_starts(host: PoolHost, 
             if not flags & 0o2000000:  # O_CLOEXEC
                 inherited.append((fd.name, os.readlink(fd)))
     assert not inherited, inherited
-
-
-# Starts a child process (which the sandbox keeps inside the environment) on its first call, then sleeps.
-PARENT_OF_A_SLEEPER = """
-import subprocess, time
-
-children = []
-
-def lambda_handler(event, context):
-    if not children:
-        children.append(subprocess.Popen(["sleep", "600"]))
-    time.sleep(event.get("sleep", 0))
-    return "ok"
-"""
 
 
 def _warm_and_busy(host: PoolHost, make_zip: MakeZip) -> set[Process]:
