@@ -119,6 +119,13 @@ def _publish_layer(name: str, code: bytes) -> str:
     return answer["LayerVersionArn"]
 
 
+def _attach_layers(arns: list[str]) -> None:
+    """verify-gamma's layers become `arns`, in that order, once the update is done."""
+    client = boto3.client("lambda")
+    client.update_function_configuration(FunctionName="verify-gamma", Layers=arns)
+    client.get_waiter("function_updated_v2").wait(FunctionName="verify-gamma", WaiterConfig=WAITER_POLL)
+
+
 def test_verify_compares_the_attached_layer_versions_with_the_rebuilt_layers(
     workspace, aws_env: str, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
@@ -137,9 +144,7 @@ def test_verify_compares_the_attached_layer_versions_with_the_rebuilt_layers(
     more_zip = (workspace.root / "build" / "layers" / "more-python3.12-x86_64.zip").read_bytes()
     more = _publish_layer("verify-more-python3_12-x86_64", more_zip)
     _deploy("gamma", (workspace.root / "build" / "gamma.zip").read_bytes())
-    client = boto3.client("lambda")
-    client.update_function_configuration(FunctionName="verify-gamma", Layers=[good, more])
-    client.get_waiter("function_updated_v2").wait(FunctionName="verify-gamma", WaiterConfig=WAITER_POLL)
+    _attach_layers([good, more])
 
     code, report = _verify(workspace.root, capsys, "gamma")
     assert code == 0, report
@@ -165,8 +170,7 @@ def test_verify_compares_the_attached_layer_versions_with_the_rebuilt_layers(
             "attached_at": 1,
         },
     ]
-    client.update_function_configuration(FunctionName="verify-gamma", Layers=[more, good])  # the order matters
-    client.get_waiter("function_updated_v2").wait(FunctionName="verify-gamma", WaiterConfig=WAITER_POLL)
+    _attach_layers([more, good])  # the order matters
     assert main(["verify", "--prefix", "verify-", "gamma"], workspace.root) == 1
     lines = capsys.readouterr().out.splitlines()
     version = good.rsplit(":", 1)[1]
@@ -179,8 +183,7 @@ def test_verify_compares_the_attached_layer_versions_with_the_rebuilt_layers(
     with zipfile.ZipFile(swapped, "w") as archive:
         archive.writestr("python/shared_code.py", "VALUE = 'not from source'\n")
     other = _publish_layer(layer_name, swapped.getvalue())
-    client.update_function_configuration(FunctionName="verify-gamma", Layers=[other, more])
-    client.get_waiter("function_updated_v2").wait(FunctionName="verify-gamma", WaiterConfig=WAITER_POLL)
+    _attach_layers([other, more])
     code, report = _verify(workspace.root, capsys, "gamma")
     assert code == 1
     assert [(r["layer"], r["status"], r["arn"]) for r in report["functions"][0]["layers"]] == [
@@ -193,8 +196,7 @@ def test_verify_compares_the_attached_layer_versions_with_the_rebuilt_layers(
     assert lines[1].startswith("DIFFERS  gamma layer common "), lines
     assert f"deployed {layer_name}:{other.rsplit(':', 1)[1]} CodeSha256 " in lines[1], lines
 
-    client.update_function_configuration(FunctionName="verify-gamma", Layers=[more])
-    client.get_waiter("function_updated_v2").wait(FunctionName="verify-gamma", WaiterConfig=WAITER_POLL)
+    _attach_layers([more])
     code, report = _verify(workspace.root, capsys, "gamma")
     assert code == 1
     assert [(r["layer"], r["status"], r["arn"]) for r in report["functions"][0]["layers"]] == [
